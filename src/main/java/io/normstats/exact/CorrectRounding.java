@@ -1,0 +1,126 @@
+package io.normstats.exact;
+
+import java.math.BigInteger;
+
+/**
+ * Correctly rounded conversions of exact values to double: round to nearest, ties to even, as IEEE
+ * 754's default rounding, with subnormal results rounded at their own (coarser) precision and values
+ * beyond {@link Double#MAX_VALUE} rounding to infinity.
+ *
+ * <p>Each conversion does a few BigInteger operations; normstats calls them once per feature, never
+ * per row.
+ */
+public final class CorrectRounding {
+  private static final int GUARD_BITS = 56; // > 53 + 2, so the rounding position is inside the quotient
+  private static final long FRACTION_MASK = (1L << 52) - 1;
+
+  private CorrectRounding() {}
+
+  /**
+   * The double nearest to {@code num / den * 2^exp2}.
+   *
+   * @param num the numerator, any sign
+   * @param den the denominator, strictly positive
+   * @param exp2 a power-of-two scale
+   * @return the correctly rounded quotient; {@code +0.0} when {@code num} is zero
+   * @throws ArithmeticException if {@code den <= 0}
+   */
+  public static double divide(BigInteger num, BigInteger den, int exp2) {
+    if (den.signum() <= 0) {
+      throw new ArithmeticException("denominator must be positive: " + den);
+    }
+    if (num.signum() == 0) {
+      return 0.0;
+    }
+    BigInteger a = num.abs();
+    int shift = GUARD_BITS + den.bitLength() - a.bitLength();
+    BigInteger[] qr = shift >= 0
+        ? a.shiftLeft(shift).divideAndRemainder(den)
+        : a.divideAndRemainder(den.shiftLeft(-shift));
+    double magnitude = round(qr[0], qr[1].signum() != 0, exp2 - shift);
+    return num.signum() < 0 ? -magnitude : magnitude;
+  }
+
+  /**
+   * The double nearest to the square root of {@code num / den * 2^exp2}.
+   *
+   * @param num the numerator, {@code >= 0}
+   * @param den the denominator, strictly positive
+   * @param exp2 a power-of-two scale
+   * @throws ArithmeticException if {@code num < 0} or {@code den <= 0}
+   */
+  public static double sqrt(BigInteger num, BigInteger den, int exp2) {
+    if (den.signum() <= 0 || num.signum() < 0) {
+      throw new ArithmeticException("sqrt needs num >= 0 and den > 0: " + num + " / " + den);
+    }
+    if (num.signum() == 0) {
+      return 0.0;
+    }
+    if ((exp2 & 1) != 0) { // make the scale even: sqrt(2^(2k)) = 2^k
+      num = num.shiftLeft(1);
+      exp2 -= 1;
+    }
+    // X = num * 2^(2s) / den with at least 2 * GUARD_BITS bits, so floor(sqrt(X)) has GUARD_BITS.
+    int twoS = 2 * GUARD_BITS + den.bitLength() - num.bitLength();
+    twoS += twoS & 1;
+    BigInteger[] qr = twoS >= 0
+        ? num.shiftLeft(twoS).divideAndRemainder(den)
+        : num.divideAndRemainder(den.shiftLeft(-twoS));
+    BigInteger[] root = qr[0].sqrtAndRemainder(); // floor(sqrt(floor(X))) == floor(sqrt(X))
+    boolean inexact = qr[1].signum() != 0 || root[1].signum() != 0;
+    return round(root[0], inexact, exp2 / 2 - twoS / 2);
+  }
+
+  /**
+   * Rounds {@code (q + f) * 2^exp} to the nearest double, where {@code q >= 0} and {@code 0 <= f < 1}
+   * is a fraction known only as zero ({@code sticky == false}) or non-zero ({@code sticky == true}).
+   * When {@code sticky}, {@code q} must have at least 55 bits so that the fraction lies below the
+   * rounding position.
+   */
+  static double round(BigInteger q, boolean sticky, int exp) {
+    int length = q.bitLength();
+    if (length == 0) {
+      if (sticky) {
+        throw new IllegalArgumentException("too few quotient bits to round");
+      }
+      return 0.0;
+    }
+    int ulpExponent = Math.max(length - 1 + exp - 52, -1074);
+    int drop = ulpExponent - exp;
+    long mantissa;
+    if (drop <= 0) {
+      if (sticky) {
+        throw new IllegalArgumentException("too few quotient bits to round");
+      }
+      mantissa = q.shiftLeft(-drop).longValueExact();
+    } else {
+      BigInteger kept = q.shiftRight(drop);
+      boolean half = q.testBit(drop - 1);
+      boolean belowHalf = sticky || q.getLowestSetBit() < drop - 1;
+      if (kept.bitLength() > 54) {
+        throw new AssertionError("rounding kept too many bits");
+      }
+      mantissa = kept.longValue();
+      if (half && (belowHalf || (mantissa & 1) != 0)) {
+        mantissa++;
+      }
+    }
+    return assemble(mantissa, ulpExponent);
+  }
+
+  /** The double {@code mantissa * 2^ulpExponent} for {@code 0 <= mantissa <= 2^53}, exactly. */
+  private static double assemble(long mantissa, int ulpExponent) {
+    if (mantissa == 1L << 53) {
+      mantissa >>= 1;
+      ulpExponent++;
+    }
+    if (mantissa < 1L << 52) { // subnormal or zero: only reached with ulpExponent == -1074
+      return Double.longBitsToDouble(mantissa);
+    }
+    long biased = ulpExponent + 1075L;
+    if (biased >= 2047) {
+      return Double.POSITIVE_INFINITY;
+    }
+    return Double.longBitsToDouble((biased << 52) | (mantissa & FRACTION_MASK));
+  }
+}
