@@ -1,0 +1,49 @@
+package io.normstats.jobs;
+
+import io.normstats.InputException;
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The entry point of every normstats job: {@code normstats JOB [options]}, one picocli subcommand per
+ * job. Run by {@code jobs/normstats} (embedded local Spark by default) or by spark-submit.
+ *
+ * <p>Exit codes: 0 done; 1 bad data; 2 usage error (see {@link InputException}).
+ */
+@Command(name = "normstats", mixinStandardHelpOptions = true, version = "normstats 0.1.0",
+    description = "Exact dataset statistics for normalization layers, on Apache Spark.",
+    subcommands = {StatsJob.class, CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    throw new CommandLine.ParameterException(spec.commandLine(), "name a job, e.g. 'stats'");
+  }
+
+  /** Runs the command line and returns the exit code, without exiting the JVM. */
+  public static int run(String... args) {
+    CommandLine cli = new CommandLine(new Main());
+    cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+      PrintWriter err = commandLine.getErr();
+      InputException ie = InputException.find(e);
+      String job = commandLine.getCommandName();
+      if (ie != null) {
+        err.println("normstats " + job + ": error: " + ie.getMessage());
+        err.flush();
+        return ie.exitCode();
+      }
+      err.println("normstats " + job + ": internal error: " + e);
+      e.printStackTrace(err);
+      err.flush();
+      return 1;
+    });
+    return cli.execute(args);
+  }
+
+  public static void main(String[] args) {
+    int code = run(args);
+    System.exit(code);
+  }
+}

@@ -1,0 +1,138 @@
+package io.normstats.jobs;
+
+import io.normstats.InputException;
+import io.normstats.exact.FeatureMoments;
+import io.normstats.spark.ExactStatistics;
+import io.normstats.spark.FeatureSelection;
+import io.normstats.spark.InputFormat;
+import io.normstats.spark.Inputs;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code normstats stats}: the exact mean, var_pop, var_samp, std_pop, std_samp, min and max of every
+ * feature, written to DIR/stats.json and DIR/stats.parquet (see {@link StatsOutput}).
+ */
+@Command(name = "stats", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {
+        "Exact dataset statistics of every feature: the mean and variance that prediction-mode "
+            + "BatchNorm uses, correctly rounded and identical for any partitioning.",
+        "Writes DIR/stats.json and DIR/stats.parquet."},
+    exitCodeListHeading = "Exit codes:%n",
+    exitCodeList = {"0:done", "1:bad data (NaN/null with --invalid error, vectors of different "
+        + "lengths, unreadable file)", "2:usage error (options, missing input, unknown or "
+        + "non-numeric column, existing output)"})
+public final class StatsJob implements Callable<Integer> {
+  private static final Logger LOG = LoggerFactory.getLogger(StatsJob.class);
+
+  /** What to do with NaN, infinite and null values. */
+  public enum Invalid { ERROR, SKIP }
+
+  @Option(names = "--input", required = true, paramLabel = "PATH",
+      description = "Input file or directory.")
+  String input;
+
+  @Option(names = "--format", defaultValue = "auto", paramLabel = "FORMAT",
+      converter = FormatConverter.class,
+      description = "auto|parquet|csv|json|idx (default: ${DEFAULT-VALUE}: by the file name).")
+  InputFormat format;
+
+  @Option(names = "--features", split = ",", paramLabel = "COL",
+      description = "Scalar numeric columns (default: every numeric column, else the vector column).")
+  List<String> features;
+
+  @Option(names = "--vector-col", paramLabel = "COL",
+      description = "One vector column: Spark ML Vector, array<double> or array<float>.")
+  String vectorCol;
+
+  @Option(names = "--partitions", paramLabel = "N",
+      description = "Repartition the input into N partitions first.")
+  Integer partitions;
+
+  @Option(names = "--invalid", defaultValue = "error", paramLabel = "MODE",
+      converter = InvalidConverter.class,
+      description = "error|skip: stop on a NaN, infinity or null, or leave them out and count them "
+          + "(default: ${DEFAULT-VALUE}).")
+  Invalid invalid;
+
+  @Option(names = "--output", required = true, paramLabel = "DIR", description = "Output directory.")
+  String output;
+
+  @Option(names = "--overwrite", description = "Replace DIR if it holds a previous normstats output.")
+  boolean overwrite;
+
+  @Mixin SparkOptions spark;
+
+  @Override
+  public Integer call() throws Exception {
+    if (partitions != null && partitions < 1) {
+      throw InputException.usage("--partitions must be at least 1: " + partitions);
+    }
+    if (features != null && vectorCol != null) {
+      throw InputException.usage("give either --features or --vector-col, not both");
+    }
+    SparkSession session = spark.session("stats");
+    long start = System.nanoTime();
+    OutputDirectory out = OutputDirectory.prepare(
+        session.sparkContext().hadoopConfiguration(), output, overwrite, input);
+    try {
+      Dataset<Row> df = Inputs.read(session, input, format);
+      FeatureSelection selection = FeatureSelection.resolve(df, features, vectorCol);
+      if (partitions != null) {
+        df = df.repartition(partitions);
+      }
+      LOG.info("stats: {} features of {} in {} partitions", selection.size(), input,
+          df.rdd().getNumPartitions());
+      ExactStatistics.Result result = ExactStatistics.compute(df, selection);
+      if (invalid == Invalid.ERROR) {
+        checkNoInvalid(result);
+      }
+      StatsOutput.write(session, result, out);
+      out.commit("stats");
+    } catch (RuntimeException | java.io.IOException e) {
+      out.abort();
+      throw e;
+    }
+    double seconds = (System.nanoTime() - start) / 1e9;
+    LOG.info("stats: done in {} s", String.format(Locale.ROOT, "%.1f", seconds));
+    System.out.println("Wrote " + out.target().toUri().getPath() + "/stats.json and stats.parquet");
+    return 0;
+  }
+
+  private static void checkNoInvalid(ExactStatistics.Result result) {
+    long affected = result.features().stream().filter(f -> f.moments().invalidCount() > 0).count();
+    if (affected == 0) {
+      return;
+    }
+    ExactStatistics.Feature first = result.features().stream()
+        .filter(f -> f.moments().invalidCount() > 0).findFirst().orElseThrow();
+    FeatureMoments m = first.moments();
+    throw InputException.data("feature '" + first.name() + "' has " + m.nanCount()
+        + " NaN or infinite and " + m.nullCount() + " null values"
+        + (affected > 1 ? " (" + (affected - 1) + " more features have some)" : "")
+        + "; pass --invalid skip to leave them out");
+  }
+
+  static final class FormatConverter implements picocli.CommandLine.ITypeConverter<InputFormat> {
+    @Override
+    public InputFormat convert(String value) {
+      return InputFormat.parse(value);
+    }
+  }
+
+  static final class InvalidConverter implements picocli.CommandLine.ITypeConverter<Invalid> {
+    @Override
+    public Invalid convert(String value) {
+      return Invalid.valueOf(value.toUpperCase(Locale.ROOT));
+    }
+  }
+}

@@ -1,0 +1,197 @@
+package io.normstats.spark;
+
+import io.normstats.InputException;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.apache.spark.ml.attribute.AttributeGroup;
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.ml.linalg.VectorUDT;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.ArrayType;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.DecimalType;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * Which features of a DataFrame the statistics are over: a list of scalar numeric columns (one
+ * feature each), or one vector column (one feature per element): a Spark ML {@link Vector}, dense or
+ * sparse, or an {@code array<double>} / {@code array<float>}.
+ *
+ * <p>Scalar columns of any numeric type are converted to double first: exact for byte, short, int,
+ * float and for long or decimal values of at most 53 significant bits; larger ones are rounded to the
+ * nearest double. Feature names are the column names, or {@code col[i]} for element {@code i} of a
+ * vector column {@code col}.
+ */
+public final class FeatureSelection implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  /** How the features are laid out in the DataFrame. */
+  public enum Kind {
+    /** Scalar numeric columns, one feature each. */
+    SCALARS,
+    /** One Spark ML Vector column. */
+    VECTOR,
+    /** One array&lt;double&gt; or array&lt;float&gt; column. */
+    ARRAY
+  }
+
+  private final Kind kind;
+  private final List<String> columns;
+  private final int length;
+
+  private FeatureSelection(Kind kind, List<String> columns, int length) {
+    this.kind = kind;
+    this.columns = List.copyOf(columns);
+    this.length = length;
+  }
+
+  /**
+   * Resolves the features of {@code df}.
+   *
+   * @param features the scalar columns to use, or null
+   * @param vectorColumn the vector column to use, or null (at most one of the two is given)
+   * @return with neither given: every numeric scalar column, or, if there is none, the only vector
+   *     or array column
+   * @throws InputException (usage) for an unknown column, a column of the wrong type, or no usable
+   *     column; (data) when a vector column has no non-null value to take the length from
+   */
+  public static FeatureSelection resolve(Dataset<Row> df, List<String> features, String vectorColumn) {
+    StructType schema = df.schema();
+    if (features != null && vectorColumn != null) {
+      throw InputException.usage("give either --features or --vector-col, not both");
+    }
+    if (vectorColumn != null) {
+      StructField field = field(schema, vectorColumn);
+      if (!isVectorLike(field.dataType())) {
+        throw InputException.usage("column '" + vectorColumn + "' is "
+            + field.dataType().simpleString() + ", not a vector, array<double> or array<float>");
+      }
+      return vector(df, field);
+    }
+    if (features != null) {
+      if (features.isEmpty()) {
+        throw InputException.usage("--features lists no column");
+      }
+      for (String name : features) {
+        StructField field = field(schema, name);
+        if (!isNumeric(field.dataType())) {
+          throw InputException.usage("column '" + name + "' is " + field.dataType().simpleString()
+              + ", not numeric");
+        }
+      }
+      if (features.stream().distinct().count() != features.size()) {
+        throw InputException.usage("--features lists a column twice: " + features);
+      }
+      return new FeatureSelection(Kind.SCALARS, features, features.size());
+    }
+    List<String> numeric = Arrays.stream(schema.fields())
+        .filter(f -> isNumeric(f.dataType())).map(StructField::name).collect(Collectors.toList());
+    if (!numeric.isEmpty()) {
+      return new FeatureSelection(Kind.SCALARS, numeric, numeric.size());
+    }
+    List<StructField> vectors = Arrays.stream(schema.fields())
+        .filter(f -> isVectorLike(f.dataType())).collect(Collectors.toList());
+    if (vectors.size() == 1) {
+      return vector(df, vectors.get(0));
+    }
+    String all = Arrays.stream(schema.fields()).map(f -> f.name() + ":" + f.dataType().simpleString())
+        .collect(Collectors.joining(", "));
+    throw InputException.usage(vectors.isEmpty()
+        ? "no numeric or vector column in the input (columns: " + all + ")"
+        : "several vector columns and no numeric column: choose one with --vector-col (columns: "
+            + all + ")");
+  }
+
+  private static FeatureSelection vector(Dataset<Row> df, StructField field) {
+    Kind kind = field.dataType() instanceof VectorUDT ? Kind.VECTOR : Kind.ARRAY;
+    int length = -1;
+    if (kind == Kind.VECTOR) {
+      length = AttributeGroup.fromStructField(field).size(); // -1 when the metadata does not say
+    }
+    if (length < 0) {
+      Column c = quoted(field.name());
+      List<Row> first = df.select(c).filter(c.isNotNull()).limit(1).collectAsList();
+      if (first.isEmpty()) {
+        throw InputException.data("column '" + field.name()
+            + "' has no non-null value to take the vector length from");
+      }
+      Object v = first.get(0).get(0);
+      length = v instanceof Vector vec ? vec.size() : first.get(0).getList(0).size();
+    }
+    return new FeatureSelection(kind, List.of(field.name()), length);
+  }
+
+  private static StructField field(StructType schema, String name) {
+    for (StructField f : schema.fields()) {
+      if (f.name().equals(name)) {
+        return f;
+      }
+    }
+    String all = Arrays.stream(schema.fieldNames()).collect(Collectors.joining(", "));
+    throw InputException.usage("unknown column '" + name + "' (columns: " + all + ")");
+  }
+
+  static boolean isNumeric(DataType t) {
+    return t == DataTypes.ByteType || t == DataTypes.ShortType || t == DataTypes.IntegerType
+        || t == DataTypes.LongType || t == DataTypes.FloatType || t == DataTypes.DoubleType
+        || t instanceof DecimalType;
+  }
+
+  static boolean isVectorLike(DataType t) {
+    if (t instanceof VectorUDT) {
+      return true;
+    }
+    return t instanceof ArrayType a
+        && (a.elementType() == DataTypes.DoubleType || a.elementType() == DataTypes.FloatType);
+  }
+
+  /** A column reference that treats dots and spaces in the name literally. */
+  static Column quoted(String name) {
+    return functions.col("`" + name.replace("`", "``") + "`");
+  }
+
+  /** How the features are laid out. */
+  public Kind kind() {
+    return kind;
+  }
+
+  /** The input columns read: the scalar columns, or the one vector column. */
+  public List<String> columns() {
+    return columns;
+  }
+
+  /** The number of features. */
+  public int size() {
+    return length;
+  }
+
+  /** The name of feature {@code i}: its column, or {@code column[i]} for a vector element. */
+  public String featureName(int i) {
+    return kind == Kind.SCALARS ? columns.get(i) : columns.get(0) + "[" + i + "]";
+  }
+
+  /**
+   * The projection the accumulation reads: scalar columns cast to double, or the vector column
+   * (arrays cast to {@code array<double>}, exact for floats).
+   */
+  Column[] projection() {
+    List<Column> out = new ArrayList<>();
+    for (String name : columns) {
+      Column c = quoted(name);
+      out.add(switch (kind) {
+        case SCALARS -> c.cast(DataTypes.DoubleType);
+        case ARRAY -> c.cast(DataTypes.createArrayType(DataTypes.DoubleType));
+        case VECTOR -> c;
+      });
+    }
+    return out.toArray(new Column[0]);
+  }
+}
