@@ -24,19 +24,28 @@ public final class Main implements Runnable {
 
   /** Runs the command line and returns the exit code, without exiting the JVM. */
   public static int run(String... args) {
+    return run(new PrintWriter(System.err, true), args);
+  }
+
+  /**
+   * Runs the command line with errors going to {@code err}, and returns the exit code without
+   * exiting the JVM (a SparkSession it started stays up for the next call).
+   */
+  public static int run(PrintWriter err, String... args) {
     CommandLine cli = new CommandLine(new Main());
+    cli.setErr(err);
     cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-      PrintWriter err = commandLine.getErr();
+      PrintWriter errors = commandLine.getErr();
       InputException ie = InputException.find(e);
       String job = commandLine.getCommandName();
       if (ie != null) {
-        err.println("normstats " + job + ": error: " + ie.getMessage());
-        err.flush();
+        errors.println("normstats " + job + ": error: " + ie.getMessage());
+        errors.flush();
         return ie.exitCode();
       }
-      err.println("normstats " + job + ": internal error: " + e);
-      e.printStackTrace(err);
-      err.flush();
+      errors.println("normstats " + job + ": internal error: " + e);
+      e.printStackTrace(errors);
+      errors.flush();
       return 1;
     });
     return cli.execute(args);

@@ -84,6 +84,7 @@ public final class StatsJob implements Callable<Integer> {
     long start = System.nanoTime();
     OutputDirectory out = OutputDirectory.prepare(
         session.sparkContext().hadoopConfiguration(), output, overwrite, input);
+    boolean committed = false;
     try {
       Dataset<Row> df = Inputs.read(session, input, format);
       FeatureSelection selection = FeatureSelection.resolve(df, features, vectorCol);
@@ -98,9 +99,11 @@ public final class StatsJob implements Callable<Integer> {
       }
       StatsOutput.write(session, result, out);
       out.commit("stats");
-    } catch (RuntimeException | java.io.IOException e) {
-      out.abort();
-      throw e;
+      committed = true;
+    } finally {
+      if (!committed) {
+        out.abort(); // also for Spark's checked SparkException
+      }
     }
     double seconds = (System.nanoTime() - start) / 1e9;
     LOG.info("stats: done in {} s", String.format(Locale.ROOT, "%.1f", seconds));

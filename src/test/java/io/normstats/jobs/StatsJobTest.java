@@ -1,0 +1,406 @@
+package io.normstats.jobs;
+
+import static io.normstats.testing.ExactOracle.assertMoments;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.normstats.exact.FeatureMoments;
+import io.normstats.testing.IdxFiles;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.apache.spark.ml.linalg.SQLDataTypes;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The stats job end to end in-process, on local[2] with one SparkSession for the class. */
+class StatsJobTest {
+  private static SparkSession spark;
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Path SAMPLE = Path.of("sample-data/fashion-mnist/t10k-images-idx3-ubyte.gz");
+
+  @TempDir static Path tmp;
+
+  /** Scalar test data: column name -> values (NaN marks a null in the nullable column). */
+  private static final int N = 3000;
+  private static double[] offset;
+  private static double[] bigInts;
+  private static double[] small;
+  private static int[] counts;
+
+  @BeforeAll
+  static void start() {
+    spark = SparkSession.builder().master("local[2]").appName("StatsJobTest")
+        .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4")
+        .getOrCreate();
+    SplittableRandom r = new SplittableRandom(99);
+    offset = new double[N];
+    bigInts = new double[N];
+    small = new double[N];
+    counts = new int[N];
+    for (int i = 0; i < N; i++) {
+      offset[i] = 1e9 + 10 * r.nextDouble();
+      bigInts[i] = 0x1p50 + r.nextInt(-1000, 1000);
+      small[i] = r.nextDouble(-1, 1) * 1e-310; // subnormal
+      counts[i] = r.nextInt(-5, 100);
+    }
+  }
+
+  @AfterAll
+  static void stop() {
+    spark.stop();
+  }
+
+  record Run(int exitCode, String stderr) {}
+
+  private static Run stats(String... args) {
+    StringWriter err = new StringWriter();
+    List<String> all = new ArrayList<>(List.of("stats", "--master", "local[2]"));
+    all.addAll(Arrays.asList(args));
+    int code = Main.run(new PrintWriter(err, true), all.toArray(new String[0]));
+    return new Run(code, err.toString());
+  }
+
+  private static JsonNode statsJson(Path dir) throws IOException {
+    return JSON.readTree(dir.resolve("stats.json").toFile());
+  }
+
+  private static double num(JsonNode n) {
+    return n.isNull() ? Double.NaN : n.isTextual() ? Double.parseDouble(n.asText()) : n.doubleValue();
+  }
+
+  private static FeatureMoments moments(JsonNode f) {
+    return new FeatureMoments(f.get("count").asLong(), num(f.get("mean")), num(f.get("var_pop")),
+        num(f.get("var_samp")), num(f.get("std_pop")), num(f.get("std_samp")), num(f.get("min")),
+        num(f.get("max")), f.get("null_count").asLong(), f.get("nan_count").asLong());
+  }
+
+  private static JsonNode feature(JsonNode stats, String name) {
+    for (JsonNode f : stats.get("features")) {
+      if (f.get("name").asText().equals(name)) {
+        return f;
+      }
+    }
+    throw new AssertionError("no feature " + name + " in " + stats);
+  }
+
+  private static Dataset<Row> scalarFrame() {
+    StructType schema = new StructType()
+        .add("id", DataTypes.StringType)
+        .add("offset", DataTypes.DoubleType)
+        .add("big ints", DataTypes.DoubleType)
+        .add("small", DataTypes.DoubleType)
+        .add("count", DataTypes.IntegerType);
+    List<Row> rows = new ArrayList<>();
+    for (int i = 0; i < N; i++) {
+      rows.add(RowFactory.create("r" + i, offset[i], bigInts[i], small[i], counts[i]));
+    }
+    return spark.createDataFrame(rows, schema);
+  }
+
+  private static void assertScalarStats(JsonNode stats, String format) {
+    assertEquals(N, stats.get("rows").asLong(), format);
+    assertEquals(4, stats.get("features").size(), format + ": the string column is not a feature");
+    assertMoments(offset, moments(feature(stats, "offset")), format + " offset");
+    assertMoments(bigInts, moments(feature(stats, "big ints")), format + " big ints");
+    assertMoments(small, moments(feature(stats, "small")), format + " small");
+    assertMoments(Arrays.stream(counts).asDoubleStream().toArray(), moments(feature(stats, "count")),
+        format + " count");
+  }
+
+  @Test
+  void parquetCsvAndJsonInputsGiveTheExactStatistics() throws IOException {
+    Dataset<Row> df = scalarFrame().repartition(3);
+    Path parquet = tmp.resolve("scalars.parquet");
+    Path csv = tmp.resolve("scalars.csv");
+    Path json = tmp.resolve("scalars.json");
+    df.write().parquet(parquet.toString());
+    df.write().option("header", "true").csv(csv.toString());
+    df.write().json(json.toString());
+    JsonNode first = null;
+    for (Path input : List.of(parquet, csv, json)) {
+      Path out = tmp.resolve("out-" + input.getFileName());
+      Run run = stats("--input", input.toString(), "--output", out.toString());
+      assertEquals(0, run.exitCode(), run.stderr());
+      assertScalarStats(statsJson(out), input.getFileName().toString());
+      // The same statistics, bit for bit, from every format (JSON orders its columns by name).
+      JsonNode features = statsJson(out).get("features");
+      if (first != null) {
+        for (JsonNode f : features) {
+          JsonNode expected = feature(first, f.get("name").asText());
+          for (String field : List.of("count", "mean", "var_pop", "var_samp", "std_pop", "min")) {
+            assertEquals(num(expected.get(field)), num(f.get(field)), field);
+          }
+        }
+      }
+      first = statsJson(out);
+      // stats.parquet holds the same table.
+      List<Row> table = spark.read().parquet(out.resolve("stats.parquet").toString())
+          .orderBy("index").collectAsList();
+      assertEquals(features.size(), table.size());
+      for (int i = 0; i < table.size(); i++) {
+        assertEquals(features.get(i).get("name").asText(), table.get(i).getAs("name"));
+        assertEquals(num(features.get(i).get("var_pop")), (double) table.get(i).getAs("var_pop"));
+        assertEquals(num(features.get(i).get("mean")), (double) table.get(i).getAs("mean"));
+      }
+    }
+  }
+
+  @Test
+  void countMinMaxAgreeWithSparkAndSelectedFeaturesOnly() throws IOException {
+    Path parquet = tmp.resolve("scalars-sel.parquet");
+    scalarFrame().write().parquet(parquet.toString());
+    Path out = tmp.resolve("out-sel");
+    Run run = stats("--input", parquet.toString(), "--features", "count,big ints", "--output",
+        out.toString());
+    assertEquals(0, run.exitCode(), run.stderr());
+    JsonNode stats = statsJson(out);
+    assertEquals(2, stats.get("features").size());
+    assertEquals("count", stats.get("features").get(0).get("name").asText());
+    assertEquals(0, stats.get("features").get(0).get("index").asInt());
+    Row spark = scalarFrame().agg(functions.count("count"), functions.min("count"),
+        functions.max("count")).first();
+    JsonNode c = feature(stats, "count");
+    assertEquals(spark.getLong(0), c.get("count").asLong());
+    assertEquals(spark.getInt(1), c.get("min").asDouble());
+    assertEquals(spark.getInt(2), c.get("max").asDouble());
+  }
+
+  @Test
+  void vectorAndArrayColumnsGiveOneFeaturePerElement() throws IOException {
+    SplittableRandom r = new SplittableRandom(3);
+    int d = 5;
+    int n = 400;
+    double[][] columns = new double[d][n];
+    List<Row> rows = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      double[] v = new double[d];
+      for (int j = 0; j < d; j++) {
+        v[j] = r.nextInt(3) == 0 ? 0.0 : (float) r.nextDouble(-1e6, 1e6); // float-representable
+        columns[j][i] = v[j];
+      }
+      Object vec = i % 2 == 0 ? Vectors.dense(v) : Vectors.dense(v).toSparse();
+      Double[] boxed = Arrays.stream(v).boxed().toArray(Double[]::new);
+      Float[] floats = new Float[d];
+      for (int j = 0; j < d; j++) {
+        floats[j] = (float) v[j];
+      }
+      rows.add(RowFactory.create(vec, boxed, floats));
+    }
+    StructType schema = new StructType()
+        .add("vec", SQLDataTypes.VectorType())
+        .add("arr", DataTypes.createArrayType(DataTypes.DoubleType))
+        .add("farr", DataTypes.createArrayType(DataTypes.FloatType));
+    Path input = tmp.resolve("vectors.parquet");
+    spark.createDataFrame(rows, schema).repartition(3).write().parquet(input.toString());
+    byte[] first = null;
+    for (String col : List.of("vec", "arr", "farr")) {
+      Path out = tmp.resolve("out-" + col);
+      Run run = stats("--input", input.toString(), "--vector-col", col, "--output", out.toString());
+      assertEquals(0, run.exitCode(), run.stderr());
+      JsonNode stats = statsJson(out);
+      assertEquals(d, stats.get("features").size());
+      for (int j = 0; j < d; j++) {
+        JsonNode f = stats.get("features").get(j);
+        assertEquals(col + "[" + j + "]", f.get("name").asText());
+        assertMoments(columns[j], moments(f), col + "[" + j + "]");
+      }
+      byte[] bytes = Files.readAllBytes(out.resolve("stats.json"));
+      String normalized = new String(bytes).replace(col + "[", "x[");
+      if (first != null) {
+        assertEquals(new String(first), normalized, col + " gives the same statistics");
+      }
+      first = normalized.getBytes();
+    }
+  }
+
+  @Test
+  void idxFilesPlainAndGzip() throws IOException {
+    SplittableRandom r = new SplittableRandom(8);
+    int[][] images = new int[57][12];
+    double[][] pixels = new double[12][57];
+    for (int i = 0; i < images.length; i++) {
+      for (int p = 0; p < 12; p++) {
+        images[i][p] = r.nextInt(256);
+        pixels[p][i] = images[i][p];
+      }
+    }
+    for (boolean gzip : new boolean[] {false, true}) {
+      Path input = tmp.resolve("small-idx3-ubyte" + (gzip ? ".gz" : ""));
+      IdxFiles.writeImages(input, 3, 4, images, gzip);
+      Path out = tmp.resolve("out-idx-" + gzip);
+      Run run = stats("--input", input.toString(), "--partitions", "5", "--output", out.toString());
+      assertEquals(0, run.exitCode(), run.stderr());
+      JsonNode stats = statsJson(out);
+      assertEquals(57, stats.get("rows").asLong());
+      for (int p = 0; p < 12; p++) {
+        assertMoments(pixels[p], moments(stats.get("features").get(p)), "pixel " + p);
+      }
+    }
+  }
+
+  @Test
+  void partitioningDoesNotChangeASingleBit() throws IOException {
+    Path one = tmp.resolve("p1");
+    Path thirteen = tmp.resolve("p13");
+    assertEquals(0, stats("--input", SAMPLE.toString(), "--partitions", "1", "--output",
+        one.toString()).exitCode());
+    assertEquals(0, stats("--input", SAMPLE.toString(), "--partitions", "13", "--output",
+        thirteen.toString()).exitCode());
+    assertArrayEquals(Files.readAllBytes(one.resolve("stats.json")),
+        Files.readAllBytes(thirteen.resolve("stats.json")));
+    Path p1 = tmp.resolve("scalar-p1");
+    Path p13 = tmp.resolve("scalar-p13");
+    Path input = tmp.resolve("scalars-part.parquet");
+    scalarFrame().write().parquet(input.toString());
+    assertEquals(0, stats("--input", input.toString(), "--partitions", "1", "--output",
+        p1.toString()).exitCode());
+    assertEquals(0, stats("--input", input.toString(), "--partitions", "13", "--output",
+        p13.toString()).exitCode());
+    assertArrayEquals(Files.readAllBytes(p1.resolve("stats.json")),
+        Files.readAllBytes(p13.resolve("stats.json")));
+  }
+
+  private static Path writeJsonLines(String name, String... lines) throws IOException {
+    Path p = tmp.resolve(name);
+    Files.write(p, List.of(lines));
+    return p;
+  }
+
+  @Test
+  void invalidValuesStopTheJobOrAreSkippedAndCounted() throws IOException {
+    Path csv = tmp.resolve("invalid.csv");
+    Files.write(csv, List.of("a,b", "1.0,2.0", "NaN,3.0", ",4.0", "Inf,5.0", "2.0,"));
+    Path out = tmp.resolve("out-invalid");
+    Run failed = stats("--input", csv.toString(), "--output", out.toString());
+    assertEquals(1, failed.exitCode());
+    assertTrue(failed.stderr().contains("feature 'a' has 2 NaN or infinite and 1 null values"),
+        failed.stderr());
+    assertTrue(failed.stderr().contains("1 more features"), failed.stderr());
+    assertEquals(1, failed.stderr().strip().lines().count(), failed.stderr());
+    assertFalse(Files.exists(out), "nothing written on error");
+
+    Run skipped = stats("--input", csv.toString(), "--invalid", "skip", "--output", out.toString());
+    assertEquals(0, skipped.exitCode(), skipped.stderr());
+    JsonNode a = feature(statsJson(out), "a");
+    assertEquals(2, a.get("nan_count").asLong());
+    assertEquals(1, a.get("null_count").asLong());
+    assertMoments(new double[] {1.0, 2.0}, moments(a), "a");
+    JsonNode b = feature(statsJson(out), "b");
+    assertEquals(1, b.get("null_count").asLong());
+    assertMoments(new double[] {2, 3, 4, 5}, moments(b), "b");
+  }
+
+  @Test
+  void undefinedStatisticsAreNull() throws IOException {
+    Path input = tmp.resolve("one.parquet");
+    StructType schema = new StructType().add("x", DataTypes.DoubleType).add("y", DataTypes.DoubleType);
+    spark.createDataFrame(List.of(RowFactory.create(2.5, null)), schema).write()
+        .parquet(input.toString());
+    Path out = tmp.resolve("out-one");
+    Run run = stats("--input", input.toString(), "--invalid", "skip", "--output", out.toString());
+    assertEquals(0, run.exitCode(), run.stderr());
+    JsonNode x = feature(statsJson(out), "x");
+    assertEquals(2.5, x.get("mean").asDouble());
+    assertEquals(0.0, x.get("var_pop").asDouble());
+    assertTrue(x.get("var_samp").isNull() && x.get("std_samp").isNull());
+    JsonNode y = feature(statsJson(out), "y");
+    assertEquals(0, y.get("count").asLong());
+    assertTrue(y.get("mean").isNull() && y.get("min").isNull() && y.get("var_pop").isNull());
+  }
+
+  @Test
+  void badInputsFailWithOneLineAndWriteNothing() throws IOException {
+    Path parquet = tmp.resolve("bad-in.parquet");
+    scalarFrame().write().parquet(parquet.toString());
+    Path out = tmp.resolve("out-bad");
+    record Case(int code, String message, String[] args) {}
+    List<Case> cases = List.of(
+        new Case(2, "input " + tmp.resolve("nope.parquet") + " does not exist",
+            new String[] {"--input", tmp.resolve("nope.parquet").toString()}),
+        new Case(2, "unknown column 'nope'",
+            new String[] {"--input", parquet.toString(), "--features", "offset,nope"}),
+        new Case(2, "column 'id' is string, not numeric",
+            new String[] {"--input", parquet.toString(), "--features", "id"}),
+        new Case(2, "column 'offset' is double, not a vector",
+            new String[] {"--input", parquet.toString(), "--vector-col", "offset"}),
+        new Case(2, "--partitions must be at least 1",
+            new String[] {"--input", parquet.toString(), "--partitions", "0"}),
+        new Case(2, "Invalid value for option '--format'",
+            new String[] {"--input", parquet.toString(), "--format", "xml"}));
+    for (Case c : cases) {
+      List<String> args = new ArrayList<>(Arrays.asList(c.args()));
+      args.addAll(List.of("--output", out.toString()));
+      Run run = stats(args.toArray(new String[0]));
+      assertEquals(c.code(), run.exitCode(), run.stderr());
+      assertTrue(run.stderr().contains(c.message()), c.message() + " in: " + run.stderr());
+      assertFalse(Files.exists(out), "nothing at the output for " + c.message());
+    }
+    // Vectors of different lengths: a data error.
+    Path ragged = writeJsonLines("ragged.json", "{\"v\": [1.0, 2.0]}", "{\"v\": [3.0]}");
+    Run run = stats("--input", ragged.toString(), "--output", out.toString());
+    assertEquals(1, run.exitCode(), run.stderr());
+    assertTrue(run.stderr().contains("column 'v' has vectors of different lengths: 2"), run.stderr());
+    assertEquals(1, run.stderr().strip().lines().count(), run.stderr());
+    assertFalse(Files.exists(out));
+    try (Stream<Path> left = Files.list(tmp)) {
+      List<Path> staging = left.filter(p -> p.getFileName().toString().contains(".normstats-"))
+          .toList();
+      assertTrue(staging.isEmpty(), "staging directories left behind: " + staging);
+    }
+  }
+
+  @Test
+  void existingOutputIsRefusedUnlessOverwriteAndUserDataIsNeverClobbered() throws IOException {
+    Path input = writeJsonLines("ow.json", "{\"x\": 1.0}", "{\"x\": 3.0}");
+    Path out = tmp.resolve("out-ow");
+    assertEquals(0, stats("--input", input.toString(), "--output", out.toString()).exitCode());
+    Run again = stats("--input", input.toString(), "--output", out.toString());
+    assertEquals(2, again.exitCode());
+    assertTrue(again.stderr().contains("already exists (pass --overwrite"), again.stderr());
+
+    Path input2 = writeJsonLines("ow2.json", "{\"x\": 5.0}", "{\"x\": 7.0}");
+    Run overwrite = stats("--input", input2.toString(), "--output", out.toString(), "--overwrite");
+    assertEquals(0, overwrite.exitCode(), overwrite.stderr());
+    assertEquals(6.0, feature(statsJson(out), "x").get("mean").asDouble());
+
+    Path userDir = tmp.resolve("precious");
+    Files.createDirectories(userDir);
+    Files.writeString(userDir.resolve("thesis.tex"), "years of work");
+    Run refused = stats("--input", input.toString(), "--output", userDir.toString(), "--overwrite");
+    assertEquals(2, refused.exitCode());
+    assertTrue(refused.stderr().contains("not a normstats output"), refused.stderr());
+    assertEquals("years of work", Files.readString(userDir.resolve("thesis.tex")));
+
+    Path inputDir = tmp.resolve("input-dir");
+    Files.createDirectories(inputDir);
+    Files.writeString(inputDir.resolve("d.json"), "{\"x\": 1.0}\n");
+    Files.writeString(inputDir.resolve(OutputDirectory.MARKER), "stats\n");
+    Run self = stats("--input", inputDir.resolve("d.json").toString(), "--output",
+        inputDir.toString(), "--overwrite");
+    assertEquals(2, self.exitCode());
+    assertTrue(self.stderr().contains("is or contains the input"), self.stderr());
+    assertTrue(Files.exists(inputDir.resolve("d.json")));
+  }
+}
