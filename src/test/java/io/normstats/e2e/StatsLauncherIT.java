@@ -1,0 +1,97 @@
+package io.normstats.e2e;
+
+import static io.normstats.testing.ExactOracle.assertMoments;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.normstats.exact.FeatureMoments;
+import io.normstats.testing.IdxFiles;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Runs {@code jobs/normstats stats} as a user does, in its own process, on the sample Fashion-MNIST
+ * images, and checks all 784 pixels against an exact BigDecimal computation from an independent IDX
+ * reader. Runs after {@code package} (failsafe), so the launcher finds a fresh jar.
+ */
+class StatsLauncherIT {
+  private static final Path HOME = Path.of(System.getProperty("normstats.home", "."));
+  private static final Path IMAGES = HOME.resolve("sample-data/fashion-mnist/t10k-images-idx3-ubyte.gz");
+
+  @TempDir Path tmp;
+
+  record Result(int exitCode, String stdout, String stderr) {}
+
+  private Result launch(String... args) throws IOException, InterruptedException {
+    Path out = tmp.resolve("stdout.txt");
+    Path err = tmp.resolve("stderr.txt");
+    List<String> command = new java.util.ArrayList<>();
+    command.add(HOME.resolve("jobs/normstats").toString());
+    command.addAll(List.of(args));
+    Process p = new ProcessBuilder(command).directory(HOME.toFile())
+        .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+    assertTrue(p.waitFor(5, TimeUnit.MINUTES), "launcher timed out");
+    return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
+        Files.readString(err, StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void statsOnTheSampleImagesIsExactForEveryPixel() throws Exception {
+    Path dir = tmp.resolve("fashion-stats");
+    Result r = launch("stats", "--input", IMAGES.toString(), "--output", dir.toString());
+    assertEquals(0, r.exitCode(), r.stderr());
+    assertTrue(r.stdout().contains(dir + "/stats.json"), r.stdout());
+
+    double[][] images = IdxFiles.readGzipImages(IMAGES);
+    assertEquals(10_000, images.length);
+    JsonNode stats = new ObjectMapper().readTree(dir.resolve("stats.json").toFile());
+    assertEquals(10_000, stats.get("rows").asLong());
+    JsonNode features = stats.get("features");
+    assertEquals(784, features.size());
+    double[] pixel = new double[images.length];
+    for (int p = 0; p < 784; p++) {
+      for (int i = 0; i < images.length; i++) {
+        pixel[i] = images[i][p];
+      }
+      JsonNode f = features.get(p);
+      assertEquals("image[" + p + "]", f.get("name").asText());
+      FeatureMoments m = new FeatureMoments(f.get("count").asLong(), f.get("mean").doubleValue(),
+          f.get("var_pop").doubleValue(), f.get("var_samp").doubleValue(),
+          f.get("std_pop").doubleValue(), f.get("std_samp").doubleValue(),
+          f.get("min").doubleValue(), f.get("max").doubleValue(), f.get("null_count").asLong(),
+          f.get("nan_count").asLong());
+      assertMoments(pixel, m, "pixel " + p);
+    }
+  }
+
+  @Test
+  void aMissingInputIsOneLineAndExitCode2() throws Exception {
+    Path dir = tmp.resolve("never");
+    Result r = launch("stats", "--input", tmp.resolve("missing.gz").toString(), "--output",
+        dir.toString());
+    assertEquals(2, r.exitCode(), r.stderr());
+    List<String> errors = r.stderr().lines().filter(l -> l.startsWith("normstats")).toList();
+    assertEquals(List.of("normstats stats: error: input " + tmp.resolve("missing.gz")
+        + " does not exist"), errors, r.stderr());
+    assertFalse(Files.exists(dir));
+  }
+
+  @Test
+  void helpListsTheJobAndItsOptions() throws Exception {
+    Result r = launch("stats", "--help");
+    assertEquals(0, r.exitCode(), r.stderr());
+    for (String option : List.of("--input", "--format", "--features", "--vector-col",
+        "--partitions", "--invalid", "--output", "--overwrite", "--master")) {
+      assertTrue(r.stdout().contains(option), option + " in " + r.stdout());
+    }
+  }
+}
