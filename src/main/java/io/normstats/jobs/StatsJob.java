@@ -85,6 +85,7 @@ public final class StatsJob implements Callable<Integer> {
     OutputDirectory out = OutputDirectory.prepare(
         session.sparkContext().hadoopConfiguration(), output, overwrite, input);
     boolean committed = false;
+    ExactStatistics.Result result;
     try {
       Dataset<Row> df = Inputs.read(session, input, format);
       FeatureSelection selection = FeatureSelection.resolve(df, features, vectorCol);
@@ -93,7 +94,7 @@ public final class StatsJob implements Callable<Integer> {
       }
       LOG.info("stats: {} features of {} in {} partitions", selection.size(), input,
           df.rdd().getNumPartitions());
-      ExactStatistics.Result result = ExactStatistics.compute(df, selection);
+      result = ExactStatistics.compute(df, selection);
       if (invalid == Invalid.ERROR) {
         checkNoInvalid(result);
       }
@@ -107,7 +108,9 @@ public final class StatsJob implements Callable<Integer> {
     }
     double seconds = (System.nanoTime() - start) / 1e9;
     LOG.info("stats: done in {} s", String.format(Locale.ROOT, "%.1f", seconds));
-    System.out.println("Wrote " + out.target().toUri().getPath() + "/stats.json and stats.parquet");
+    String dir = out.target().toUri().getPath();
+    System.out.println("stats: " + result.rows() + " rows, " + result.features().size()
+        + " features; wrote " + dir + "/stats.json and " + dir + "/stats.parquet");
     return 0;
   }
 
