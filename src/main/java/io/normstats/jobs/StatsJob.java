@@ -77,9 +77,6 @@ public final class StatsJob implements Callable<Integer> {
     if (partitions != null && partitions < 1) {
       throw InputException.usage("--partitions must be at least 1: " + partitions);
     }
-    if (features != null && vectorCol != null) {
-      throw InputException.usage("give either --features or --vector-col, not both");
-    }
     SparkSession session = spark.session("stats");
     long start = System.nanoTime();
     OutputDirectory out = OutputDirectory.prepare(
@@ -115,16 +112,16 @@ public final class StatsJob implements Callable<Integer> {
   }
 
   private static void checkNoInvalid(ExactStatistics.Result result) {
-    long affected = result.features().stream().filter(f -> f.moments().invalidCount() > 0).count();
-    if (affected == 0) {
+    List<ExactStatistics.Feature> invalid = result.features().stream()
+        .filter(f -> f.moments().invalidCount() > 0).toList();
+    if (invalid.isEmpty()) {
       return;
     }
-    ExactStatistics.Feature first = result.features().stream()
-        .filter(f -> f.moments().invalidCount() > 0).findFirst().orElseThrow();
+    ExactStatistics.Feature first = invalid.get(0);
     FeatureMoments m = first.moments();
     throw InputException.data("feature '" + first.name() + "' has " + m.nanCount()
         + " NaN or infinite and " + m.nullCount() + " null values"
-        + (affected > 1 ? " (" + (affected - 1) + " more features have some)" : "")
+        + (invalid.size() > 1 ? " (" + (invalid.size() - 1) + " more features have some)" : "")
         + "; pass --invalid skip to leave them out");
   }
 

@@ -30,8 +30,8 @@ public final class Inputs {
    *     told from its name
    */
   public static Dataset<Row> read(SparkSession spark, String path, InputFormat format) {
-    InputFormat resolved = format == InputFormat.AUTO ? detect(spark, path) : format;
-    checkExists(spark, path);
+    FileStatus status = checkExists(spark, path);
+    InputFormat resolved = format == InputFormat.AUTO ? detect(spark, status, path) : format;
     return switch (resolved) {
       case PARQUET -> spark.read().parquet(path);
       case CSV -> spark.read().option("header", "true").option("inferSchema", "true")
@@ -43,8 +43,7 @@ public final class Inputs {
   }
 
   /** The format {@code path}'s name (or its data files' names) implies. */
-  public static InputFormat detect(SparkSession spark, String path) {
-    FileStatus status = checkExists(spark, path);
+  private static InputFormat detect(SparkSession spark, FileStatus status, String path) {
     String name = status.getPath().getName();
     InputFormat byName = InputFormat.fromFileName(name);
     if (byName == null && status.isDirectory()) {

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.normstats.exact.FeatureMoments;
 import io.normstats.testing.IdxFiles;
+import io.normstats.testing.StatsJson;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -64,11 +65,7 @@ class StatsLauncherIT {
       }
       JsonNode f = features.get(p);
       assertEquals("image[" + p + "]", f.get("name").asText());
-      FeatureMoments m = new FeatureMoments(f.get("count").asLong(), f.get("mean").doubleValue(),
-          f.get("var_pop").doubleValue(), f.get("var_samp").doubleValue(),
-          f.get("std_pop").doubleValue(), f.get("std_samp").doubleValue(),
-          f.get("min").doubleValue(), f.get("max").doubleValue(), f.get("null_count").asLong(),
-          f.get("nan_count").asLong());
+      FeatureMoments m = StatsJson.moments(f);
       assertMoments(pixel, m, "pixel " + p);
     }
   }

@@ -8,8 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.normstats.exact.FeatureMoments;
 import io.normstats.testing.IdxFiles;
+import static io.normstats.testing.StatsJson.moments;
+import static io.normstats.testing.StatsJson.num;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -84,16 +85,6 @@ class StatsJobTest {
 
   private static JsonNode statsJson(Path dir) throws IOException {
     return JSON.readTree(dir.resolve("stats.json").toFile());
-  }
-
-  private static double num(JsonNode n) {
-    return n.isNull() ? Double.NaN : n.isTextual() ? Double.parseDouble(n.asText()) : n.doubleValue();
-  }
-
-  private static FeatureMoments moments(JsonNode f) {
-    return new FeatureMoments(f.get("count").asLong(), num(f.get("mean")), num(f.get("var_pop")),
-        num(f.get("var_samp")), num(f.get("std_pop")), num(f.get("std_samp")), num(f.get("min")),
-        num(f.get("max")), f.get("null_count").asLong(), f.get("nan_count").asLong());
   }
 
   private static JsonNode feature(JsonNode stats, String name) {
@@ -262,24 +253,22 @@ class StatsJobTest {
 
   @Test
   void partitioningDoesNotChangeASingleBit() throws IOException {
-    Path one = tmp.resolve("p1");
-    Path thirteen = tmp.resolve("p13");
-    assertEquals(0, stats("--input", SAMPLE.toString(), "--partitions", "1", "--output",
+    assertSameStatsWith1And13Partitions(SAMPLE, "images");
+    Path input = tmp.resolve("scalars-part.parquet");
+    scalarFrame().write().parquet(input.toString());
+    assertSameStatsWith1And13Partitions(input, "scalars");
+  }
+
+  private static void assertSameStatsWith1And13Partitions(Path input, String name)
+      throws IOException {
+    Path one = tmp.resolve(name + "-p1");
+    Path thirteen = tmp.resolve(name + "-p13");
+    assertEquals(0, stats("--input", input.toString(), "--partitions", "1", "--output",
         one.toString()).exitCode());
-    assertEquals(0, stats("--input", SAMPLE.toString(), "--partitions", "13", "--output",
+    assertEquals(0, stats("--input", input.toString(), "--partitions", "13", "--output",
         thirteen.toString()).exitCode());
     assertArrayEquals(Files.readAllBytes(one.resolve("stats.json")),
         Files.readAllBytes(thirteen.resolve("stats.json")));
-    Path p1 = tmp.resolve("scalar-p1");
-    Path p13 = tmp.resolve("scalar-p13");
-    Path input = tmp.resolve("scalars-part.parquet");
-    scalarFrame().write().parquet(input.toString());
-    assertEquals(0, stats("--input", input.toString(), "--partitions", "1", "--output",
-        p1.toString()).exitCode());
-    assertEquals(0, stats("--input", input.toString(), "--partitions", "13", "--output",
-        p13.toString()).exitCode());
-    assertArrayEquals(Files.readAllBytes(p1.resolve("stats.json")),
-        Files.readAllBytes(p13.resolve("stats.json")));
   }
 
   private static Path writeJsonLines(String name, String... lines) throws IOException {
