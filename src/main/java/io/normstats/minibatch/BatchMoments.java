@@ -1,0 +1,123 @@
+package io.normstats.minibatch;
+
+/**
+ * The moments of one minibatch, per feature: {@code delta = mu_B - mu} (the batch mean's offset from
+ * the exact dataset mean {@code mu}) and the biased batch variance {@code sigma2_B} (divided by the
+ * batch size m, as BatchNorm normalizes with); the unbiased {@code s2_B} is
+ * {@code sigma2_B * m / (m - 1)}.
+ *
+ * <p>Accuracy, about 2 ulp relative in practice and far inside 1e-13: each {@code x - mu} is split
+ * exactly into a double and its rounding error (Knuth's TwoSum) and both are summed with compensated
+ * summation (Ogita, Rump and Oishi's Sum2, "Accurate sum and dot product", SISC 2005), so the batch
+ * mean is as good as a sum in twice the working precision; the variance is the corrected two-pass
+ * formula around the batch mean (Chan, Golub and LeVeque 1983), {@code (S - C^2/m) / m} with
+ * {@code S = sum (x - mu_B)^2} and {@code C = sum (x - mu_B)}, again with compensated sums and
+ * squares split exactly by {@link Math#fma}. A batch whose values of a feature are all equal has
+ * variance exactly 0. The results depend only on the rows and their order, not on any rounding
+ * mode or thread.
+ *
+ * <p>Instances hold scratch arrays of the feature count and are not thread-safe; computing allocates
+ * nothing.
+ */
+public final class BatchMoments {
+  private final int features;
+  private final double[] sum;
+  private final double[] comp;
+  private final double[] sum2;
+  private final double[] comp2;
+  private final double[] min;
+  private final double[] max;
+  private final double[] batchMean;
+
+  /** Scratch space for batches of {@code features} features. */
+  public BatchMoments(int features) {
+    this.features = features;
+    sum = new double[features];
+    comp = new double[features];
+    sum2 = new double[features];
+    comp2 = new double[features];
+    min = new double[features];
+    max = new double[features];
+    batchMean = new double[features];
+  }
+
+  /**
+   * Computes the moments of the batch in {@code rows}.
+   *
+   * @param rows the batch, row-major: row {@code i}, feature {@code j} at {@code i * F + j}
+   * @param count the batch size m, at least 1
+   * @param mu the exact dataset mean per feature (length F), the centre the offsets are taken from
+   * @param delta receives {@code mu_B - mu} per feature (length F)
+   * @param variance receives the biased {@code sigma2_B} per feature (length F)
+   */
+  public void compute(double[] rows, int count, double[] mu, double[] delta, double[] variance) {
+    int f = features;
+    for (int j = 0; j < f; j++) {
+      double x = rows[j];
+      min[j] = x;
+      max[j] = x;
+      sum[j] = 0;
+      comp[j] = 0;
+    }
+    for (int i = 0, base = 0; i < count; i++, base += f) {
+      for (int j = 0; j < f; j++) {
+        double x = rows[base + j];
+        if (x < min[j]) {
+          min[j] = x;
+        }
+        if (x > max[j]) {
+          max[j] = x;
+        }
+        double m = -mu[j];
+        double d = x + m; // TwoSum(x, -mu): d + e == x - mu exactly
+        double z = d - x;
+        double e = (x - (d - z)) + (m - z);
+        double s = sum[j];
+        double t = s + d; // TwoSum(s, d)
+        double w = t - s;
+        comp[j] += ((s - (t - w)) + (d - w)) + e;
+        sum[j] = t;
+      }
+    }
+    for (int j = 0; j < f; j++) {
+      if (min[j] == max[j]) {
+        batchMean[j] = min[j];
+        delta[j] = min[j] - mu[j];
+      } else {
+        double d = (sum[j] + comp[j]) / count;
+        delta[j] = d;
+        batchMean[j] = mu[j] + d;
+      }
+      sum[j] = 0;
+      comp[j] = 0;
+      sum2[j] = 0;
+      comp2[j] = 0;
+    }
+    for (int i = 0, base = 0; i < count; i++, base += f) {
+      for (int j = 0; j < f; j++) {
+        double e = rows[base + j] - batchMean[j];
+        double s = sum[j];
+        double t = s + e;
+        double w = t - s;
+        comp[j] += (s - (t - w)) + (e - w);
+        sum[j] = t;
+        double p = e * e;
+        double pe = Math.fma(e, e, -p);
+        double s2 = sum2[j];
+        double t2 = s2 + p;
+        double w2 = t2 - s2;
+        comp2[j] += ((s2 - (t2 - w2)) + (p - w2)) + pe;
+        sum2[j] = t2;
+      }
+    }
+    for (int j = 0; j < f; j++) {
+      if (min[j] == max[j]) {
+        variance[j] = 0;
+      } else {
+        double c = sum[j] + comp[j];
+        double s = sum2[j] + comp2[j];
+        variance[j] = Math.max(0, (s - c * c / count) / count);
+      }
+    }
+  }
+}

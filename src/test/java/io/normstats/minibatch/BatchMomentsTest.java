@@ -1,0 +1,85 @@
+package io.normstats.minibatch;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.math.BigDecimal;
+import java.math.MathContext;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** Batch moments against BigDecimal, to 1e-13 relative, on data that defeats naive formulas. */
+class BatchMomentsTest {
+  @Test
+  void accurateOnAdversarialBatches() {
+    Random r = new Random(5);
+    for (int trial = 0; trial < 300; trial++) {
+      int m = 2 + r.nextInt(trial % 3 == 0 ? 2000 : 40);
+      double[][] cols = {
+          gen(r, m, 1e9, 10),          // a large offset against the spread
+          gen(r, m, 0, 1),             // centred
+          gen(r, m, -3e15, 1),         // integers near 2^53
+          gen(r, m, 1e-300, 1e-305),   // tiny
+          gen(r, m, 5, 1e-9),          // nearly constant
+      };
+      int f = cols.length;
+      double[] rows = new double[m * f];
+      double[] mu = new double[f];
+      for (int j = 0; j < f; j++) {
+        for (int i = 0; i < m; i++) {
+          rows[i * f + j] = cols[j][i];
+        }
+        mu[j] = cols[j][0] + (r.nextDouble() - 0.5) * Math.abs(cols[j][0]) * 1e-6; // any centre
+      }
+      double[] delta = new double[f];
+      double[] var = new double[f];
+      new BatchMoments(f).compute(rows, m, mu, delta, var);
+      for (int j = 0; j < f; j++) {
+        BigDecimal[] exact = exact(cols[j]);
+        double expectedMean = exact[0].doubleValue();
+        double expectedDelta = exact[0].subtract(new BigDecimal(mu[j])).doubleValue();
+        double expectedVar = exact[1].doubleValue();
+        String what = "trial " + trial + " column " + j + " m=" + m;
+        assertEquals(expectedDelta, delta[j], 1e-13 * Math.abs(expectedDelta) + 1e-300, what + " delta");
+        assertEquals(expectedMean, mu[j] + delta[j], 2.3e-16 * Math.abs(expectedMean), what + " mean");
+        assertEquals(expectedVar, var[j], 1e-13 * expectedVar, what + " var");
+      }
+    }
+  }
+
+  @Test
+  void constantBatchesHaveZeroVariance() {
+    double[] rows = {0.1, 7, 0.1, 7, 0.1, 7};
+    double[] delta = new double[2];
+    double[] var = new double[2];
+    new BatchMoments(2).compute(rows, 3, new double[] {0.3, 6}, delta, var);
+    assertEquals(0.0, var[0]);
+    assertEquals(0.0, var[1]);
+    assertEquals(0.1 - 0.3, delta[0]);
+    assertEquals(1.0, delta[1]);
+    assertTrue(var[0] == 0 && var[1] == 0);
+  }
+
+  private static double[] gen(Random r, int m, double centre, double spread) {
+    double[] v = new double[m];
+    for (int i = 0; i < m; i++) {
+      v[i] = centre + (centre > 1e12 ? Math.rint(r.nextGaussian() * spread * 100) : r.nextGaussian() * spread);
+    }
+    return v;
+  }
+
+  private static BigDecimal[] exact(double[] v) {
+    MathContext mc = new MathContext(60);
+    BigDecimal sum = BigDecimal.ZERO;
+    for (double x : v) {
+      sum = sum.add(new BigDecimal(x));
+    }
+    BigDecimal mean = sum.divide(BigDecimal.valueOf(v.length), mc);
+    BigDecimal ss = BigDecimal.ZERO;
+    for (double x : v) {
+      BigDecimal d = new BigDecimal(x).subtract(mean);
+      ss = ss.add(d.multiply(d));
+    }
+    return new BigDecimal[] {mean, ss.divide(BigDecimal.valueOf(v.length), mc)};
+  }
+}
