@@ -41,7 +41,9 @@ class BatchMomentsTest {
         double expectedVar = exact[1].doubleValue();
         String what = "trial " + trial + " column " + j + " m=" + m;
         assertEquals(expectedDelta, delta[j], 1e-13 * Math.abs(expectedDelta) + 1e-300, what + " delta");
-        assertEquals(expectedMean, mu[j] + delta[j], 2.3e-16 * Math.abs(expectedMean), what + " mean");
+        // mu_B = mu + delta is one rounding: good to 1e-13 of itself, or an ulp of mu if mu is much larger
+        assertEquals(expectedMean, mu[j] + delta[j],
+            Math.max(1e-13 * Math.abs(expectedMean), 2.3e-16 * Math.abs(mu[j])), what + " mean");
         assertEquals(expectedVar, var[j], 1e-13 * expectedVar, what + " var");
       }
     }
