@@ -4,7 +4,6 @@ import io.normstats.InputException;
 import io.normstats.exact.FeatureMoments;
 import io.normstats.spark.ExactStatistics;
 import io.normstats.spark.FeatureSelection;
-import io.normstats.spark.InputFormat;
 import io.normstats.spark.Inputs;
 import java.util.List;
 import java.util.Locale;
@@ -37,22 +36,7 @@ public final class StatsJob implements Callable<Integer> {
   /** What to do with NaN, infinite and null values. */
   public enum Invalid { ERROR, SKIP }
 
-  @Option(names = "--input", required = true, paramLabel = "PATH",
-      description = "Input file or directory.")
-  String input;
-
-  @Option(names = "--format", defaultValue = "auto", paramLabel = "FORMAT",
-      converter = FormatConverter.class,
-      description = "auto|parquet|csv|json|idx (default: ${DEFAULT-VALUE}: by the file name).")
-  InputFormat format;
-
-  @Option(names = "--features", split = ",", paramLabel = "COL",
-      description = "Scalar numeric columns (default: every numeric column, else the vector column).")
-  List<String> features;
-
-  @Option(names = "--vector-col", paramLabel = "COL",
-      description = "One vector column: Spark ML Vector, array<double> or array<float>.")
-  String vectorCol;
+  @Mixin InputOptions in;
 
   @Option(names = "--partitions", paramLabel = "N",
       description = "Repartition the input into N partitions first.")
@@ -64,12 +48,6 @@ public final class StatsJob implements Callable<Integer> {
           + "(default: ${DEFAULT-VALUE}).")
   Invalid invalid;
 
-  @Option(names = "--output", required = true, paramLabel = "DIR", description = "Output directory.")
-  String output;
-
-  @Option(names = "--overwrite", description = "Replace DIR if it holds a previous normstats output.")
-  boolean overwrite;
-
   @Mixin SparkOptions spark;
 
   @Override
@@ -80,20 +58,20 @@ public final class StatsJob implements Callable<Integer> {
     SparkSession session = spark.session("stats");
     long start = System.nanoTime();
     OutputDirectory out = OutputDirectory.prepare(
-        session.sparkContext().hadoopConfiguration(), output, overwrite, input);
+        session.sparkContext().hadoopConfiguration(), in.output, in.overwrite, in.input);
     boolean committed = false;
     ExactStatistics.Result result;
     try {
-      Dataset<Row> df = Inputs.read(session, input, format);
-      FeatureSelection selection = FeatureSelection.resolve(df, features, vectorCol);
+      Dataset<Row> df = Inputs.read(session, in.input, in.format);
+      FeatureSelection selection = FeatureSelection.resolve(df, in.features, in.vectorCol);
       if (partitions != null) {
         df = df.repartition(partitions);
       }
-      LOG.info("stats: {} features of {} in {} partitions", selection.size(), input,
+      LOG.info("stats: {} features of {} in {} partitions", selection.size(), in.input,
           df.rdd().getNumPartitions());
       result = ExactStatistics.compute(df, selection);
       if (invalid == Invalid.ERROR) {
-        checkNoInvalid(result);
+        checkNoInvalid(result, "pass --invalid skip to leave them out");
       }
       StatsOutput.write(session, result, out);
       out.commit("stats");
@@ -111,7 +89,11 @@ public final class StatsJob implements Callable<Integer> {
     return 0;
   }
 
-  private static void checkNoInvalid(ExactStatistics.Result result) {
+  /**
+   * @throws InputException (data) naming the first feature with NaN, infinite or null values, and
+   *     ending with {@code hint}
+   */
+  static void checkNoInvalid(ExactStatistics.Result result, String hint) {
     List<ExactStatistics.Feature> invalid = result.features().stream()
         .filter(f -> f.moments().invalidCount() > 0).toList();
     if (invalid.isEmpty()) {
@@ -122,14 +104,7 @@ public final class StatsJob implements Callable<Integer> {
     throw InputException.data("feature '" + first.name() + "' has " + m.nanCount()
         + " NaN or infinite and " + m.nullCount() + " null values"
         + (invalid.size() > 1 ? " (" + (invalid.size() - 1) + " more features have some)" : "")
-        + "; pass --invalid skip to leave them out");
-  }
-
-  static final class FormatConverter implements picocli.CommandLine.ITypeConverter<InputFormat> {
-    @Override
-    public InputFormat convert(String value) {
-      return InputFormat.parse(value);
-    }
+        + "; " + hint);
   }
 
   static final class InvalidConverter implements picocli.CommandLine.ITypeConverter<Invalid> {

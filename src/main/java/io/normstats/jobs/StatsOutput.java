@@ -10,6 +10,8 @@ import java.io.OutputStream;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
@@ -55,33 +57,39 @@ public final class StatsOutput {
     ObjectMapper mapper = new ObjectMapper();
     try (JsonGenerator g = mapper.getFactory().createGenerator(stream, JsonEncoding.UTF8)) {
       g.useDefaultPrettyPrinter();
-      g.writeStartObject();
-      g.writeNumberField("rows", result.rows());
-      g.writeArrayFieldStart("features");
-      for (ExactStatistics.Feature f : result.features()) {
-        FeatureMoments m = f.moments();
-        g.writeStartObject();
-        g.writeStringField("name", f.name());
-        g.writeNumberField("index", f.index());
-        g.writeNumberField("count", m.count());
-        number(g, "mean", m.mean());
-        number(g, "var_pop", m.varPop());
-        number(g, "var_samp", m.varSamp());
-        number(g, "std_pop", m.stdPop());
-        number(g, "std_samp", m.stdSamp());
-        number(g, "min", m.min());
-        number(g, "max", m.max());
-        g.writeNumberField("null_count", m.nullCount());
-        g.writeNumberField("nan_count", m.nanCount());
-        g.writeEndObject();
-      }
-      g.writeEndArray();
-      g.writeEndObject();
+      writeObject(g, result);
       g.writeRaw('\n');
     }
   }
 
-  private static void number(JsonGenerator g, String field, double v) throws IOException {
+  /** Writes the stats.json object for {@code result} to {@code g}. */
+  static void writeObject(JsonGenerator g, ExactStatistics.Result result) throws IOException {
+    g.writeStartObject();
+    g.writeNumberField("rows", result.rows());
+    g.writeArrayFieldStart("features");
+    for (ExactStatistics.Feature f : result.features()) {
+      FeatureMoments m = f.moments();
+      g.writeStartObject();
+      g.writeStringField("name", f.name());
+      g.writeNumberField("index", f.index());
+      g.writeNumberField("count", m.count());
+      number(g, "mean", m.mean());
+      number(g, "var_pop", m.varPop());
+      number(g, "var_samp", m.varSamp());
+      number(g, "std_pop", m.stdPop());
+      number(g, "std_samp", m.stdSamp());
+      number(g, "min", m.min());
+      number(g, "max", m.max());
+      g.writeNumberField("null_count", m.nullCount());
+      g.writeNumberField("nan_count", m.nanCount());
+      g.writeEndObject();
+    }
+    g.writeEndArray();
+    g.writeEndObject();
+  }
+
+  /** Writes {@code v} as Double.toString does, NaN (undefined) as null. */
+  static void number(JsonGenerator g, String field, double v) throws IOException {
     if (Double.isNaN(v)) {
       g.writeNullField(field);
     } else {
@@ -97,10 +105,23 @@ public final class StatsOutput {
           orNull(m.varSamp()), orNull(m.stdPop()), orNull(m.stdSamp()), orNull(m.min()),
           orNull(m.max()), m.nullCount(), m.nanCount()));
     }
-    spark.createDataFrame(rows, SCHEMA).coalesce(1).write().parquet(path.toString());
+    writeParquet(spark, rows, SCHEMA, path);
   }
 
-  private static Double orNull(double v) {
+  /**
+   * Writes a driver-side table as one Parquet file. The rows go to the executors in slices of about
+   * 256 KB (Spark warns about tasks over 1 MB) and are gathered into one file by a shuffle.
+   */
+  static void writeParquet(SparkSession spark, List<Row> rows, StructType schema, Path path) {
+    long bytes = (long) rows.size() * schema.size() * 12;
+    int slices = (int) Math.max(1, Math.min(1024, bytes / (256 << 10)));
+    JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    Dataset<Row> table = spark.createDataFrame(sc.parallelize(rows, slices), schema);
+    (slices > 1 ? table.repartition(1) : table).write().parquet(path.toString());
+  }
+
+  /** {@code v}, or null for NaN (undefined). */
+  static Double orNull(double v) {
     return Double.isNaN(v) ? null : v;
   }
 }

@@ -13,6 +13,7 @@ import org.apache.spark.ml.linalg.SparseVector;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.functions;
 
 /**
  * The exact dataset-level statistics of every feature of a DataFrame, in one pass.
@@ -34,6 +35,9 @@ public final class ExactStatistics {
   /** The statistics of every feature, and the number of rows read. */
   public record Result(long rows, List<Feature> features) {}
 
+  /** The statistics, and the input order counted in the same pass. */
+  public record Ordered(Result result, InputOrder order) {}
+
   /**
    * Computes the statistics of {@code selection}'s features over all rows of {@code df}. NaN,
    * infinite and null values are left out of the statistics and counted (see
@@ -51,6 +55,57 @@ public final class ExactStatistics {
       total = rows.mapPartitions(it -> accumulate(it, selection))
           .treeReduce(ExactStatistics::merge, depth);
     }
+    return result(total, selection);
+  }
+
+  /**
+   * Like {@link #compute}, over {@code input}'s rows, also counting the rows of every split of the
+   * input in the same pass, which gives the input order.
+   *
+   * @throws InputException (data) if a vector's length differs from the selection's
+   */
+  public static Ordered computeOrdered(OrderedInput input, FeatureSelection selection) {
+    List<org.apache.spark.sql.Column> columns = new ArrayList<>(List.of(selection.projection()));
+    columns.add(functions.col(InputOrder.FILE_COLUMN));
+    columns.add(functions.col(InputOrder.START_COLUMN));
+    JavaRDD<Row> rows = input.withOrigin().select(columns.toArray(new org.apache.spark.sql.Column[0]))
+        .javaRDD();
+    int fileIndex = columns.size() - 2;
+    CountedPartial total;
+    if (rows.getNumPartitions() == 0) {
+      total = new CountedPartial(new MomentAccumulator(selection.size()), new InputOrder.Counter());
+    } else {
+      int depth = rows.getNumPartitions() > 64 ? 3 : 2;
+      total = rows.mapPartitions(it -> {
+        InputOrder.Counter counter = new InputOrder.Counter();
+        Iterator<Row> counting = new Iterator<>() {
+          @Override
+          public boolean hasNext() {
+            return it.hasNext();
+          }
+
+          @Override
+          public Row next() {
+            Row row = it.next();
+            counter.add(row.getString(fileIndex), row.getLong(fileIndex + 1));
+            return row;
+          }
+        };
+        MomentAccumulator acc = accumulate(counting, selection).next();
+        return Collections.singletonList(new CountedPartial(acc, counter)).iterator();
+      }).treeReduce((a, b) -> {
+        a.moments().merge(b.moments());
+        a.counter().merge(b.counter());
+        return a;
+      }, depth);
+    }
+    return new Ordered(result(total.moments(), selection), InputOrder.of(total.counter().counts()));
+  }
+
+  private record CountedPartial(MomentAccumulator moments, InputOrder.Counter counter)
+      implements java.io.Serializable {}
+
+  private static Result result(MomentAccumulator total, FeatureSelection selection) {
     List<Feature> features = new ArrayList<>(selection.size());
     for (int j = 0; j < selection.size(); j++) {
       features.add(new Feature(selection.featureName(j), j, total.moments(j)));

@@ -179,6 +179,66 @@ public final class FeatureSelection implements Serializable {
   }
 
   /**
+   * The features of one row of the {@link #projection()} (read from its leading columns) as a new
+   * dense array of {@link #size()} values.
+   *
+   * @throws InputException (data) for a null value or vector, or a vector of another length
+   */
+  double[] values(Row row) {
+    double[] out = new double[length];
+    String column = columns.get(0);
+    switch (kind) {
+      case SCALARS -> {
+        for (int j = 0; j < length; j++) {
+          if (row.isNullAt(j)) {
+            throw InputException.data("column '" + columns.get(j) + "' has a null value");
+          }
+          out[j] = row.getDouble(j);
+        }
+      }
+      case VECTOR -> {
+        if (row.isNullAt(0)) {
+          throw InputException.data("column '" + column + "' has a null vector");
+        }
+        Vector v = (Vector) row.get(0);
+        checkLength(v.size());
+        if (v instanceof org.apache.spark.ml.linalg.DenseVector dense) {
+          System.arraycopy(dense.values(), 0, out, 0, length);
+        } else {
+          org.apache.spark.ml.linalg.SparseVector sparse = (org.apache.spark.ml.linalg.SparseVector) v;
+          int[] indices = sparse.indices();
+          double[] values = sparse.values();
+          for (int k = 0; k < indices.length; k++) {
+            out[indices[k]] = values[k];
+          }
+        }
+      }
+      case ARRAY -> {
+        if (row.isNullAt(0)) {
+          throw InputException.data("column '" + column + "' has a null array");
+        }
+        List<Object> values = row.getList(0);
+        checkLength(values.size());
+        for (int j = 0; j < length; j++) {
+          Object x = values.get(j);
+          if (x == null) {
+            throw InputException.data("column '" + column + "' has a null element");
+          }
+          out[j] = (Double) x;
+        }
+      }
+    }
+    return out;
+  }
+
+  private void checkLength(int actual) {
+    if (actual != length) {
+      throw InputException.data("column '" + columns.get(0) + "' has vectors of different lengths: "
+          + length + " (the first one) and " + actual);
+    }
+  }
+
+  /**
    * The projection the accumulation reads: scalar columns cast to double, or the vector column
    * (arrays cast to {@code array<double>}, exact for floats).
    */

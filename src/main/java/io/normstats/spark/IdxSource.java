@@ -20,6 +20,7 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 
@@ -49,6 +50,16 @@ public final class IdxSource {
    * @throws InputException (usage) if a file is not an IDX file or the item lengths differ
    */
   public static Dataset<Row> read(SparkSession spark, String path, int partitions) {
+    return read(spark, path, partitions, false);
+  }
+
+  /**
+   * Like {@link #read(SparkSession, String, int)}; with {@code withOrigin} every row also carries
+   * its file ({@link InputOrder#FILE_COLUMN}) and the index of the first item of its split
+   * ({@link InputOrder#START_COLUMN}), from which {@link InputOrder} numbers the rows.
+   */
+  public static Dataset<Row> read(SparkSession spark, String path, int partitions,
+      boolean withOrigin) {
     Path root = new Path(path);
     FileStatus status = Inputs.checkExists(spark, path);
     FileStatus[] files = status.isDirectory()
@@ -86,14 +97,18 @@ public final class IdxSource {
     }
     JavaRDD<Row> rows = JavaSparkContext.fromSparkContext(spark.sparkContext())
         .parallelize(splits, splits.size())
-        .flatMap(IdxSource::readSplit);
+        .flatMap(split -> readSplit(split, withOrigin));
     // Spark ML's attribute metadata records the vector length, as VectorAssembler does.
     StructType schema = new StructType(new StructField[] {
         new AttributeGroup(COLUMN, itemLength).toStructField()});
+    if (withOrigin) {
+      schema = schema.add(InputOrder.FILE_COLUMN, DataTypes.StringType, false)
+          .add(InputOrder.START_COLUMN, DataTypes.LongType, false);
+    }
     return spark.createDataFrame(rows, schema);
   }
 
-  private static Iterator<Row> readSplit(Split split) throws IOException {
+  private static Iterator<Row> readSplit(Split split, boolean withOrigin) throws IOException {
     Path p = new Path(split.path());
     IdxReader reader = IdxReader.open(p.getFileSystem(new Configuration()).open(p), split.path());
     try {
@@ -130,7 +145,9 @@ public final class IdxSource {
           throw InputException.data(e.getMessage(), e);
         }
         next++;
-        return RowFactory.create(Vectors.dense(values));
+        return withOrigin
+            ? RowFactory.create(Vectors.dense(values), split.path(), split.start())
+            : RowFactory.create(Vectors.dense(values));
       }
     };
   }

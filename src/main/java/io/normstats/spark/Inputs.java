@@ -11,6 +11,7 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
 
 /**
  * Opens a job's input as a DataFrame with Spark's own readers (Parquet, CSV with a header and
@@ -30,8 +31,37 @@ public final class Inputs {
    *     told from its name
    */
   public static Dataset<Row> read(SparkSession spark, String path, InputFormat format) {
+    return open(spark, path, resolve(spark, path, format));
+  }
+
+  /**
+   * Reads {@code path} in {@code format} with each row's origin, from which {@link InputOrder}
+   * derives the input order: the order of the files (by name) and of the rows in each file,
+   * whatever the splits.
+   *
+   * @throws InputException as {@link #read}
+   */
+  public static OrderedInput readOrdered(SparkSession spark, String path, InputFormat format) {
+    InputFormat resolved = resolve(spark, path, format);
+    if (resolved == InputFormat.IDX) {
+      Dataset<Row> withOrigin = IdxSource.read(spark, path,
+          spark.sparkContext().defaultParallelism(), true);
+      return new OrderedInput(withOrigin.select(IdxSource.COLUMN), withOrigin);
+    }
+    // Spark's hidden file metadata: the file and the byte offset of the split each row came from
+    Dataset<Row> data = open(spark, path, resolved);
+    Dataset<Row> withOrigin = data.select(functions.col("*"),
+        functions.col("_metadata.file_path").as(InputOrder.FILE_COLUMN),
+        functions.col("_metadata.file_block_start").as(InputOrder.START_COLUMN));
+    return new OrderedInput(data, withOrigin);
+  }
+
+  private static InputFormat resolve(SparkSession spark, String path, InputFormat format) {
     FileStatus status = checkExists(spark, path);
-    InputFormat resolved = format == InputFormat.AUTO ? detect(spark, status, path) : format;
+    return format == InputFormat.AUTO ? detect(spark, status, path) : format;
+  }
+
+  private static Dataset<Row> open(SparkSession spark, String path, InputFormat resolved) {
     return switch (resolved) {
       case PARQUET -> spark.read().parquet(path);
       case CSV -> spark.read().option("header", "true").option("inferSchema", "true")

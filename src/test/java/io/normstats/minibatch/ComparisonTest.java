@@ -35,22 +35,10 @@ class ComparisonTest {
         new CompareSettings(new int[] {7}, 1, true, 123, false, 1.0, 0.0, 0, 500, 3, 5));
   }
 
-  static double[][] data(int n, long seed) {
-    Random r = new Random(seed);
-    double[][] rows = new double[n][4];
-    for (int i = 0; i < n; i++) {
-      rows[i][0] = 3 + r.nextGaussian();
-      rows[i][1] = -2 + 2 * r.nextDouble();
-      rows[i][2] = 0.5 + 5.0 * i / n + 0.3 * r.nextGaussian(); // a trend: unshuffled batches err
-      rows[i][3] = 1e6 + r.nextInt(5); // a large offset against a small spread
-    }
-    return rows;
-  }
-
   @ParameterizedTest
   @MethodSource("settings")
   void foldedEstimatesMatchSequentialTraining(CompareSettings s) {
-    double[][] rows = data(103, 42);
+    double[][] rows = SequentialBatchNorm.sampleRows(103, 42);
     Estimate exactRef = SequentialBatchNorm.exact(rows);
     DatasetMoments exact = new DatasetMoments(exactRef.mean(), exactRef.var(), s.epsilon());
     List<String> names = List.of("a", "b", "trend", "offset");
@@ -218,7 +206,7 @@ class ComparisonTest {
 
   @Test
   void aFolderRefusesMissingRows() {
-    double[][] rows = data(20, 1);
+    double[][] rows = SequentialBatchNorm.sampleRows(20, 1);
     CompareSettings s = new CompareSettings(new int[] {4}, 1, false, 0, true, 0.1, 0.99, 1e-5, 5, 3, 5);
     Estimate ref = SequentialBatchNorm.exact(rows);
     DatasetMoments exact = new DatasetMoments(ref.mean(), ref.var(), 1e-5);

@@ -30,6 +30,26 @@ public final class SequentialBatchNorm {
       double[] batchKl, long[] checkpoints, Estimate[] torchTrace, Estimate[] kerasTrace,
       Estimate[] cmaTrace, double[] bnGap, double[] renormGap, double[] clipFraction) {}
 
+  /** The names of the columns of {@link #sampleRows}. */
+  public static final java.util.List<String> SAMPLE_COLUMNS = java.util.List.of("a", "b", "trend", "offset");
+
+  /**
+   * Test data, N x 4: a Gaussian around 3; a uniform on [-2, 0); a trend along the rows (so that
+   * unshuffled batches err and Batch Renormalization clips); 1e6 plus small integers (a large offset
+   * against a small spread).
+   */
+  public static double[][] sampleRows(int n, long seed) {
+    java.util.Random r = new java.util.Random(seed);
+    double[][] rows = new double[n][4];
+    for (int i = 0; i < n; i++) {
+      rows[i][0] = 3 + r.nextGaussian();
+      rows[i][1] = -2 + 2 * r.nextDouble();
+      rows[i][2] = 0.5 + 5.0 * i / n + 0.3 * r.nextGaussian();
+      rows[i][3] = 1e6 + r.nextInt(5);
+    }
+    return rows;
+  }
+
   /** The exact mean and var_pop of each column of {@code rows}, rounded to double. */
   public static Estimate exact(double[][] rows) {
     int f = rows[0].length;

@@ -1,0 +1,108 @@
+package io.normstats.spark;
+
+import io.normstats.InputException;
+import java.io.Serializable;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The input order of a DataFrame read from files: row {@code g} is the g-th row when the files are
+ * taken in the order of their paths and the rows of each file in file order. It is a property of the
+ * data alone, not of how Spark splits the files or partitions the rows.
+ *
+ * <p>Spark reads a file as one or more splits (byte ranges, or item ranges for IDX), each yielding its
+ * rows in file order; a row is identified by (file, split start, position within the split). One
+ * pass counts the rows of every split ({@link Counter}); sorting the splits by (file, start) then
+ * gives each split's first global index ({@link #offset}).
+ */
+public final class InputOrder implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  /** The column holding each row's file. */
+  public static final String FILE_COLUMN = "_normstats_file";
+  /** The column holding where each row's split starts (byte offset, or first IDX item). */
+  public static final String START_COLUMN = "_normstats_split_start";
+
+  /** One split of one file. */
+  public record Split(String file, long start) implements Serializable {}
+
+  private final Map<Split, Long> offsets;
+  private final long rows;
+
+  private InputOrder(Map<Split, Long> offsets, long rows) {
+    this.offsets = offsets;
+    this.rows = rows;
+  }
+
+  /** The order implied by the row counts of every split. */
+  public static InputOrder of(Map<Split, Long> counts) {
+    Map<Split, Long> offsets = new HashMap<>();
+    long next = 0;
+    for (Split s : counts.keySet().stream()
+        .sorted(Comparator.comparing(Split::file).thenComparingLong(Split::start)).toList()) {
+      offsets.put(s, next);
+      next += counts.get(s);
+    }
+    return new InputOrder(offsets, next);
+  }
+
+  /** The number of rows. */
+  public long rows() {
+    return rows;
+  }
+
+  /**
+   * The global index of the first row of split ({@code file}, {@code start}).
+   *
+   * @throws InputException (data) if the split was not counted: the input changed between passes
+   */
+  public long offset(String file, long start) {
+    Long offset = offsets.get(new Split(file, start));
+    if (offset == null) {
+      throw InputException.data("input " + file + " changed while the job ran (a split at "
+          + start + " was not there before)");
+    }
+    return offset;
+  }
+
+  /** Counts the rows of each split, for one task; merge the tasks' counters with {@link #merge}. */
+  public static final class Counter implements Serializable {
+    private static final long serialVersionUID = 1L;
+    private final HashMap<Split, Long> counts = new HashMap<>();
+    private String file;
+    private long start = -1;
+    private long count;
+
+    /** Counts one row of split ({@code file}, {@code start}). */
+    public void add(String file, long start) {
+      if (start != this.start || !file.equals(this.file)) {
+        flush();
+        this.file = file;
+        this.start = start;
+      }
+      count++;
+    }
+
+    private void flush() {
+      if (count > 0) {
+        counts.merge(new Split(file, start), count, Long::sum);
+      }
+      count = 0;
+    }
+
+    /** Adds {@code other}'s counts to this one's and returns this. */
+    public Counter merge(Counter other) {
+      flush();
+      other.flush();
+      other.counts.forEach((k, v) -> counts.merge(k, v, Long::sum));
+      return this;
+    }
+
+    /** The counts per split. */
+    public Map<Split, Long> counts() {
+      flush();
+      return counts;
+    }
+  }
+}

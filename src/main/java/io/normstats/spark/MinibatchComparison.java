@@ -1,0 +1,304 @@
+package io.normstats.spark;
+
+import io.normstats.minibatch.BatchSchedule;
+import io.normstats.minibatch.CompareSettings;
+import io.normstats.minibatch.Comparison;
+import io.normstats.minibatch.DatasetMoments;
+import io.normstats.minibatch.EstimateAccumulator;
+import io.normstats.minibatch.MinibatchFolder;
+import io.normstats.minibatch.Permutation;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+import org.apache.spark.Partitioner;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.functions;
+import scala.Tuple2;
+
+/**
+ * The minibatch comparison on Spark: every batch size, estimator and epoch in one pass over the data
+ * after the exact-statistics pass, with nothing proportional to the number of batches on the driver.
+ *
+ * <ol>
+ *   <li>Each row gets its input index g ({@link InputOrder}), and for each epoch (one copy without
+ *       shuffling) its global position {@code q = epoch * N + permutation(g)}
+ *       ({@link MinibatchFolder#position}). All batch sizes share the order of an epoch, so the rows
+ *       are shuffled once per epoch, not once per batch size.</li>
+ *   <li>The shuffle sends position range {@code [r*L, (r+1)*L)} to reduce task r, sorted by position,
+ *       plus the first {@code maxBatchSize - 1} positions of the next range, so that every batch that
+ *       starts in the range is complete in the task.</li>
+ *   <li>Each task folds its batches in step order ({@link MinibatchFolder}) into one
+ *       {@link EstimateAccumulator} per batch size, and the tasks' accumulators are merged in a tree
+ *       of fixed shape ({@link #orderedTreeReduce}).</li>
+ * </ol>
+ *
+ * <p>The range length L depends only on the feature count and the batch sizes (each task gets about
+ * {@value #TASK_BYTES} bytes of rows), and so do the order of every floating-point operation: the
+ * result is bit-for-bit the same for any input partitioning, split size, executor count, and task
+ * retries.
+ */
+public final class MinibatchComparison {
+  /** The bytes of row data each reduce task folds, before overlap. */
+  static final long TASK_BYTES = 16L << 20;
+  /** Partial results merged per tree node. */
+  static final int FAN_IN = 16;
+
+  private MinibatchComparison() {}
+
+  /**
+   * Runs the comparison.
+   *
+   * @param input the input, read with its origin
+   * @param selection the features
+   * @param exact the exact statistics pass's result over the same input
+   * @param settings the batch sizes and hyperparameters; every batch size at most the row count
+   * @throws io.normstats.InputException (data) if the input changed since the exact pass
+   */
+  public static Comparison.Result compute(OrderedInput input, FeatureSelection selection,
+      ExactStatistics.Ordered exact, CompareSettings settings) {
+    long rows = exact.order().rows();
+    int f = selection.size();
+    double[] mean = new double[f];
+    double[] variance = new double[f];
+    List<String> names = new ArrayList<>(f);
+    for (ExactStatistics.Feature feature : exact.result().features()) {
+      mean[feature.index()] = feature.moments().mean();
+      variance[feature.index()] = feature.moments().varPop();
+      names.add(feature.name());
+    }
+    DatasetMoments truth = new DatasetMoments(mean, variance, settings.epsilon());
+    List<BatchSchedule> schedules = new ArrayList<>();
+    for (int m : settings.batchSizes()) {
+      schedules.add(new BatchSchedule(rows, m, settings.epochs(), settings.dropLast(),
+          settings.tracePoints()));
+    }
+    long positions = MinibatchFolder.positions(rows, settings);
+    long rangeLength = rangeLength(f, settings.maxBatchSize());
+    int tasks = (int) Math.min(Integer.MAX_VALUE, (positions + rangeLength - 1) / rangeLength);
+
+    JavaSparkContext sc = JavaSparkContext.fromSparkContext(
+        input.withOrigin().sparkSession().sparkContext());
+    Broadcast<InputOrder> order = sc.broadcast(exact.order());
+    Broadcast<DatasetMoments> moments = sc.broadcast(truth);
+    List<Column> columns = new ArrayList<>(List.of(selection.projection()));
+    columns.add(functions.col(InputOrder.FILE_COLUMN));
+    columns.add(functions.col(InputOrder.START_COLUMN));
+    int fileIndex = columns.size() - 2;
+    int overlap = settings.maxBatchSize() - 1;
+    JavaRDD<Row> source = input.withOrigin().select(columns.toArray(new Column[0])).javaRDD();
+    JavaPairRDD<Long, double[]> placed = source.mapPartitionsToPair(it -> new Placer(it, selection,
+        order.value(), settings, rows, fileIndex, rangeLength, overlap));
+    JavaPairRDD<Long, double[]> sorted = placed.repartitionAndSortWithinPartitions(
+        new RangeOfPositions(tasks, rangeLength));
+    JavaRDD<List<EstimateAccumulator>> partials = sorted.mapPartitionsWithIndex((r, it) -> {
+      long from = r * rangeLength;
+      long to = Math.min(positions, from + rangeLength);
+      MinibatchFolder folder = new MinibatchFolder(moments.value(), settings, schedules, from, to);
+      while (it.hasNext()) {
+        Tuple2<Long, double[]> record = it.next();
+        folder.accept(record._1() >>> 1, record._2());
+      }
+      return List.of(folder.finish()).iterator();
+    }, true);
+    List<EstimateAccumulator> total = orderedTreeReduce(partials, MinibatchComparison::merge);
+    order.destroy();
+    moments.destroy();
+    return Comparison.assemble(names, truth, settings, total);
+  }
+
+  /** Positions per reduce task: about {@link #TASK_BYTES} of rows, and at least 2 of the largest batches. */
+  static long rangeLength(int features, int maxBatchSize) {
+    long rowBytes = 8L * features + 64;
+    return Math.max(2L * maxBatchSize, TASK_BYTES / rowBytes);
+  }
+
+  private static List<EstimateAccumulator> merge(List<EstimateAccumulator> a,
+      List<EstimateAccumulator> b) {
+    for (int i = 0; i < a.size(); i++) {
+      a.get(i).merge(b.get(i));
+    }
+    return a;
+  }
+
+  /**
+   * Merges one element per partition in a tree whose shape depends only on the partition count:
+   * groups of {@value #FAN_IN} consecutive partitions are merged in partition order, level by level,
+   * and the last level on the driver. Unlike {@code treeReduce}, whose merge order follows task
+   * completion, this makes non-associative (floating-point) merges deterministic.
+   */
+  static <T> T orderedTreeReduce(JavaRDD<T> partials,
+      org.apache.spark.api.java.function.Function2<T, T, T> merge) {
+    JavaPairRDD<Integer, T> level = partials.mapPartitionsWithIndex((i, it) -> {
+      List<Tuple2<Integer, T>> out = new ArrayList<>();
+      while (it.hasNext()) {
+        out.add(new Tuple2<>(i, it.next()));
+      }
+      return out.iterator();
+    }, true).mapToPair(t -> t);
+    int n = partials.getNumPartitions();
+    while (n > FAN_IN) {
+      int groups = (n + FAN_IN - 1) / FAN_IN;
+      level = level.mapToPair(t -> new Tuple2<>(t._1() / FAN_IN, t))
+          .partitionBy(new Partitioner() {
+            @Override
+            public int numPartitions() {
+              return groups;
+            }
+
+            @Override
+            public int getPartition(Object key) {
+              return (Integer) key;
+            }
+          })
+          .mapPartitionsToPair(it -> {
+            List<Tuple2<Integer, Tuple2<Integer, T>>> group = new ArrayList<>();
+            it.forEachRemaining(group::add);
+            if (group.isEmpty()) {
+              return java.util.Collections.emptyIterator();
+            }
+            group.sort((x, y) -> Integer.compare(x._2()._1(), y._2()._1()));
+            T acc = group.get(0)._2()._2();
+            for (int k = 1; k < group.size(); k++) {
+              acc = merge.call(acc, group.get(k)._2()._2());
+            }
+            return List.of(new Tuple2<>(group.get(0)._1(), acc)).iterator();
+          });
+      n = groups;
+    }
+    List<Tuple2<Integer, T>> top = new ArrayList<>(level.collect());
+    top.sort((x, y) -> Integer.compare(x._1(), y._1()));
+    T acc = top.get(0)._2();
+    for (int k = 1; k < top.size(); k++) {
+      try {
+        acc = merge.call(acc, top.get(k)._2());
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    }
+    return acc;
+  }
+
+  /**
+   * Sends key {@code 2q} (position q) to task {@code q / L}, and key {@code 2q + 1} (the copy of a
+   * row that the previous task needs to finish its last batches) to task {@code q / L - 1}.
+   */
+  static final class RangeOfPositions extends Partitioner {
+    private static final long serialVersionUID = 1L;
+    private final int tasks;
+    private final long rangeLength;
+
+    RangeOfPositions(int tasks, long rangeLength) {
+      this.tasks = tasks;
+      this.rangeLength = rangeLength;
+    }
+
+    @Override
+    public int numPartitions() {
+      return tasks;
+    }
+
+    @Override
+    public int getPartition(Object key) {
+      long k = (Long) key;
+      return (int) ((k >>> 1) / rangeLength - (k & 1));
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof RangeOfPositions p && p.tasks == tasks && p.rangeLength == rangeLength;
+    }
+
+    @Override
+    public int hashCode() {
+      return Long.hashCode(rangeLength) * 31 + tasks;
+    }
+  }
+
+  /**
+   * Gives each row of a partition its input index, and emits (key, values) for its position in every
+   * epoch copy, plus the overlap copies; lazily, a few records per row.
+   */
+  private static final class Placer implements Iterator<Tuple2<Long, double[]>> {
+    private final Iterator<Row> rows;
+    private final FeatureSelection selection;
+    private final InputOrder order;
+    private final long rowCount;
+    private final int fileIndex;
+    private final long rangeLength;
+    private final int overlap;
+    private final Permutation[] permutations;
+    private final List<Tuple2<Long, double[]>> pending = new ArrayList<>();
+    private int next;
+    private String file;
+    private long start = -1;
+    private long index;
+
+    Placer(Iterator<Row> rows, FeatureSelection selection, InputOrder order,
+        CompareSettings settings, long rowCount, int fileIndex, long rangeLength, int overlap) {
+      this.rows = rows;
+      this.selection = selection;
+      this.order = order;
+      this.rowCount = rowCount;
+      this.fileIndex = fileIndex;
+      this.rangeLength = rangeLength;
+      this.overlap = overlap;
+      int copies = (int) (MinibatchFolder.positions(rowCount, settings) / rowCount);
+      this.permutations = new Permutation[copies];
+      for (int c = 0; c < copies; c++) {
+        permutations[c] = settings.shuffle() ? new Permutation(rowCount, settings.seed(), c) : null;
+      }
+    }
+
+    @Override
+    public boolean hasNext() {
+      while (next == pending.size()) {
+        if (!rows.hasNext()) {
+          return false;
+        }
+        place(rows.next());
+      }
+      return true;
+    }
+
+    @Override
+    public Tuple2<Long, double[]> next() {
+      if (!hasNext()) {
+        throw new NoSuchElementException();
+      }
+      return pending.get(next++);
+    }
+
+    private void place(Row row) {
+      pending.clear();
+      next = 0;
+      String rowFile = row.getString(fileIndex);
+      long rowStart = row.getLong(fileIndex + 1);
+      if (rowStart != start || !rowFile.equals(file)) {
+        file = rowFile;
+        start = rowStart;
+        index = order.offset(rowFile, rowStart);
+      } else {
+        index++;
+      }
+      if (index >= rowCount) {
+        throw io.normstats.InputException.data("input " + rowFile
+            + " changed while the job ran (more rows than counted)");
+      }
+      double[] values = selection.values(row);
+      for (int c = 0; c < permutations.length; c++) {
+        long q = MinibatchFolder.position(index, c, rowCount, permutations[c]);
+        pending.add(new Tuple2<>(q << 1, values));
+        long offsetInRange = q % rangeLength;
+        if (q >= rangeLength && offsetInRange < overlap) {
+          pending.add(new Tuple2<>((q << 1) | 1, values));
+        }
+      }
+    }
+  }
+}
