@@ -9,13 +9,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.normstats.exact.FeatureMoments;
 import io.normstats.testing.IdxFiles;
+import io.normstats.testing.Launcher;
 import io.normstats.testing.StatsJson;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,30 +25,19 @@ import org.junit.jupiter.api.io.TempDir;
  * reader. Runs after {@code package} (failsafe), so the launcher finds a fresh jar.
  */
 class StatsLauncherIT {
-  private static final Path HOME = Path.of(System.getProperty("normstats.home", "."));
-  private static final Path IMAGES = HOME.resolve("sample-data/fashion-mnist/t10k-images-idx3-ubyte.gz");
+  private static final Path IMAGES =
+      Launcher.HOME.resolve("sample-data/fashion-mnist/t10k-images-idx3-ubyte.gz");
 
   @TempDir Path tmp;
 
-  record Result(int exitCode, String stdout, String stderr) {}
-
-  private Result launch(String... args) throws IOException, InterruptedException {
-    Path out = tmp.resolve("stdout.txt");
-    Path err = tmp.resolve("stderr.txt");
-    List<String> command = new java.util.ArrayList<>();
-    command.add(HOME.resolve("jobs/normstats").toString());
-    command.addAll(List.of(args));
-    Process p = new ProcessBuilder(command).directory(HOME.toFile())
-        .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-    assertTrue(p.waitFor(5, TimeUnit.MINUTES), "launcher timed out");
-    return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
-        Files.readString(err, StandardCharsets.UTF_8));
+  private Launcher.Result launch(String... args) throws IOException, InterruptedException {
+    return Launcher.launch(tmp, Map.of(), 5, args);
   }
 
   @Test
   void statsOnTheSampleImagesIsExactForEveryPixel() throws Exception {
     Path dir = tmp.resolve("fashion-stats");
-    Result r = launch("stats", "--input", IMAGES.toString(), "--output", dir.toString());
+    Launcher.Result r = launch("stats", "--input", IMAGES.toString(), "--output", dir.toString());
     assertEquals(0, r.exitCode(), r.stderr());
     assertTrue(r.stdout().contains(dir + "/stats.json"), r.stdout());
 
@@ -73,7 +62,7 @@ class StatsLauncherIT {
   @Test
   void aMissingInputIsOneLineAndExitCode2() throws Exception {
     Path dir = tmp.resolve("never");
-    Result r = launch("stats", "--input", tmp.resolve("missing.gz").toString(), "--output",
+    Launcher.Result r = launch("stats", "--input", tmp.resolve("missing.gz").toString(), "--output",
         dir.toString());
     assertEquals(2, r.exitCode(), r.stderr());
     List<String> errors = r.stderr().lines().filter(l -> l.startsWith("normstats")).toList();
@@ -84,7 +73,7 @@ class StatsLauncherIT {
 
   @Test
   void helpListsTheJobAndItsOptions() throws Exception {
-    Result r = launch("stats", "--help");
+    Launcher.Result r = launch("stats", "--help");
     assertEquals(0, r.exitCode(), r.stderr());
     for (String option : List.of("--input", "--format", "--features", "--vector-col",
         "--partitions", "--invalid", "--output", "--overwrite", "--master")) {
