@@ -98,7 +98,9 @@ public final class MinibatchFolder {
         }
         batchStart[i] = start;
       } else if (batchStart[i] != start || filled[i] != offset) {
-        throw new IllegalStateException("row " + q + " missing before position " + q);
+        long missing = batchStart[i] == start ? start + filled[i] : start;
+        throw new IllegalStateException("position " + missing + " missing before " + q
+            + " (batch size " + m + ")");
       }
       System.arraycopy(values, 0, buffers[i], offset * features, features);
       filled[i] = offset + 1;

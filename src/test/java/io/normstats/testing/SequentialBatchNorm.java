@@ -168,12 +168,14 @@ public final class SequentialBatchNorm {
       int[] batch = batches.get(t);
       int size = batch.length;
       double cmaFactor = 1.0 / (t + 1); // PyTorch momentum=None: 1 / num_batches_tracked
+      BigDecimal[][] batchMoments = new BigDecimal[f][];
       for (int j = 0; j < f; j++) {
         double[] col = new double[size];
         for (int i = 0; i < size; i++) {
           col[i] = rows[batch[i]][j];
         }
         BigDecimal[] mv = moments(col);
+        batchMoments[j] = mv;
         double mu = mv[0].doubleValue();
         double sigma2 = mv[1].doubleValue();
         double s2 = mv[1].multiply(BigDecimal.valueOf(size))
@@ -215,11 +217,7 @@ public final class SequentialBatchNorm {
       // batch_var being the unbiased variance BatchNorm wrote to running_var with momentum 1
       tot += size;
       for (int j = 0; j < f; j++) {
-        double[] col = new double[size];
-        for (int i = 0; i < size; i++) {
-          col[i] = rows[batch[i]][j];
-        }
-        BigDecimal[] mv = moments(col);
+        BigDecimal[] mv = batchMoments[j];
         double batchMean = mv[0].doubleValue();
         double batchVar = mv[1].multiply(BigDecimal.valueOf(size))
             .divide(BigDecimal.valueOf(size - 1), MC).doubleValue();
