@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.normstats.minibatch.BatchSchedule;
 import io.normstats.minibatch.CompareSettings;
 import io.normstats.minibatch.Comparison;
+import io.normstats.minibatch.ErrorHistogram;
 import io.normstats.minibatch.FeatureErrors;
 import io.normstats.minibatch.Spread;
 import io.normstats.spark.ExactStatistics;
@@ -40,9 +41,13 @@ import org.apache.spark.sql.types.StructType;
  *  "train_vs_predict": [{"batch_size", "bn": {"mse_mean", "mse": {spread}},
  *      "renorm": {"mse_mean", "mse": {spread}, "r_clip_fraction", "d_clip_fraction",
  *      "clip_fraction"}, "features": [{"name", "index", "bn_mse", "renorm_mse",
- *      "r_clip_fraction", "d_clip_fraction", "clip_fraction"}, ...]}, ...]}
+ *      "r_clip_fraction", "d_clip_fraction", "clip_fraction"}, ...]}, ...],
+ *  "batch_distribution": [{"batch_size", "mean_err_in_std": {"p50", "p90", "p99", "max", "pairs",
+ *      "undefined"}, "var_rel_err": {...}, "histogram": {"upper_edges": [...],
+ *      "mean_err_in_std": [counts], "var_rel_err": [counts]}}, ...]}
  * }</pre>
- * Field meanings are those of {@link FeatureErrors} and {@link Comparison}. Numbers are written as
+ * Field meanings are those of {@link FeatureErrors} and {@link Comparison}; the batch
+ * distribution's quantiles are upper bounds from {@link ErrorHistogram}'s bins (at most 12% high). Numbers are written as
  * {@link Double#toString(double)} does; undefined values are null; infinite ones the string
  * {@code "Infinity"}.
  *
@@ -116,6 +121,11 @@ public final class CompareOutput {
       g.writeArrayFieldStart("train_vs_predict");
       for (Comparison.Gap gap : result.gaps()) {
         writeGap(g, gap);
+      }
+      g.writeEndArray();
+      g.writeArrayFieldStart("batch_distribution");
+      for (Comparison.BatchDistribution d : result.batchDistributions()) {
+        writeDistribution(g, d);
       }
       g.writeEndArray();
       g.writeEndObject();
@@ -239,6 +249,40 @@ public final class CompareOutput {
       g.writeEndObject();
     }
     g.writeEndArray();
+    g.writeEndObject();
+  }
+
+  private static void writeDistribution(JsonGenerator g, Comparison.BatchDistribution d)
+      throws IOException {
+    g.writeStartObject();
+    g.writeNumberField("batch_size", d.batchSize());
+    writeQuantiles(g, "mean_err_in_std", d.meanErrInStd());
+    writeQuantiles(g, "var_rel_err", d.varRelErr());
+    g.writeObjectFieldStart("histogram");
+    g.writeArrayFieldStart("upper_edges");
+    for (int i = 0; i < d.meanErrInStd().counts().length; i++) {
+      g.writeNumber(ErrorHistogram.upperEdge(i));
+    }
+    g.writeEndArray();
+    g.writeFieldName("mean_err_in_std");
+    long[] counts = d.meanErrInStd().counts();
+    g.writeArray(counts, 0, counts.length);
+    g.writeFieldName("var_rel_err");
+    counts = d.varRelErr().counts();
+    g.writeArray(counts, 0, counts.length);
+    g.writeEndObject();
+    g.writeEndObject();
+  }
+
+  private static void writeQuantiles(JsonGenerator g, String name, ErrorHistogram h)
+      throws IOException {
+    g.writeObjectFieldStart(name);
+    StatsOutput.number(g, "p50", h.quantileUpperBound(0.5));
+    StatsOutput.number(g, "p90", h.quantileUpperBound(0.9));
+    StatsOutput.number(g, "p99", h.quantileUpperBound(0.99));
+    StatsOutput.number(g, "max", h.max());
+    g.writeNumberField("pairs", h.defined());
+    g.writeNumberField("undefined", h.undefined());
     g.writeEndObject();
   }
 

@@ -81,9 +81,19 @@ public final class Comparison {
       double renormMseMean, Spread renormMse, double rClipFraction, double dClipFraction,
       double clipFraction) {}
 
+  /**
+   * How far a single minibatch's statistics are off, over all (batch, feature) pairs of one batch
+   * size: the distribution behind {@link Estimator#BATCH}.
+   *
+   * @param meanErrInStd {@code |mu_B - mu| / sqrt(var_pop)}
+   * @param varRelErr {@code |sigma2_B - var_pop| / var_pop}
+   */
+  public record BatchDistribution(int batchSize, ErrorHistogram meanErrInStd,
+      ErrorHistogram varRelErr) {}
+
   /** Everything a comparison finds. */
   public record Result(List<BatchSchedule> schedules, List<EstimatorResult> results,
-      List<Trace> traces, List<Gap> gaps) {}
+      List<Trace> traces, List<Gap> gaps, List<BatchDistribution> batchDistributions) {}
 
   /**
    * Assembles the result.
@@ -100,6 +110,7 @@ public final class Comparison {
     List<EstimatorResult> results = new ArrayList<>();
     List<Trace> traces = new ArrayList<>();
     List<Gap> gaps = new ArrayList<>();
+    List<BatchDistribution> distributions = new ArrayList<>();
     for (EstimateAccumulator acc : accumulators) {
       BatchSchedule schedule = acc.schedule();
       if (acc.batches() != schedule.steps()) {
@@ -118,9 +129,11 @@ public final class Comparison {
             summarize(features)));
       }
       gaps.add(gap(names, acc));
+      distributions.add(new BatchDistribution(schedule.batchSize(), acc.meanErrors(),
+          acc.varErrors()));
     }
     return new Result(List.copyOf(schedules), List.copyOf(results), List.copyOf(traces),
-        List.copyOf(gaps));
+        List.copyOf(gaps), List.copyOf(distributions));
   }
 
   private static FeatureErrors errors(Estimator est, String name, int j, DatasetMoments exact,

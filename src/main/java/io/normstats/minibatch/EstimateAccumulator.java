@@ -61,6 +61,8 @@ public final class EstimateAccumulator implements Serializable {
   private final double[] sums;
   private final long[] clips;
   private final TreeMap<Integer, double[]> segments = new TreeMap<>();
+  private final ErrorHistogram meanErrors = new ErrorHistogram();
+  private final ErrorHistogram varErrors = new ErrorHistogram();
   private long batches;
   private long batchRows;
 
@@ -115,6 +117,8 @@ public final class EstimateAccumulator implements Serializable {
       double p = sv + eps;
       double q = v + eps;
       double dd = d * d;
+      meanErrors.add(FeatureErrors.ratio(Math.abs(d), Math.sqrt(sv)));
+      varErrors.add(FeatureErrors.ratio(Math.abs(v - sv), sv));
       t[DELTA * f + j] += d;
       t[VAR * f + j] += v;
       t[UVAR * f + j] += u;
@@ -184,6 +188,8 @@ public final class EstimateAccumulator implements Serializable {
         add(mine, e.getValue());
       }
     }
+    meanErrors.merge(other.meanErrors);
+    varErrors.merge(other.varErrors);
     batches += other.batches;
     batchRows += other.batchRows;
   }
@@ -208,6 +214,16 @@ public final class EstimateAccumulator implements Serializable {
 
   long batchRows() {
     return batchRows;
+  }
+
+  /** The distribution of {@code |mu_B - mu| / sqrt(var_pop)} over (batch, feature) pairs. */
+  ErrorHistogram meanErrors() {
+    return meanErrors;
+  }
+
+  /** The distribution of {@code |sigma2_B - var_pop| / var_pop} over (batch, feature) pairs. */
+  ErrorHistogram varErrors() {
+    return varErrors;
   }
 
   /** The segment sums of segment {@code k}, or null if no batch fell into it. */

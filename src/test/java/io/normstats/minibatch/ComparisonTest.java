@@ -142,6 +142,10 @@ class ComparisonTest {
         near((rel[1] + rel[2]) / 2, p.varRelErr().median(), DERIVED_TOL, what + " var median");
       }
     }
+    Comparison.BatchDistribution dist = result.batchDistributions().stream()
+        .filter(d -> d.batchSize() == m).findFirst().orElseThrow();
+    checkQuantiles(ref.pairMeanErrInStd(), dist.meanErrInStd(), "mean m=" + m);
+    checkQuantiles(ref.pairVarRelErr(), dist.varRelErr(), "var m=" + m);
     Comparison.Gap gap = result.gaps().stream().filter(g -> g.batchSize() == m).findFirst()
         .orElseThrow();
     for (int j = 0; j < names.size(); j++) {
@@ -150,6 +154,20 @@ class ComparisonTest {
       // unclipped, renorm equals prediction mode: 0 here, rounding noise in the row-by-row reference
       near(ref.renormGap()[j], g.renormMse(), 1e-8, 1e-20, "renorm gap m=" + m + " feature " + j);
       near(ref.clipFraction()[j], g.clipFraction(), 0, "clip fraction m=" + m + " feature " + j);
+    }
+  }
+
+  /** Each quantile bound is at or above the true quantile and at most one bin (12%) above it. */
+  private static void checkQuantiles(double[] pairs, ErrorHistogram h, String what) {
+    double[] sorted = pairs.clone();
+    Arrays.sort(sorted);
+    assertEquals(sorted.length, h.defined(), what + " pairs");
+    assertEquals(sorted[sorted.length - 1], h.max(), 1e-12 * sorted[sorted.length - 1], what);
+    for (double p : new double[] {0.5, 0.9, 0.99}) {
+      double truth = sorted[(int) Math.ceil(p * sorted.length) - 1];
+      double bound = h.quantileUpperBound(p);
+      assertTrue(bound >= truth * (1 - 1e-12) && bound <= Math.max(truth * 1.1221, 1e-8),
+          what + " p" + p + ": " + truth + " bounded by " + bound);
     }
   }
 

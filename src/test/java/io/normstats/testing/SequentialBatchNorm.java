@@ -28,7 +28,8 @@ public final class SequentialBatchNorm {
       Estimate keras, Estimate cma, Estimate average, Estimate precise, Estimate preciseAccurate,
       double[] batchMean, double[] batchVar, double[] batchMeanRms, double[] batchVarRms,
       double[] batchKl, long[] checkpoints, Estimate[] torchTrace, Estimate[] kerasTrace,
-      Estimate[] cmaTrace, double[] bnGap, double[] renormGap, double[] clipFraction) {}
+      Estimate[] cmaTrace, double[] bnGap, double[] renormGap, double[] clipFraction,
+      double[] pairMeanErrInStd, double[] pairVarRelErr) {}
 
   /** The names of the columns of {@link #sampleRows}. */
   public static final java.util.List<String> SAMPLE_COLUMNS = java.util.List.of("a", "b", "trend", "offset");
@@ -164,6 +165,8 @@ public final class SequentialBatchNorm {
     Estimate[] kerasTrace = new Estimate[points];
     Estimate[] cmaTrace = new Estimate[points];
     int nextPoint = 0;
+    double[] pairMean = new double[steps * f];
+    double[] pairVar = new double[steps * f];
     for (int t = 0; t < steps; t++) {
       int[] batch = batches.get(t);
       int size = batch.length;
@@ -193,6 +196,8 @@ public final class SequentialBatchNorm {
         sumMuErr2[j] += (mu - exact.mean[j]) * (mu - exact.mean[j]);
         sumVarErr2[j] += (sigma2 - exact.var[j]) * (sigma2 - exact.var[j]);
         sumKl[j] += kl(exact.mean[j], exact.var[j] + eps, mu, sigma2 + eps);
+        pairMean[t * f + j] = Math.abs(mu - exact.mean[j]) / Math.sqrt(exact.var[j]);
+        pairVar[t * f + j] = Math.abs(sigma2 - exact.var[j]) / exact.var[j];
         // training vs prediction output, row by row
         double sB = Math.sqrt(sigma2 + eps);
         double sigma = Math.sqrt(exact.var[j] + eps);
@@ -266,7 +271,7 @@ public final class SequentialBatchNorm {
         new Estimate(cm, cv), new Estimate(avgMean, avgVar), new Estimate(popMean, preciseVar),
         new Estimate(accurateMean, accurateVar),
         avgMean.clone(), batchVar, batchMeanRms, batchVarRms, batchKl, checkpoints, torchTrace,
-        kerasTrace, cmaTrace, bnGap, renormGap, clips);
+        kerasTrace, cmaTrace, bnGap, renormGap, clips, pairMean, pairVar);
   }
 
   /** KL(N(mu1, v1) || N(mu2, v2)), the textbook formula. */

@@ -1,0 +1,110 @@
+package io.normstats.minibatch;
+
+import java.io.Serializable;
+
+/**
+ * The distribution of a non-negative error over many (batch, feature) pairs, in logarithmic bins of
+ * {@value #PER_DECADE} per decade from 1e-8 to 1e4, plus one bin below (zero included) and one
+ * above; NaN (undefined) values are counted apart, and the exact maximum is kept. Constant size,
+ * mergeable, and deterministic (bin edges from {@link StrictMath#log10}).
+ */
+public final class ErrorHistogram implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  /** The decimal exponent of the lowest bin edge. */
+  public static final int LOW_EXPONENT = -8;
+  /** The decimal exponent of the highest bin edge. */
+  public static final int HIGH_EXPONENT = 4;
+  /** Bins per decade. */
+  public static final int PER_DECADE = 20;
+  static final int BINS = (HIGH_EXPONENT - LOW_EXPONENT) * PER_DECADE;
+
+  private final long[] counts = new long[BINS + 2];
+  private long undefined;
+  private double max = Double.NaN;
+
+  /** Counts {@code x} (at least 0, or NaN for undefined). */
+  public void add(double x) {
+    if (Double.isNaN(x)) {
+      undefined++;
+      return;
+    }
+    counts[bin(x)]++;
+    max = Double.isNaN(max) ? x : Math.max(max, x);
+  }
+
+  static int bin(double x) {
+    if (x < 1e-8) {
+      return 0;
+    }
+    if (x >= 1e4) {
+      return BINS + 1;
+    }
+    int k = (int) Math.floor((StrictMath.log10(x) - LOW_EXPONENT) * PER_DECADE);
+    return 1 + Math.min(BINS - 1, Math.max(0, k));
+  }
+
+  /** The upper edge of bin {@code i} (1e-8 for the bin below; +Infinity for the bin above). */
+  public static double upperEdge(int i) {
+    if (i > BINS) {
+      return Double.POSITIVE_INFINITY;
+    }
+    return StrictMath.pow(10, LOW_EXPONENT + (double) i / PER_DECADE);
+  }
+
+  /** Adds {@code other}'s counts to this one's. */
+  public void merge(ErrorHistogram other) {
+    for (int i = 0; i < counts.length; i++) {
+      counts[i] += other.counts[i];
+    }
+    undefined += other.undefined;
+    if (!Double.isNaN(other.max)) {
+      max = Double.isNaN(max) ? other.max : Math.max(max, other.max);
+    }
+  }
+
+  /** How many defined values were counted. */
+  public long defined() {
+    long n = 0;
+    for (long c : counts) {
+      n += c;
+    }
+    return n;
+  }
+
+  /** How many NaN values were counted. */
+  public long undefined() {
+    return undefined;
+  }
+
+  /** The largest value counted, NaN if none. */
+  public double max() {
+    return max;
+  }
+
+  /** The counts per bin: below 1e-8, the {@link #BINS} logarithmic bins, at or above 1e4. */
+  public long[] counts() {
+    return counts.clone();
+  }
+
+  /**
+   * An upper bound on the {@code p}-quantile (0 &lt; p &lt;= 1): the upper edge of the bin holding
+   * it, or the maximum if that is smaller; at most 12% (one bin) above the true quantile. NaN if
+   * nothing was counted.
+   */
+  public double quantileUpperBound(double p) {
+    long n = defined();
+    if (n == 0) {
+      return Double.NaN;
+    }
+    long rank = (long) Math.ceil(p * n);
+    long seen = 0;
+    for (int i = 0; i < counts.length; i++) {
+      seen += counts[i];
+      if (seen >= rank) {
+        return Math.min(upperEdge(i), max);
+      }
+    }
+    return max;
+  }
+}
