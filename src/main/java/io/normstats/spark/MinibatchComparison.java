@@ -46,6 +46,8 @@ import scala.Tuple2;
 public final class MinibatchComparison {
   /** The bytes of row data each reduce task folds, before overlap. */
   static final long TASK_BYTES = 16L << 20;
+  /** The most reduce tasks the shuffle is cut into. */
+  static final int MAX_TASKS = 1_000_000;
   /** Partial results merged per tree node. */
   static final int FAN_IN = 16;
 
@@ -79,8 +81,8 @@ public final class MinibatchComparison {
           settings.tracePoints()));
     }
     long positions = MinibatchFolder.positions(rows, settings);
-    long rangeLength = rangeLength(f, settings.maxBatchSize());
-    int tasks = (int) Math.min(Integer.MAX_VALUE, (positions + rangeLength - 1) / rangeLength);
+    long rangeLength = rangeLength(f, settings.maxBatchSize(), positions);
+    int tasks = (int) ((positions + rangeLength - 1) / rangeLength);
 
     JavaSparkContext sc = JavaSparkContext.fromSparkContext(
         input.withOrigin().sparkSession().sparkContext());
@@ -112,10 +114,15 @@ public final class MinibatchComparison {
     return Comparison.assemble(names, truth, settings, total);
   }
 
-  /** Positions per reduce task: about {@link #TASK_BYTES} of rows, and at least 2 of the largest batches. */
-  static long rangeLength(int features, int maxBatchSize) {
+  /**
+   * Positions per reduce task: about {@link #TASK_BYTES} of rows, at least 2 of the largest batches,
+   * and few enough tasks for Spark ({@value #MAX_TASKS} at most). A function of the data's shape
+   * only, never of the cluster.
+   */
+  static long rangeLength(int features, int maxBatchSize, long positions) {
     long rowBytes = 8L * features + 64;
-    return Math.max(2L * maxBatchSize, TASK_BYTES / rowBytes);
+    long byBytes = Math.max(2L * maxBatchSize, TASK_BYTES / rowBytes);
+    return Math.max(byBytes, (positions + MAX_TASKS - 1) / MAX_TASKS);
   }
 
   private static List<EstimateAccumulator> merge(List<EstimateAccumulator> a,
