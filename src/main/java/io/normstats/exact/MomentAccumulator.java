@@ -23,7 +23,8 @@ public final class MomentAccumulator implements Serializable {
   private static final long serialVersionUID = 1L;
 
   private final int features;
-  /** Rows seen, of every kind; a feature's implicit zeros are rows it got no explicit value in. */
+  private final int valuesPerRow;
+  /** Rows seen, of every kind; a feature's implicit zeros are values it was not given. */
   private long rows;
   private final long[] finiteCount;
   private final long[] nullCount;
@@ -40,10 +41,24 @@ public final class MomentAccumulator implements Serializable {
    * @throws IllegalArgumentException if {@code features < 0}
    */
   public MomentAccumulator(int features) {
-    if (features < 0) {
-      throw new IllegalArgumentException("features must be >= 0: " + features);
+    this(features, 1);
+  }
+
+  /**
+   * Creates an empty accumulator whose features each take {@code valuesPerRow} values per row: the
+   * channels of BatchNorm2d, where channel c of a channel-major vector of length C*H*W holds the
+   * H*W elements {@code c*H*W .. (c+1)*H*W - 1}. Add rows with {@link #addDenseChannels},
+   * {@link #addSparseChannels} or element by element.
+   *
+   * @throws IllegalArgumentException if {@code features < 0} or {@code valuesPerRow < 1}
+   */
+  public MomentAccumulator(int features, int valuesPerRow) {
+    if (features < 0 || valuesPerRow < 1) {
+      throw new IllegalArgumentException("features must be >= 0 and values per row >= 1: "
+          + features + ", " + valuesPerRow);
     }
     this.features = features;
+    this.valuesPerRow = valuesPerRow;
     this.finiteCount = new long[features];
     this.nullCount = new long[features];
     this.nanCount = new long[features];
@@ -97,17 +112,39 @@ public final class MomentAccumulator implements Serializable {
     }
   }
 
-  /** Adds one row whose whole vector is missing: every feature counts one null. */
+  /** Adds one row whose whole vector is missing: every feature counts its values as nulls. */
   public void addMissingRow() {
     rows++;
     for (int j = 0; j < features; j++) {
-      nullCount[j]++;
+      nullCount[j] += valuesPerRow;
+    }
+  }
+
+  /**
+   * Adds one dense channel-major row of {@code features * valuesPerRow} values: element k goes to
+   * feature {@code k / valuesPerRow}.
+   */
+  public void addDenseChannels(double[] values) {
+    rows++;
+    for (int k = 0; k < values.length; k++) {
+      addValue(k / valuesPerRow, values[k]);
+    }
+  }
+
+  /**
+   * Adds one sparse channel-major row (absent elements are zeros): element k goes to feature
+   * {@code k / valuesPerRow}.
+   */
+  public void addSparseChannels(int[] indices, double[] values) {
+    rows++;
+    for (int k = 0; k < indices.length; k++) {
+      addValue(indices[k] / valuesPerRow, values[k]);
     }
   }
 
   /**
    * Starts a row given element by element: follow with one {@link #add} or {@link #addNull} per
-   * feature (a feature given nothing counts as 0).
+   * value (a feature given fewer than its values per row counts the rest as zeros).
    */
   public void beginRow() {
     rows++;
@@ -141,7 +178,7 @@ public final class MomentAccumulator implements Serializable {
    * @throws IllegalArgumentException if the feature counts differ
    */
   public void merge(MomentAccumulator other) {
-    if (other.features != features) {
+    if (other.features != features || other.valuesPerRow != valuesPerRow) {
       throw new IllegalArgumentException(
           "cannot merge moments of " + other.features + " features into " + features);
     }
@@ -174,7 +211,7 @@ public final class MomentAccumulator implements Serializable {
    */
   public FeatureMoments moments(int j) {
     java.util.Objects.checkIndex(j, features);
-    long implicitZeros = rows - finiteCount[j] - nullCount[j] - nanCount[j];
+    long implicitZeros = rows * valuesPerRow - finiteCount[j] - nullCount[j] - nanCount[j];
     long n = finiteCount[j] + implicitZeros;
     double lo = min[j];
     double hi = max[j];

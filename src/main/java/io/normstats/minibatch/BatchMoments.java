@@ -51,15 +51,24 @@ public final class BatchMoments {
    * @param variance receives the biased {@code sigma2_B} per feature (length F)
    */
   public void compute(double[] rows, int count, double[] mu, double[] delta, double[] variance) {
+    compute(rows, 0, count, mu, delta, variance);
+  }
+
+  /**
+   * Like {@link #compute(double[], int, double[], double[], double[])} for the batch starting at
+   * {@code rows[offset]}; with one feature, the moments of {@code rows[offset .. offset+count)}.
+   */
+  public void compute(double[] rows, int offset, int count, double[] mu, double[] delta,
+      double[] variance) {
     int f = features;
     for (int j = 0; j < f; j++) {
-      double x = rows[j];
+      double x = rows[offset + j];
       min[j] = x;
       max[j] = x;
       sum[j] = 0;
       comp[j] = 0;
     }
-    for (int i = 0, base = 0; i < count; i++, base += f) {
+    for (int i = 0, base = offset; i < count; i++, base += f) {
       for (int j = 0; j < f; j++) {
         double x = rows[base + j];
         if (x < min[j]) {
@@ -93,7 +102,7 @@ public final class BatchMoments {
       sum2[j] = 0;
       comp2[j] = 0;
     }
-    for (int i = 0, base = 0; i < count; i++, base += f) {
+    for (int i = 0, base = offset; i < count; i++, base += f) {
       for (int j = 0; j < f; j++) {
         double e = rows[base + j] - batchMean[j];
         double s = sum[j];

@@ -49,7 +49,7 @@ public final class ExactStatistics {
     JavaRDD<Row> rows = df.select(selection.projection()).javaRDD();
     MomentAccumulator total;
     if (rows.getNumPartitions() == 0) {
-      total = new MomentAccumulator(selection.size());
+      total = new MomentAccumulator(selection.size(), selection.valuesPerFeature());
     } else {
       int depth = rows.getNumPartitions() > 64 ? 3 : 2;
       total = rows.mapPartitions(it -> accumulate(it, selection))
@@ -73,7 +73,8 @@ public final class ExactStatistics {
     int fileIndex = columns.size() - 2;
     CountedPartial total;
     if (rows.getNumPartitions() == 0) {
-      total = new CountedPartial(new MomentAccumulator(selection.size()), new InputOrder.Counter());
+      total = new CountedPartial(new MomentAccumulator(selection.size(),
+          selection.valuesPerFeature()), new InputOrder.Counter());
     } else {
       int depth = rows.getNumPartitions() > 64 ? 3 : 2;
       total = rows.mapPartitions(it -> {
@@ -118,9 +119,11 @@ public final class ExactStatistics {
     return a;
   }
 
-  private static Iterator<MomentAccumulator> accumulate(Iterator<Row> rows, FeatureSelection sel) {
+  static Iterator<MomentAccumulator> accumulate(Iterator<Row> rows, FeatureSelection sel) {
     int d = sel.size();
-    MomentAccumulator acc = new MomentAccumulator(d);
+    int length = sel.vectorLength();
+    int perFeature = sel.valuesPerFeature();
+    MomentAccumulator acc = new MomentAccumulator(d, perFeature);
     String column = sel.columns().get(0);
     switch (sel.kind()) {
       case SCALARS -> {
@@ -143,12 +146,20 @@ public final class ExactStatistics {
             acc.addMissingRow();
             continue;
           }
-          checkLength(column, d, v.size());
+          checkLength(column, length, v.size());
           if (v instanceof DenseVector dense) {
-            acc.addDense(dense.values());
+            if (perFeature == 1) {
+              acc.addDense(dense.values());
+            } else {
+              acc.addDenseChannels(dense.values());
+            }
           } else {
             SparseVector sparse = (SparseVector) v;
-            acc.addSparse(sparse.indices(), sparse.values());
+            if (perFeature == 1) {
+              acc.addSparse(sparse.indices(), sparse.values());
+            } else {
+              acc.addSparseChannels(sparse.indices(), sparse.values());
+            }
           }
         }
       }
@@ -160,14 +171,14 @@ public final class ExactStatistics {
             continue;
           }
           List<Object> values = row.getList(0);
-          checkLength(column, d, values.size());
+          checkLength(column, length, values.size());
           acc.beginRow();
-          for (int j = 0; j < d; j++) {
-            Object x = values.get(j);
+          for (int k = 0; k < length; k++) {
+            Object x = values.get(k);
             if (x == null) {
-              acc.addNull(j);
+              acc.addNull(k / perFeature);
             } else {
-              acc.add(j, (Double) x);
+              acc.add(k / perFeature, (Double) x);
             }
           }
         }

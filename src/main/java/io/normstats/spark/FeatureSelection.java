@@ -46,11 +46,51 @@ public final class FeatureSelection implements Serializable {
   private final Kind kind;
   private final List<String> columns;
   private final int length;
+  private final int channels;
 
   private FeatureSelection(Kind kind, List<String> columns, int length) {
+    this(kind, columns, length, 0);
+  }
+
+  private FeatureSelection(Kind kind, List<String> columns, int length, int channels) {
     this.kind = kind;
     this.columns = List.copyOf(columns);
     this.length = length;
+    this.channels = channels;
+  }
+
+  /**
+   * The same vector column read as {@code c} channels (BatchNorm2d): a vector of length
+   * {@code C*H*W} in channel-major order has one feature per channel, over all of its H*W elements
+   * in every row.
+   *
+   * @throws InputException (usage) if the features are scalar columns, or {@code c} is below 1 or
+   *     does not divide the vector length
+   */
+  public FeatureSelection withChannels(int c) {
+    if (kind == Kind.SCALARS) {
+      throw InputException.usage("channels need a vector column, not scalar columns " + columns);
+    }
+    if (c < 1 || length % c != 0) {
+      throw InputException.usage(c + " channels do not divide column '" + columns.get(0)
+          + "' of vectors of length " + length);
+    }
+    return new FeatureSelection(kind, columns, length, c);
+  }
+
+  /** The number of channels, or 0 when every element is its own feature. */
+  public int channels() {
+    return channels;
+  }
+
+  /** The length of each row's vector (the number of scalar columns for scalars). */
+  public int vectorLength() {
+    return length;
+  }
+
+  /** Values per row and feature: {@code H*W} with channels, else 1. */
+  public int valuesPerFeature() {
+    return channels == 0 ? 1 : length / channels;
   }
 
   /**
@@ -168,14 +208,20 @@ public final class FeatureSelection implements Serializable {
     return columns;
   }
 
-  /** The number of features. */
+  /** The number of features: the scalar columns, the vector elements, or the channels. */
   public int size() {
-    return length;
+    return channels == 0 ? length : channels;
   }
 
-  /** The name of feature {@code i}: its column, or {@code column[i]} for a vector element. */
+  /**
+   * The name of feature {@code i}: its column, {@code column[i]} for a vector element, or
+   * {@code column[channel i]} for a channel.
+   */
   public String featureName(int i) {
-    return kind == Kind.SCALARS ? columns.get(i) : columns.get(0) + "[" + i + "]";
+    if (kind == Kind.SCALARS) {
+      return columns.get(i);
+    }
+    return columns.get(0) + (channels == 0 ? "[" + i + "]" : "[channel " + i + "]");
   }
 
   /**

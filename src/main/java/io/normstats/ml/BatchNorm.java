@@ -1,0 +1,257 @@
+package io.normstats.ml;
+
+import io.normstats.InputException;
+import io.normstats.exact.FeatureMoments;
+import io.normstats.spark.ExactStatistics;
+import io.normstats.spark.FeatureSelection;
+import java.util.List;
+import org.apache.spark.ml.Estimator;
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.ml.param.DoubleParam;
+import org.apache.spark.ml.param.IntParam;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.param.ParamValidators;
+import org.apache.spark.ml.param.Params;
+import org.apache.spark.ml.util.DefaultParamsReader;
+import org.apache.spark.ml.util.DefaultParamsWritable;
+import org.apache.spark.ml.util.Identifiable;
+import org.apache.spark.ml.util.MLReader;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * BatchNorm as a Spark ML Estimator: {@link #fit} computes the exact dataset mean and variance of
+ * every feature (or channel) with the engine of the stats job, each correctly rounded from the exact
+ * rational value and bit-for-bit the same for any partitioning, and returns a
+ * {@link BatchNormModel} that normalizes in prediction mode.
+ *
+ * <p>Params (Spark ML conventions): inputCol (a Vector, dense or sparse, array&lt;double&gt; or
+ * array&lt;float&gt; column), outputCol (default {@code uid + "__output"}), epsilon (default 1e-5, as
+ * PyTorch), varianceMode ("population", the default: /n, what BatchNorm normalizes with;
+ * "sample": /(n-1), as Spark's StandardScaler), numChannels C (unset: one statistic per vector
+ * element, BatchNorm1d; set: a vector of length C*H*W in channel-major order gets one statistic
+ * per channel over all its N*H*W values, BatchNorm2d), weight and bias (gamma and beta, one per
+ * feature or channel; default ones and zeros), handleInvalid ("error", the default: a null vector
+ * or a NaN/infinite element fails naming the column; "skip": such rows are left out of the fit and
+ * dropped by the model; "keep": invalid values are left out of the statistics and passed through
+ * by the model as NaN/null), outputType ("vector" or "array").
+ */
+public final class BatchNorm extends Estimator<BatchNormModel> implements DefaultParamsWritable {
+  private static final long serialVersionUID = 1L;
+
+  private final String uid;
+  private final Param<String> inputCol;
+  private final Param<String> outputCol;
+  private final DoubleParam epsilon;
+  private final Param<String> varianceMode;
+  private final IntParam numChannels;
+  private final Param<Vector> weight;
+  private final Param<Vector> bias;
+  private final Param<String> handleInvalid;
+  private final Param<String> outputType;
+
+  /** A BatchNorm with the given uid. */
+  public BatchNorm(String uid) {
+    this.uid = uid;
+    inputCol = StageParams.inputCol(this);
+    outputCol = StageParams.outputCol(this);
+    epsilon = StageParams.epsilon(this, "added to the variance (default 1e-5, as PyTorch)");
+    varianceMode = varianceModeParam(this);
+    numChannels = StageParams.numChannels(this, "channels C of the channel-major input vectors: "
+        + "one statistic per channel (BatchNorm2d); unset: one per element (BatchNorm1d)");
+    weight = StageParams.weight(this, "one per feature or channel");
+    bias = StageParams.bias(this, "one per feature or channel");
+    handleInvalid = StageParams.handleInvalid(this, "a null vector or a NaN/infinite element: "
+        + "'error' fails; 'skip' leaves the row out of the fit (and the model drops it); 'keep' "
+        + "leaves the value out of the statistics (and the model passes NaN/null through)");
+    outputType = StageParams.outputType(this);
+    setDefault(outputCol, uid + "__output");
+    setDefault(epsilon, (Object) 1e-5);
+    setDefault(varianceMode, "population");
+    setDefault(handleInvalid, "error");
+    setDefault(outputType, "vector");
+  }
+
+  /** A BatchNorm with a random uid. */
+  public BatchNorm() {
+    this(Identifiable.randomUID("batchNorm"));
+  }
+
+  static Param<String> varianceModeParam(Params parent) {
+    return new Param<>(parent, "varianceMode", "'population' (/n, what BatchNorm normalizes "
+        + "with) or 'sample' (/(n-1), as StandardScaler)",
+        ParamValidators.inArray(List.of("population", "sample")));
+  }
+
+  @Override
+  public String uid() {
+    return uid;
+  }
+
+  public Param<String> inputCol() {
+    return inputCol;
+  }
+
+  public Param<String> outputCol() {
+    return outputCol;
+  }
+
+  public DoubleParam epsilon() {
+    return epsilon;
+  }
+
+  public Param<String> varianceMode() {
+    return varianceMode;
+  }
+
+  public IntParam numChannels() {
+    return numChannels;
+  }
+
+  public Param<Vector> weight() {
+    return weight;
+  }
+
+  public Param<Vector> bias() {
+    return bias;
+  }
+
+  public Param<String> handleInvalid() {
+    return handleInvalid;
+  }
+
+  public Param<String> outputType() {
+    return outputType;
+  }
+
+  public BatchNorm setInputCol(String value) {
+    set(inputCol, value);
+    return this;
+  }
+
+  public BatchNorm setOutputCol(String value) {
+    set(outputCol, value);
+    return this;
+  }
+
+  public BatchNorm setEpsilon(double value) {
+    set(epsilon, (Object) value);
+    return this;
+  }
+
+  /** "population" (default) or "sample". */
+  public BatchNorm setVarianceMode(String value) {
+    set(varianceMode, value);
+    return this;
+  }
+
+  /** One statistic per channel of C channel-major channels (BatchNorm2d). */
+  public BatchNorm setNumChannels(int value) {
+    set(numChannels, (Object) value);
+    return this;
+  }
+
+  /** Gamma, one value per feature (or per channel with numChannels). */
+  public BatchNorm setWeight(Vector value) {
+    set(weight, value);
+    return this;
+  }
+
+  /** Beta, one value per feature (or per channel with numChannels). */
+  public BatchNorm setBias(Vector value) {
+    set(bias, value);
+    return this;
+  }
+
+  public BatchNorm setHandleInvalid(String value) {
+    set(handleInvalid, value);
+    return this;
+  }
+
+  public BatchNorm setOutputType(String value) {
+    set(outputType, value);
+    return this;
+  }
+
+  @Override
+  public StructType transformSchema(StructType schema) {
+    return VectorColumns.transformSchema(schema, getOrDefault(inputCol), getOrDefault(outputCol),
+        getOrDefault(outputType), 0);
+  }
+
+  /**
+   * Computes the exact statistics of inputCol and returns the model.
+   *
+   * @throws IllegalArgumentException if inputCol is missing or not a vector column, numChannels
+   *     does not divide the vector length, or weight/bias have the wrong length
+   * @throws InputException (data) under handleInvalid "error" for a null vector or a NaN or
+   *     infinite element, for vectors of different lengths, or when a feature has no value (or one
+   *     value with varianceMode "sample")
+   */
+  @Override
+  public BatchNormModel fit(Dataset<?> dataset) {
+    transformSchema(dataset.schema());
+    String column = getOrDefault(inputCol);
+    String invalid = getOrDefault(handleInvalid);
+    Dataset<Row> df = dataset.toDF();
+    if ("skip".equals(invalid)) {
+      df = VectorColumns.dropInvalid(df, column);
+    }
+    FeatureSelection selection;
+    try {
+      selection = FeatureSelection.resolve(df, null, column);
+      if (isDefined(numChannels)) {
+        selection = selection.withChannels((Integer) getOrDefault(numChannels));
+      }
+    } catch (InputException e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
+    int size = selection.size();
+    for (Param<Vector> p : List.of(weight, bias)) {
+      if (isDefined(p) && getOrDefault(p).size() != size) {
+        throw new IllegalArgumentException(p.name() + " has length " + getOrDefault(p).size()
+            + ", expected " + size + (isDefined(numChannels) ? " (one per channel)"
+            : " (one per feature)"));
+      }
+    }
+    ExactStatistics.Result result = ExactStatistics.compute(df, selection);
+    boolean sample = "sample".equals(getOrDefault(varianceMode));
+    double[] mean = new double[size];
+    double[] variance = new double[size];
+    for (ExactStatistics.Feature f : result.features()) {
+      FeatureMoments m = f.moments();
+      if ("error".equals(invalid) && m.invalidCount() > 0) {
+        throw InputException.data("column '" + column + "' has " + m.nanCount()
+            + " NaN or infinite and " + m.nullCount() + " null values in " + f.name()
+            + " (handleInvalid=error; set it to skip or keep)");
+      }
+      mean[f.index()] = m.mean();
+      variance[f.index()] = sample ? m.varSamp() : m.varPop();
+      if (Double.isNaN(mean[f.index()]) || Double.isNaN(variance[f.index()])) {
+        throw InputException.data("column '" + column + "': " + f.name() + " has " + m.count()
+            + " valid values, too few for its " + (sample ? "sample " : "") + "variance");
+      }
+    }
+    BatchNormModel model = new BatchNormModel(uid, Vectors.dense(mean), Vectors.dense(variance));
+    copyValues(model, ParamMap.empty());
+    return model.setParent(this);
+  }
+
+  @Override
+  public BatchNorm copy(ParamMap extra) {
+    return defaultCopy(extra);
+  }
+
+  /** The reader for saved BatchNorms (Pipeline persistence finds it by reflection). */
+  public static MLReader<BatchNorm> read() {
+    return new DefaultParamsReader<>();
+  }
+
+  /** Loads a BatchNorm saved with {@code write().save(path)}. */
+  public static BatchNorm load(String path) {
+    return read().load(path);
+  }
+}

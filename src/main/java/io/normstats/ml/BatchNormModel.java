@@ -1,0 +1,311 @@
+package io.normstats.ml;
+
+import io.normstats.norm.BatchNormalization;
+import java.io.IOException;
+import java.util.List;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.ml.Model;
+import org.apache.spark.ml.linalg.SQLDataTypes;
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.ml.param.DoubleParam;
+import org.apache.spark.ml.param.IntParam;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.util.DefaultParamsReader;
+import org.apache.spark.ml.util.DefaultParamsWriter;
+import org.apache.spark.ml.util.Identifiable;
+import org.apache.spark.ml.util.MLReader;
+import org.apache.spark.ml.util.MLWritable;
+import org.apache.spark.ml.util.MLWriter;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * BatchNorm in prediction mode with fixed statistics: {@code y = gamma * (x - mean) /
+ * sqrt(variance + epsilon) + beta} per element, as PyTorch's {@code BatchNorm1d/2d} in
+ * {@code eval()} (see {@link BatchNormalization}). Fitted by {@link BatchNorm}, or built from given
+ * statistics with {@link #BatchNormModel(Vector, Vector)} (an estimate from the compare job, a
+ * framework's running statistics).
+ *
+ * <p>Shapes: {@link #mean()} and {@link #variance()} have one value per channel C. Without
+ * numChannels every element is a channel and input vectors must have length C; with numChannels =
+ * C, vectors of any length C*S (channel-major, S = H*W) are normalized per channel. Input: a
+ * Vector, array&lt;double&gt; or array&lt;float&gt; column; output a dense Vector, or the input's
+ * array type with {@code outputType = "array"}. A vector of another length fails the job naming the
+ * column and both lengths; a null or NaN/infinite value is handled as handleInvalid says. A
+ * channel with zero variance and epsilon 0 outputs beta.
+ *
+ * <p>Persistence: {@link #write()} saves the params as JSON metadata and the statistics as a
+ * one-row Parquet table under {@code path/data} (columns mean, variance: Vectors), as Spark's
+ * StandardScalerModel does; {@link #load} reads them back, also inside a saved PipelineModel.
+ */
+public final class BatchNormModel extends Model<BatchNormModel> implements MLWritable {
+  private static final long serialVersionUID = 1L;
+
+  static final StructType DATA_SCHEMA = new StructType()
+      .add("mean", SQLDataTypes.VectorType(), false)
+      .add("variance", SQLDataTypes.VectorType(), false);
+
+  private final String uid;
+  private final Vector mean;
+  private final Vector variance;
+  private final Param<String> inputCol;
+  private final Param<String> outputCol;
+  private final DoubleParam epsilon;
+  private final Param<String> varianceMode;
+  private final IntParam numChannels;
+  private final Param<Vector> weight;
+  private final Param<Vector> bias;
+  private final Param<String> handleInvalid;
+  private final Param<String> outputType;
+
+  /**
+   * A model with the given uid and statistics.
+   *
+   * @param mean the mean per channel (C values)
+   * @param variance the variance per channel (C values, at least 0)
+   * @throws IllegalArgumentException if the lengths differ or a variance is negative or NaN
+   */
+  public BatchNormModel(String uid, Vector mean, Vector variance) {
+    this.uid = uid;
+    if (mean.size() != variance.size() || mean.size() == 0) {
+      throw new IllegalArgumentException("mean and variance must have the same, non-zero length: "
+          + mean.size() + " and " + variance.size());
+    }
+    for (int c = 0; c < variance.size(); c++) {
+      if (!(variance.apply(c) >= 0) || !Double.isFinite(mean.apply(c))) {
+        throw new IllegalArgumentException("channel " + c + " has mean " + mean.apply(c)
+            + " and variance " + variance.apply(c));
+      }
+    }
+    this.mean = mean.copy();
+    this.variance = variance.copy();
+    inputCol = StageParams.inputCol(this);
+    outputCol = StageParams.outputCol(this);
+    epsilon = StageParams.epsilon(this, "added to the variance (default 1e-5, as PyTorch)");
+    varianceMode = BatchNorm.varianceModeParam(this);
+    numChannels = StageParams.numChannels(this, "channels C of the channel-major input vectors "
+        + "(BatchNorm2d); unset: every element is a channel (BatchNorm1d)");
+    weight = StageParams.weight(this, "one per channel");
+    bias = StageParams.bias(this, "one per channel");
+    handleInvalid = StageParams.handleInvalid(this, "a null vector or a NaN/infinite element: "
+        + "'error' fails, 'skip' drops the row, 'keep' outputs null or NaN");
+    outputType = StageParams.outputType(this);
+    setDefault(outputCol, uid + "__output");
+    setDefault(epsilon, (Object) 1e-5);
+    setDefault(varianceMode, "population");
+    setDefault(handleInvalid, "error");
+    setDefault(outputType, "vector");
+  }
+
+  /** A model with a random uid from given statistics (one value per channel each). */
+  public BatchNormModel(Vector mean, Vector variance) {
+    this(Identifiable.randomUID("batchNormModel"), mean, variance);
+  }
+
+  @Override
+  public String uid() {
+    return uid;
+  }
+
+  /** The mean per channel (a copy). */
+  public Vector mean() {
+    return mean.copy();
+  }
+
+  /** The variance per channel (a copy). */
+  public Vector variance() {
+    return variance.copy();
+  }
+
+  public Param<String> inputCol() {
+    return inputCol;
+  }
+
+  public Param<String> outputCol() {
+    return outputCol;
+  }
+
+  public DoubleParam epsilon() {
+    return epsilon;
+  }
+
+  public Param<String> varianceMode() {
+    return varianceMode;
+  }
+
+  public IntParam numChannels() {
+    return numChannels;
+  }
+
+  public Param<Vector> weight() {
+    return weight;
+  }
+
+  public Param<Vector> bias() {
+    return bias;
+  }
+
+  public Param<String> handleInvalid() {
+    return handleInvalid;
+  }
+
+  public Param<String> outputType() {
+    return outputType;
+  }
+
+  public BatchNormModel setInputCol(String value) {
+    set(inputCol, value);
+    return this;
+  }
+
+  public BatchNormModel setOutputCol(String value) {
+    set(outputCol, value);
+    return this;
+  }
+
+  public BatchNormModel setEpsilon(double value) {
+    set(epsilon, (Object) value);
+    return this;
+  }
+
+  /** Sets the channels: must equal the number of statistics. */
+  public BatchNormModel setNumChannels(int value) {
+    if (value != mean.size()) {
+      throw new IllegalArgumentException("numChannels " + value + " differs from the model's "
+          + mean.size() + " channels");
+    }
+    set(numChannels, (Object) value);
+    return this;
+  }
+
+  /** Sets gamma, one value per channel. */
+  public BatchNormModel setWeight(Vector value) {
+    checkLength(value, "weight");
+    set(weight, value);
+    return this;
+  }
+
+  /** Sets beta, one value per channel. */
+  public BatchNormModel setBias(Vector value) {
+    checkLength(value, "bias");
+    set(bias, value);
+    return this;
+  }
+
+  private void checkLength(Vector v, String what) {
+    if (v.size() != mean.size()) {
+      throw new IllegalArgumentException(what + " has length " + v.size() + ", expected "
+          + mean.size() + " (one per channel)");
+    }
+  }
+
+  public BatchNormModel setHandleInvalid(String value) {
+    set(handleInvalid, value);
+    return this;
+  }
+
+  public BatchNormModel setOutputType(String value) {
+    set(outputType, value);
+    return this;
+  }
+
+  /** The vector length inputs must have: C, or 0 (any multiple of C) with numChannels. */
+  private int fixedLength() {
+    return isDefined(numChannels) ? 0 : mean.size();
+  }
+
+  @Override
+  public StructType transformSchema(StructType schema) {
+    return VectorColumns.transformSchema(schema, getOrDefault(inputCol), getOrDefault(outputCol),
+        getOrDefault(outputType), fixedLength());
+  }
+
+  /**
+   * Adds the normalized column.
+   *
+   * @throws IllegalArgumentException (from transformSchema) if the input column is missing or of
+   *     another type, or its metadata gives another vector length
+   */
+  @Override
+  public Dataset<Row> transform(Dataset<?> dataset) {
+    double[] m = mean.toArray();
+    double[] v = variance.toArray();
+    double eps = (Double) getOrDefault(epsilon);
+    double[] gamma = isDefined(weight) ? StageParams.array(getOrDefault(weight)) : null;
+    double[] beta = isDefined(bias) ? StageParams.array(getOrDefault(bias)) : null;
+    return VectorColumns.transform(dataset, getOrDefault(inputCol), getOrDefault(outputCol),
+        getOrDefault(outputType), getOrDefault(handleInvalid), fixedLength(),
+        length -> new BatchNormalization(length, m, v, eps, gamma, beta));
+  }
+
+  @Override
+  public BatchNormModel copy(ParamMap extra) {
+    BatchNormModel copy = copyValues(new BatchNormModel(uid, mean, variance), extra);
+    return copy.setParent(parent());
+  }
+
+  @Override
+  public MLWriter write() {
+    return new Writer(this);
+  }
+
+  /** The reader for saved models (Pipeline persistence finds it by reflection). */
+  public static MLReader<BatchNormModel> read() {
+    return new Reader();
+  }
+
+  /** Loads a model saved with {@code write().save(path)}. */
+  public static BatchNormModel load(String path) {
+    return read().load(path);
+  }
+
+  private static final class Writer extends MLWriter {
+    private final BatchNormModel model;
+
+    Writer(BatchNormModel model) {
+      this.model = model;
+    }
+
+    @Override
+    public void saveImpl(String path) {
+      DefaultParamsWriter.saveMetadata(model, path, sparkSession());
+      sparkSession().createDataFrame(List.of(RowFactory.create(model.mean, model.variance)),
+          DATA_SCHEMA).repartition(1).write().parquet(new Path(path, "data").toString());
+    }
+  }
+
+  private static final class Reader extends MLReader<BatchNormModel> {
+    @Override
+    public BatchNormModel load(String path) {
+      checkSavedStage(sparkSession(), path);
+      DefaultParamsReader.Metadata metadata = DefaultParamsReader.loadMetadata(path, sparkSession(),
+          BatchNormModel.class.getName());
+      Row row = sparkSession().read().parquet(new Path(path, "data").toString())
+          .select("mean", "variance").first();
+      BatchNormModel model = new BatchNormModel(metadata.uid(), (Vector) row.get(0),
+          (Vector) row.get(1));
+      metadata.getAndSetParams(model, scala.Option.empty());
+      return model;
+    }
+  }
+
+  /**
+   * @throws IllegalArgumentException if {@code path} holds no saved Spark ML stage
+   */
+  static void checkSavedStage(org.apache.spark.sql.SparkSession spark, String path) {
+    try {
+      Path metadata = new Path(path, "metadata");
+      FileSystem fs = metadata.getFileSystem(spark.sparkContext().hadoopConfiguration());
+      if (!fs.exists(metadata)) {
+        throw new IllegalArgumentException(path + " is not a saved Spark ML stage (it has no "
+            + "metadata directory)");
+      }
+    } catch (IOException e) {
+      throw new IllegalArgumentException("cannot read " + path + ": " + e.getMessage(), e);
+    }
+  }
+}

@@ -1,0 +1,62 @@
+package io.normstats.norm;
+
+/**
+ * RMSNorm of one row (Zhang and Sennrich 2019, arXiv:1910.07467), as PyTorch's {@code RMSNorm}
+ * computes it: {@code y = x * rsqrt(mean(x^2) + eps) * weight}, with {@code mean(x^2)} over the
+ * whole vector summed with compensation (squares split exactly by {@link Math#fma}). A row with
+ * {@code mean(x^2) + eps == 0} (all zeros, epsilon 0) outputs zeros, not NaN.
+ */
+public final class RmsNormalization extends VectorNormalization {
+  private static final long serialVersionUID = 1L;
+
+  /** PyTorch's default epsilon for float64: {@code torch.finfo(torch.float64).eps}. */
+  public static final double DEFAULT_EPSILON = Math.ulp(1.0);
+
+  private final int length;
+  private final double epsilon;
+  private final double[] weight;
+
+  /**
+   * @param length the vector length L
+   * @param epsilon added to the mean square, at least 0
+   * @param weight gamma per element (length L), or null for ones
+   * @throws IllegalArgumentException if the weight's length is not L or epsilon is negative
+   */
+  public RmsNormalization(int length, double epsilon, double[] weight) {
+    if (length < 1) {
+      throw new IllegalArgumentException("vector length must be at least 1: " + length);
+    }
+    if (!(epsilon >= 0)) {
+      throw new IllegalArgumentException("epsilon must be >= 0: " + epsilon);
+    }
+    this.length = length;
+    this.epsilon = epsilon;
+    this.weight = checked(weight, length, "weight");
+  }
+
+  @Override
+  public int length() {
+    return length;
+  }
+
+  @Override
+  public Applier applier() {
+    return (x, y) -> {
+      double s = 0;
+      double c = 0;
+      for (int k = 0; k < length; k++) {
+        double p = x[k] * x[k];
+        double pe = Math.fma(x[k], x[k], -p);
+        double t = s + p;
+        double w = t - s;
+        c += ((s - (t - w)) + (p - w)) + pe;
+        s = t;
+      }
+      double ms = (s + c) / length + epsilon;
+      double r = ms == 0 ? 0 : 1 / Math.sqrt(ms);
+      for (int k = 0; k < length; k++) {
+        y[k] = x[k] * r * (weight == null ? 1 : weight[k]);
+      }
+    };
+  }
+}
