@@ -86,6 +86,14 @@ public final class OutputDirectory {
     return new Path(staging, name);
   }
 
+  /**
+   * The staging directory itself, for writers that fill a whole directory (Spark's DataFrame and ML
+   * writers, in overwrite mode).
+   */
+  public Path staging() {
+    return staging;
+  }
+
   /** The file system the output lives on. */
   public FileSystem fileSystem() {
     return fs;

@@ -42,6 +42,11 @@ public final class StatsJob implements Callable<Integer> {
       description = "Repartition the input into N partitions first.")
   Integer partitions;
 
+  @Option(names = "--channels", paramLabel = "C",
+      description = "Statistics per channel (BatchNorm2d): the vector column holds C channels of "
+          + "H*W values each, channel-major.")
+  Integer channels;
+
   @Option(names = "--invalid", defaultValue = "error", paramLabel = "MODE",
       converter = InvalidConverter.class,
       description = "error|skip: stop on a NaN, infinity or null, or leave them out and count them "
@@ -64,6 +69,9 @@ public final class StatsJob implements Callable<Integer> {
     try {
       Dataset<Row> df = Inputs.read(session, in.input, in.format);
       FeatureSelection selection = FeatureSelection.resolve(df, in.features, in.vectorCol);
+      if (channels != null) {
+        selection = selection.withChannels(channels);
+      }
       if (partitions != null) {
         df = df.repartition(partitions);
       }

@@ -1,0 +1,191 @@
+package io.normstats.jobs;
+
+import static io.normstats.testing.StatsJson.num;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.normstats.ml.BatchNormModel;
+import io.normstats.ml.BatchNormSafetensors;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The fit and normalize jobs in-process on local[2], against the stats job and the stages. */
+class FitNormalizeJobTest {
+  private static SparkSession spark;
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String SAMPLE = "sample-data/fashion-mnist/t10k-images-idx3-ubyte.gz";
+  @TempDir static Path tmp;
+
+  @BeforeAll
+  static void start() {
+    spark = SparkSession.builder().master("local[2]").appName("FitNormalizeJobTest")
+        .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4")
+        .getOrCreate();
+  }
+
+  @AfterAll
+  static void stop() {
+    spark.stop();
+  }
+
+  record Run(int exitCode, String stderr) {}
+
+  private static Run main(String... args) {
+    StringWriter err = new StringWriter();
+    List<String> all = new ArrayList<>(List.of(args[0], "--master", "local[2]"));
+    all.addAll(Arrays.asList(args).subList(1, args.length));
+    int code = Main.run(new PrintWriter(err, true), all.toArray(new String[0]));
+    return new Run(code, err.toString());
+  }
+
+  private static void ok(String... args) {
+    Run r = main(args);
+    assertEquals(0, r.exitCode(), r.stderr());
+  }
+
+  private static BatchNormModel batchNorm(Path dir) {
+    PipelineModel model = PipelineModel.load(dir.toString());
+    return (BatchNormModel) model.stages()[model.stages().length - 1];
+  }
+
+  @Test
+  void fitStatisticsAreTheStatsJobsBits() throws IOException {
+    Path stats = tmp.resolve("stats");
+    Path model = tmp.resolve("model");
+    Path tensors = tmp.resolve("bn.safetensors");
+    ok("stats", "--input", SAMPLE, "--output", stats.toString());
+    ok("fit", "--input", SAMPLE, "--output", model.toString(), "--safetensors", tensors.toString(),
+        "--safetensors-dtype", "F64");
+    JsonNode features = JSON.readTree(stats.resolve("stats.json").toFile()).get("features");
+    BatchNormModel bn = batchNorm(model);
+    assertEquals(784, bn.mean().size());
+    for (int j = 0; j < 784; j++) {
+      assertEquals(num(features.get(j).get("mean")), bn.mean().apply(j), 0.0, "pixel " + j);
+      assertEquals(num(features.get(j).get("var_pop")), bn.variance().apply(j), 0.0, "pixel " + j);
+    }
+    try (InputStream in = Files.newInputStream(tensors)) {
+      BatchNormModel back = BatchNormSafetensors.read(in, tensors.toString(), "");
+      assertArrayEquals(bn.mean().toArray(), back.mean().toArray());
+      assertArrayEquals(bn.variance().toArray(), back.variance().toArray());
+    }
+    // per channel (one channel of 784 pixels), sample variance
+    Path stats1 = tmp.resolve("stats-channel");
+    Path model1 = tmp.resolve("model-channel");
+    ok("stats", "--input", SAMPLE, "--channels", "1", "--output", stats1.toString());
+    ok("fit", "--input", SAMPLE, "--channels", "1", "--variance", "sample", "--output",
+        model1.toString());
+    JsonNode channel = JSON.readTree(stats1.resolve("stats.json").toFile()).get("features").get(0);
+    assertEquals("image[channel 0]", channel.get("name").asText());
+    assertEquals(7_840_000, channel.get("count").asLong());
+    assertEquals(num(channel.get("var_samp")), batchNorm(model1).variance().apply(0), 0.0);
+  }
+
+  @Test
+  void normalizeWritesWhatTheModelComputes() throws IOException {
+    Path csv = tmp.resolve("scalars.csv");
+    Files.writeString(csv, "id,a,b\n1,1.5,10\n2,2.5,30\n3,4.0,20\n4,-1,0\n");
+    Path model = tmp.resolve("scalar-model");
+    ok("fit", "--input", csv.toString(), "--features", "a,b", "--output", model.toString());
+    PipelineModel pipeline = PipelineModel.load(model.toString());
+    assertEquals(2, pipeline.stages().length, "VectorAssembler, BatchNormModel");
+    Dataset<Row> input = spark.read().option("header", "true").option("inferSchema", "true")
+        .csv(csv.toString());
+    List<Row> expected = pipeline.transform(input).orderBy("id").select("normalized").collectAsList();
+    // parquet: the input's columns plus the normalized vector, same bits as the model in-process
+    Path parquet = tmp.resolve("normalized-parquet");
+    ok("normalize", "--input", csv.toString(), "--model", model.toString(), "--output",
+        parquet.toString());
+    Dataset<Row> written = spark.read().parquet(parquet.toString());
+    assertEquals(List.of("id", "a", "b", "normalized"), Arrays.asList(written.columns()));
+    List<Row> actual = written.orderBy("id").select("normalized").collectAsList();
+    for (int i = 0; i < 4; i++) {
+      assertArrayEquals(((Vector) expected.get(i).get(0)).toArray(),
+          ((Vector) actual.get(i).get(0)).toArray());
+    }
+    // json: an array of numbers; csv: one column per element
+    Path json = tmp.resolve("normalized-json");
+    ok("normalize", "--input", csv.toString(), "--model", model.toString(), "--output",
+        json.toString(), "--output-format", "json", "--output-col", "z");
+    Row first = spark.read().json(json.toString()).orderBy("id").first();
+    assertEquals(((Vector) expected.get(0).get(0)).apply(1),
+        ((Number) first.getList(first.fieldIndex("z")).get(1)).doubleValue());
+    Path csvOut = tmp.resolve("normalized-csv");
+    ok("normalize", "--input", csv.toString(), "--layer-norm", "--features", "a,b", "--epsilon",
+        "0", "--output", csvOut.toString(), "--output-format", "csv");
+    Dataset<Row> table = spark.read().option("header", "true").option("inferSchema", "true")
+        .csv(csvOut.toString());
+    assertEquals(List.of("id", "a", "b", "normalized_0", "normalized_1"),
+        Arrays.asList(table.columns()));
+    Row row = table.orderBy("id").first();
+    // LayerNorm of (1.5, 10) with epsilon 0 is (-1, 1)
+    assertEquals(-1.0, row.getDouble(3), 1e-15);
+    assertEquals(1.0, row.getDouble(4), 1e-15);
+  }
+
+  @Test
+  void badInputsFailWithOneLineAndWriteNothing() throws IOException {
+    Path vectors = tmp.resolve("v3.json");
+    Files.writeString(vectors, "{\"v\": [1.0, 2.0, 3.0]}\n{\"v\": [2.0, 2.0, 5.0]}\n");
+    Path twoWide = tmp.resolve("v2.json");
+    Files.writeString(twoWide, "{\"v\": [1.0, 2.0]}\n{\"v\": [3.0, 1.0]}\n");
+    Path nan = tmp.resolve("nan.json");
+    Files.writeString(nan, "{\"v\": [1.0, 2.0]}\n{\"v\": [NaN, 1.0]}\n");
+    Path model2 = tmp.resolve("model-2");
+    ok("fit", "--input", twoWide.toString(), "--output", model2.toString());
+    Path out = tmp.resolve("never");
+    record Case(int code, String message, String... args) {}
+    List<Case> cases = List.of(
+        new Case(1, "column 'v' has a vector of length 3, expected 2", "normalize", "--input",
+            vectors.toString(), "--model", model2.toString()),
+        new Case(2, "is not a saved model", "normalize", "--input", vectors.toString(), "--model",
+            tmp.resolve("nothing").toString()),
+        new Case(2, "3 channels do not divide column 'v' of vectors of length 2", "fit", "--input",
+            twoWide.toString(), "--channels", "3"),
+        new Case(1, "column 'v' has 1 NaN or infinite and 0 null values", "fit", "--input",
+            nan.toString()),
+        new Case(1, "column 'v' has a NaN or infinite value", "normalize", "--input",
+            nan.toString(), "--rms-norm"),
+        new Case(2, "mutually exclusive", "normalize", "--input", nan.toString(), "--rms-norm",
+            "--layer-norm"),
+        new Case(2, "the input already has a column 'v'", "normalize", "--input", nan.toString(),
+            "--rms-norm", "--output-col", "v"),
+        new Case(2, "--variance must be one of population, sample: both", "fit", "--input",
+            nan.toString(), "--variance", "both"));
+    for (Case c : cases) {
+      List<String> args = new ArrayList<>(Arrays.asList(c.args()));
+      args.addAll(List.of("--output", out.toString()));
+      Run run = main(args.toArray(new String[0]));
+      assertEquals(c.code(), run.exitCode(), run.stderr());
+      assertTrue(run.stderr().contains(c.message()), c.message() + " in: " + run.stderr());
+      assertFalse(Files.exists(out), "nothing at the output for " + c.message());
+      if (!c.message().contains("exclusive")) {
+        assertEquals(1, run.stderr().strip().lines().count(), run.stderr());
+      }
+    }
+    // --keep passes the NaN through
+    Path kept = tmp.resolve("kept");
+    ok("normalize", "--input", nan.toString(), "--rms-norm", "--invalid", "keep", "--output",
+        kept.toString());
+    assertEquals(2, spark.read().parquet(kept.toString()).count());
+  }
+}
