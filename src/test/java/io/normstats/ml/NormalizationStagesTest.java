@@ -129,12 +129,12 @@ class NormalizationStagesTest {
     // channel 0 sees {1, 2, 3, 4}: mean 2.5, var 1.25; channel 1 sees {3, 4, 5, 6}: mean 4.5, var 1.25
     Dataset<Row> images = vectors(new double[] {1, 2, 3, 4}, new double[] {3, 4, 5, 6});
     BatchNormModel bn2 = new BatchNorm().setInputCol("x").setOutputCol("y").setNumChannels(2)
-        .setEpsilon(0).fit(images);
+        .setEpsilon(0).setWeight(Vectors.dense(2, 1)).setBias(Vectors.dense(0, 10)).fit(images);
     assertArrayEquals(new double[] {2.5, 4.5}, bn2.mean().toArray());
     assertArrayEquals(new double[] {1.25, 1.25}, bn2.variance().toArray());
     double s = Math.sqrt(1.25);
-    assertArrayEquals(new double[] {-1.5 / s, -0.5 / s, -1.5 / s, -0.5 / s},
-        outputs(bn2.transform(images), "y")[0], 1e-15);
+    assertArrayEquals(new double[] {-3 / s, -1 / s, -1.5 / s + 10, -0.5 / s + 10},
+        outputs(bn2.transform(images), "y")[0], 1e-14);
   }
 
   @Test
@@ -227,6 +227,33 @@ class NormalizationStagesTest {
         .setWeight(Vectors.dense(1, 2, 3)).fit(vectors(new double[] {1, 2})));
     assertThrows(IllegalArgumentException.class, () -> new BatchNorm().setInputCol("x")
         .setNumChannels(3).fit(vectors(new double[] {1, 2})));
+  }
+
+  @Test
+  void crossValidatorTunesBatchNormParams() {
+    Random r = new Random(2);
+    List<Row> rows = new ArrayList<>();
+    for (int i = 0; i < 200; i++) {
+      double a = r.nextGaussian();
+      double b = 1000 + 50 * r.nextGaussian();
+      rows.add(RowFactory.create(a + (b - 1000) / 50 > 0 ? 1.0 : 0.0, Vectors.dense(a, b)));
+    }
+    Dataset<Row> df = spark.createDataFrame(rows, new StructType()
+        .add("label", DataTypes.DoubleType).add("x", SQLDataTypes.VectorType()));
+    BatchNorm bn = new BatchNorm().setInputCol("x").setOutputCol("features");
+    org.apache.spark.ml.classification.LogisticRegression lr =
+        new org.apache.spark.ml.classification.LogisticRegression().setMaxIter(20);
+    Pipeline pipeline = new Pipeline().setStages(new PipelineStage[] {bn, lr});
+    org.apache.spark.ml.param.ParamMap[] grid = new org.apache.spark.ml.tuning.ParamGridBuilder()
+        .addGrid(bn.epsilon(), new double[] {1e-5, 1e3}).build();
+    org.apache.spark.ml.tuning.CrossValidatorModel cv = new org.apache.spark.ml.tuning.CrossValidator()
+        .setEstimator(pipeline).setEstimatorParamMaps(grid).setNumFolds(2).setSeed(1)
+        .setEvaluator(new org.apache.spark.ml.evaluation.BinaryClassificationEvaluator()).fit(df);
+    assertEquals(2, cv.avgMetrics().length);
+    PipelineModel best = (PipelineModel) cv.bestModel();
+    BatchNormModel fitted = (BatchNormModel) best.stages()[0];
+    assertEquals(2, fitted.mean().size());
+    assertTrue(cv.avgMetrics()[0] > 0.9, "standardized features separate the classes");
   }
 
   @Test
