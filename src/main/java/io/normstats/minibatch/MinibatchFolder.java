@@ -34,6 +34,29 @@ public final class MinibatchFolder {
   private final double[] delta;
   private final double[] variance;
   private long lastPosition = -1;
+  private BatchObserver observer;
+  private boolean accumulate = true;
+
+  /** Sees every batch this folder completes, once (not once per epoch it counts for). */
+  public interface BatchObserver {
+    /**
+     * @param batchSizeIndex the index of the batch's schedule
+     * @param size the batch's number of rows
+     * @param delta {@code mu_B - mu} per feature (valid during the call only)
+     * @param variance the biased {@code sigma2_B} per feature (valid during the call only)
+     */
+    void batch(int batchSizeIndex, int size, double[] delta, double[] variance);
+  }
+
+  /**
+   * Sends every completed batch to {@code observer}; with {@code accumulate} false the
+   * accumulators are left empty (a pass that only observes).
+   */
+  public MinibatchFolder observe(BatchObserver observer, boolean accumulate) {
+    this.observer = observer;
+    this.accumulate = accumulate;
+    return this;
+  }
 
   /**
    * @param exact the exact statistics (F features)
@@ -114,6 +137,12 @@ public final class MinibatchFolder {
   private void fold(int i, long copy, long b, int size) {
     BatchSchedule s = schedules.get(i);
     moments.compute(buffers[i], size, exact.means(), delta, variance);
+    if (observer != null) {
+      observer.batch(i, size, delta, variance);
+    }
+    if (!accumulate) {
+      return;
+    }
     EstimateAccumulator acc = accumulators.get(i);
     long perEpoch = s.batchesPerEpoch();
     if (settings.shuffle()) {

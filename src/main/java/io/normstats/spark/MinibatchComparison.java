@@ -5,6 +5,7 @@ import io.normstats.minibatch.CompareSettings;
 import io.normstats.minibatch.Comparison;
 import io.normstats.minibatch.DatasetMoments;
 import io.normstats.minibatch.EstimateAccumulator;
+import io.normstats.minibatch.LinearHistogram;
 import io.normstats.minibatch.MinibatchFolder;
 import io.normstats.minibatch.Permutation;
 import java.util.ArrayList;
@@ -51,7 +52,57 @@ public final class MinibatchComparison {
   /** Partial results merged per tree node. */
   static final int FAN_IN = 16;
 
-  private MinibatchComparison() {}
+  private final List<String> names;
+  private final DatasetMoments truth;
+  private final CompareSettings settings;
+  private final List<BatchSchedule> schedules;
+  private final long positions;
+  private final long rangeLength;
+  private final Broadcast<InputOrder> order;
+  private final Broadcast<DatasetMoments> moments;
+  private final JavaPairRDD<Long, double[]> sorted;
+
+  private MinibatchComparison(OrderedInput input, FeatureSelection selection,
+      ExactStatistics.Ordered exact, CompareSettings settings) {
+    long rows = exact.order().rows();
+    int f = selection.size();
+    double[] mean = new double[f];
+    double[] variance = new double[f];
+    List<String> featureNames = new ArrayList<>(f);
+    for (ExactStatistics.Feature feature : exact.result().features()) {
+      mean[feature.index()] = feature.moments().mean();
+      variance[feature.index()] = feature.moments().varPop();
+      featureNames.add(feature.name());
+    }
+    this.names = List.copyOf(featureNames);
+    this.truth = new DatasetMoments(mean, variance, settings.epsilon());
+    this.settings = settings;
+    List<BatchSchedule> list = new ArrayList<>();
+    for (int m : settings.batchSizes()) {
+      list.add(new BatchSchedule(rows, m, settings.epochs(), settings.dropLast(),
+          settings.tracePoints()));
+    }
+    this.schedules = List.copyOf(list);
+    this.positions = MinibatchFolder.positions(rows, settings);
+    this.rangeLength = rangeLength(f, settings.maxBatchSize(), positions);
+    int tasks = (int) ((positions + rangeLength - 1) / rangeLength);
+
+    JavaSparkContext sc = JavaSparkContext.fromSparkContext(
+        input.withOrigin().sparkSession().sparkContext());
+    this.order = sc.broadcast(exact.order());
+    this.moments = sc.broadcast(truth);
+    List<Column> columns = new ArrayList<>(List.of(selection.projection()));
+    columns.add(functions.col(InputOrder.FILE_COLUMN));
+    columns.add(functions.col(InputOrder.START_COLUMN));
+    int fileIndex = columns.size() - 2;
+    int overlap = settings.maxBatchSize() - 1;
+    long length = rangeLength;
+    Broadcast<InputOrder> orderRef = order;
+    JavaRDD<Row> source = input.withOrigin().select(columns.toArray(new Column[0])).javaRDD();
+    JavaPairRDD<Long, double[]> placed = source.mapPartitionsToPair(it -> new Placer(it, selection,
+        orderRef.value(), settings, rows, fileIndex, length, overlap));
+    this.sorted = placed.repartitionAndSortWithinPartitions(new RangeOfPositions(tasks, length));
+  }
 
   /**
    * Runs the comparison.
@@ -64,54 +115,89 @@ public final class MinibatchComparison {
    */
   public static Comparison.Result compute(OrderedInput input, FeatureSelection selection,
       ExactStatistics.Ordered exact, CompareSettings settings) {
-    long rows = exact.order().rows();
-    int f = selection.size();
-    double[] mean = new double[f];
-    double[] variance = new double[f];
-    List<String> names = new ArrayList<>(f);
-    for (ExactStatistics.Feature feature : exact.result().features()) {
-      mean[feature.index()] = feature.moments().mean();
-      variance[feature.index()] = feature.moments().varPop();
-      names.add(feature.name());
+    MinibatchComparison run = start(input, selection, exact, settings);
+    try {
+      return run.result();
+    } finally {
+      run.close();
     }
-    DatasetMoments truth = new DatasetMoments(mean, variance, settings.epsilon());
-    List<BatchSchedule> schedules = new ArrayList<>();
-    for (int m : settings.batchSizes()) {
-      schedules.add(new BatchSchedule(rows, m, settings.epochs(), settings.dropLast(),
-          settings.tracePoints()));
-    }
-    long positions = MinibatchFolder.positions(rows, settings);
-    long rangeLength = rangeLength(f, settings.maxBatchSize(), positions);
-    int tasks = (int) ((positions + rangeLength - 1) / rangeLength);
+  }
 
-    JavaSparkContext sc = JavaSparkContext.fromSparkContext(
-        input.withOrigin().sparkSession().sparkContext());
-    Broadcast<InputOrder> order = sc.broadcast(exact.order());
-    Broadcast<DatasetMoments> moments = sc.broadcast(truth);
-    List<Column> columns = new ArrayList<>(List.of(selection.projection()));
-    columns.add(functions.col(InputOrder.FILE_COLUMN));
-    columns.add(functions.col(InputOrder.START_COLUMN));
-    int fileIndex = columns.size() - 2;
-    int overlap = settings.maxBatchSize() - 1;
-    JavaRDD<Row> source = input.withOrigin().select(columns.toArray(new Column[0])).javaRDD();
-    JavaPairRDD<Long, double[]> placed = source.mapPartitionsToPair(it -> new Placer(it, selection,
-        order.value(), settings, rows, fileIndex, rangeLength, overlap));
-    JavaPairRDD<Long, double[]> sorted = placed.repartitionAndSortWithinPartitions(
-        new RangeOfPositions(tasks, rangeLength));
+  /**
+   * Prepares a comparison whose passes share one shuffle: {@link #result()} is the minibatch pass;
+   * {@link #batchMeans} a further pass over the same shuffled rows, which does not read the input
+   * again. {@link #close()} releases the broadcast state. Arguments as {@link #compute}.
+   */
+  public static MinibatchComparison start(OrderedInput input, FeatureSelection selection,
+      ExactStatistics.Ordered exact, CompareSettings settings) {
+    return new MinibatchComparison(input, selection, exact, settings);
+  }
+
+  /** The minibatch pass: every estimator at every batch size. */
+  public Comparison.Result result() {
+    Broadcast<DatasetMoments> m = moments;
+    CompareSettings s = settings;
+    List<BatchSchedule> sch = schedules;
+    long length = rangeLength;
+    long total = positions;
     JavaRDD<List<EstimateAccumulator>> partials = sorted.mapPartitionsWithIndex((r, it) -> {
-      long from = r * rangeLength;
-      long to = Math.min(positions, from + rangeLength);
-      MinibatchFolder folder = new MinibatchFolder(moments.value(), settings, schedules, from, to);
+      long from = r * length;
+      MinibatchFolder folder = new MinibatchFolder(m.value(), s, sch, from,
+          Math.min(total, from + length));
       while (it.hasNext()) {
         Tuple2<Long, double[]> record = it.next();
         folder.accept(record._1() >>> 1, record._2());
       }
       return List.of(folder.finish()).iterator();
     }, true);
-    List<EstimateAccumulator> total = orderedTreeReduce(partials, MinibatchComparison::merge);
+    List<EstimateAccumulator> merged = orderedTreeReduce(partials, MinibatchComparison::merge);
+    return Comparison.assemble(names, truth, settings, merged);
+  }
+
+  /**
+   * The distribution of the single-minibatch means {@code mu_B} of one feature at one batch size,
+   * over every batch (each counted once, also when it repeats over epochs without shuffling).
+   *
+   * @param batchSizeIndex the batch size's index in the settings
+   * @param feature the feature
+   * @param low the lower end of the bins, in the feature's units
+   * @param high the upper end of the bins
+   * @param bins the number of bins
+   */
+  public LinearHistogram batchMeans(int batchSizeIndex, int feature, double low, double high,
+      int bins) {
+    Broadcast<DatasetMoments> m = moments;
+    CompareSettings s = settings;
+    List<BatchSchedule> sch = schedules;
+    long length = rangeLength;
+    long total = positions;
+    double mu = truth.mean(feature);
+    JavaRDD<LinearHistogram> partials = sorted.mapPartitionsWithIndex((r, it) -> {
+      long from = r * length;
+      LinearHistogram h = new LinearHistogram(low, high, bins);
+      MinibatchFolder folder = new MinibatchFolder(m.value(), s, sch, from,
+          Math.min(total, from + length)).observe((i, size, delta, variance) -> {
+            if (i == batchSizeIndex) {
+              h.add(mu + delta[feature]);
+            }
+          }, false);
+      while (it.hasNext()) {
+        Tuple2<Long, double[]> record = it.next();
+        folder.accept(record._1() >>> 1, record._2());
+      }
+      folder.finish();
+      return List.of(h).iterator();
+    }, true);
+    return orderedTreeReduce(partials, (a, b) -> {
+      a.merge(b);
+      return a;
+    });
+  }
+
+  /** Releases the broadcast state (the shuffle files go with the RDDs). */
+  public void close() {
     order.destroy();
     moments.destroy();
-    return Comparison.assemble(names, truth, settings, total);
   }
 
   /**
