@@ -43,59 +43,13 @@ public final class CompareJob implements Callable<Integer> {
 
   @Mixin InputOptions in;
 
-  @Option(names = "--batch-sizes", split = ",", paramLabel = "M", defaultValue = "8,32,128,512",
-      description = "Batch sizes to simulate (default: ${DEFAULT-VALUE}).")
-  List<Integer> batchSizes;
-
-  @Option(names = "--shuffle-seed", paramLabel = "S",
-      description = "Seed of the per-epoch random order (default: 0).")
-  Long shuffleSeed;
-
-  @Option(names = "--no-shuffle", description = "Keep the input order (files by name, rows in file "
-      + "order) in every epoch.")
-  boolean noShuffle;
-
-  @Option(names = "--epochs", defaultValue = "1", paramLabel = "E",
-      description = "Passes over the data (default: ${DEFAULT-VALUE}).")
-  int epochs;
-
-  @Option(names = "--drop-last", description = "Drop each epoch's last partial batch (the default, "
-      + "as PyTorch DataLoader drop_last=True).")
-  boolean dropLast;
-
-  @Option(names = "--keep-last", description = "Keep each epoch's last partial batch (unless it "
-      + "has one row).")
-  boolean keepLast;
-
-  @Option(names = "--momentum", defaultValue = "0.1", paramLabel = "A",
-      description = "PyTorch BatchNorm momentum (default: ${DEFAULT-VALUE}).")
-  double momentum;
-
-  @Option(names = "--keras-momentum", defaultValue = "0.99", paramLabel = "B",
-      description = "Keras BatchNormalization momentum (default: ${DEFAULT-VALUE}).")
-  double kerasMomentum;
-
-  @Option(names = "--epsilon", defaultValue = "1e-5", paramLabel = "EPS",
-      description = "BatchNorm epsilon (default: ${DEFAULT-VALUE}, as PyTorch).")
-  double epsilon;
-
-  @Option(names = "--trace-points", defaultValue = "200", paramLabel = "P",
-      description = "Checkpoints in the moving-average traces (default: ${DEFAULT-VALUE}).")
-  int tracePoints;
-
-  @Option(names = "--renorm-rmax", defaultValue = "3", paramLabel = "R",
-      description = "Batch Renormalization r_max (default: ${DEFAULT-VALUE}).")
-  double renormRmax;
-
-  @Option(names = "--renorm-dmax", defaultValue = "5", paramLabel = "D",
-      description = "Batch Renormalization d_max (default: ${DEFAULT-VALUE}).")
-  double renormDmax;
+  @Mixin CompareOptions options;
 
   @Mixin SparkOptions spark;
 
   @Override
   public Integer call() throws Exception {
-    CompareSettings settings = settings();
+    CompareSettings settings = options.settings();
     SparkSession session = spark.session("compare");
     long start = System.nanoTime();
     OutputDirectory out = OutputDirectory.prepare(
@@ -111,14 +65,9 @@ public final class CompareJob implements Callable<Integer> {
       StatsJob.checkNoInvalid(exact.result(), "minibatch statistics need complete rows: "
           + "remove or impute them first");
       long rows = exact.order().rows();
-      for (int m : settings.batchSizes()) {
-        if (m > rows) {
-          throw InputException.usage("batch size " + m + " is larger than the input's " + rows
-              + " rows");
-        }
-      }
+      checkBatchSizes(settings, rows);
       LOG.info("compare: {} rows; exact pass done in {} s; minibatches of {}", rows,
-          seconds(start), batchSizes);
+          seconds(start), options.batchSizes);
       long phase = System.nanoTime();
       result = MinibatchComparison.compute(input, selection, exact, settings);
       LOG.info("compare: minibatch pass done in {} s", seconds(phase));
@@ -133,28 +82,12 @@ public final class CompareJob implements Callable<Integer> {
     LOG.info("compare: done in {} s", seconds(start));
     String dir = out.target().toUri().getPath();
     System.out.println("compare: " + exact.result().rows() + " rows, "
-        + exact.result().features().size() + " features, " + epochs + " epoch"
-        + (epochs == 1 ? "" : "s") + ", " + (settings.shuffle()
+        + exact.result().features().size() + " features, " + settings.epochs() + " epoch"
+        + (settings.epochs() == 1 ? "" : "s") + ", " + (settings.shuffle()
             ? "shuffled (seed " + settings.seed() + ")" : "input order")
         + "; wrote " + dir + "/compare.json and " + dir + "/compare.parquet");
     System.out.print(table(result, settings));
     return 0;
-  }
-
-  private CompareSettings settings() {
-    if (noShuffle && shuffleSeed != null) {
-      throw InputException.usage("give either --shuffle-seed or --no-shuffle, not both");
-    }
-    if (dropLast && keepLast) {
-      throw InputException.usage("give either --drop-last or --keep-last, not both");
-    }
-    try {
-      return new CompareSettings(batchSizes.stream().mapToInt(Integer::intValue).toArray(), epochs,
-          !noShuffle, shuffleSeed == null ? 0 : shuffleSeed, !keepLast, momentum, kerasMomentum,
-          epsilon, tracePoints, renormRmax, renormDmax);
-    } catch (IllegalArgumentException e) {
-      throw InputException.usage(e.getMessage());
-    }
   }
 
   /** The median over features of the variance's relative error, per batch size and estimator. */
@@ -179,7 +112,17 @@ public final class CompareJob implements Callable<Integer> {
     return sb.toString();
   }
 
-  private static String seconds(long since) {
+  /** @throws InputException (usage) if a batch size exceeds the row count */
+  static void checkBatchSizes(CompareSettings settings, long rows) {
+    for (int m : settings.batchSizes()) {
+      if (m > rows) {
+        throw InputException.usage("batch size " + m + " is larger than the input's " + rows
+            + " rows");
+      }
+    }
+  }
+
+  static String seconds(long since) {
     return String.format(Locale.ROOT, "%.1f", (System.nanoTime() - since) / 1e9);
   }
 }

@@ -89,48 +89,54 @@ public final class CompareOutput {
     try (JsonGenerator g = new ObjectMapper().getFactory().createGenerator(stream,
         JsonEncoding.UTF8)) {
       g.useDefaultPrettyPrinter();
-      g.writeStartObject();
-      g.writeFieldName("exact");
-      StatsOutput.writeObject(g, exact);
-      writeSettings(g, settings);
-      g.writeArrayFieldStart("batch_sizes");
-      for (int m : settings.batchSizes()) {
-        g.writeNumber(m);
-      }
-      g.writeEndArray();
-      g.writeArrayFieldStart("schedules");
-      for (BatchSchedule s : result.schedules()) {
-        g.writeStartObject();
-        g.writeNumberField("batch_size", s.batchSize());
-        g.writeNumberField("batches_per_epoch", s.batchesPerEpoch());
-        g.writeNumberField("steps", s.steps());
-        g.writeNumberField("rows_per_epoch", s.rowsUsedPerEpoch());
-        g.writeEndObject();
-      }
-      g.writeEndArray();
-      g.writeArrayFieldStart("results");
-      for (Comparison.EstimatorResult r : result.results()) {
-        writeResult(g, r);
-      }
-      g.writeEndArray();
-      g.writeArrayFieldStart("trace");
-      for (Comparison.Trace t : result.traces()) {
-        writeTrace(g, t);
-      }
-      g.writeEndArray();
-      g.writeArrayFieldStart("train_vs_predict");
-      for (Comparison.Gap gap : result.gaps()) {
-        writeGap(g, gap);
-      }
-      g.writeEndArray();
-      g.writeArrayFieldStart("batch_distribution");
-      for (Comparison.BatchDistribution d : result.batchDistributions()) {
-        writeDistribution(g, d);
-      }
-      g.writeEndArray();
-      g.writeEndObject();
+      writeObject(g, exact, settings, result);
       g.writeRaw('\n');
     }
+  }
+
+  /** Writes the compare.json object to {@code g}. */
+  static void writeObject(JsonGenerator g, ExactStatistics.Result exact, CompareSettings settings,
+      Comparison.Result result) throws IOException {
+    g.writeStartObject();
+    g.writeFieldName("exact");
+    StatsOutput.writeObject(g, exact);
+    writeSettings(g, settings);
+    g.writeArrayFieldStart("batch_sizes");
+    for (int m : settings.batchSizes()) {
+      g.writeNumber(m);
+    }
+    g.writeEndArray();
+    g.writeArrayFieldStart("schedules");
+    for (BatchSchedule s : result.schedules()) {
+      g.writeStartObject();
+      g.writeNumberField("batch_size", s.batchSize());
+      g.writeNumberField("batches_per_epoch", s.batchesPerEpoch());
+      g.writeNumberField("steps", s.steps());
+      g.writeNumberField("rows_per_epoch", s.rowsUsedPerEpoch());
+      g.writeEndObject();
+    }
+    g.writeEndArray();
+    g.writeArrayFieldStart("results");
+    for (Comparison.EstimatorResult r : result.results()) {
+      writeResult(g, r);
+    }
+    g.writeEndArray();
+    g.writeArrayFieldStart("trace");
+    for (Comparison.Trace t : result.traces()) {
+      writeTrace(g, t);
+    }
+    g.writeEndArray();
+    g.writeArrayFieldStart("train_vs_predict");
+    for (Comparison.Gap gap : result.gaps()) {
+      writeGap(g, gap);
+    }
+    g.writeEndArray();
+    g.writeArrayFieldStart("batch_distribution");
+    for (Comparison.BatchDistribution d : result.batchDistributions()) {
+      writeDistribution(g, d);
+    }
+    g.writeEndArray();
+    g.writeEndObject();
   }
 
   private static void writeSettings(JsonGenerator g, CompareSettings s) throws IOException {

@@ -40,6 +40,25 @@ public final class IdxSource {
 
   private IdxSource() {}
 
+  /**
+   * The dimensions of one item of the IDX file at {@code path} (of the first data file of a
+   * directory): {28, 28} for Fashion-MNIST images.
+   *
+   * @throws InputException (usage) if the file cannot be read as IDX
+   */
+  public static int[] itemDimensions(SparkSession spark, String path) {
+    FileStatus status = Inputs.checkExists(spark, path);
+    FileStatus file = status.isDirectory() ? Inputs.listDataFiles(spark, status.getPath())[0] : status;
+    Path p = file.getPath();
+    try (IdxReader reader = IdxReader.open(
+        p.getFileSystem(spark.sparkContext().hadoopConfiguration()).open(p), p.toString())) {
+      int[] dims = reader.dimensions();
+      return java.util.Arrays.copyOfRange(dims, 1, dims.length);
+    } catch (IOException e) {
+      throw InputException.usage(e.getMessage());
+    }
+  }
+
   /** A range of items of one file, read by one task. */
   private record Split(String path, long start, long end, int itemLength) implements Serializable {}
 

@@ -56,6 +56,15 @@ public final class Inputs {
     return new OrderedInput(data, withOrigin);
   }
 
+  /**
+   * The format {@code auto} chooses for {@code path}.
+   *
+   * @throws InputException (usage) as {@link #read}
+   */
+  public static InputFormat resolveFormat(SparkSession spark, String path) {
+    return resolve(spark, path, InputFormat.AUTO);
+  }
+
   private static InputFormat resolve(SparkSession spark, String path, InputFormat format) {
     FileStatus status = checkExists(spark, path);
     return format == InputFormat.AUTO ? detect(spark, status, path) : format;

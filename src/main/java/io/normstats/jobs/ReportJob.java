@@ -1,0 +1,170 @@
+package io.normstats.jobs;
+
+import io.normstats.InputException;
+import io.normstats.minibatch.CompareSettings;
+import io.normstats.minibatch.Comparison;
+import io.normstats.minibatch.Estimator;
+import io.normstats.minibatch.LinearHistogram;
+import io.normstats.report.Findings;
+import io.normstats.report.ReportData;
+import io.normstats.spark.ExactStatistics;
+import io.normstats.spark.FeatureSelection;
+import io.normstats.spark.IdxSource;
+import io.normstats.spark.InputFormat;
+import io.normstats.spark.Inputs;
+import io.normstats.spark.MinibatchComparison;
+import io.normstats.spark.OrderedInput;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code normstats report}: the stats and compare jobs in one Spark application, sharing passes (the
+ * exact pass, one shuffle, and a pass over the same shuffled rows for the distribution of batch
+ * means), written as DIR/report.html (one self-contained page with charts), DIR/report.json and
+ * DIR/features.csv (see {@link ReportOutput}).
+ */
+@Command(name = "report", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"The exact statistics and how far minibatch and moving-average estimates are "
+        + "from them, as an offline report: DIR/report.html (open it in a browser), "
+        + "DIR/report.json and DIR/features.csv."},
+    exitCodeListHeading = "Exit codes:%n",
+    exitCodeList = {"0:done", "1:bad data (NaN, infinite or null values, vectors of different "
+        + "lengths, unreadable file)", "2:usage error (options, batch size outside [2, rows], "
+        + "missing input, unknown or non-numeric column, existing output)"})
+public final class ReportJob implements Callable<Integer> {
+  private static final Logger LOG = LoggerFactory.getLogger(ReportJob.class);
+  /** Bins of the batch-mean histogram. */
+  static final int BINS = 60;
+
+  @Mixin InputOptions in;
+
+  @Mixin CompareOptions options;
+
+  @Option(names = "--image-shape", split = ",", paramLabel = "C,H,W",
+      description = "Draw the mean and standard deviation as C images of H x W (channel-major "
+          + "vectors); IDX images are drawn without it.")
+  int[] imageShape;
+
+  @Mixin SparkOptions spark;
+
+  @Override
+  public Integer call() throws Exception {
+    CompareSettings settings = options.settings();
+    if (imageShape != null && (imageShape.length != 3 || Arrays.stream(imageShape).anyMatch(x -> x < 1))) {
+      throw InputException.usage("--image-shape needs three positive numbers C,H,W: "
+          + Arrays.toString(imageShape));
+    }
+    SparkSession session = spark.session("report");
+    OutputDirectory out = OutputDirectory.prepare(session.sparkContext().hadoopConfiguration(),
+        in.output, in.overwrite, in.input);
+    Map<String, Double> phases = new LinkedHashMap<>();
+    boolean committed = false;
+    try {
+      long t = System.nanoTime();
+      OrderedInput input = Inputs.readOrdered(session, in.input, in.format);
+      FeatureSelection selection = FeatureSelection.resolve(input.data(), in.features, in.vectorCol);
+      int[] shape = imageShape(session, selection);
+      int partitions = input.withOrigin().rdd().getNumPartitions();
+      LOG.info("report: exact statistics of {} features of {} in {} partitions", selection.size(),
+          in.input, partitions);
+      ExactStatistics.Ordered exact = ExactStatistics.computeOrdered(input, selection);
+      StatsJob.checkNoInvalid(exact.result(), "minibatch statistics need complete rows: "
+          + "remove or impute them first");
+      CompareJob.checkBatchSizes(settings, exact.order().rows());
+      t = phase(phases, "exact statistics", t);
+
+      MinibatchComparison run = MinibatchComparison.start(input, selection, exact, settings);
+      ReportData.BatchMeanDistribution distribution;
+      Comparison.Result result;
+      try {
+        result = run.result();
+        t = phase(phases, "minibatch estimators", t);
+        distribution = distribution(run, result, exact.result(), settings);
+        t = phase(phases, "batch-mean distribution", t);
+      } finally {
+        run.close();
+      }
+      ReportData data = new ReportData(in.input, partitions, session.version(),
+          session.sparkContext().master(), phases, exact.result(), settings, result, distribution,
+          shape);
+      ReportOutput.write(data, out);
+      phase(phases, "report", t);
+      out.commit("report");
+      committed = true;
+    } finally {
+      if (!committed) {
+        out.abort();
+      }
+    }
+    String dir = out.target().toUri().getPath();
+    System.out.println("report: " + dir + "/report.html");
+    return 0;
+  }
+
+  /** Records the wall time of a phase since {@code since}, logs it, and returns now. */
+  private static long phase(Map<String, Double> phases, String name, long since) {
+    long now = System.nanoTime();
+    double seconds = (now - since) / 1e9;
+    phases.put(name, seconds);
+    LOG.info("report: {} done in {} s", name, String.format(java.util.Locale.ROOT, "%.1f",
+        seconds));
+    return now;
+  }
+
+  /** {C, H, W} from --image-shape, or from an IDX file's item dimensions, or null. */
+  private int[] imageShape(SparkSession session, FeatureSelection selection) {
+    int[] shape = imageShape;
+    if (shape == null && selection.kind() != FeatureSelection.Kind.SCALARS
+        && (in.format == InputFormat.IDX || (in.format == InputFormat.AUTO
+            && Inputs.resolveFormat(session, in.input) == InputFormat.IDX))) {
+      int[] dims = IdxSource.itemDimensions(session, in.input);
+      if (dims.length == 2) {
+        shape = new int[] {1, dims[0], dims[1]};
+      }
+    }
+    if (shape != null && (long) shape[0] * shape[1] * shape[2] != selection.size()) {
+      throw InputException.usage("--image-shape " + shape[0] + "," + shape[1] + "," + shape[2]
+          + " does not hold the " + selection.size() + " features");
+    }
+    return shape;
+  }
+
+  /**
+   * The batch means of the feature where single minibatches err most at the smallest batch size,
+   * binned over the exact mean +- 4.5 root-mean-square errors (within the feature's range).
+   */
+  private static ReportData.BatchMeanDistribution distribution(MinibatchComparison run,
+      Comparison.Result result, ExactStatistics.Result exact, CompareSettings settings) {
+    int[] sizes = settings.batchSizes();
+    int index = 0;
+    for (int i = 1; i < sizes.length; i++) {
+      if (sizes[i] < sizes[index]) {
+        index = i;
+      }
+    }
+    int m = sizes[index];
+    int j = Findings.worstBatchMeanFeature(result, m);
+    if (j < 0) {
+      return null;
+    }
+    ExactStatistics.Feature f = exact.features().get(j);
+    double mu = f.moments().mean();
+    double rms = Findings.result(result, m, Estimator.BATCH).features().get(j).meanAbsErr();
+    double low = Math.max(f.moments().min(), mu - 4.5 * rms);
+    double high = Math.min(f.moments().max(), mu + 4.5 * rms);
+    if (!(low < high)) {
+      return null;
+    }
+    high = Math.nextUp(high);
+    LinearHistogram h = run.batchMeans(index, j, low, high, BINS);
+    return new ReportData.BatchMeanDistribution(j, f.name(), m, mu, h);
+  }
+}
