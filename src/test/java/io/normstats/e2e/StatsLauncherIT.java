@@ -80,4 +80,31 @@ class StatsLauncherIT {
       assertTrue(r.stdout().contains(option), option + " in " + r.stdout());
     }
   }
+
+  @Test
+  void clusterOptionsPassThroughToSparkSubmit() throws Exception {
+    // a stand-in for a Spark distribution whose spark-submit records what it was given
+    Path sparkHome = Files.createDirectories(tmp.resolve("spark-home/bin"));
+    Path recorded = tmp.resolve("spark-submit-args.txt");
+    Path submit = sparkHome.resolve("spark-submit");
+    Files.writeString(submit, "#!/bin/sh\nfor a in \"$@\"; do echo \"$a\"; done > " + recorded + "\n");
+    assertTrue(submit.toFile().setExecutable(true));
+    Launcher.Result r = Launcher.launch(tmp, Map.of("SPARK_HOME", sparkHome.getParent().toString()),
+        5, "stats", "--input", "in.parquet", "--master", "spark://host:7077", "--deploy-mode",
+        "cluster", "--conf", "spark.a=b c", "--executor-memory", "3g", "--num-executors", "4",
+        "--output", "out");
+    assertEquals(0, r.exitCode(), r.stderr());
+    List<String> args = Files.readAllLines(recorded);
+    int jar = args.indexOf(args.stream().filter(a -> a.matches(".*/target/normstats-.*\\.jar"))
+        .findFirst().orElseThrow());
+    assertEquals(List.of("stats", "--input", "in.parquet", "--output", "out"),
+        args.subList(jar + 1, args.size()), "the job's own arguments after the jar");
+    List<String> before = args.subList(0, jar);
+    assertEquals("io.normstats.jobs.Main", before.get(before.indexOf("--class") + 1));
+    assertEquals("spark://host:7077", before.get(before.indexOf("--master") + 1));
+    assertEquals("cluster", before.get(before.indexOf("--deploy-mode") + 1));
+    assertEquals("spark.a=b c", before.get(before.indexOf("--conf") + 1));
+    assertEquals("3g", before.get(before.indexOf("--executor-memory") + 1));
+    assertEquals("4", before.get(before.indexOf("--num-executors") + 1));
+  }
 }

@@ -1,0 +1,198 @@
+package io.normstats.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.normstats.cluster.LocalStandaloneCluster;
+import io.normstats.testing.Launcher;
+import java.io.BufferedOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The jobs submitted to a real standalone cluster (one Master, two Workers, executors in their own
+ * JVMs, all from the Maven dependencies) through jobs/normstats: results bit-identical to local mode,
+ * tasks on both workers' executors, and a job that survives an executor killed with SIGKILL.
+ */
+class ClusterIT {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String SAMPLE =
+      Launcher.HOME.resolve("sample-data/fashion-mnist/t10k-images-idx3-ubyte.gz").toString();
+  @TempDir static Path tmp;
+  private static LocalStandaloneCluster cluster;
+
+  @BeforeAll
+  static void startCluster() throws Exception {
+    cluster = LocalStandaloneCluster.start(tmp.resolve("cluster"),
+        LocalStandaloneCluster.classpath(Launcher.HOME.resolve("target/runtime-classpath.txt")),
+        2, 1, "1g");
+  }
+
+  @AfterAll
+  static void stopCluster() {
+    if (cluster != null) {
+      cluster.close();
+    }
+  }
+
+  private static final Map<String, String> ENV = Map.of("SPARK_LOCAL_IP", "127.0.0.1");
+
+  /** The cluster options of a run whose event log goes to {@code events}. */
+  private static List<String> onCluster(Path events, String... args) throws IOException {
+    Files.createDirectories(events);
+    List<String> all = new ArrayList<>(List.of(args));
+    all.addAll(List.of("--master", cluster.masterUrl(), "--executor-memory", "512m",
+        "--conf", "spark.eventLog.enabled=true", "--conf", "spark.eventLog.compress=false",
+        "--conf", "spark.eventLog.dir=" + events.toUri()));
+    return all;
+  }
+
+  private static void ok(Launcher.Result r) {
+    assertEquals(0, r.exitCode(), r.stderr());
+  }
+
+  @Test
+  void statsCompareAndFitOnTheClusterAreBitIdenticalToLocalMode() throws Exception {
+    String[][] jobs = {
+        {"stats", "--input", SAMPLE},
+        {"compare", "--input", SAMPLE, "--batch-sizes", "8,100", "--trace-points", "20"},
+        {"fit", "--input", SAMPLE, "--safetensors-dtype", "F64"}};
+    String[] outputs = {"stats.json", "compare.json", "bn.safetensors"};
+    for (int k = 0; k < jobs.length; k++) {
+      String job = jobs[k][0];
+      Path local = tmp.resolve(job + "-local");
+      Path remote = tmp.resolve(job + "-cluster");
+      Path events = tmp.resolve(job + "-events");
+      List<String> localArgs = new ArrayList<>(List.of(jobs[k]));
+      localArgs.addAll(List.of("--output", local.toString()));
+      List<String> clusterArgs = onCluster(events, jobs[k]);
+      clusterArgs.addAll(List.of("--output", remote.toString()));
+      if (job.equals("fit")) {
+        localArgs.addAll(List.of("--safetensors", local.resolve("../fit-local.safetensors").normalize().toString()));
+        clusterArgs.addAll(List.of("--safetensors", remote.resolve("../fit-cluster.safetensors").normalize().toString()));
+      }
+      ok(Launcher.launch(tmp, ENV, 5, localArgs.toArray(new String[0])));
+      ok(Launcher.launch(tmp, ENV, 5, clusterArgs.toArray(new String[0])));
+      if (job.equals("fit")) {
+        assertArrayEquals(Files.readAllBytes(tmp.resolve("fit-local.safetensors")),
+            Files.readAllBytes(tmp.resolve("fit-cluster.safetensors")), "fit statistics");
+      } else {
+        assertArrayEquals(Files.readAllBytes(local.resolve(outputs[k])),
+            Files.readAllBytes(remote.resolve(outputs[k])), job + " output");
+      }
+      Set<String> workers = workersThatRanTasks(events);
+      assertEquals(2, workers.size(), job + ": tasks ran on executors of " + workers);
+    }
+  }
+
+  /**
+   * The workers (by their web UI address in the executors' log URLs) whose executors ran tasks,
+   * from the Spark event log.
+   */
+  private static Set<String> workersThatRanTasks(Path events) throws IOException {
+    Map<String, String> workerOfExecutor = new HashMap<>();
+    Set<String> executorsWithTasks = new TreeSet<>();
+    try (Stream<Path> files = Files.walk(events)) { // Spark 4 rolls event logs in directories
+      for (Path log : files.filter(ClusterIT::isEventLog).toList()) {
+        for (String line : Files.readAllLines(log)) {
+          JsonNode e = JSON.readTree(line);
+          String type = e.path("Event").asText();
+          if (type.equals("SparkListenerExecutorAdded")) {
+            String url = e.path("Executor Info").path("Log Urls").path("stdout").asText();
+            workerOfExecutor.put(e.path("Executor ID").asText(),
+                url.replaceAll("^(https?://[^/]+)/.*$", "$1"));
+          } else if (type.equals("SparkListenerTaskEnd")) {
+            executorsWithTasks.add(e.path("Task Info").path("Executor ID").asText());
+          }
+        }
+      }
+    }
+    Set<String> workers = new TreeSet<>();
+    for (String id : executorsWithTasks) {
+      assertTrue(workerOfExecutor.containsKey(id), "executor " + id + " was added");
+      workers.add(workerOfExecutor.get(id));
+    }
+    return workers;
+  }
+
+  /** An event log file (not Hadoop's hidden .crc checksums). */
+  private static boolean isEventLog(Path p) {
+    return Files.isRegularFile(p) && !p.getFileName().toString().startsWith(".");
+  }
+
+  @Test
+  void theStatsJobSurvivesAnExecutorKilledWithSigkill() throws Exception {
+    Path input = tmp.resolve("wide.idx2-ubyte");
+    SplittableRandom random = new SplittableRandom(12);
+    try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(
+        Files.newOutputStream(input), 1 << 20))) {
+      out.writeInt(0x0802);
+      out.writeInt(1_500_000);
+      out.writeInt(96);
+      byte[] row = new byte[96];
+      for (int i = 0; i < 1_500_000; i++) {
+        random.nextBytes(row);
+        out.write(row);
+      }
+    }
+    Path local = tmp.resolve("kill-local");
+    ok(Launcher.launch(tmp, ENV, 5, "stats", "--input", input.toString(), "--output",
+        local.toString()));
+
+    Path remote = tmp.resolve("kill-cluster");
+    Path events = tmp.resolve("kill-events");
+    List<String> args = new ArrayList<>(List.of(Launcher.HOME.resolve("jobs/normstats").toString()));
+    args.addAll(onCluster(events, "stats", "--input", input.toString(), "--partitions", "24",
+        "--output", remote.toString()));
+    ProcessBuilder pb = new ProcessBuilder(args).directory(Launcher.HOME.toFile())
+        .redirectErrorStream(true).redirectOutput(tmp.resolve("kill-job.log").toFile());
+    pb.environment().putAll(ENV);
+    Process job = pb.start();
+    try {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+      while (cluster.executors().size() < 2 && System.nanoTime() < deadline && job.isAlive()) {
+        Thread.sleep(100);
+      }
+      assertEquals(2, cluster.executors().size(), "two executors running");
+      Thread.sleep(3000); // into the job's tasks
+      ProcessHandle victim = cluster.executors().get(0);
+      assertTrue(job.isAlive(), "the job is still running when the executor is killed");
+      assertTrue(victim.destroyForcibly(), "SIGKILL sent");
+      victim.onExit().get(30, TimeUnit.SECONDS);
+      assertTrue(job.waitFor(5, TimeUnit.MINUTES), "the job finishes");
+      assertEquals(0, job.exitValue(), Files.readString(tmp.resolve("kill-job.log")));
+    } finally {
+      job.descendants().forEach(ProcessHandle::destroyForcibly);
+      job.destroyForcibly();
+    }
+    assertArrayEquals(Files.readAllBytes(local.resolve("stats.json")),
+        Files.readAllBytes(remote.resolve("stats.json")), "bit-identical after the executor loss");
+    StringBuilder log = new StringBuilder();
+    try (Stream<Path> files = Files.walk(events)) {
+      for (Path f : files.filter(ClusterIT::isEventLog).toList()) {
+        log.append(Files.readString(f));
+      }
+    }
+    assertTrue(log.indexOf("SparkListenerExecutorRemoved") >= 0
+        || log.indexOf("ExecutorLostFailure") >= 0,
+        "the event log records the lost executor");
+  }
+}
