@@ -18,10 +18,9 @@ import io.normstats.spark.OrderedInput;
 import io.normstats.testing.IdxFiles;
 import io.normstats.testing.SequentialBatchNorm;
 import io.normstats.testing.SequentialBatchNorm.Estimate;
+import io.normstats.testing.TestSpark;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -53,9 +52,7 @@ class CompareJobTest {
 
   @BeforeAll
   static void start() throws IOException {
-    spark = SparkSession.builder().master("local[2]").appName("CompareJobTest")
-        .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4")
-        .getOrCreate();
+    spark = TestSpark.session("CompareJobTest");
     rows = SequentialBatchNorm.sampleRows(N, 11);
     // three CSV files: the input order is the files by name, then the rows in each
     csvDir = tmp.resolve("csv");
@@ -77,21 +74,15 @@ class CompareJobTest {
     spark.stop();
   }
 
-  record Run(int exitCode, String stderr) {}
-
-  private static Run compare(String... args) {
-    StringWriter err = new StringWriter();
-    List<String> all = new ArrayList<>(List.of("compare", "--master", "local[2]"));
-    all.addAll(Arrays.asList(args));
-    int code = Main.run(new PrintWriter(err, true), all.toArray(new String[0]));
-    return new Run(code, err.toString());
+  private static TestSpark.Run compare(String... args) {
+    return TestSpark.run("compare", args);
   }
 
   private static JsonNode run(Path input, Path out, String... options) throws IOException {
     List<String> args = new ArrayList<>(List.of("--input", input.toString(), "--output",
         out.toString()));
     args.addAll(Arrays.asList(options));
-    Run run = compare(args.toArray(new String[0]));
+    TestSpark.Run run = compare(args.toArray(new String[0]));
     assertEquals(0, run.exitCode(), run.stderr());
     return JSON.readTree(out.resolve("compare.json").toFile());
   }
@@ -250,7 +241,7 @@ class CompareJobTest {
     for (Case c : cases) {
       List<String> args = new ArrayList<>(Arrays.asList(c.args()));
       args.addAll(List.of("--output", out.toString()));
-      Run run = compare(args.toArray(new String[0]));
+      TestSpark.Run run = compare(args.toArray(new String[0]));
       assertEquals(c.code(), run.exitCode(), run.stderr());
       assertTrue(run.stderr().contains(c.message()), c.message() + " in: " + run.stderr());
       assertFalse(Files.exists(out), "nothing at the output for " + c.message());

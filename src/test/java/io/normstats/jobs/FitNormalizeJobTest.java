@@ -10,10 +10,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.normstats.ml.BatchNormModel;
 import io.normstats.ml.BatchNormSafetensors;
+import io.normstats.testing.TestSpark;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -38,9 +37,7 @@ class FitNormalizeJobTest {
 
   @BeforeAll
   static void start() {
-    spark = SparkSession.builder().master("local[2]").appName("FitNormalizeJobTest")
-        .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4")
-        .getOrCreate();
+    spark = TestSpark.session("FitNormalizeJobTest");
   }
 
   @AfterAll
@@ -48,19 +45,12 @@ class FitNormalizeJobTest {
     spark.stop();
   }
 
-  record Run(int exitCode, String stderr) {}
-
-  private static Run main(String... args) {
-    StringWriter err = new StringWriter();
-    List<String> all = new ArrayList<>(List.of(args[0], "--master", "local[2]"));
-    all.addAll(Arrays.asList(args).subList(1, args.length));
-    int code = Main.run(new PrintWriter(err, true), all.toArray(new String[0]));
-    return new Run(code, err.toString());
+  private static TestSpark.Run main(String... args) {
+    return TestSpark.run(args[0], Arrays.copyOfRange(args, 1, args.length));
   }
 
   private static void ok(String... args) {
-    Run r = main(args);
-    assertEquals(0, r.exitCode(), r.stderr());
+    TestSpark.ok(args[0], Arrays.copyOfRange(args, 1, args.length));
   }
 
   private static BatchNormModel batchNorm(Path dir) {
@@ -174,7 +164,7 @@ class FitNormalizeJobTest {
     for (Case c : cases) {
       List<String> args = new ArrayList<>(Arrays.asList(c.args()));
       args.addAll(List.of("--output", out.toString()));
-      Run run = main(args.toArray(new String[0]));
+      TestSpark.Run run = main(args.toArray(new String[0]));
       assertEquals(c.code(), run.exitCode(), run.stderr());
       assertTrue(run.stderr().contains(c.message()), c.message() + " in: " + run.stderr());
       assertFalse(Files.exists(out), "nothing at the output for " + c.message());

@@ -6,14 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import io.normstats.testing.TestSpark;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
@@ -30,9 +29,7 @@ class ReportJobTest {
 
   @BeforeAll
   static void start() {
-    spark = SparkSession.builder().master("local[2]").appName("ReportJobTest")
-        .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4")
-        .getOrCreate();
+    spark = TestSpark.session("ReportJobTest");
   }
 
   @AfterAll
@@ -41,11 +38,7 @@ class ReportJobTest {
   }
 
   private static void ok(String... args) {
-    StringWriter err = new StringWriter();
-    List<String> all = new ArrayList<>(List.of(args[0], "--master", "local[2]"));
-    all.addAll(Arrays.asList(args).subList(1, args.length));
-    int code = Main.run(new PrintWriter(err, true), all.toArray(new String[0]));
-    assertEquals(0, code, err.toString());
+    TestSpark.ok(args[0], Arrays.copyOfRange(args, 1, args.length));
   }
 
   @Test

@@ -9,11 +9,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.normstats.testing.IdxFiles;
+import io.normstats.testing.TestSpark;
 import static io.normstats.testing.StatsJson.moments;
 import static io.normstats.testing.StatsJson.num;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -52,9 +51,7 @@ class StatsJobTest {
 
   @BeforeAll
   static void start() {
-    spark = SparkSession.builder().master("local[2]").appName("StatsJobTest")
-        .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4")
-        .getOrCreate();
+    spark = TestSpark.session("StatsJobTest");
     SplittableRandom r = new SplittableRandom(99);
     offset = new double[N];
     bigInts = new double[N];
@@ -73,14 +70,8 @@ class StatsJobTest {
     spark.stop();
   }
 
-  record Run(int exitCode, String stderr) {}
-
-  private static Run stats(String... args) {
-    StringWriter err = new StringWriter();
-    List<String> all = new ArrayList<>(List.of("stats", "--master", "local[2]"));
-    all.addAll(Arrays.asList(args));
-    int code = Main.run(new PrintWriter(err, true), all.toArray(new String[0]));
-    return new Run(code, err.toString());
+  private static TestSpark.Run stats(String... args) {
+    return TestSpark.run("stats", args);
   }
 
   private static JsonNode statsJson(Path dir) throws IOException {
@@ -132,7 +123,7 @@ class StatsJobTest {
     JsonNode first = null;
     for (Path input : List.of(parquet, csv, json)) {
       Path out = tmp.resolve("out-" + input.getFileName());
-      Run run = stats("--input", input.toString(), "--output", out.toString());
+      TestSpark.Run run = stats("--input", input.toString(), "--output", out.toString());
       assertEquals(0, run.exitCode(), run.stderr());
       assertScalarStats(statsJson(out), input.getFileName().toString());
       // The same statistics, bit for bit, from every format (JSON orders its columns by name).
@@ -163,7 +154,7 @@ class StatsJobTest {
     Path parquet = tmp.resolve("scalars-sel.parquet");
     scalarFrame().write().parquet(parquet.toString());
     Path out = tmp.resolve("out-sel");
-    Run run = stats("--input", parquet.toString(), "--features", "count,big ints", "--output",
+    TestSpark.Run run = stats("--input", parquet.toString(), "--features", "count,big ints", "--output",
         out.toString());
     assertEquals(0, run.exitCode(), run.stderr());
     JsonNode stats = statsJson(out);
@@ -208,7 +199,7 @@ class StatsJobTest {
     byte[] first = null;
     for (String col : List.of("vec", "arr", "farr")) {
       Path out = tmp.resolve("out-" + col);
-      Run run = stats("--input", input.toString(), "--vector-col", col, "--output", out.toString());
+      TestSpark.Run run = stats("--input", input.toString(), "--vector-col", col, "--output", out.toString());
       assertEquals(0, run.exitCode(), run.stderr());
       JsonNode stats = statsJson(out);
       assertEquals(d, stats.get("features").size());
@@ -241,7 +232,7 @@ class StatsJobTest {
       Path input = tmp.resolve("small-idx3-ubyte" + (gzip ? ".gz" : ""));
       IdxFiles.writeImages(input, 3, 4, images, gzip);
       Path out = tmp.resolve("out-idx-" + gzip);
-      Run run = stats("--input", input.toString(), "--partitions", "5", "--output", out.toString());
+      TestSpark.Run run = stats("--input", input.toString(), "--partitions", "5", "--output", out.toString());
       assertEquals(0, run.exitCode(), run.stderr());
       JsonNode stats = statsJson(out);
       assertEquals(57, stats.get("rows").asLong());
@@ -282,7 +273,7 @@ class StatsJobTest {
     Path csv = tmp.resolve("invalid.csv");
     Files.write(csv, List.of("a,b", "1.0,2.0", "NaN,3.0", ",4.0", "Inf,5.0", "2.0,"));
     Path out = tmp.resolve("out-invalid");
-    Run failed = stats("--input", csv.toString(), "--output", out.toString());
+    TestSpark.Run failed = stats("--input", csv.toString(), "--output", out.toString());
     assertEquals(1, failed.exitCode());
     assertTrue(failed.stderr().contains("feature 'a' has 2 NaN or infinite and 1 null values"),
         failed.stderr());
@@ -290,7 +281,7 @@ class StatsJobTest {
     assertEquals(1, failed.stderr().strip().lines().count(), failed.stderr());
     assertFalse(Files.exists(out), "nothing written on error");
 
-    Run skipped = stats("--input", csv.toString(), "--invalid", "skip", "--output", out.toString());
+    TestSpark.Run skipped = stats("--input", csv.toString(), "--invalid", "skip", "--output", out.toString());
     assertEquals(0, skipped.exitCode(), skipped.stderr());
     JsonNode a = feature(statsJson(out), "a");
     assertEquals(2, a.get("nan_count").asLong());
@@ -308,7 +299,7 @@ class StatsJobTest {
     spark.createDataFrame(List.of(RowFactory.create(2.5, null)), schema).write()
         .parquet(input.toString());
     Path out = tmp.resolve("out-one");
-    Run run = stats("--input", input.toString(), "--invalid", "skip", "--output", out.toString());
+    TestSpark.Run run = stats("--input", input.toString(), "--invalid", "skip", "--output", out.toString());
     assertEquals(0, run.exitCode(), run.stderr());
     JsonNode x = feature(statsJson(out), "x");
     assertEquals(2.5, x.get("mean").asDouble());
@@ -341,14 +332,14 @@ class StatsJobTest {
     for (Case c : cases) {
       List<String> args = new ArrayList<>(Arrays.asList(c.args()));
       args.addAll(List.of("--output", out.toString()));
-      Run run = stats(args.toArray(new String[0]));
+      TestSpark.Run run = stats(args.toArray(new String[0]));
       assertEquals(c.code(), run.exitCode(), run.stderr());
       assertTrue(run.stderr().contains(c.message()), c.message() + " in: " + run.stderr());
       assertFalse(Files.exists(out), "nothing at the output for " + c.message());
     }
     // Vectors of different lengths: a data error.
     Path ragged = writeJsonLines("ragged.json", "{\"v\": [1.0, 2.0]}", "{\"v\": [3.0]}");
-    Run run = stats("--input", ragged.toString(), "--output", out.toString());
+    TestSpark.Run run = stats("--input", ragged.toString(), "--output", out.toString());
     assertEquals(1, run.exitCode(), run.stderr());
     assertTrue(run.stderr().contains("column 'v' has vectors of different lengths: 2"), run.stderr());
     assertEquals(1, run.stderr().strip().lines().count(), run.stderr());
@@ -365,19 +356,19 @@ class StatsJobTest {
     Path input = writeJsonLines("ow.json", "{\"x\": 1.0}", "{\"x\": 3.0}");
     Path out = tmp.resolve("out-ow");
     assertEquals(0, stats("--input", input.toString(), "--output", out.toString()).exitCode());
-    Run again = stats("--input", input.toString(), "--output", out.toString());
+    TestSpark.Run again = stats("--input", input.toString(), "--output", out.toString());
     assertEquals(2, again.exitCode());
     assertTrue(again.stderr().contains("already exists (pass --overwrite"), again.stderr());
 
     Path input2 = writeJsonLines("ow2.json", "{\"x\": 5.0}", "{\"x\": 7.0}");
-    Run overwrite = stats("--input", input2.toString(), "--output", out.toString(), "--overwrite");
+    TestSpark.Run overwrite = stats("--input", input2.toString(), "--output", out.toString(), "--overwrite");
     assertEquals(0, overwrite.exitCode(), overwrite.stderr());
     assertEquals(6.0, feature(statsJson(out), "x").get("mean").asDouble());
 
     Path userDir = tmp.resolve("precious");
     Files.createDirectories(userDir);
     Files.writeString(userDir.resolve("thesis.tex"), "years of work");
-    Run refused = stats("--input", input.toString(), "--output", userDir.toString(), "--overwrite");
+    TestSpark.Run refused = stats("--input", input.toString(), "--output", userDir.toString(), "--overwrite");
     assertEquals(2, refused.exitCode());
     assertTrue(refused.stderr().contains("not a normstats output"), refused.stderr());
     assertEquals("years of work", Files.readString(userDir.resolve("thesis.tex")));
@@ -386,7 +377,7 @@ class StatsJobTest {
     Files.createDirectories(inputDir);
     Files.writeString(inputDir.resolve("d.json"), "{\"x\": 1.0}\n");
     Files.writeString(inputDir.resolve(OutputDirectory.MARKER), "stats\n");
-    Run self = stats("--input", inputDir.resolve("d.json").toString(), "--output",
+    TestSpark.Run self = stats("--input", inputDir.resolve("d.json").toString(), "--output",
         inputDir.toString(), "--overwrite");
     assertEquals(2, self.exitCode());
     assertTrue(self.stderr().contains("is or contains the input"), self.stderr());
