@@ -9,7 +9,6 @@ import io.normstats.spark.FeatureSelection;
 import io.normstats.spark.Inputs;
 import io.normstats.spark.MinibatchComparison;
 import io.normstats.spark.OrderedInput;
-import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.apache.spark.sql.SparkSession;
@@ -17,7 +16,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 
 /**
  * {@code normstats compare}: how far the minibatch statistics and the moving-average estimates of

@@ -91,8 +91,7 @@ public final class FitJob implements Callable<Integer> {
       BatchNorm estimator = new BatchNorm().setInputCol(input.column()).setOutputCol("normalized")
           .setEpsilon(epsilon).setVarianceMode(variance).setHandleInvalid(invalid);
       if (channels != null) {
-        selection.withChannels(channels); // validates, naming the column
-        estimator.setNumChannels(channels);
+        estimator.setNumChannels(channels); // BatchNorm.fit checks that C divides the length
       }
       PipelineModel model;
       try {
