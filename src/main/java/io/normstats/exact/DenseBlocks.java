@@ -1,0 +1,266 @@
+package io.normstats.exact;
+
+import java.util.Arrays;
+
+/**
+ * The dense-row fast path of a {@link MomentAccumulator}: rows are copied into a row-major block
+ * buffer, and each block is summed exactly, four vector positions at a time, by a SIMD kernel
+ * ({@link VectorFold}) that needs no per-value branching or integer work.
+ *
+ * <h2>Exact sums by error-free extraction</h2>
+ *
+ * <p>For every vector position p the kernel keeps a bound exponent M (all of the block's values
+ * satisfy {@code |x| < 2^M}) and splits each value exactly into parts on fixed binary grids with the
+ * extraction {@code q = fl(fl(x + c) - c)}, {@code r = x - q} where {@code c = 1.5 * 2^s}: q is x
+ * rounded to a multiple of {@code 2^(s-52)} and r is exact (S. M. Rump, T. Ogita, S. Oishi,
+ * "Accurate floating-point summation part I", SIAM J. Sci. Comput. 31(1), 2008, ExtractScalar;
+ * J. Demmel, H. D. Nguyen, "Fast reproducible floating-point summation", ARITH 2013). Each part is
+ * added to a double whose grid and headroom make every addition exact for up to
+ * {@value #FLUSH_ROWS} = 2^{@value #HEADROOM_BITS} rows:
+ * <ul>
+ *   <li>values: two levels, {@code s1 = M + 11} and {@code s2 = M - 31}, exact for every x that
+ *       is a multiple of {@code 2^(M-83)};</li>
+ *   <li>squares: {@code p = x*x} and {@code e = fma(x, x, -p)} (so {@code x^2 = p + e} exactly),
+ *       split over four levels {@code 2M + 11, 2M - 30, 2M - 71, 2M - 112}.</li>
+ * </ul>
+ * A value that does not fit (beyond the bound, NaN or infinite, or with bits below the last grid)
+ * leaves a non-zero remainder or breaks the bound; the kernel checks both per block and lane, and a
+ * failed lane's block is redone value by value through {@link ExactSums} (which is exact for every
+ * double) with the lane's partial sums restored, and the lane's bound re-chosen from that block.
+ * Every {@value #FLUSH_ROWS} rows, and before a merge or serialization, the partial sums (exact
+ * doubles) are added to the feature's {@link ExactSums}. The result is therefore exactly the same
+ * with or without the kernel, for any block boundaries.
+ *
+ * <p>Memory: the block buffer holds at most {@value #BUFFER_DOUBLES} doubles (256 KiB) or one row,
+ * and each vector position keeps 15 doubles and an int (124 bytes) of state.
+ *
+ * <p>The kernel uses the JDK's incubating Vector API ({@code jdk.incubator.vector}, which Spark 4
+ * adds to every driver and executor JVM). Without it, or with {@code -Dnormstats.simd=false}, blocks
+ * are summed value by value through {@link ExactSums}, with identical results.
+ */
+final class DenseBlocks {
+  /** Rows between flushes of the partial sums: 2^HEADROOM_BITS. */
+  static final int FLUSH_ROWS = 1024;
+  static final int HEADROOM_BITS = 10;
+  static final int LANES = 4;
+  static final int BUFFER_DOUBLES = 1 << 15;
+  /** Bound exponents the levels support without overflow, underflow or subnormal grids. */
+  static final int MIN_EXPONENT = -450;
+  static final int MAX_EXPONENT = 500;
+  private static final int UNSET = Integer.MIN_VALUE;
+
+  /** Whether the SIMD kernel is available and enabled in this JVM. */
+  static final boolean SIMD = simdAvailable();
+
+  /**
+   * Whether the kernel can run at full speed here: the Vector API module is resolved, the CPU has
+   * 256-bit vectors, and {@code -Dnormstats.simd=false} is not set.
+   */
+  static boolean simdAvailable() {
+    if (!Boolean.parseBoolean(System.getProperty("normstats.simd", "true"))
+        || ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+      return false;
+    }
+    try {
+      return VectorFold.preferredBits() >= 256;
+    } catch (LinkageError e) {
+      return false;
+    }
+  }
+
+  private final MomentAccumulator owner;
+  private final boolean simd;
+  /** Values per feature: vector position p belongs to feature p / perFeature. */
+  private final int perFeature;
+  final int positions;
+  /** Row stride in the buffer: positions rounded up to whole vectors (the padding stays zero). */
+  final int stride;
+  final int capacity;
+  final double[] buffer;
+  private int rows;
+  private int rowsSinceFlush;
+
+  private final int[] exponent;
+  final double[] bound;
+  final double[] c1;
+  final double[] c2;
+  final double[] k1;
+  final double[] k2;
+  final double[] k3;
+  final double[] k4;
+  final double[] t1;
+  final double[] t2;
+  final double[] u1;
+  final double[] u2;
+  final double[] u3;
+  final double[] u4;
+  final double[] min;
+  final double[] max;
+
+  DenseBlocks(MomentAccumulator owner, int positions, int perFeature, boolean simd) {
+    this.owner = owner;
+    this.simd = simd;
+    this.perFeature = perFeature;
+    this.positions = positions;
+    this.stride = (positions + LANES - 1) / LANES * LANES;
+    this.capacity = Math.max(1, Math.min(FLUSH_ROWS, BUFFER_DOUBLES / Math.max(1, stride)));
+    this.buffer = new double[Math.multiplyExact(capacity, stride)];
+    this.exponent = new int[stride];
+    this.bound = new double[stride];
+    this.c1 = new double[stride];
+    this.c2 = new double[stride];
+    this.k1 = new double[stride];
+    this.k2 = new double[stride];
+    this.k3 = new double[stride];
+    this.k4 = new double[stride];
+    this.t1 = new double[stride];
+    this.t2 = new double[stride];
+    this.u1 = new double[stride];
+    this.u2 = new double[stride];
+    this.u3 = new double[stride];
+    this.u4 = new double[stride];
+    this.min = new double[stride];
+    this.max = new double[stride];
+    Arrays.fill(min, Double.POSITIVE_INFINITY);
+    Arrays.fill(max, Double.NEGATIVE_INFINITY);
+    Arrays.fill(exponent, 0, positions, UNSET);
+    for (int p = positions; p < stride; p++) {
+      setExponent(p, 0); // padding lanes hold zeros, which always fit
+    }
+  }
+
+  /** The buffer offset where the next row goes; the block is summed first if it is full. */
+  int nextRow() {
+    if (rows == capacity) {
+      sumBlock();
+    }
+    return rows * stride;
+  }
+
+  /** Marks the row at {@link #nextRow()} as written. */
+  void rowWritten() {
+    rows++;
+  }
+
+  /** The rows that can still be written before the block is summed (at least 1). */
+  int freeRows() {
+    if (rows == capacity) {
+      sumBlock();
+    }
+    return capacity - rows;
+  }
+
+  /** Marks {@code n} rows after {@link #nextRow()} as written. */
+  void rowsWritten(int n) {
+    rows += n;
+  }
+
+  /** Sums the buffered rows and adds every partial sum to the owner's exact sums. */
+  void finish() {
+    sumBlock();
+    flush();
+  }
+
+  private void sumBlock() {
+    int n = rows;
+    if (n == 0) {
+      return;
+    }
+    if (rowsSinceFlush + n > FLUSH_ROWS) {
+      flush();
+    }
+    for (int p = 0; p < positions; p++) {
+      owner.finiteCount[p / perFeature] += n;
+    }
+    for (int g = 0; g < stride; g += LANES) {
+      int failed;
+      if (simd) {
+        initExponents(g, n);
+        failed = VectorFold.sumGroup(this, g, n);
+      } else {
+        failed = (1 << LANES) - 1;
+      }
+      for (int lane = 0; lane < LANES && g + lane < positions; lane++) {
+        if ((failed & (1 << lane)) != 0) {
+          sumSlowly(g + lane, n);
+        }
+      }
+    }
+    rowsSinceFlush += n;
+    rows = 0;
+  }
+
+  /** Chooses the bound of every position of group g that has none from the block's values. */
+  private void initExponents(int g, int n) {
+    for (int p = g; p < g + LANES; p++) {
+      if (exponent[p] == UNSET) {
+        setExponent(p, boundExponent(largestFinite(p, n)));
+      }
+    }
+  }
+
+  private double largestFinite(int p, int n) {
+    double largest = 0;
+    for (int i = 0, k = p; i < n; i++, k += stride) {
+      double a = Math.abs(buffer[k]);
+      if (a > largest && a <= Double.MAX_VALUE) {
+        largest = a;
+      }
+    }
+    return largest;
+  }
+
+  /** The smallest M with {@code largest < 2^M}. */
+  private static int boundExponent(double largest) {
+    return largest == 0 ? 0 : Math.getExponent(largest) + 1;
+  }
+
+  /** The block's values of position p, one by one through the owner's exact sums. */
+  private void sumSlowly(int p, int n) {
+    int feature = p / perFeature;
+    for (int i = 0, k = p; i < n; i++, k += stride) {
+      owner.addBlockValue(feature, buffer[k]);
+    }
+    int m = boundExponent(largestFinite(p, n));
+    if (m != exponent[p]) {
+      flush(p);
+      setExponent(p, m);
+    }
+  }
+
+  private void setExponent(int p, int m) {
+    exponent[p] = m;
+    if (m < MIN_EXPONENT || m > MAX_EXPONENT) {
+      // No levels: every lane result is NaN, so the lane always takes the exact slow path.
+      bound[p] = c1[p] = c2[p] = k1[p] = k2[p] = k3[p] = k4[p] = Double.NaN;
+      return;
+    }
+    int s1 = m + HEADROOM_BITS + 1;
+    int s2 = s1 - 52 + HEADROOM_BITS;
+    int q1 = 2 * m + HEADROOM_BITS + 1;
+    int step = 52 - HEADROOM_BITS - 1;
+    bound[p] = Math.scalb(1.0, m);
+    c1[p] = 1.5 * Math.scalb(1.0, s1);
+    c2[p] = 1.5 * Math.scalb(1.0, s2);
+    k1[p] = 1.5 * Math.scalb(1.0, q1);
+    k2[p] = 1.5 * Math.scalb(1.0, q1 - step);
+    k3[p] = 1.5 * Math.scalb(1.0, q1 - 2 * step);
+    k4[p] = 1.5 * Math.scalb(1.0, q1 - 3 * step);
+  }
+
+  private void flush() {
+    for (int p = 0; p < positions; p++) {
+      flush(p);
+    }
+    rowsSinceFlush = 0;
+  }
+
+  /** Adds position p's partial sums (exact doubles) to its feature's exact sums, and clears them. */
+  private void flush(int p) {
+    int f = p / perFeature;
+    owner.addPartialSums(f, t1[p], t2[p], u1[p], u2[p], u3[p], u4[p], min[p], max[p]);
+    t1[p] = t2[p] = u1[p] = u2[p] = u3[p] = u4[p] = 0;
+    min[p] = Double.POSITIVE_INFINITY;
+    max[p] = Double.NEGATIVE_INFINITY;
+  }
+}

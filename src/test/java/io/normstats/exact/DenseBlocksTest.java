@@ -1,0 +1,173 @@
+package io.normstats.exact;
+
+import static io.normstats.testing.ExactOracle.assertMoments;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.function.DoubleSupplier;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The SIMD dense-row path against the value-by-value exact path and the BigDecimal oracle: every
+ * statistic must be bit-identical, whatever the values, the row count, the width and the blocks.
+ */
+class DenseBlocksTest {
+
+  @Test
+  void theKernelRunsInTheTestJvm() {
+    // The build runs the tests with Spark's JVM options, which resolve jdk.incubator.vector; without
+    // them every other test here would only compare the slow path with itself.
+    assertTrue(DenseBlocks.SIMD, "the SIMD kernel is not available in this JVM");
+  }
+
+  /** Column generators: ordinary, adversarial, and ones that force the kernel to fall back. */
+  static List<DoubleSupplier> columns(SplittableRandom r) {
+    return List.of(
+        () -> r.nextGaussian(),
+        () -> 1e9 + 10 * r.nextDouble(),
+        () -> r.nextInt(256),
+        () -> r.nextInt(5) == 0 ? 0.0 : r.nextGaussian() * 1e-3,
+        () -> 0x1p50 + r.nextInt(-8, 9),
+        () -> Math.scalb(r.nextDouble(1, 2), r.nextInt(-1074, 1024)) * (r.nextBoolean() ? 1 : -1),
+        () -> 1e-200 * r.nextDouble(-1, 1),
+        () -> 1e160 * (1 + r.nextDouble()),
+        () -> r.nextInt(1000) == 0 ? Double.NaN : r.nextGaussian(),
+        () -> r.nextInt(700) == 0 ? Double.NEGATIVE_INFINITY : 3 + r.nextDouble(),
+        () -> r.nextInt(3) == 0 ? -0.0 : 0.0,
+        () -> r.nextInt(2000) == 0 ? 1e30 : r.nextDouble(),
+        () -> r.nextInt(2000) == 0 ? 1e-30 : r.nextDouble(),
+        () -> r.nextBoolean() ? Double.MAX_VALUE : -Double.MAX_VALUE * r.nextDouble(),
+        () -> Double.MIN_VALUE * r.nextInt(0, 1 << 20),
+        () -> 0.1);
+  }
+
+  static Stream<Arguments> shapes() {
+    return Stream.of(
+        Arguments.of(1, 1, 3000),
+        Arguments.of(7, 1, 2500),
+        Arguments.of(16, 1, 4100),
+        Arguments.of(33, 1, 1030),
+        Arguments.of(3, 5, 1500),
+        Arguments.of(2, 40_000, 3));
+  }
+
+  @ParameterizedTest(name = "{0} features x {1} values, {2} rows")
+  @MethodSource("shapes")
+  void simdAndValueByValueGiveIdenticalBits(int features, int perFeature, int rows) {
+    SplittableRandom r = new SplittableRandom(features * 31L + rows);
+    List<DoubleSupplier> kinds = columns(r);
+    int width = features * perFeature;
+    double[][] data = new double[rows][width];
+    for (int k = 0; k < width; k++) {
+      DoubleSupplier kind = kinds.get((k / perFeature * 5 + k) % kinds.size());
+      for (int i = 0; i < rows; i++) {
+        data[i][k] = kind.getAsDouble();
+      }
+    }
+    MomentAccumulator simd = new MomentAccumulator(features, perFeature, true);
+    MomentAccumulator slow = new MomentAccumulator(features, perFeature, false);
+    for (double[] row : data) {
+      simd.addDenseChannels(row);
+      slow.addDenseChannels(row);
+    }
+    for (int j = 0; j < features; j++) {
+      assertEquals(slow.moments(j), simd.moments(j), "feature " + j);
+      if (perFeature == 1) {
+        int f = j;
+        double[] column = java.util.Arrays.stream(data).mapToDouble(row -> row[f])
+            .filter(Double::isFinite).toArray();
+        if (column.length > 0) {
+          assertMoments(column, simd.moments(j), "feature " + j);
+        }
+      }
+    }
+  }
+
+  @Test
+  void boundsAdaptWhenTheScaleOfAFeatureChanges() {
+    // Blocks of tiny, then huge, then ordinary values: each change fails the kernel once, redoes
+    // the block exactly, and re-chooses the levels.
+    SplittableRandom r = new SplittableRandom(7);
+    MomentAccumulator simd = new MomentAccumulator(4, 1, true);
+    MomentAccumulator slow = new MomentAccumulator(4, 1, false);
+    List<double[]> column = new ArrayList<>();
+    double[] scales = {1e-3, 1e12, 1, 1e-250, 1e250, 3};
+    for (double scale : scales) {
+      for (int i = 0; i < 1500; i++) {
+        double[] row = new double[4];
+        for (int k = 0; k < 4; k++) {
+          row[k] = scale * r.nextGaussian() + k;
+        }
+        column.add(row);
+        simd.addDense(row);
+        slow.addDense(row);
+      }
+    }
+    for (int j = 0; j < 4; j++) {
+      assertEquals(slow.moments(j), simd.moments(j));
+      int f = j;
+      assertMoments(column.stream().mapToDouble(row -> row[f]).toArray(), simd.moments(j), "f" + j);
+    }
+  }
+
+  @Test
+  void rowsWrittenInPlaceEqualAddDense() {
+    SplittableRandom r = new SplittableRandom(11);
+    int d = 6;
+    MomentAccumulator inPlace = new MomentAccumulator(d);
+    MomentAccumulator copied = new MomentAccumulator(d);
+    int written = 0;
+    while (written < 5000) {
+      int n = Math.min(inPlace.freeRows(), 1 + r.nextInt(700));
+      double[] buffer = inPlace.rowBuffer();
+      int offset = inPlace.nextRow();
+      for (int i = 0; i < n; i++) {
+        double[] row = new double[d];
+        for (int k = 0; k < d; k++) {
+          row[k] = r.nextGaussian() * (k + 1);
+        }
+        System.arraycopy(row, 0, buffer, offset + i * inPlace.rowStride(), d);
+        copied.addDense(row);
+      }
+      inPlace.rowsWritten(n);
+      written += n;
+    }
+    assertEquals(copied.rows(), inPlace.rows());
+    for (int j = 0; j < d; j++) {
+      assertEquals(copied.moments(j), inPlace.moments(j));
+    }
+  }
+
+  @Test
+  void addingDenseRowsAllocatesNothingOnceCompiled() {
+    com.sun.management.ThreadMXBean threads =
+        (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+    SplittableRandom r = new SplittableRandom(3);
+    double[][] rows = new double[512][32];
+    for (double[] row : rows) {
+      for (int k = 0; k < row.length; k++) {
+        row[k] = r.nextGaussian() * 100 + k;
+      }
+    }
+    MomentAccumulator acc = new MomentAccumulator(32);
+    long allocated = Long.MAX_VALUE;
+    // The kernel allocates vector boxes until C2 compiles it; then a round of 200,000 rows (195
+    // blocks and flushes) must allocate nothing. Give the JIT up to 60 rounds.
+    for (int round = 0; round < 60 && allocated != 0; round++) {
+      long before = threads.getThreadAllocatedBytes(Thread.currentThread().getId());
+      for (int i = 0; i < 200_000; i++) {
+        acc.addDense(rows[i & 511]);
+      }
+      allocated = threads.getThreadAllocatedBytes(Thread.currentThread().getId()) - before;
+    }
+    assertEquals(0, allocated, "bytes allocated by 200,000 compiled dense rows");
+  }
+}
