@@ -79,6 +79,8 @@ final class DenseBlocks {
   final double[] buffer;
   private int rows;
   private int rowsSinceFlush;
+  /** The kernel's last lane checks: remainders (0..3), block minima (4..7) and maxima (8..11). */
+  final double[] laneChecks = new double[3 * LANES];
 
   private final int[] exponent;
   final double[] bound;
@@ -173,21 +175,28 @@ final class DenseBlocks {
       owner.finiteCount[p / perFeature] += n;
     }
     for (int g = 0; g < stride; g += LANES) {
-      int failed;
+      boolean allFit = false;
       if (simd) {
         initExponents(g, n);
-        failed = VectorFold.sumGroup(this, g, n);
-      } else {
-        failed = (1 << LANES) - 1;
+        allFit = VectorFold.sumGroup(this, g, n);
       }
-      for (int lane = 0; lane < LANES && g + lane < positions; lane++) {
-        if ((failed & (1 << lane)) != 0) {
-          sumSlowly(g + lane, n);
+      if (!allFit) {
+        for (int lane = 0; lane < LANES && g + lane < positions; lane++) {
+          if (!simd || !laneFits(g, lane)) {
+            sumSlowly(g + lane, n);
+          }
         }
       }
     }
     rowsSinceFlush += n;
     rows = 0;
+  }
+
+  /** Whether the kernel's last group fitted in {@code lane}: the check of {@link VectorFold}. */
+  private boolean laneFits(int g, int lane) {
+    double b = bound[g + lane];
+    return laneChecks[lane] == 0 && Math.abs(laneChecks[LANES + lane]) < b
+        && Math.abs(laneChecks[2 * LANES + lane]) < b;
   }
 
   /** Chooses the bound of every position of group g that has none from the block's values. */

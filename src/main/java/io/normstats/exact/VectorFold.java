@@ -25,10 +25,11 @@ final class VectorFold {
   /**
    * Adds the block's values of positions g..g+3 to their partial sums and block minima and maxima.
    *
-   * @return a bit set of the lanes whose values did not all fit (bit i for position g+i): their
-   *     partial sums are left as they were before the block, for the caller to redo exactly
+   * @return whether every lane's values fit; if not, {@link DenseBlocks#laneFits} tells which
+   *     lanes did not: their partial sums are left as they were before the block, for the caller
+   *     to redo exactly
    */
-  static int sumGroup(DenseBlocks b, int g, int rows) {
+  static boolean sumGroup(DenseBlocks b, int g, int rows) {
     DoubleVector c1 = DoubleVector.fromArray(SPECIES, b.c1, g);
     DoubleVector c2 = DoubleVector.fromArray(SPECIES, b.c2, g);
     DoubleVector k1 = DoubleVector.fromArray(SPECIES, b.k1, g);
@@ -99,15 +100,10 @@ final class VectorFold {
     DoubleVector max = DoubleVector.fromArray(SPECIES, b.max, g);
     min.blend(min.min(lo), fits).intoArray(b.min, g);
     max.blend(max.max(hi), fits).intoArray(b.max, g);
-    if (fits.allTrue()) {
-      return 0;
-    }
-    int failed = 0;
-    for (int lane = 0; lane < 4; lane++) {
-      if (!fits.laneIsSet(lane)) {
-        failed |= 1 << lane;
-      }
-    }
-    return failed;
+    // Stored unconditionally: a vector or mask used only on the rare path would be boxed.
+    dirty.intoArray(b.laneChecks, 0);
+    lo.intoArray(b.laneChecks, 4);
+    hi.intoArray(b.laneChecks, 8);
+    return fits.allTrue();
   }
 }
