@@ -219,8 +219,19 @@ public final class MomentAccumulator implements Serializable {
       throw new IllegalArgumentException(
           "sparse vector has " + indices.length + " indices but " + values.length + " values");
     }
+    addSparse(indices, values, indices.length);
+  }
+
+  /**
+   * Adds one sparse row given by the first {@code count} entries of {@code indices} and
+   * {@code values} (reusable arrays), as {@link #addSparse(int[], double[])}.
+   *
+   * @throws ArrayIndexOutOfBoundsException if an index is outside {@code [0, features())} or
+   *     {@code count} exceeds an array's length
+   */
+  public void addSparse(int[] indices, double[] values, int count) {
     rows++;
-    for (int k = 0; k < indices.length; k++) {
+    for (int k = 0; k < count; k++) {
       addValue(indices[k], values[k]);
     }
   }
@@ -252,8 +263,13 @@ public final class MomentAccumulator implements Serializable {
    * {@code k / valuesPerRow}.
    */
   public void addSparseChannels(int[] indices, double[] values) {
+    addSparseChannels(indices, values, indices.length);
+  }
+
+  /** As {@link #addSparseChannels(int[], double[])}, with the first {@code count} entries. */
+  public void addSparseChannels(int[] indices, double[] values, int count) {
     rows++;
-    for (int k = 0; k < indices.length; k++) {
+    for (int k = 0; k < count; k++) {
       addValue(indices[k] / valuesPerRow, values[k]);
     }
   }

@@ -284,6 +284,11 @@ public final class FeatureSelection implements Serializable {
     }
   }
 
+  /** The selected input columns as they are, without casts. */
+  Column[] columnReferences() {
+    return columns.stream().map(FeatureSelection::quoted).toArray(Column[]::new);
+  }
+
   /**
    * The projection the accumulation reads: scalar columns cast to double, or the vector column
    * (arrays cast to {@code array<double>}, exact for floats).

@@ -1,0 +1,264 @@
+package io.normstats.spark;
+
+import io.normstats.InputException;
+import io.normstats.exact.MomentAccumulator;
+import java.util.Iterator;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.expressions.UnsafeArrayData;
+import org.apache.spark.sql.catalyst.util.ArrayData;
+import org.apache.spark.sql.types.ByteType;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DecimalType;
+import org.apache.spark.sql.types.DoubleType;
+import org.apache.spark.sql.types.FloatType;
+import org.apache.spark.sql.types.IntegerType;
+import org.apache.spark.sql.types.LongType;
+import org.apache.spark.sql.types.ShortType;
+import org.apache.spark.sql.vectorized.ColumnVector;
+import org.apache.spark.sql.vectorized.ColumnarBatch;
+import org.apache.spark.unsafe.Platform;
+
+/**
+ * Folds Spark's internal rows and columnar batches into a {@link MomentAccumulator} without the
+ * external Row conversion: no {@code Row} or {@code Vector} object per row, no boxing. Dense values
+ * are copied straight into the accumulator's row buffer (one memory copy per row for Spark's
+ * {@link UnsafeArrayData}, one column loop per batch for columnar scans); rows with nulls and sparse
+ * vectors take the value-by-value path.
+ *
+ * <p>Rows are those of {@link FeatureSelection#projection()}: the features first (doubles for scalar
+ * columns, the vector struct of Spark ML's VectorUDT, or {@code array<double>}), then any extra
+ * columns, which are ignored here.
+ */
+final class RowFolding {
+  /** VectorUDT's struct: type (0 sparse, 1 dense), size, indices, values. */
+  private static final int VECTOR_FIELDS = 4;
+  private static final byte DENSE = 1;
+
+  private final FeatureSelection selection;
+  private final MomentAccumulator acc;
+  private final int length;
+  private final int perFeature;
+  private int[] sparseIndices = new int[0];
+  private double[] sparseValues = new double[0];
+
+  RowFolding(FeatureSelection selection) {
+    this.selection = selection;
+    this.length = selection.vectorLength();
+    this.perFeature = selection.valuesPerFeature();
+    this.acc = new MomentAccumulator(selection.size(), perFeature);
+  }
+
+  MomentAccumulator accumulator() {
+    return acc;
+  }
+
+  /** Adds every row of {@code rows}. */
+  MomentAccumulator addAll(Iterator<InternalRow> rows) {
+    while (rows.hasNext()) {
+      add(rows.next());
+    }
+    return acc;
+  }
+
+  /**
+   * Adds one row.
+   *
+   * @throws InputException (data) if a vector's length differs from the selection's
+   */
+  void add(InternalRow row) {
+    switch (selection.kind()) {
+      case SCALARS -> addScalars(row);
+      case VECTOR -> addVector(row);
+      case ARRAY -> addArray(row);
+    }
+  }
+
+  private void addScalars(InternalRow row) {
+    int d = length;
+    boolean anyNull = false;
+    for (int j = 0; j < d; j++) {
+      if (row.isNullAt(j)) {
+        anyNull = true;
+        break;
+      }
+    }
+    if (anyNull) {
+      acc.beginRow();
+      for (int j = 0; j < d; j++) {
+        if (row.isNullAt(j)) {
+          acc.addNull(j);
+        } else {
+          acc.add(j, row.getDouble(j));
+        }
+      }
+      return;
+    }
+    double[] buffer = acc.rowBuffer();
+    int offset = acc.nextRow();
+    for (int j = 0; j < d; j++) {
+      buffer[offset + j] = row.getDouble(j);
+    }
+    acc.rowsWritten(1);
+  }
+
+  private void addVector(InternalRow row) {
+    if (row.isNullAt(0)) {
+      acc.addMissingRow();
+      return;
+    }
+    InternalRow vector = row.getStruct(0, VECTOR_FIELDS);
+    ArrayData values = vector.getArray(3);
+    if (vector.getByte(0) == DENSE) {
+      checkLength(values.numElements());
+      copyDense(values);
+      return;
+    }
+    checkLength(vector.getInt(1));
+    ArrayData indices = vector.getArray(2);
+    int nnz = indices.numElements();
+    if (sparseIndices.length < nnz) {
+      sparseIndices = new int[Math.max(nnz, 2 * sparseIndices.length)];
+      sparseValues = new double[sparseIndices.length];
+    }
+    for (int k = 0; k < nnz; k++) {
+      sparseIndices[k] = indices.getInt(k);
+      sparseValues[k] = values.getDouble(k);
+    }
+    if (perFeature == 1) {
+      acc.addSparse(sparseIndices, sparseValues, nnz);
+    } else {
+      acc.addSparseChannels(sparseIndices, sparseValues, nnz);
+    }
+  }
+
+  private void addArray(InternalRow row) {
+    if (row.isNullAt(0)) {
+      acc.addMissingRow();
+      return;
+    }
+    ArrayData values = row.getArray(0);
+    checkLength(values.numElements());
+    for (int k = 0; k < length; k++) {
+      if (values.isNullAt(k)) {
+        acc.beginRow();
+        for (int m = 0; m < length; m++) {
+          if (values.isNullAt(m)) {
+            acc.addNull(m / perFeature);
+          } else {
+            acc.add(m / perFeature, values.getDouble(m));
+          }
+        }
+        return;
+      }
+    }
+    copyDense(values);
+  }
+
+  /** Copies a dense array of {@code length} non-null doubles into the next buffered row. */
+  private void copyDense(ArrayData values) {
+    double[] buffer = acc.rowBuffer();
+    int offset = acc.nextRow();
+    if (values instanceof UnsafeArrayData unsafe) {
+      long header = UnsafeArrayData.calculateHeaderPortionInBytes(length);
+      Platform.copyMemory(unsafe.getBaseObject(), unsafe.getBaseOffset() + header, buffer,
+          Platform.DOUBLE_ARRAY_OFFSET + 8L * offset, 8L * length);
+    } else {
+      for (int k = 0; k < length; k++) {
+        buffer[offset + k] = values.getDouble(k);
+      }
+    }
+    acc.rowsWritten(1);
+  }
+
+  private void checkLength(int actual) {
+    if (actual != length) {
+      throw InputException.data("column '" + selection.columns().get(0)
+          + "' has vectors of different lengths: " + length + " (the first one) and " + actual);
+    }
+  }
+
+  /**
+   * Adds every row of a columnar batch whose columns {@code columns[j]} hold the scalar features
+   * j, of numeric types {@code types[j]} (converted to double as {@link FeatureSelection} says).
+   */
+  void addBatch(ColumnarBatch batch, int[] columns, DataType[] types) {
+    int n = batch.numRows();
+    int d = types.length;
+    ColumnVector[] vectors = new ColumnVector[d];
+    boolean anyNull = false;
+    for (int j = 0; j < d; j++) {
+      vectors[j] = batch.column(columns[j]);
+      anyNull |= vectors[j].hasNull();
+    }
+    if (anyNull) {
+      for (int i = 0; i < n; i++) {
+        addBatchRow(vectors, types, i);
+      }
+      return;
+    }
+    double[] buffer = acc.rowBuffer();
+    int stride = acc.rowStride();
+    for (int i = 0; i < n; ) {
+      int rows = Math.min(n - i, acc.freeRows());
+      int offset = acc.nextRow();
+      for (int j = 0; j < d; j++) {
+        copyColumn(vectors[j], types[j], i, rows, buffer, offset + j, stride);
+      }
+      acc.rowsWritten(rows);
+      i += rows;
+    }
+  }
+
+  private void addBatchRow(ColumnVector[] vectors, DataType[] types, int i) {
+    acc.beginRow();
+    for (int j = 0; j < types.length; j++) {
+      ColumnVector c = vectors[j];
+      if (c.isNullAt(i)) {
+        acc.addNull(j);
+      } else {
+        acc.add(j, value(c, types[j], i));
+      }
+    }
+  }
+
+  /** Column values {@code from .. from+rows-1} into {@code out[at + r * stride]}. */
+  private static void copyColumn(ColumnVector c, DataType type, int from, int rows, double[] out,
+      int at, int stride) {
+    if (type instanceof DoubleType) {
+      for (int r = 0; r < rows; r++) {
+        out[at + r * stride] = c.getDouble(from + r);
+      }
+    } else if (type instanceof FloatType) {
+      for (int r = 0; r < rows; r++) {
+        out[at + r * stride] = c.getFloat(from + r);
+      }
+    } else if (type instanceof IntegerType) {
+      for (int r = 0; r < rows; r++) {
+        out[at + r * stride] = c.getInt(from + r);
+      }
+    } else {
+      for (int r = 0; r < rows; r++) {
+        out[at + r * stride] = value(c, type, from + r);
+      }
+    }
+  }
+
+  private static double value(ColumnVector c, DataType type, int i) {
+    if (type instanceof DoubleType) {
+      return c.getDouble(i);
+    } else if (type instanceof FloatType) {
+      return c.getFloat(i);
+    } else if (type instanceof IntegerType) {
+      return c.getInt(i);
+    } else if (type instanceof LongType) {
+      return c.getLong(i);
+    } else if (type instanceof ShortType) {
+      return c.getShort(i);
+    } else if (type instanceof ByteType) {
+      return c.getByte(i);
+    } else if (type instanceof DecimalType t) {
+      return c.getDecimal(i, t.precision(), t.scale()).toDouble();
+    }
+    throw new IllegalArgumentException("not a numeric column type: " + type);
+  }
+}

@@ -1,0 +1,143 @@
+package io.normstats.spark;
+
+import static io.normstats.testing.ExactOracle.assertMoments;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.normstats.testing.TestSpark;
+import java.math.BigDecimal;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.Metadata;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The Spark read paths of {@link ExactStatistics}: columnar batches of a vectorized Parquet scan,
+ * internal rows of scalars, vectors (dense, sparse, cached) and arrays, each against the exact
+ * oracle and against each other, with nulls, NaN and mixed numeric types.
+ */
+class ExactStatisticsTest {
+  private static SparkSession spark;
+  @TempDir Path dir;
+
+  @BeforeAll
+  static void start() {
+    spark = TestSpark.session("ExactStatisticsTest");
+  }
+
+  @AfterEach
+  void vectorizedReaderBackOn() {
+    spark.conf().set("spark.sql.parquet.enableVectorizedReader", "true");
+  }
+
+  /** Rows of (i int, f float, l long, d double, m decimal(20,4), x double): some nulls and NaN. */
+  private List<Row> mixedRows(int n) {
+    SplittableRandom r = new SplittableRandom(5);
+    List<Row> rows = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      rows.add(RowFactory.create(
+          i % 97 == 0 ? null : r.nextInt(-1000, 1000),
+          (float) r.nextGaussian(),
+          (long) r.nextInt() << 8,
+          1e9 + 10 * r.nextDouble(),
+          new BigDecimal(r.nextInt(-99999, 99999)).movePointLeft(4),
+          i % 501 == 0 ? Double.NaN : r.nextGaussian() * 1e-3));
+    }
+    return rows;
+  }
+
+  private static final StructType MIXED = new StructType(new StructField[] {
+      new StructField("i", DataTypes.IntegerType, true, Metadata.empty()),
+      new StructField("f", DataTypes.FloatType, false, Metadata.empty()),
+      new StructField("l", DataTypes.LongType, false, Metadata.empty()),
+      new StructField("d", DataTypes.DoubleType, false, Metadata.empty()),
+      new StructField("m", DataTypes.createDecimalType(20, 4), false, Metadata.empty()),
+      new StructField("x", DataTypes.DoubleType, false, Metadata.empty())});
+
+  @Test
+  void parquetColumnarBatchesEqualRowsAndTheOracle() {
+    List<Row> rows = mixedRows(9000);
+    String path = dir.resolve("mixed.parquet").toString();
+    spark.createDataFrame(rows, MIXED).repartition(3).write().parquet(path);
+    List<String> features = List.of("x", "d", "i", "m", "f", "l"); // not the file's order
+    Dataset<Row> df = spark.read().parquet(path);
+    FeatureSelection selection = FeatureSelection.resolve(df, features, null);
+    assertTrue(ColumnarScan.of(df.select(selection.columnReferences())).isPresent(),
+        "the vectorized Parquet scan is read as columnar batches");
+    ExactStatistics.Result columnar = ExactStatistics.compute(df, selection);
+
+    spark.conf().set("spark.sql.parquet.enableVectorizedReader", "false");
+    Dataset<Row> rowDf = spark.read().parquet(path);
+    assertFalse(ColumnarScan.of(rowDf.select(selection.columnReferences())).isPresent());
+    ExactStatistics.Result byRows = ExactStatistics.compute(rowDf, selection);
+
+    assertEquals(byRows, columnar);
+    assertEquals(9000, columnar.rows());
+    for (int j = 0; j < features.size(); j++) {
+      int column = MIXED.fieldIndex(features.get(j));
+      double[] values = rows.stream().filter(row -> !row.isNullAt(column))
+          .mapToDouble(row -> ((Number) row.get(column)).doubleValue())
+          .filter(Double::isFinite).toArray();
+      assertMoments(values, columnar.features().get(j).moments(), features.get(j));
+    }
+    assertEquals(93, columnar.features().get(2).moments().nullCount()); // i: every 97th row
+    assertEquals(18, columnar.features().get(0).moments().nanCount()); // x: every 501st row
+  }
+
+  @Test
+  void denseSparseCachedVectorsAndArraysAgree() {
+    SplittableRandom r = new SplittableRandom(9);
+    int d = 10;
+    List<Row> vectors = new ArrayList<>();
+    List<Row> arrays = new ArrayList<>();
+    List<double[]> dense = new ArrayList<>();
+    for (int i = 0; i < 5000; i++) {
+      double[] v = new double[d];
+      for (int k = 0; k < d; k++) {
+        v[k] = r.nextInt(4) == 0 ? 0 : r.nextGaussian() * (k + 1) + 100 * k;
+      }
+      dense.add(v);
+      vectors.add(RowFactory.create(i % 2 == 0 ? Vectors.dense(v) : Vectors.dense(v).compressed()));
+      List<Double> boxed = new ArrayList<>();
+      for (double x : v) {
+        boxed.add(x);
+      }
+      arrays.add(RowFactory.create(boxed));
+    }
+    StructType vectorSchema = new StructType().add("v", new org.apache.spark.ml.linalg.VectorUDT());
+    Dataset<Row> vdf = spark.createDataFrame(vectors, vectorSchema).repartition(4).cache();
+    FeatureSelection vsel = FeatureSelection.resolve(vdf, null, "v");
+    ExactStatistics.Result fromVectors = ExactStatistics.compute(vdf, vsel);
+    Dataset<Row> adf = spark.createDataFrame(arrays,
+        new StructType().add("v", DataTypes.createArrayType(DataTypes.DoubleType)));
+    ExactStatistics.Result fromArrays =
+        ExactStatistics.compute(adf, FeatureSelection.resolve(adf, null, "v"));
+    assertEquals(fromVectors, fromArrays);
+    for (int k = 0; k < d; k++) {
+      int f = k;
+      assertMoments(dense.stream().mapToDouble(v -> v[f]).toArray(),
+          fromVectors.features().get(k).moments(), "v[" + k + "]");
+    }
+    ExactStatistics.Result channels = ExactStatistics.compute(vdf, vsel.withChannels(2));
+    for (int c = 0; c < 2; c++) {
+      int channel = c;
+      assertMoments(dense.stream().flatMapToDouble(v -> java.util.Arrays.stream(v, channel * 5,
+          channel * 5 + 5)).toArray(), channels.features().get(c).moments(), "channel " + c);
+    }
+    vdf.unpersist();
+  }
+}
