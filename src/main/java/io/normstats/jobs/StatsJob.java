@@ -68,14 +68,15 @@ public final class StatsJob implements Callable<Integer> {
     ExactStatistics.Result result;
     try {
       Dataset<Row> df = Inputs.read(session, in.input, in.format);
-      FeatureSelection selection = FeatureSelection.resolve(df, in.features, in.vectorCol);
+      FeatureSelection selection =
+          FeatureSelection.resolveDeferred(df, in.features, in.vectorCol);
       if (channels != null) {
         selection = selection.withChannels(channels);
       }
       if (partitions != null) {
         df = df.repartition(partitions);
       }
-      LOG.info("stats: {} features of {} in {} partitions", selection.size(), in.input,
+      LOG.info("stats: columns {} of {} in {} partitions", selection.columns(), in.input,
           df.rdd().getNumPartitions());
       result = ExactStatistics.compute(df, selection);
       if (invalid == Invalid.ERROR) {

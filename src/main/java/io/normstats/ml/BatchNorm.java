@@ -202,22 +202,29 @@ public final class BatchNorm extends Estimator<BatchNormModel> implements Defaul
     }
     FeatureSelection selection;
     try {
-      selection = FeatureSelection.resolve(df, null, column);
+      selection = FeatureSelection.resolveDeferred(df, null, column);
       if (isDefined(numChannels)) {
         selection = selection.withChannels((Integer) getOrDefault(numChannels));
       }
     } catch (InputException e) {
       throw new IllegalArgumentException(e.getMessage(), e);
     }
-    int size = selection.size();
-    for (Param<Vector> p : List.of(weight, bias)) {
-      if (isDefined(p) && getOrDefault(p).size() != size) {
-        throw new IllegalArgumentException(p.name() + " has length " + getOrDefault(p).size()
-            + ", expected " + size + (isDefined(numChannels) ? " (one per channel)"
-            : " (one per feature)"));
-      }
+    if (selection.lengthKnown()) {
+      checkAffineLengths(selection.size());
     }
-    ExactStatistics.Result result = ExactStatistics.compute(df, selection);
+    ExactStatistics.Result result;
+    try {
+      result = ExactStatistics.compute(df, selection);
+    } catch (Exception e) { // Spark's checked SparkException included
+      InputException cause = InputException.find(e);
+      if (cause != null && cause.exitCode() == InputException.USAGE) {
+        // Channels that do not divide a length read from the data: a parameter error.
+        throw new IllegalArgumentException(cause.getMessage(), e);
+      }
+      throw BatchNorm.<RuntimeException>rethrow(e);
+    }
+    int size = result.features().size();
+    checkAffineLengths(size);
     boolean sample = "sample".equals(getOrDefault(varianceMode));
     double[] mean = new double[size];
     double[] variance = new double[size];
@@ -238,6 +245,22 @@ public final class BatchNorm extends Estimator<BatchNormModel> implements Defaul
     BatchNormModel model = new BatchNormModel(uid, Vectors.dense(mean), Vectors.dense(variance));
     copyValues(model, ParamMap.empty());
     return model.setParent(this);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static <E extends Exception> E rethrow(Exception e) throws E {
+    throw (E) e;
+  }
+
+  /** @throws IllegalArgumentException if weight or bias is set with a length other than size */
+  private void checkAffineLengths(int size) {
+    for (Param<Vector> p : List.of(weight, bias)) {
+      if (isDefined(p) && getOrDefault(p).size() != size) {
+        throw new IllegalArgumentException(p.name() + " has length " + getOrDefault(p).size()
+            + ", expected " + size + (isDefined(numChannels) ? " (one per channel)"
+            : " (one per feature)"));
+      }
+    }
   }
 
   @Override

@@ -5,6 +5,7 @@ import io.normstats.exact.FeatureMoments;
 import io.normstats.exact.MomentAccumulator;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Optional;
 import org.apache.spark.api.java.JavaRDD;
@@ -50,6 +51,9 @@ public final class ExactStatistics {
    * @throws InputException (data) if a vector's length differs from the selection's
    */
   public static Result compute(Dataset<Row> df, FeatureSelection selection) {
+    if (!selection.lengthKnown()) {
+      return computeReadingLength(df, selection);
+    }
     MomentAccumulator total;
     Optional<ColumnarScan> columnar = selection.kind() == FeatureSelection.Kind.SCALARS
         ? ColumnarScan.of(df.select(selection.columnReferences())) : Optional.empty();
@@ -72,6 +76,73 @@ public final class ExactStatistics {
           new RowFolding(selection).addAll(it)).iterator()), selection);
     }
     return result(total, selection);
+  }
+
+  /**
+   * {@link #compute} for a vector column whose length is taken from the data: each task sizes its
+   * accumulator from its first non-null vector, and the merge checks that all tasks agree.
+   */
+  private static Result computeReadingLength(Dataset<Row> df, FeatureSelection selection) {
+    JavaRDD<InternalRow> rows = df.select(selection.projection()).queryExecution().toRdd()
+        .toJavaRDD();
+    String column = selection.columns().get(0);
+    SizedPartial total = rows.getNumPartitions() == 0 ? new SizedPartial(null, null, 0)
+        : rows.mapPartitions(it -> Collections.singletonList(SizedPartial.fold(it, selection))
+            .iterator()).treeReduce(SizedPartial::merge, rows.getNumPartitions() > 64 ? 3 : 2);
+    if (total.moments() == null) {
+      throw InputException.data("column '" + column
+          + "' has no non-null value to take the vector length from");
+    }
+    return result(total.moments(), total.selection());
+  }
+
+  /**
+   * One task's moments with the selection sized by its first non-null vector, or only a count of
+   * missing rows when it saw none.
+   */
+  private record SizedPartial(FeatureSelection selection, MomentAccumulator moments,
+      long missingRows) implements java.io.Serializable {
+
+    static SizedPartial fold(Iterator<InternalRow> rows, FeatureSelection unsized) {
+      long missing = 0;
+      while (rows.hasNext()) {
+        InternalRow row = rows.next();
+        if (row.isNullAt(0)) {
+          missing++;
+          continue;
+        }
+        FeatureSelection sized = unsized.withLength(RowFolding.vectorLength(row, unsized.kind()));
+        RowFolding folding = new RowFolding(sized);
+        for (long k = 0; k < missing; k++) {
+          folding.accumulator().addMissingRow();
+        }
+        folding.add(row);
+        folding.addAll(rows);
+        return new SizedPartial(sized, folding.accumulator(), 0);
+      }
+      return new SizedPartial(null, null, missing);
+    }
+
+    SizedPartial merge(SizedPartial other) {
+      if (moments == null || other.moments == null) {
+        SizedPartial sized = moments == null ? other : this;
+        long missing = moments == null ? missingRows : other.missingRows;
+        if (sized.moments == null) {
+          return new SizedPartial(null, null, missingRows + other.missingRows);
+        }
+        for (long k = 0; k < missing; k++) {
+          sized.moments.addMissingRow();
+        }
+        return sized;
+      }
+      if (selection.vectorLength() != other.selection.vectorLength()) {
+        throw InputException.data("column '" + selection.columns().get(0)
+            + "' has vectors of different lengths: " + selection.vectorLength() + " and "
+            + other.selection.vectorLength());
+      }
+      moments.merge(other.moments);
+      return this;
+    }
   }
 
   /** Merges the partitions' accumulators exactly in a tree (an empty RDD gives zero moments). */

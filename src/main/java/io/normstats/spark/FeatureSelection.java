@@ -45,6 +45,7 @@ public final class FeatureSelection implements Serializable {
 
   private final Kind kind;
   private final List<String> columns;
+  private static final int UNKNOWN = -1;
   private final int length;
   private final int channels;
 
@@ -71,11 +72,37 @@ public final class FeatureSelection implements Serializable {
     if (kind == Kind.SCALARS) {
       throw InputException.usage("channels need a vector column, not scalar columns " + columns);
     }
-    if (c < 1 || length % c != 0) {
+    if (c < 1 || (length != UNKNOWN && length % c != 0)) {
       throw InputException.usage(c + " channels do not divide column '" + columns.get(0)
           + "' of vectors of length " + length);
     }
     return new FeatureSelection(kind, columns, length, c);
+  }
+
+  /**
+   * Whether the vector length is known: always, except after {@link #resolveDeferred} for a vector
+   * column without ML attribute metadata, before the statistics pass has read it.
+   */
+  public boolean lengthKnown() {
+    return length != UNKNOWN;
+  }
+
+  /**
+   * This selection with the vector length read from the data.
+   *
+   * @throws InputException (usage) if the channels do not divide {@code n}
+   */
+  FeatureSelection withLength(int n) {
+    FeatureSelection known = new FeatureSelection(kind, columns, n, 0);
+    return channels == 0 ? known : known.withChannels(channels);
+  }
+
+  private int known(int value) {
+    if (length == UNKNOWN) {
+      throw new IllegalStateException("the length of column '" + columns.get(0)
+          + "' is read by the statistics pass; use the selection it returns");
+    }
+    return value;
   }
 
   /** The number of channels, or 0 when every element is its own feature. */
@@ -85,12 +112,12 @@ public final class FeatureSelection implements Serializable {
 
   /** The length of each row's vector (the number of scalar columns for scalars). */
   public int vectorLength() {
-    return length;
+    return known(length);
   }
 
   /** Values per row and feature: {@code H*W} with channels, else 1. */
   public int valuesPerFeature() {
-    return channels == 0 ? 1 : length / channels;
+    return channels == 0 ? 1 : known(length) / channels;
   }
 
   /**
@@ -104,6 +131,23 @@ public final class FeatureSelection implements Serializable {
    *     column; (data) when a vector column has no non-null value to take the length from
    */
   public static FeatureSelection resolve(Dataset<Row> df, List<String> features, String vectorColumn) {
+    return resolve(df, features, vectorColumn, true);
+  }
+
+  /**
+   * As {@link #resolve}, except that the length of a vector column without ML attribute metadata
+   * is not read here (which costs a Spark job) but by {@link ExactStatistics#compute}, from the
+   * data it reads anyway; until then {@link #lengthKnown()} is false and the sizes are unavailable.
+   *
+   * @throws InputException (usage) as {@link #resolve}
+   */
+  public static FeatureSelection resolveDeferred(Dataset<Row> df, List<String> features,
+      String vectorColumn) {
+    return resolve(df, features, vectorColumn, false);
+  }
+
+  private static FeatureSelection resolve(Dataset<Row> df, List<String> features,
+      String vectorColumn, boolean readLength) {
     StructType schema = df.schema();
     if (features != null && vectorColumn != null) {
       throw InputException.usage("give either --features or --vector-col, not both");
@@ -114,7 +158,7 @@ public final class FeatureSelection implements Serializable {
         throw InputException.usage("column '" + vectorColumn + "' is "
             + field.dataType().simpleString() + ", not a vector, array<double> or array<float>");
       }
-      return vector(df, field);
+      return vector(df, field, readLength);
     }
     if (features != null) {
       if (features.isEmpty()) {
@@ -140,7 +184,7 @@ public final class FeatureSelection implements Serializable {
     List<StructField> vectors = Arrays.stream(schema.fields())
         .filter(f -> isVectorLike(f.dataType())).collect(Collectors.toList());
     if (vectors.size() == 1) {
-      return vector(df, vectors.get(0));
+      return vector(df, vectors.get(0), readLength);
     }
     String all = Arrays.stream(schema.fields()).map(f -> f.name() + ":" + f.dataType().simpleString())
         .collect(Collectors.joining(", "));
@@ -150,11 +194,14 @@ public final class FeatureSelection implements Serializable {
             + all + ")");
   }
 
-  private static FeatureSelection vector(Dataset<Row> df, StructField field) {
+  private static FeatureSelection vector(Dataset<Row> df, StructField field, boolean readLength) {
     Kind kind = field.dataType() instanceof VectorUDT ? Kind.VECTOR : Kind.ARRAY;
     int length = -1;
     if (kind == Kind.VECTOR) {
       length = AttributeGroup.fromStructField(field).size(); // -1 when the metadata does not say
+    }
+    if (length < 0 && !readLength) {
+      return new FeatureSelection(kind, List.of(field.name()), UNKNOWN);
     }
     if (length < 0) {
       Column c = quoted(field.name());
@@ -210,7 +257,7 @@ public final class FeatureSelection implements Serializable {
 
   /** The number of features: the scalar columns, the vector elements, or the channels. */
   public int size() {
-    return channels == 0 ? length : channels;
+    return channels == 0 ? known(length) : channels;
   }
 
   /**
@@ -218,6 +265,7 @@ public final class FeatureSelection implements Serializable {
    * {@code column[channel i]} for a channel.
    */
   public String featureName(int i) {
+    known(length);
     if (kind == Kind.SCALARS) {
       return columns.get(i);
     }

@@ -48,6 +48,17 @@ final class RowFolding {
     this.acc = new MomentAccumulator(selection.size(), perFeature);
   }
 
+  /**
+   * The vector length of a row of a VECTOR or ARRAY selection whose feature column is not null.
+   */
+  static int vectorLength(InternalRow row, FeatureSelection.Kind kind) {
+    if (kind == FeatureSelection.Kind.ARRAY) {
+      return row.getArray(0).numElements();
+    }
+    InternalRow vector = row.getStruct(0, VECTOR_FIELDS);
+    return vector.getByte(0) == DENSE ? vector.getArray(3).numElements() : vector.getInt(1);
+  }
+
   MomentAccumulator accumulator() {
     return acc;
   }

@@ -1,0 +1,333 @@
+package io.normstats.jobs;
+
+import io.normstats.InputException;
+import io.normstats.ml.BatchNorm;
+import io.normstats.spark.ExactStatistics;
+import io.normstats.spark.FeatureSelection;
+import java.io.File;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.function.Supplier;
+import org.apache.commons.io.FileUtils;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.function.MapFunction;
+import org.apache.spark.ml.feature.StandardScaler;
+import org.apache.spark.ml.feature.VectorAssembler;
+import org.apache.spark.ml.linalg.VectorUDT;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.ml.stat.Summarizer;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.encoders.RowEncoder;
+import org.apache.spark.sql.catalyst.util.ArrayData;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.StructType;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code normstats bench}: normstats against Spark's own statistics, in one JVM on the same data.
+ *
+ * <p>It generates the data (seeded), then runs the contenders of each section alternately
+ * {@code --repeats} times after one warm-up round, and prints every time, the medians, and the
+ * ratios the project targets (BENCHMARKS.md):
+ * <ul>
+ *   <li>fit: BatchNorm.fit against StandardScaler(withMean, withStd).fit and a naive double sum of
+ *       x and x^2 over the same cached rows of dense vectors;</li>
+ *   <li>stats: the stats job on Parquet scalar columns against Spark SQL avg + var_pop and
+ *       VectorAssembler + Summarizer (mean, variance);</li>
+ *   <li>scaling: the exact statistics of 1/8 against all of the rows, and of 64 against 1,024
+ *       features with the same number of values per feature;</li>
+ *   <li>compare: the compare job (4 batch sizes) against the stats job on Fashion-MNIST images.</li>
+ * </ul>
+ * A benchmark, not a test: the ratios are reported, not asserted; {@code --smoke} runs a small
+ * version for CI.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Benchmarks normstats against Spark's Summarizer, StandardScaler and SQL "
+        + "aggregates on generated data and Fashion-MNIST; prints medians and ratios."})
+public final class BenchJob implements Callable<Integer> {
+  private static final String FASHION =
+      "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
+
+  @Option(names = "--rows", defaultValue = "2000000", paramLabel = "N",
+      description = "Rows of generated data (default: ${DEFAULT-VALUE}).")
+  long rows;
+
+  @Option(names = "--features", defaultValue = "32", paramLabel = "D",
+      description = "Features (vector length, Parquet columns) (default: ${DEFAULT-VALUE}).")
+  int features;
+
+  @Option(names = "--repeats", defaultValue = "5", paramLabel = "R",
+      description = "Timed rounds per section, after one warm-up round (default: ${DEFAULT-VALUE}).")
+  int repeats;
+
+  @Option(names = "--images", defaultValue = FASHION, paramLabel = "IDX",
+      description = "IDX images for the compare section; skipped if missing "
+          + "(default: ${DEFAULT-VALUE}).")
+  String images;
+
+  @Option(names = "--sections", split = ",", defaultValue = "fit,stats,scaling,compare",
+      paramLabel = "S", description = "Sections to run (default: ${DEFAULT-VALUE}).")
+  List<String> sections;
+
+  @Option(names = "--smoke", description = "A quick run for CI: 20,000 rows, 8 features, 1 round, "
+      + "and the compare section on the sample images.")
+  boolean smoke;
+
+  @Mixin SparkOptions spark;
+
+  private final PrintStream out = System.out;
+  private final List<String> ratios = new ArrayList<>();
+
+  @Override
+  public Integer call() throws IOException {
+    if (smoke) {
+      rows = 20_000;
+      features = 8;
+      repeats = 1;
+      if (images.equals(FASHION)) {
+        images = "sample-data/fashion-mnist/t10k-images-idx3-ubyte.gz";
+      }
+    }
+    if (rows < 8 || features < 1 || repeats < 1) {
+      throw InputException.usage("--rows must be >= 8, --features and --repeats >= 1");
+    }
+    for (String s : sections) {
+      if (!List.of("fit", "stats", "scaling", "compare").contains(s)) {
+        throw InputException.usage("unknown section '" + s + "' (fit, stats, scaling, compare)");
+      }
+    }
+    SparkSession session = spark.session("bench");
+    session.sparkContext().setLogLevel("WARN");
+    Path work = Files.createTempDirectory("normstats-bench");
+    try {
+      out.printf(Locale.ROOT, "normstats bench: %,d rows x %d features, %d rounds, master %s, "
+          + "%d cores, Java %s%n", rows, features, repeats, session.sparkContext().master(),
+          Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"));
+      if (sections.contains("fit")) {
+        fit(session);
+      }
+      if (sections.contains("stats")) {
+        stats(session, work);
+      }
+      if (sections.contains("scaling")) {
+        scaling(session);
+      }
+      if (sections.contains("compare")) {
+        compare(work);
+      }
+      out.println();
+      out.println("ratios (target in brackets):");
+      ratios.forEach(out::println);
+    } finally {
+      FileUtils.deleteQuietly(work.toFile());
+    }
+    return 0;
+  }
+
+  /** A cached DataFrame of {@code n} rows of {@code d}-element dense vectors, column "features". */
+  static Dataset<Row> vectors(SparkSession session, long n, int d) {
+    StructType schema = new StructType().add("features", new VectorUDT());
+    MapFunction<Long, Row> row = i -> {
+      SplittableRandom r = new SplittableRandom(i * 0x9E3779B97F4A7C15L);
+      double[] v = new double[d];
+      for (int j = 0; j < d; j++) {
+        v[j] = r.nextGaussian() * (j + 1) + j;
+      }
+      return RowFactory.create(Vectors.dense(v));
+    };
+    int partitions = session.sparkContext().defaultParallelism();
+    Dataset<Row> df = session.range(0, n, 1, partitions)
+        .map(row, RowEncoder.encoderFor(schema)).cache();
+    df.count();
+    return df;
+  }
+
+  private void fit(SparkSession session) {
+    Dataset<Row> df = vectors(session, rows, features);
+    Map<String, Supplier<Object>> contenders = new LinkedHashMap<>();
+    contenders.put("normstats BatchNorm.fit", () -> new BatchNorm().setInputCol("features").fit(df));
+    contenders.put("Spark StandardScaler.fit", () -> new StandardScaler().setWithMean(true)
+        .setWithStd(true).setInputCol("features").fit(df));
+    contenders.put("naive double sum of x, x^2", () -> naiveSums(df, features));
+    Map<String, Double> median = run("fit: " + label(df), contenders);
+    ratio("StandardScaler.fit / BatchNorm.fit", median, "Spark StandardScaler.fit",
+        "normstats BatchNorm.fit", ">= 4");
+    ratio("BatchNorm.fit / naive double sum (cost of exactness)", median,
+        "normstats BatchNorm.fit", "naive double sum of x, x^2", "<= 2");
+    df.unpersist();
+  }
+
+  /** Sums of x and x^2 per feature in plain doubles, reading the cached rows as normstats does. */
+  static double[] naiveSums(Dataset<Row> df, int d) {
+    JavaRDD<InternalRow> rows = df.queryExecution().toRdd().toJavaRDD();
+    return rows.mapPartitions(it -> {
+      double[] sums = new double[2 * d];
+      while (it.hasNext()) {
+        ArrayData values = it.next().getStruct(0, 4).getArray(3);
+        for (int j = 0; j < d; j++) {
+          double x = values.getDouble(j);
+          sums[j] += x;
+          sums[d + j] += x * x;
+        }
+      }
+      return Collections.singletonList(sums).iterator();
+    }).reduce((a, b) -> {
+      for (int j = 0; j < a.length; j++) {
+        a[j] += b[j];
+      }
+      return a;
+    });
+  }
+
+  private void stats(SparkSession session, Path work) {
+    String parquet = work.resolve("scalars.parquet").toString();
+    Column[] columns = new Column[features];
+    for (int j = 0; j < features; j++) {
+      columns[j] = functions.randn(j).multiply(j + 1).plus(j).alias("f" + j);
+    }
+    session.range(0, rows, 1, session.sparkContext().defaultParallelism()).select(columns)
+        .write().parquet(parquet);
+    Dataset<Row> df = session.read().parquet(parquet);
+    String[] names = df.columns();
+    List<Column> aggregates = new ArrayList<>();
+    for (String c : names) {
+      aggregates.add(functions.avg(c));
+      aggregates.add(functions.var_pop(c));
+    }
+    int[] round = {0};
+    Map<String, Supplier<Object>> contenders = new LinkedHashMap<>();
+    contenders.put("normstats stats job", () -> {
+      String output = work.resolve("stats-" + round[0]++).toString();
+      int code = Main.run("stats", "--input", parquet, "--output", output);
+      if (code != 0) {
+        throw new IllegalStateException("the stats job failed with exit code " + code);
+      }
+      FileUtils.deleteQuietly(new File(output));
+      return code;
+    });
+    contenders.put("Spark SQL avg + var_pop", () -> df.agg(aggregates.get(0),
+        aggregates.subList(1, aggregates.size()).toArray(new Column[0])).collectAsList());
+    contenders.put("VectorAssembler + Summarizer", () -> new VectorAssembler().setInputCols(names)
+        .setOutputCol("v").transform(df)
+        .select(Summarizer.metrics("mean", "variance").summary(functions.col("v"))).first());
+    Map<String, Double> median = run("stats: Parquet, " + rows + " rows x " + features
+        + " double columns", contenders);
+    ratio("SQL avg+var_pop / stats job", median, "Spark SQL avg + var_pop",
+        "normstats stats job", ">= 2");
+    ratio("VectorAssembler+Summarizer / stats job", median, "VectorAssembler + Summarizer",
+        "normstats stats job", ">= 1.5");
+  }
+
+  private void scaling(SparkSession session) {
+    Dataset<Row> small = vectors(session, rows / 8, features);
+    Dataset<Row> large = vectors(session, rows, features);
+    long wideRows = Math.max(8, rows * features / 1024);
+    Dataset<Row> narrow = vectors(session, wideRows, 64);
+    Dataset<Row> wide = vectors(session, wideRows, 1024);
+    Map<String, Supplier<Object>> contenders = new LinkedHashMap<>();
+    contenders.put("exact statistics, 1/8 of the rows", () -> exact(small));
+    contenders.put("exact statistics, all rows", () -> exact(large));
+    contenders.put("exact statistics, 64 features", () -> exact(narrow));
+    contenders.put("exact statistics, 1024 features", () -> exact(wide));
+    Map<String, Double> median = run("scaling: " + label(small) + " and " + label(large) + "; "
+        + label(narrow) + " and " + label(wide), contenders);
+    ratio("8x rows / 1x rows", median, "exact statistics, all rows",
+        "exact statistics, 1/8 of the rows", "<= 8.5");
+    ratio("1024 / 64 features (16x the values)", median, "exact statistics, 1024 features",
+        "exact statistics, 64 features", "<= 17");
+    for (Dataset<Row> df : List.of(small, large, narrow, wide)) {
+      df.unpersist();
+    }
+  }
+
+  private static Object exact(Dataset<Row> df) {
+    return ExactStatistics.compute(df, FeatureSelection.resolveDeferred(df, null, "features"));
+  }
+
+  private void compare(Path work) {
+    if (!new File(images).isFile()) {
+      out.println();
+      out.println("compare: skipped, no " + images + " (apt-get install dataset-fashion-mnist)");
+      return;
+    }
+    int[] round = {0};
+    Map<String, Supplier<Object>> contenders = new LinkedHashMap<>();
+    contenders.put("normstats stats job", () -> job("stats", work, round));
+    contenders.put("normstats compare job (batch sizes 8,32,128,512)",
+        () -> job("compare", work, round));
+    Map<String, Double> median = run("compare: " + images, contenders);
+    ratio("compare / stats", median, "normstats compare job (batch sizes 8,32,128,512)",
+        "normstats stats job", "< 3");
+  }
+
+  private Object job(String name, Path work, int[] round) {
+    String output = work.resolve(name + "-" + round[0]++).toString();
+    int code = Main.run(name, "--input", images, "--output", output);
+    if (code != 0) {
+      throw new IllegalStateException("the " + name + " job failed with exit code " + code);
+    }
+    FileUtils.deleteQuietly(new File(output));
+    return code;
+  }
+
+  private static String label(Dataset<Row> df) {
+    return String.format(Locale.ROOT, "%,d cached rows", df.count());
+  }
+
+  /** Runs the contenders alternately, one warm-up round and then the timed rounds. */
+  private Map<String, Double> run(String title, Map<String, Supplier<Object>> contenders) {
+    out.println();
+    out.println(title);
+    Map<String, double[]> seconds = new LinkedHashMap<>();
+    contenders.keySet().forEach(k -> seconds.put(k, new double[repeats]));
+    for (int round = -1; round < repeats; round++) {
+      for (Map.Entry<String, Supplier<Object>> c : contenders.entrySet()) {
+        long start = System.nanoTime();
+        c.getValue().get();
+        double s = (System.nanoTime() - start) / 1e9;
+        if (round >= 0) {
+          seconds.get(c.getKey())[round] = s;
+        }
+      }
+    }
+    Map<String, Double> median = new LinkedHashMap<>();
+    for (Map.Entry<String, double[]> e : seconds.entrySet()) {
+      double[] sorted = e.getValue().clone();
+      Arrays.sort(sorted);
+      double m = sorted.length % 2 == 1 ? sorted[sorted.length / 2]
+          : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+      median.put(e.getKey(), m);
+      StringBuilder all = new StringBuilder();
+      for (double s : e.getValue()) {
+        all.append(String.format(Locale.ROOT, " %.3f", s));
+      }
+      out.printf(Locale.ROOT, "  %-50s median %7.3f s   runs:%s%n", e.getKey(), m, all);
+    }
+    return median;
+  }
+
+  private void ratio(String name, Map<String, Double> median, String numerator,
+      String denominator, String target) {
+    double r = median.get(numerator) / median.get(denominator);
+    ratios.add(String.format(Locale.ROOT, "  %-55s %6.2f  [%s]", name, r, target));
+  }
+}
