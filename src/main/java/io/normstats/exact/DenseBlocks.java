@@ -31,7 +31,7 @@ import java.util.Arrays;
  * doubles) are added to the feature's {@link ExactSums}. The result is therefore exactly the same
  * with or without the kernel, for any block boundaries.
  *
- * <p>Memory: the block buffer holds at most {@value #BUFFER_DOUBLES} doubles (256 KiB) or one row,
+ * <p>Memory: the block buffer holds at most {@value #BUFFER_DOUBLES} doubles (64 KiB, so that a block stays in the L1/L2 caches) or one row,
  * and each vector position keeps 15 doubles and an int (124 bytes) of state.
  *
  * <p>The kernel uses the JDK's incubating Vector API ({@code jdk.incubator.vector}, which Spark 4
@@ -43,7 +43,7 @@ final class DenseBlocks {
   static final int FLUSH_ROWS = 1024;
   static final int HEADROOM_BITS = 10;
   static final int LANES = 4;
-  static final int BUFFER_DOUBLES = 1 << 15;
+  static final int BUFFER_DOUBLES = 1 << 13;
   /** Bound exponents the levels support without overflow, underflow or subnormal grids. */
   static final int MIN_EXPONENT = -450;
   static final int MAX_EXPONENT = 500;

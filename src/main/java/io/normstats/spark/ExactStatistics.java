@@ -29,7 +29,7 @@ import org.apache.spark.unsafe.types.UTF8String;
  * scratch; Spark accumulators, which can count a retried task twice, are not used).
  *
  * <p>Per-task state: 1,720 bytes per feature, 124 bytes per vector element and a row buffer of at
- * most 256 KiB (see {@link MomentAccumulator}); 1,720 bytes per feature travel to the driver.
+ * most 64 KiB (see {@link MomentAccumulator}); 1,720 bytes per feature travel to the driver.
  */
 public final class ExactStatistics {
   private ExactStatistics() {}

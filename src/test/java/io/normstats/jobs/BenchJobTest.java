@@ -1,0 +1,50 @@
+package io.normstats.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.normstats.testing.TestSpark;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The short smoke run of the benchmark that CI runs: every section runs and reports its ratios. */
+class BenchJobTest {
+  @BeforeAll
+  static void start() {
+    TestSpark.session("BenchJobTest");
+  }
+
+  @Test
+  void smokeRunReportsEveryRatio() {
+    PrintStream stdout = System.out;
+    ByteArrayOutputStream captured = new ByteArrayOutputStream();
+    TestSpark.Run run;
+    System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
+    try {
+      run = TestSpark.run("bench", "--smoke");
+    } finally {
+      System.setOut(stdout);
+    }
+    String out = captured.toString(StandardCharsets.UTF_8);
+    assertEquals(0, run.exitCode(), run.stderr() + out);
+    for (String ratio : List.of("StandardScaler.fit / BatchNorm.fit",
+        "BatchNorm.fit / naive double sum", "SQL avg+var_pop / stats job",
+        "VectorAssembler+Summarizer / stats job", "8x rows / 1x rows", "1024 / 64 features",
+        "compare / stats")) {
+      assertTrue(Pattern.compile(Pattern.quote(ratio) + ".* \\d+\\.\\d\\d  \\[").matcher(out).find(),
+          ratio + " missing from:\n" + out);
+    }
+  }
+
+  @Test
+  void unknownSectionIsAUsageError() {
+    TestSpark.Run run = TestSpark.run("bench", "--smoke", "--sections", "fit,nope");
+    assertEquals(2, run.exitCode());
+    assertTrue(run.stderr().contains("unknown section 'nope'"), run.stderr());
+  }
+}
