@@ -215,15 +215,7 @@ public final class BenchJob implements Callable<Integer> {
     }
     int[] round = {0};
     Map<String, Supplier<Object>> contenders = new LinkedHashMap<>();
-    contenders.put("normstats stats job", () -> {
-      String output = work.resolve("stats-" + round[0]++).toString();
-      int code = Main.run("stats", "--input", parquet, "--output", output);
-      if (code != 0) {
-        throw new IllegalStateException("the stats job failed with exit code " + code);
-      }
-      FileUtils.deleteQuietly(new File(output));
-      return code;
-    });
+    contenders.put("normstats stats job", () -> job("stats", parquet, work, round));
     contenders.put("Spark SQL avg + var_pop", () -> df.agg(aggregates.get(0),
         aggregates.subList(1, aggregates.size()).toArray(new Column[0])).collectAsList());
     contenders.put("VectorAssembler + Summarizer", () -> new VectorAssembler().setInputCols(names)
@@ -271,17 +263,18 @@ public final class BenchJob implements Callable<Integer> {
     }
     int[] round = {0};
     Map<String, Supplier<Object>> contenders = new LinkedHashMap<>();
-    contenders.put("normstats stats job", () -> job("stats", work, round));
+    contenders.put("normstats stats job", () -> job("stats", images, work, round));
     contenders.put("normstats compare job (batch sizes 8,32,128,512)",
-        () -> job("compare", work, round));
+        () -> job("compare", images, work, round));
     Map<String, Double> median = run("compare: " + images, contenders);
     ratio("compare / stats", median, "normstats compare job (batch sizes 8,32,128,512)",
         "normstats stats job", "< 3");
   }
 
-  private Object job(String name, Path work, int[] round) {
+  /** Runs job {@code name} on {@code input} in this JVM, into a fresh directory it then deletes. */
+  private static Object job(String name, String input, Path work, int[] round) {
     String output = work.resolve(name + "-" + round[0]++).toString();
-    int code = Main.run(name, "--input", images, "--output", output);
+    int code = Main.run(name, "--input", input, "--output", output);
     if (code != 0) {
       throw new IllegalStateException("the " + name + " job failed with exit code " + code);
     }
