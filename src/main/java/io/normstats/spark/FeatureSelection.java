@@ -325,7 +325,8 @@ public final class FeatureSelection implements Serializable {
     return out;
   }
 
-  private void checkLength(int actual) {
+  /** @throws InputException (data) if a row's vector length {@code actual} is not the selection's */
+  void checkLength(int actual) {
     if (actual != length) {
       throw InputException.data("column '" + columns.get(0) + "' has vectors of different lengths: "
           + length + " (the first one) and " + actual);

@@ -120,11 +120,11 @@ final class RowFolding {
     InternalRow vector = row.getStruct(0, VECTOR_FIELDS);
     ArrayData values = vector.getArray(3);
     if (vector.getByte(0) == DENSE) {
-      checkLength(values.numElements());
+      selection.checkLength(values.numElements());
       copyDense(values);
       return;
     }
-    checkLength(vector.getInt(1));
+    selection.checkLength(vector.getInt(1));
     ArrayData indices = vector.getArray(2);
     int nnz = indices.numElements();
     if (sparseIndices.length < nnz) {
@@ -148,7 +148,7 @@ final class RowFolding {
       return;
     }
     ArrayData values = row.getArray(0);
-    checkLength(values.numElements());
+    selection.checkLength(values.numElements());
     for (int k = 0; k < length; k++) {
       if (values.isNullAt(k)) {
         acc.beginRow();
@@ -179,13 +179,6 @@ final class RowFolding {
       }
     }
     acc.rowsWritten(1);
-  }
-
-  private void checkLength(int actual) {
-    if (actual != length) {
-      throw InputException.data("column '" + selection.columns().get(0)
-          + "' has vectors of different lengths: " + length + " (the first one) and " + actual);
-    }
   }
 
   /**
