@@ -12,7 +12,10 @@ import io.normstats.minibatch.BatchMoments;
  * ({@code G = 1}: LayerNorm over the whole vector). Weight (gamma) and bias (beta) have one value
  * per channel; with {@code C = L} they are elementwise, as LayerNorm's {@code elementwise_affine}.
  * A group's statistics are computed to about 2 ulp (compensated two-pass, {@link BatchMoments}),
- * and a group with {@code var + eps == 0} (constant, epsilon 0) outputs the bias.
+ * and a group with {@code var + eps == 0} (constant, epsilon 0) outputs the bias. A group with
+ * values beyond 2^480 in magnitude, whose variance could overflow double, is computed scaled by a
+ * power of two (epsilon scaled with it), so it normalizes as it would in exact arithmetic rather
+ * than to zeros or NaN.
  */
 public final class LayerNormalization extends VectorNormalization {
   private static final long serialVersionUID = 1L;
@@ -64,18 +67,31 @@ public final class LayerNormalization extends VectorNormalization {
     double[] var = new double[1];
     int groupLength = length / groups;
     int perChannel = length / channels;
+    double[] scaled = new double[groupLength];
     return (x, y) -> {
       for (int g = 0; g < groups; g++) {
         int from = g * groupLength;
-        moments.compute(x, from, groupLength, zero, mean, var);
-        double v = var[0] + epsilon;
+        // Values beyond 2^480 would overflow the variance: the group is scaled by a power of two
+        // (exactly) and epsilon with it, which changes nothing else: y is scale-invariant.
+        double scale = rangeScale(x, from, groupLength);
+        double[] in = x;
+        int start = from;
+        if (scale != 1) {
+          for (int k = 0; k < groupLength; k++) {
+            scaled[k] = x[from + k] * scale;
+          }
+          in = scaled;
+          start = 0;
+        }
+        moments.compute(in, start, groupLength, zero, mean, var);
+        double v = var[0] + epsilon * scale * scale;
         double rstd = v == 0 ? 0 : 1 / Math.sqrt(v);
         double mu = mean[0];
         for (int k = from; k < from + groupLength; k++) {
           int c = k / perChannel;
           double w = weight == null ? 1 : weight[c];
           double b = bias == null ? 0 : bias[c];
-          y[k] = (x[k] - mu) * rstd * w + b;
+          y[k] = (in[start + k - from] - mu) * rstd * w + b;
         }
       }
     };

@@ -4,7 +4,9 @@ package io.normstats.norm;
  * RMSNorm of one row (Zhang and Sennrich 2019, arXiv:1910.07467), as PyTorch's {@code RMSNorm}
  * computes it: {@code y = x * rsqrt(mean(x^2) + eps) * weight}, with {@code mean(x^2)} over the
  * whole vector summed with compensation (squares split exactly by {@link Math#fma}). A row with
- * {@code mean(x^2) + eps == 0} (all zeros, epsilon 0) outputs zeros, not NaN.
+ * {@code mean(x^2) + eps == 0} (all zeros, epsilon 0) outputs zeros, not NaN. A row with values
+ * beyond 2^480 in magnitude, whose mean square could overflow double, is computed scaled by a power
+ * of two (epsilon scaled with it), so it normalizes as in exact arithmetic rather than to zeros.
  */
 public final class RmsNormalization extends VectorNormalization {
   private static final long serialVersionUID = 1L;
@@ -42,20 +44,24 @@ public final class RmsNormalization extends VectorNormalization {
   @Override
   public Applier applier() {
     return (x, y) -> {
+      // Values beyond 2^480 would overflow the mean square: scale by a power of two (exactly),
+      // epsilon with it; y is scale-invariant otherwise.
+      double scale = rangeScale(x, 0, length);
       double s = 0;
       double c = 0;
       for (int k = 0; k < length; k++) {
-        double p = x[k] * x[k];
-        double pe = Math.fma(x[k], x[k], -p);
+        double xk = x[k] * scale;
+        double p = xk * xk;
+        double pe = Math.fma(xk, xk, -p);
         double t = s + p;
         double w = t - s;
         c += ((s - (t - w)) + (p - w)) + pe;
         s = t;
       }
-      double ms = (s + c) / length + epsilon;
+      double ms = (s + c) / length + epsilon * scale * scale;
       double r = ms == 0 ? 0 : 1 / Math.sqrt(ms);
       for (int k = 0; k < length; k++) {
-        y[k] = x[k] * r * (weight == null ? 1 : weight[k]);
+        y[k] = x[k] * scale * r * (weight == null ? 1 : weight[k]);
       }
     };
   }

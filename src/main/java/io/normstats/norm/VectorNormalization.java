@@ -28,6 +28,25 @@ public abstract class VectorNormalization implements Serializable {
   public abstract Applier applier();
 
   /** Validates that {@code v}, if given, has one value per channel (or per element). */
+  /** Magnitudes above this may overflow a sum of squares. */
+  static final double LARGE = 0x1p480;
+
+  /**
+   * 1, or when the largest finite magnitude in {@code x[from .. from+count)} exceeds 2^480, the
+   * power of two that brings it into [1, 2): multiplying by it is exact (values far below the
+   * largest may lose bits to underflow, which cannot change a result dominated by the largest).
+   */
+  static double rangeScale(double[] x, int from, int count) {
+    double big = 0;
+    for (int k = from; k < from + count; k++) {
+      double a = Math.abs(x[k]);
+      if (a > big && a != Double.POSITIVE_INFINITY) {
+        big = a;
+      }
+    }
+    return big > LARGE ? Math.scalb(1.0, -Math.getExponent(big)) : 1;
+  }
+
   static double[] checked(double[] v, int expected, String what) {
     if (v != null && v.length != expected) {
       throw new IllegalArgumentException(what + " has length " + v.length + ", expected "
