@@ -37,6 +37,8 @@ public final class IdxReader implements AutoCloseable {
       magic = in.readInt();
     } catch (EOFException e) {
       throw new IOException(name + ": not an IDX file (shorter than its header)");
+    } catch (java.util.zip.ZipException e) {
+      throw new IOException(name + ": corrupt gzip data: " + e.getMessage(), e);
     }
     if ((magic >>> 16) != 0) {
       throw new IOException(name + ": not an IDX file (magic 0x" + Integer.toHexString(magic) + ")");
@@ -57,7 +59,11 @@ public final class IdxReader implements AutoCloseable {
     dims = new int[ndims];
     long length = 1;
     for (int d = 0; d < ndims; d++) {
-      dims[d] = in.readInt();
+      try {
+        dims[d] = in.readInt();
+      } catch (EOFException e) {
+        throw new IOException(name + ": not an IDX file (shorter than its header)");
+      }
       if (dims[d] < 0) {
         throw new IOException(name + ": negative IDX dimension " + dims[d]);
       }
@@ -116,15 +122,19 @@ public final class IdxReader implements AutoCloseable {
   /** Skips {@code count} items. @throws IOException if the file ends first */
   public void skipItems(long count) throws IOException {
     long bytes = count * buffer.length;
-    while (bytes > 0) {
-      long skipped = in.skip(bytes);
-      if (skipped <= 0) {
-        if (in.read() < 0) {
-          throw truncated();
+    try {
+      while (bytes > 0) {
+        long skipped = in.skip(bytes);
+        if (skipped <= 0) {
+          if (in.read() < 0) {
+            throw new EOFException();
+          }
+          skipped = 1;
         }
-        skipped = 1;
+        bytes -= skipped;
       }
-      bytes -= skipped;
+    } catch (IOException e) {
+      throw failed(e, position + count - 1); // somewhere up to the last item skipped
     }
     position += count;
   }
@@ -137,8 +147,8 @@ public final class IdxReader implements AutoCloseable {
   public void readItem(double[] out) throws IOException {
     try {
       in.readFully(buffer);
-    } catch (EOFException e) {
-      throw truncated();
+    } catch (IOException e) {
+      throw failed(e, position);
     }
     position++;
     switch (type) {
@@ -166,9 +176,14 @@ public final class IdxReader implements AutoCloseable {
     }
   }
 
-  private IOException truncated() {
-    return new IOException(name + ": IDX file ends at item " + position + " of " + items
-        + " (truncated)");
+  /** {@code e} from reading up to item {@code item}, as an exception naming the file. */
+  private IOException failed(IOException e, long item) {
+    if (e instanceof EOFException) { // also gzip's "Unexpected end of ZLIB input stream"
+      return new IOException(name + ": truncated: the IDX header says " + items
+          + " items, the file ends before the end of item " + item, e);
+    }
+    return new IOException(name + ": cannot read item " + item + " of " + items + ": "
+        + (e instanceof java.util.zip.ZipException ? "corrupt gzip data: " : "") + e.getMessage(), e);
   }
 
   @Override

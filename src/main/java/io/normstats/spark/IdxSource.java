@@ -44,18 +44,19 @@ public final class IdxSource {
    * The dimensions of one item of the IDX file at {@code path} (of the first data file of a
    * directory): {28, 28} for Fashion-MNIST images.
    *
-   * @throws InputException (usage) if the file cannot be read as IDX
+   * @throws InputException (data) if the file cannot be read as IDX
    */
   public static int[] itemDimensions(SparkSession spark, String path) {
     FileStatus status = Inputs.checkExists(spark, path);
     FileStatus file = status.isDirectory() ? Inputs.listDataFiles(spark, status.getPath())[0] : status;
     Path p = file.getPath();
     try (IdxReader reader = IdxReader.open(
-        p.getFileSystem(spark.sparkContext().hadoopConfiguration()).open(p), p.toString())) {
+        p.getFileSystem(spark.sparkContext().hadoopConfiguration()).open(p),
+        ReadErrors.displayPath(p.toString()))) {
       int[] dims = reader.dimensions();
       return java.util.Arrays.copyOfRange(dims, 1, dims.length);
     } catch (IOException e) {
-      throw InputException.usage(e.getMessage());
+      throw InputException.data(e.getMessage(), e);
     }
   }
 
@@ -66,7 +67,8 @@ public final class IdxSource {
    * Reads an IDX file, or every file of a directory of IDX files (all with the same item length),
    * in about {@code partitions} partitions.
    *
-   * @throws InputException (usage) if a file is not an IDX file or the item lengths differ
+   * @throws InputException (usage) if a directory holds no files; (data) if a file is not an IDX
+   *     file or the item lengths differ
    */
   public static Dataset<Row> read(SparkSession spark, String path, int partitions) {
     return read(spark, path, partitions, false);
@@ -93,16 +95,17 @@ public final class IdxSource {
     long total = 0;
     for (int f = 0; f < files.length; f++) {
       Path p = files[f].getPath();
-      try (IdxReader reader = IdxReader.open(p.getFileSystem(conf).open(p), p.toString())) {
+      try (IdxReader reader = IdxReader.open(p.getFileSystem(conf).open(p),
+          ReadErrors.displayPath(p.toString()))) {
         items[f] = reader.items();
         if (itemLength >= 0 && reader.itemLength() != itemLength) {
-          throw InputException.usage("IDX files under " + path + " have items of different lengths: "
+          throw InputException.data("IDX files under " + path + " have items of different lengths: "
               + itemLength + " and " + reader.itemLength() + " (" + p + ")");
         }
         itemLength = reader.itemLength();
         total += items[f];
       } catch (IOException e) {
-        throw InputException.usage(e.getMessage());
+        throw InputException.data(e.getMessage(), e);
       }
     }
     List<Split> splits = new ArrayList<>();
@@ -129,7 +132,8 @@ public final class IdxSource {
 
   private static Iterator<Row> readSplit(Split split, boolean withOrigin) throws IOException {
     Path p = new Path(split.path());
-    IdxReader reader = IdxReader.open(p.getFileSystem(new Configuration()).open(p), split.path());
+    IdxReader reader = IdxReader.open(p.getFileSystem(new Configuration()).open(p),
+        ReadErrors.displayPath(split.path()));
     try {
       reader.skipItems(split.start());
     } catch (IOException e) {
