@@ -1,6 +1,7 @@
 package io.normstats.jobs;
 
 import io.normstats.InputException;
+import io.normstats.spark.ReadErrors;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -36,9 +37,21 @@ public final class Main implements Runnable {
   public static int run(PrintWriter err, String... args) {
     CommandLine cli = new CommandLine(new Main());
     cli.setErr(err);
+    // A usage error is one line too, with where to look, not the whole help text.
+    cli.setParameterExceptionHandler((e, args1) -> {
+      CommandLine command = e.getCommandLine();
+      String name = command.getCommandSpec().qualifiedName();
+      command.getErr().println(name + ": error: " + e.getMessage().strip().replace('\n', ' ')
+          + " (see '" + name + " --help')");
+      command.getErr().flush();
+      return InputException.USAGE;
+    });
     cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
       PrintWriter errors = commandLine.getErr();
       InputException ie = InputException.find(e);
+      if (ie == null) {
+        ie = ReadErrors.describe(e);
+      }
       String job = commandLine.getCommandName();
       if (ie != null) {
         errors.println("normstats " + job + ": error: " + ie.getMessage());
