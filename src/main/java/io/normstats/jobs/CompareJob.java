@@ -57,11 +57,14 @@ public final class CompareJob implements Callable<Integer> {
     Comparison.Result result;
     try {
       OrderedInput input = Inputs.readOrdered(session, in.input, in.format);
-      FeatureSelection selection = FeatureSelection.resolve(input.data(), in.features, in.vectorCol);
+      FeatureSelection selection = Inputs.select(session, in.input, in.format, input.data(),
+          in.features, in.vectorCol, false);
       LOG.info("compare: exact statistics of {} features of {}", selection.size(), in.input);
       exact = ExactStatistics.computeOrdered(input, selection);
+      StatsJob.checkRows(exact.result(), in.input);
       StatsJob.checkNoInvalid(exact.result(), "minibatch statistics need complete rows: "
           + "remove or impute them first");
+      CompareJob.checkSpans(exact.result());
       long rows = exact.order().rows();
       checkBatchSizes(settings, rows);
       LOG.info("compare: {} rows; exact pass done in {} s; minibatches of {}", rows,
@@ -86,6 +89,22 @@ public final class CompareJob implements Callable<Integer> {
         + "; wrote " + dir + "/compare.json and " + dir + "/compare.parquet");
     System.out.print(table(result, settings));
     return 0;
+  }
+
+  /**
+   * @throws InputException (data) naming the first feature whose values span so wide a range that
+   *     squared deviations overflow double (beyond about 1.3e154): minibatch variances, computed in
+   *     floating point as the frameworks do, would be infinite
+   */
+  static void checkSpans(ExactStatistics.Result result) {
+    for (ExactStatistics.Feature f : result.features()) {
+      double span = f.moments().max() - f.moments().min();
+      if (Double.isInfinite(span * span)) {
+        throw InputException.data("feature '" + f.name() + "' spans " + f.moments().min() + " to "
+            + f.moments().max() + ": its squared deviations overflow double, so minibatch "
+            + "variances would be infinite; scale it first");
+      }
+    }
   }
 
   /** The median over features of the variance's relative error, per batch size and estimator. */

@@ -86,7 +86,8 @@ public final class FitJob implements Callable<Integer> {
     BatchNormModel bn;
     try {
       Dataset<Row> df = Inputs.read(session, in.input, in.format);
-      FeatureSelection selection = FeatureSelection.resolve(df, in.features, in.vectorCol);
+      FeatureSelection selection = Inputs.select(session, in.input, in.format, df, in.features,
+          in.vectorCol, false);
       ModelInput input = ModelInput.of(df, selection);
       BatchNorm estimator = new BatchNorm().setInputCol(input.column()).setOutputCol("normalized")
           .setEpsilon(epsilon).setVarianceMode(variance).setHandleInvalid(invalid);
@@ -98,6 +99,11 @@ public final class FitJob implements Callable<Integer> {
         model = new Pipeline().setStages(input.stages(estimator)).fit(df);
       } catch (IllegalArgumentException e) {
         throw InputException.usage(e.getMessage());
+      } catch (InputException e) {
+        if (e.exitCode() == InputException.DATA && df.isEmpty()) {
+          throw InputException.data("input " + in.input + " has no rows");
+        }
+        throw e;
       }
       bn = (BatchNormModel) model.stages()[model.stages().length - 1];
       model.write().overwrite().save(out.staging().toString());

@@ -130,21 +130,9 @@ public final class NormalizeJob implements Callable<Integer> {
   /** The model's pipeline, or a pipeline of the chosen per-row normalization. */
   private Transformer transformer(SparkSession session, Dataset<Row> df) {
     if (method.model != null) {
-      PipelineModel model;
-      try {
-        org.apache.hadoop.fs.Path metadata = new org.apache.hadoop.fs.Path(method.model, "metadata");
-        if (!metadata.getFileSystem(session.sparkContext().hadoopConfiguration()).exists(metadata)) {
-          throw InputException.usage("--model " + method.model + " is not a saved model (it has "
-              + "no metadata directory)");
-        }
-        model = PipelineModel.load(method.model);
-      } catch (java.io.IOException | RuntimeException e) {
-        if (e instanceof InputException ie) {
-          throw ie;
-        }
-        throw InputException.usage("--model " + method.model + " cannot be loaded: "
-            + e.getMessage());
-      }
+      PipelineModel model = SavedModel.load(session.sparkContext().hadoopConfiguration(),
+          method.model);
+      SavedModel.checkColumns(model, method.model, Arrays.asList(df.columns()));
       // the model's last stage writes "normalized"; rename it to --output-col
       Transformer last = model.stages()[model.stages().length - 1];
       last.set(last.getParam("outputCol"), outputCol);
@@ -153,7 +141,8 @@ public final class NormalizeJob implements Callable<Integer> {
       }
       return model;
     }
-    FeatureSelection selection = FeatureSelection.resolve(df, in.features, in.vectorCol);
+    FeatureSelection selection = Inputs.select(session, in.input, in.format, df, in.features,
+        in.vectorCol, false);
     ModelInput input = ModelInput.of(df, selection);
     PipelineStage stage;
     if (method.rmsNorm) {

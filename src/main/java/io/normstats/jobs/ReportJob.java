@@ -70,14 +70,17 @@ public final class ReportJob implements Callable<Integer> {
     try {
       long t = System.nanoTime();
       OrderedInput input = Inputs.readOrdered(session, in.input, in.format);
-      FeatureSelection selection = FeatureSelection.resolve(input.data(), in.features, in.vectorCol);
+      FeatureSelection selection = Inputs.select(session, in.input, in.format, input.data(),
+          in.features, in.vectorCol, false);
       int[] shape = imageShape(session, selection);
       int partitions = input.withOrigin().rdd().getNumPartitions();
       LOG.info("report: exact statistics of {} features of {} in {} partitions", selection.size(),
           in.input, partitions);
       ExactStatistics.Ordered exact = ExactStatistics.computeOrdered(input, selection);
+      StatsJob.checkRows(exact.result(), in.input);
       StatsJob.checkNoInvalid(exact.result(), "minibatch statistics need complete rows: "
           + "remove or impute them first");
+      CompareJob.checkSpans(exact.result());
       CompareJob.checkBatchSizes(settings, exact.order().rows());
       t = phase(phases, "exact statistics", t);
 

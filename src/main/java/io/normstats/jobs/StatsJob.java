@@ -69,7 +69,7 @@ public final class StatsJob implements Callable<Integer> {
     try {
       Dataset<Row> df = Inputs.read(session, in.input, in.format);
       FeatureSelection selection =
-          FeatureSelection.resolveDeferred(df, in.features, in.vectorCol);
+          Inputs.select(session, in.input, in.format, df, in.features, in.vectorCol, true);
       if (channels != null) {
         selection = selection.withChannels(channels);
       }
@@ -79,6 +79,7 @@ public final class StatsJob implements Callable<Integer> {
       LOG.info("stats: columns {} of {} in {} partitions", selection.columns(), in.input,
           df.rdd().getNumPartitions());
       result = ExactStatistics.compute(df, selection);
+      checkRows(result, in.input);
       if (invalid == Invalid.ERROR) {
         checkNoInvalid(result, "pass --invalid skip to leave them out");
       }
@@ -96,6 +97,13 @@ public final class StatsJob implements Callable<Integer> {
     System.out.println("stats: " + result.rows() + " rows, " + result.features().size()
         + " features; wrote " + dir + "/stats.json and " + dir + "/stats.parquet");
     return 0;
+  }
+
+  /** @throws InputException (data) if {@code result} is over no rows */
+  static void checkRows(ExactStatistics.Result result, String input) {
+    if (result.rows() == 0) {
+      throw InputException.data("input " + input + " has no rows");
+    }
   }
 
   /**

@@ -188,8 +188,9 @@ public final class BatchNorm extends Estimator<BatchNormModel> implements Defaul
    * @throws IllegalArgumentException if inputCol is missing or not a vector column, numChannels
    *     does not divide the vector length, or weight/bias have the wrong length
    * @throws InputException (data) under handleInvalid "error" for a null vector or a NaN or
-   *     infinite element, for vectors of different lengths, or when a feature has no value (or one
-   *     value with varianceMode "sample")
+   *     infinite element, for vectors of different lengths, when a feature has no value (or one
+   *     value with varianceMode "sample"), or when a variance is beyond the double range (values
+   *     near +-1e308), with which every value would normalize to beta
    */
   @Override
   public BatchNormModel fit(Dataset<?> dataset) {
@@ -240,6 +241,11 @@ public final class BatchNorm extends Estimator<BatchNormModel> implements Defaul
       if (Double.isNaN(mean[f.index()]) || Double.isNaN(variance[f.index()])) {
         throw InputException.data("column '" + column + "': " + f.name() + " has " + m.count()
             + " valid values, too few for its " + (sample ? "sample " : "") + "variance");
+      }
+      if (Double.isInfinite(variance[f.index()])) {
+        throw InputException.data("column '" + column + "': " + f.name() + " has a variance "
+            + "beyond the double range (values from " + m.min() + " to " + m.max() + "), with "
+            + "which every value would normalize to beta; scale it first");
       }
     }
     BatchNormModel model = new BatchNormModel(uid, Vectors.dense(mean), Vectors.dense(variance));

@@ -1,17 +1,34 @@
 package io.normstats.spark;
 
+import com.univocity.parsers.csv.CsvParser;
+import com.univocity.parsers.csv.CsvParserSettings;
 import io.normstats.InputException;
+import java.io.BufferedReader;
 import java.io.FileNotFoundException;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.io.compress.CompressionCodec;
+import org.apache.hadoop.io.compress.CompressionCodecFactory;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
 
 /**
  * Opens a job's input as a DataFrame with Spark's own readers (Parquet, CSV with a header and
@@ -71,9 +88,21 @@ public final class Inputs {
   }
 
   private static Dataset<Row> open(SparkSession spark, String path, InputFormat resolved) {
+    if (resolved == InputFormat.CSV || resolved == InputFormat.JSON) {
+      FileStatus[] files = dataFiles(spark, path);
+      if (Arrays.stream(files).allMatch(f -> f.getLen() == 0)) {
+        throw InputException.data("input " + path + " is empty (0 bytes)");
+      }
+      if (resolved == InputFormat.CSV) {
+        checkCsvHeader(spark, Arrays.stream(files).filter(f -> f.getLen() > 0).findFirst().get());
+      }
+    }
     return switch (resolved) {
       case PARQUET -> spark.read().parquet(path);
+      // Spaces around values ("1, 2, 3") are allowed; a row with more or fewer fields than the
+      // header fails the read (FAILFAST) rather than being padded with nulls or cut.
       case CSV -> spark.read().option("header", "true").option("inferSchema", "true")
+          .option("ignoreLeadingWhiteSpace", "true").option("ignoreTrailingWhiteSpace", "true")
           .option("mode", "FAILFAST").csv(path);
       case JSON -> spark.read().option("mode", "FAILFAST").json(path);
       case IDX -> IdxSource.read(spark, path, spark.sparkContext().defaultParallelism());
@@ -100,6 +129,130 @@ public final class Inputs {
           + " from its name: pass --format parquet|csv|json|idx");
     }
     return byName;
+  }
+
+  /**
+   * The features of {@code df}, read from {@code path}, as {@link FeatureSelection#resolve} (or,
+   * with {@code deferLength}, {@link FeatureSelection#resolveDeferred}) chooses them, with the checks
+   * that text inputs need because Spark infers their column types from the values: a CSV or JSON
+   * column that holds numbers and some values that are not numbers is inferred as a string column,
+   * and would otherwise silently not be a feature (or be refused as "not numeric"); a file with a
+   * header and no rows has only string columns.
+   *
+   * @throws InputException (data) if a text input has no rows, or a string column holds numbers
+   *     and values that are not numbers (naming the column, one such value and how many there are);
+   *     (usage) as {@link FeatureSelection#resolve}
+   */
+  public static FeatureSelection select(SparkSession spark, String path, InputFormat format,
+      Dataset<Row> df, List<String> features, String vectorColumn, boolean deferLength) {
+    InputFormat resolved = resolve(spark, path, format);
+    boolean text = resolved == InputFormat.CSV || resolved == InputFormat.JSON;
+    List<String> strings = Arrays.stream(df.schema().fields())
+        .filter(f -> f.dataType() == DataTypes.StringType).map(StructField::name).toList();
+    FeatureSelection selection;
+    try {
+      selection = deferLength
+          ? FeatureSelection.resolveDeferred(df, features, vectorColumn)
+          : FeatureSelection.resolve(df, features, vectorColumn);
+    } catch (InputException e) {
+      if (text && e.exitCode() == InputException.USAGE && !strings.isEmpty()) {
+        if (df.isEmpty()) {
+          throw InputException.data("input " + path + " has no rows");
+        }
+        List<String> asked = features == null ? strings
+            : features.stream().filter(strings::contains).toList();
+        checkNumbersInStrings(df, path, asked);
+      }
+      throw e;
+    }
+    if (text && features == null && vectorColumn == null && !strings.isEmpty()) {
+      checkNumbersInStrings(df, path, strings);
+    }
+    return selection;
+  }
+
+  /**
+   * @throws InputException (data) if one of the string {@code columns} holds values that parse as
+   *     numbers and values that do not (and are not null): a numeric column with a typo
+   */
+  private static void checkNumbersInStrings(Dataset<Row> df, String path, List<String> columns) {
+    if (columns.isEmpty()) {
+      return;
+    }
+    List<Column> aggs = new ArrayList<>();
+    for (String name : columns) {
+      Column c = df.col(quote(name));
+      Column number = c.try_cast(DataTypes.DoubleType).isNotNull();
+      Column other = c.isNotNull().and(functions.not(number));
+      aggs.add(functions.count(functions.when(number, 1)));
+      aggs.add(functions.count(functions.when(other, 1)));
+      aggs.add(functions.min(functions.when(other, c)));
+    }
+    Row counts = df.agg(aggs.get(0), aggs.subList(1, aggs.size()).toArray(new Column[0])).first();
+    for (int i = 0; i < columns.size(); i++) {
+      long numbers = counts.getLong(3 * i);
+      long others = counts.getLong(3 * i + 1);
+      if (numbers > 0 && others > 0) {
+        String example = counts.getString(3 * i + 2);
+        throw InputException.data("column '" + columns.get(i) + "' of " + path + " holds " + numbers
+            + " numbers and " + others + (others == 1 ? " value that is" : " values that are")
+            + " not a number, e.g. '" + abbreviate(example) + "': fix the values, or leave the "
+            + "column out with --features");
+      }
+    }
+  }
+
+  private static String abbreviate(String value) {
+    String oneLine = value.replaceAll("\\s+", " ");
+    return oneLine.length() > 40 ? oneLine.substring(0, 40) + "..." : oneLine;
+  }
+
+  private static String quote(String name) {
+    return "`" + name.replace("`", "``") + "`";
+  }
+
+  /**
+   * @throws InputException (data) if the header of CSV file {@code file} names a column twice,
+   *     which Spark would silently rename (to {@code a0}, {@code a2}, ...)
+   */
+  private static void checkCsvHeader(SparkSession spark, FileStatus file) {
+    Path p = file.getPath();
+    Configuration conf = spark.sparkContext().hadoopConfiguration();
+    String line;
+    try {
+      CompressionCodec codec = new CompressionCodecFactory(conf).getCodec(p);
+      InputStream raw = p.getFileSystem(conf).open(p);
+      try (BufferedReader reader = new BufferedReader(new InputStreamReader(
+          codec == null ? raw : codec.createInputStream(raw), StandardCharsets.UTF_8))) {
+        line = reader.readLine();
+      }
+    } catch (IOException e) {
+      throw InputException.data("cannot read " + p + ": " + e.getMessage(), e);
+    }
+    if (line == null) {
+      return;
+    }
+    String[] names = new CsvParser(new CsvParserSettings()).parseLine(line);
+    boolean caseSensitive = Boolean.parseBoolean(spark.conf().get("spark.sql.caseSensitive", "false"));
+    Map<String, Integer> seen = new HashMap<>();
+    for (int i = 0; names != null && i < names.length; i++) {
+      if (names[i] == null) {
+        continue;
+      }
+      String key = caseSensitive ? names[i] : names[i].toLowerCase(Locale.ROOT);
+      Integer first = seen.putIfAbsent(key, i);
+      if (first != null) {
+        throw InputException.data("the header of " + p.toUri().getPath() + " names column '"
+            + names[i] + "' twice (fields " + (first + 1) + " and " + (i + 1) + ")"
+            + (caseSensitive ? "" : ", ignoring case"));
+      }
+    }
+  }
+
+  /** The data files of {@code path}: itself, or a directory's files that are not hidden. */
+  private static FileStatus[] dataFiles(SparkSession spark, String path) {
+    FileStatus status = checkExists(spark, path);
+    return status.isDirectory() ? listDataFiles(spark, status.getPath()) : new FileStatus[] {status};
   }
 
   /** The file status of {@code path}. @throws InputException (usage) if it does not exist */
