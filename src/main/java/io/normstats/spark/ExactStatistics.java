@@ -67,13 +67,17 @@ public final class ExactStatistics {
         while (it.hasNext()) {
           folding.addBatch(it.next(), columns, types);
         }
+        FaultInjection.afterWork("exact pass, columnar");
         return Collections.singletonList(folding.accumulator()).iterator();
       }), selection);
     } else {
       JavaRDD<InternalRow> rows = df.select(selection.projection()).queryExecution().toRdd()
           .toJavaRDD();
-      total = treeMerge(rows.mapPartitions(it -> Collections.singletonList(
-          new RowFolding(selection).addAll(it)).iterator()), selection);
+      total = treeMerge(rows.mapPartitions(it -> {
+        MomentAccumulator partial = new RowFolding(selection).addAll(it);
+        FaultInjection.afterWork("exact pass");
+        return Collections.singletonList(partial).iterator();
+      }), selection);
     }
     return result(total, selection);
   }
@@ -87,8 +91,11 @@ public final class ExactStatistics {
         .toJavaRDD();
     String column = selection.columns().get(0);
     SizedPartial total = rows.getNumPartitions() == 0 ? new SizedPartial(null, null, 0)
-        : rows.mapPartitions(it -> Collections.singletonList(SizedPartial.fold(it, selection))
-            .iterator()).treeReduce(SizedPartial::merge, rows.getNumPartitions() > 64 ? 3 : 2);
+        : rows.mapPartitions(it -> {
+          SizedPartial partial = SizedPartial.fold(it, selection);
+          FaultInjection.afterWork("exact pass, vector length from the data");
+          return Collections.singletonList(partial).iterator();
+        }).treeReduce(SizedPartial::merge, rows.getNumPartitions() > 64 ? 3 : 2);
     if (total.moments() == null) {
       throw InputException.data("column '" + column
           + "' has no non-null value to take the vector length from");
@@ -190,6 +197,7 @@ public final class ExactStatistics {
           counter.add(file, row.getLong(fileIndex + 1));
           folding.add(row);
         }
+        FaultInjection.afterWork("exact pass, ordered");
         return Collections.singletonList(new CountedPartial(folding.accumulator(), counter))
             .iterator();
       }).treeReduce((a, b) -> {

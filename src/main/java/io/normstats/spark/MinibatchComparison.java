@@ -99,8 +99,9 @@ public final class MinibatchComparison {
     long length = rangeLength;
     Broadcast<InputOrder> orderRef = order;
     JavaRDD<Row> source = input.withOrigin().select(columns.toArray(new Column[0])).javaRDD();
-    JavaPairRDD<Long, double[]> placed = source.mapPartitionsToPair(it -> new Placer(it, selection,
-        orderRef.value(), settings, rows, fileIndex, length, overlap));
+    JavaPairRDD<Long, double[]> placed = source.mapPartitionsToPair(it -> FaultInjection.afterLast(
+        new Placer(it, selection, orderRef.value(), settings, rows, fileIndex, length, overlap),
+        "minibatch pass, placing rows"));
     this.sorted = placed.repartitionAndSortWithinPartitions(new RangeOfPositions(tasks, length));
   }
 
@@ -148,6 +149,7 @@ public final class MinibatchComparison {
         Tuple2<Long, double[]> record = it.next();
         folder.accept(record._1() >>> 1, record._2());
       }
+      FaultInjection.afterWork("minibatch pass, estimators");
       return List.of(folder.finish()).iterator();
     }, true);
     List<EstimateAccumulator> merged = orderedTreeReduce(partials, MinibatchComparison::merge);
