@@ -52,6 +52,7 @@ public final class LocalStandaloneCluster implements AutoCloseable {
       "-Djdk.reflect.useDirectMethodHandle=false", "-Dio.netty.tryReflectionSetAccessible=true");
 
   private final Path dir;
+  private final Path properties;
   private final Path sparkHome;
   private final String masterUrl;
   private final int masterUiPort;
@@ -59,9 +60,10 @@ public final class LocalStandaloneCluster implements AutoCloseable {
   private final List<Path> workerDirs = new ArrayList<>();
   private final Thread hook = new Thread(this::stopAll, "stop-local-standalone-cluster");
 
-  private LocalStandaloneCluster(Path dir, List<Path> jars, int workers, int cores, String memory)
-      throws IOException, InterruptedException {
+  private LocalStandaloneCluster(Path dir, List<Path> jars, int workers, int cores, String memory,
+      boolean authenticate) throws IOException, InterruptedException {
     this.dir = Files.createDirectories(dir.toAbsolutePath());
+    this.properties = authenticate ? writeSecret(this.dir.resolve("spark-auth.conf")) : null;
     this.sparkHome = Files.createDirectories(this.dir.resolve("spark-home"));
     Path jarDir = Files.createDirectories(sparkHome.resolve("jars"));
     for (Path jar : jars) {
@@ -78,14 +80,16 @@ public final class LocalStandaloneCluster implements AutoCloseable {
       this.masterUiPort = freePort();
       this.masterUrl = "spark://127.0.0.1:" + port;
       start("master", "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port",
-          Integer.toString(port), "--webui-port", Integer.toString(masterUiPort));
+          Integer.toString(port), "--webui-port", Integer.toString(masterUiPort),
+          "--properties-file", daemonProperties().toString());
       waitFor(() -> aliveWorkers() >= 0, "the master to start");
       for (int w = 0; w < workers; w++) {
         Path work = Files.createDirectories(this.dir.resolve("worker-" + w));
         workerDirs.add(work);
         start("worker-" + w, "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1",
             "--cores", Integer.toString(cores), "--memory", memory, "--work-dir", work.toString(),
-            "--webui-port", Integer.toString(freePort()), masterUrl);
+            "--webui-port", Integer.toString(freePort()),
+            "--properties-file", daemonProperties().toString(), masterUrl);
       }
       waitFor(() -> aliveWorkers() == workers, workers + " workers to register");
       started = true;
@@ -108,7 +112,54 @@ public final class LocalStandaloneCluster implements AutoCloseable {
    */
   public static LocalStandaloneCluster start(Path dir, List<Path> jars, int workers,
       int coresPerWorker, String memoryPerWorker) throws IOException, InterruptedException {
-    return new LocalStandaloneCluster(dir, jars, workers, coresPerWorker, memoryPerWorker);
+    return new LocalStandaloneCluster(dir, jars, workers, coresPerWorker, memoryPerWorker, false);
+  }
+
+  /**
+   * Like {@link #start(Path, List, int, int, String)}, with Spark's authentication on: a random
+   * secret is written to {@link #properties()} (readable by its owner only) with
+   * {@code spark.authenticate true}; the Master and Workers read it with {@code --properties-file},
+   * executors get it from their Worker, and an application must submit with the same file
+   * ({@code jobs/normstats ... --properties-file FILE}) or its connections are refused.
+   */
+  public static LocalStandaloneCluster startAuthenticated(Path dir, List<Path> jars, int workers,
+      int coresPerWorker, String memoryPerWorker) throws IOException, InterruptedException {
+    return new LocalStandaloneCluster(dir, jars, workers, coresPerWorker, memoryPerWorker, true);
+  }
+
+  /**
+   * The Spark properties file with {@code spark.authenticate} and its secret that applications
+   * submit with, or null when authentication is off.
+   */
+  public Path properties() {
+    return properties;
+  }
+
+  /** The daemons' properties: the secret, or an empty file (not the default spark-defaults.conf). */
+  private Path daemonProperties() throws IOException {
+    if (properties != null) {
+      return properties;
+    }
+    Path empty = dir.resolve("spark-daemons.conf");
+    Files.writeString(empty, "");
+    return empty;
+  }
+
+  /**
+   * Writes {@code spark.authenticate}, a random 256-bit secret and {@code spark.master.rest.enabled
+   * false} to {@code file}, mode 600.
+   */
+  private static Path writeSecret(Path file) throws IOException {
+    byte[] key = new byte[32];
+    new java.security.SecureRandom().nextBytes(key);
+    Files.deleteIfExists(file);
+    Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+    // The Master's REST submission server cannot authenticate: it must be off (Spark refuses
+    // to start otherwise).
+    Files.writeString(file, "spark.authenticate true\nspark.authenticate.secret "
+        + java.util.HexFormat.of().formatHex(key) + "\nspark.master.rest.enabled false\n");
+    return file;
   }
 
   /** The jars of the launcher's runtime classpath file (target/runtime-classpath.txt). */
@@ -233,17 +284,25 @@ public final class LocalStandaloneCluster implements AutoCloseable {
     }
   }
 
-  /** Starts a cluster and runs until interrupted: {@code DIR [WORKERS]}. */
+  /**
+   * Starts a cluster and runs until interrupted: {@code [--authenticate] DIR [WORKERS]}; prints the
+   * master URL (and with {@code --authenticate}, the properties file to submit with).
+   */
   public static void main(String[] args) throws Exception {
-    if (args.length < 1) {
-      System.err.println("usage: LocalStandaloneCluster DIR [WORKERS]  (run from the project "
-          + "directory, after mvn package)");
+    List<String> rest = new ArrayList<>(List.of(args));
+    boolean authenticate = rest.remove("--authenticate");
+    if (rest.isEmpty()) {
+      System.err.println("usage: LocalStandaloneCluster [--authenticate] DIR [WORKERS]  (run from "
+          + "the project directory, after mvn package)");
       System.exit(2);
     }
-    int workers = args.length > 1 ? Integer.parseInt(args[1]) : 2;
-    try (LocalStandaloneCluster cluster = start(Path.of(args[0]),
-        classpath(Path.of("target/runtime-classpath.txt")), workers, 1, "1g")) {
+    int workers = rest.size() > 1 ? Integer.parseInt(rest.get(1)) : 2;
+    try (LocalStandaloneCluster cluster = new LocalStandaloneCluster(Path.of(rest.get(0)),
+        classpath(Path.of("target/runtime-classpath.txt")), workers, 1, "1g", authenticate)) {
       System.out.println(cluster.masterUrl());
+      if (authenticate) {
+        System.out.println("submit with --properties-file " + cluster.properties());
+      }
       Thread.currentThread().join();
     } catch (UncheckedIOException e) {
       throw e.getCause();

@@ -52,6 +52,11 @@ public final class Main implements Runnable {
       if (ie == null) {
         ie = ReadErrors.describe(e);
       }
+      if (ie == null && stoppedContext(e)) {
+        ie = InputException.usage("the Spark application was stopped before the job could run: "
+            + "the master did not accept it (check --master and, if the cluster authenticates, "
+            + "--properties-file with its spark.authenticate.secret; the warnings above say more)");
+      }
       String job = commandLine.getCommandName();
       if (ie != null) {
         errors.println("normstats " + job + ": error: " + ie.getMessage());
@@ -64,6 +69,17 @@ public final class Main implements Runnable {
       return 1;
     });
     return cli.execute(args);
+  }
+
+  /** Whether {@code e} comes from using a SparkContext that Spark stopped (master unreachable). */
+  private static boolean stoppedContext(Throwable e) {
+    for (Throwable c = e; c != null; c = c.getCause() == c ? null : c.getCause()) {
+      if (c instanceof IllegalStateException
+          && String.valueOf(c.getMessage()).startsWith("Cannot call methods on a stopped SparkContext")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   public static void main(String[] args) {

@@ -286,8 +286,13 @@ public final class BatchNormModel extends Model<BatchNormModel> implements MLWri
           BatchNormModel.class.getName());
       Row row = sparkSession().read().parquet(new Path(path, "data").toString())
           .select("mean", "variance").first();
-      BatchNormModel model = new BatchNormModel(metadata.uid(), (Vector) row.get(0),
-          (Vector) row.get(1));
+      BatchNormModel model;
+      try {
+        model = new BatchNormModel(metadata.uid(), (Vector) row.get(0), (Vector) row.get(1));
+      } catch (IllegalArgumentException | NullPointerException e) {
+        throw new IllegalArgumentException(path + " does not hold valid BatchNorm statistics: "
+            + e.getMessage(), e);
+      }
       metadata.getAndSetParams(model, scala.Option.empty());
       return model;
     }

@@ -2,6 +2,7 @@ package io.normstats.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -29,8 +30,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The jobs submitted to a real standalone cluster (one Master, two Workers, executors in their own
- * JVMs, all from the Maven dependencies) through jobs/normstats: results bit-identical to local mode,
- * tasks on both workers' executors, and a job that survives an executor killed with SIGKILL.
+ * JVMs, all from the Maven dependencies) with Spark's authentication on (spark.authenticate and a
+ * shared secret, passed with --properties-file), through jobs/normstats: results bit-identical to
+ * local mode, tasks on both workers' executors, a job that survives an executor killed with SIGKILL,
+ * and connections without the secret refused.
  */
 class ClusterIT {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -41,7 +44,7 @@ class ClusterIT {
 
   @BeforeAll
   static void startCluster() throws Exception {
-    cluster = LocalStandaloneCluster.start(tmp.resolve("cluster"),
+    cluster = LocalStandaloneCluster.startAuthenticated(tmp.resolve("cluster"),
         LocalStandaloneCluster.classpath(Launcher.HOME.resolve("target/runtime-classpath.txt")),
         2, 1, "1g");
   }
@@ -60,6 +63,7 @@ class ClusterIT {
     Files.createDirectories(events);
     List<String> all = new ArrayList<>(List.of(args));
     all.addAll(List.of("--master", cluster.masterUrl(), "--executor-memory", "512m",
+        "--properties-file", cluster.properties().toString(),
         "--conf", "spark.eventLog.enabled=true", "--conf", "spark.eventLog.compress=false",
         "--conf", "spark.eventLog.dir=" + events.toUri()));
     return all;
@@ -100,6 +104,45 @@ class ClusterIT {
       }
       Set<String> workers = workersThatRanTasks(events);
       assertEquals(2, workers.size(), job + ": tasks ran on executors of " + workers);
+    }
+  }
+
+  /**
+   * The cluster authenticates: its Master logs it, an RPC client with the secret reaches the Master,
+   * and one with another secret or none is refused.
+   */
+  @Test
+  void connectionsWithoutTheSecretAreRefused() throws Exception {
+    assertTrue(Files.readString(tmp.resolve("cluster/master.log"))
+        .contains("authentication enabled"), "the Master runs with spark.authenticate");
+    String secret = Files.readAllLines(cluster.properties()).stream()
+        .filter(l -> l.startsWith("spark.authenticate.secret ")).findFirst().orElseThrow()
+        .substring("spark.authenticate.secret ".length()).strip();
+    assertTrue(reachMaster(secret), "with the secret");
+    assertFalse(reachMaster("0123456789abcdef"), "with another secret");
+    assertFalse(reachMaster(null), "without authentication");
+  }
+
+  /** Whether a Spark RPC client with {@code secret} (null: authentication off) reaches the Master. */
+  private static boolean reachMaster(String secret) throws Exception {
+    org.apache.spark.SparkConf conf = new org.apache.spark.SparkConf()
+        .set("spark.rpc.lookupTimeout", "20s").set("spark.network.timeout", "20s");
+    if (secret != null) {
+      conf.set("spark.authenticate", "true").set("spark.authenticate.secret", secret);
+    }
+    org.apache.spark.SecurityManager security = new org.apache.spark.SecurityManager(conf,
+        scala.Option.empty(), org.apache.spark.internal.config.package$.MODULE$.AUTH_SECRET_FILE());
+    org.apache.spark.rpc.RpcEnv rpc = org.apache.spark.rpc.RpcEnv.create("probe", "127.0.0.1", 0,
+        conf, security, true);
+    try {
+      java.net.URI master = java.net.URI.create(cluster.masterUrl());
+      rpc.setupEndpointRef(org.apache.spark.rpc.RpcAddress.apply(master.getHost(),
+          master.getPort()), "Master");
+      return true;
+    } catch (Exception e) {
+      return false;
+    } finally {
+      rpc.shutdown();
     }
   }
 

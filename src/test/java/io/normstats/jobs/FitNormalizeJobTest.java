@@ -178,4 +178,76 @@ class FitNormalizeJobTest {
         kept.toString());
     assertEquals(2, spark.read().parquet(kept.toString()).count());
   }
+
+  /** Replaces the "class" of the JSON metadata file under {@code dir}/metadata. */
+  private static void setMetadataClass(Path dir, String cls) throws IOException {
+    try (var files = Files.list(dir.resolve("metadata"))) {
+      for (Path f : files.filter(p -> p.getFileName().toString().startsWith("part-")).toList()) {
+        String json = Files.readString(f);
+        Files.writeString(f, json.replaceFirst("\"class\":\"[^\"]+\"", "\"class\":\"" + cls + "\""));
+        Files.deleteIfExists(f.resolveSibling("." + f.getFileName() + ".crc"));
+      }
+    }
+  }
+
+  private static Path copy(Path from, Path to) throws IOException {
+    try (var files = Files.walk(from)) {
+      for (Path f : files.toList()) {
+        Files.copy(f, to.resolve(from.relativize(f).toString()));
+      }
+    }
+    return to;
+  }
+
+  @Test
+  void modelsAreReadFromJsonMetadataAndParquetOnly() throws IOException {
+    Path input = tmp.resolve("tamper.json");
+    Files.writeString(input, "{\"v\": [1.0, 2.0]}\n{\"v\": [3.0, 1.0]}\n");
+    Path model = tmp.resolve("tamper-model");
+    ok("fit", "--input", input.toString(), "--output", model.toString());
+    Path out = tmp.resolve("tamper-out");
+
+    // A stage naming another class is refused before Spark instantiates anything.
+    Path trapped = copy(model, tmp.resolve("trapped-model"));
+    Path stage;
+    try (var stages = Files.list(trapped.resolve("stages"))) {
+      stage = stages.findFirst().orElseThrow();
+    }
+    setMetadataClass(stage, TrapStage.class.getName());
+    TestSpark.Run run = main("normalize", "--input", input.toString(), "--model", trapped.toString(),
+        "--output", out.toString());
+    assertEquals(2, run.exitCode(), run.stderr());
+    assertTrue(run.stderr().contains("has a stage of class io.normstats.jobs.TrapStage"),
+        run.stderr());
+    assertEquals(null, System.getProperty(TrapStage.LOADED), "the named class was never loaded");
+    assertFalse(Files.exists(out));
+
+    // So is a directory whose top level is not a PipelineModel.
+    Path other = copy(model, tmp.resolve("other-model"));
+    setMetadataClass(other, "org.apache.spark.ml.feature.StandardScalerModel");
+    run = main("normalize", "--input", input.toString(), "--model", other.toString(), "--output",
+        out.toString());
+    assertEquals(2, run.exitCode(), run.stderr());
+    assertTrue(run.stderr().contains("holds a org.apache.spark.ml.feature.StandardScalerModel, not "
+        + "the PipelineModel"), run.stderr());
+
+    // And statistics that do not make a model: a mean and a variance of different lengths.
+    Path bad = copy(model, tmp.resolve("bad-model"));
+    Path data;
+    try (var stages = Files.list(bad.resolve("stages"))) {
+      data = stages.findFirst().orElseThrow().resolve("data");
+    }
+    spark.createDataFrame(List.of(org.apache.spark.sql.RowFactory.create(
+        org.apache.spark.ml.linalg.Vectors.dense(1, 2),
+        org.apache.spark.ml.linalg.Vectors.dense(1, 2, 3))), new org.apache.spark.sql.types.StructType()
+        .add("mean", org.apache.spark.ml.linalg.SQLDataTypes.VectorType())
+        .add("variance", org.apache.spark.ml.linalg.SQLDataTypes.VectorType()))
+        .write().mode("overwrite").parquet(data.toString());
+    run = main("normalize", "--input", input.toString(), "--model", bad.toString(), "--output",
+        out.toString());
+    assertEquals(2, run.exitCode(), run.stderr());
+    assertTrue(run.stderr().contains("does not hold valid BatchNorm statistics: mean and variance must "
+        + "have the same, non-zero length: 2 and 3"), run.stderr());
+    assertEquals(1, run.stderr().strip().lines().count(), run.stderr());
+  }
 }
