@@ -170,8 +170,8 @@ public final class NormalizeJob implements Callable<Integer> {
           Column c = functions.col("`" + f.name().replace("`", "``") + "`");
           if (f.dataType() instanceof ArrayType) {
             int length = arrays.select(functions.max(functions.size(c))).first().getInt(0);
-            for (int k = 0; k < length; k++) {
-              columns.add(c.getItem(k).as(f.name() + "_" + k));
+            for (int k = 0; k < length; k++) { // shorter rows (LayerNorm of ragged vectors): empty
+              columns.add(functions.get(c, functions.lit(k)).as(f.name() + "_" + k));
             }
           } else {
             columns.add(c);

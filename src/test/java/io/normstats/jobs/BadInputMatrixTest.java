@@ -231,6 +231,17 @@ class BadInputMatrixTest {
           }
         }))));
 
+    cases.add(new Case("ragged vectors normalized to CSV", ragged, List.of("--output-format", "csv"),
+        Map.of("normalize", Expect.ok(out -> { // one column per element; a shorter row leaves empty
+          List<Row> rows = spark.read().option("header", "true").option("inferSchema", "true")
+              .csv(out.toString()).select("normalized_0", "normalized_1").collectAsList();
+          double[] two = layerNorm(1, 2);
+          assertTrue(rows.stream().anyMatch(r -> !r.isNullAt(1) && Math.abs(r.getDouble(0) - two[0])
+              < 1e-12 && Math.abs(r.getDouble(1) - two[1]) < 1e-12), rows.toString());
+          assertTrue(rows.stream().anyMatch(r -> r.isNullAt(1) && r.getDouble(0) == 0.0),
+              rows.toString());
+        }))));
+
     StructType vectorSchema = new StructType().add("v", SQLDataTypes.VectorType());
     Path sparse = parquet("sparse.parquet", vectorSchema, List.of(
         RowFactory.create(Vectors.dense(1, 2, 3, 4)),

@@ -14,9 +14,16 @@ import org.junit.jupiter.api.Test;
 
 /** The short smoke run of the benchmark that CI runs: every section runs and reports its ratios. */
 class BenchJobTest {
+  private static org.apache.spark.sql.SparkSession spark;
+
   @BeforeAll
   static void start() {
-    TestSpark.session("BenchJobTest");
+    spark = TestSpark.session("BenchJobTest");
+  }
+
+  @org.junit.jupiter.api.AfterAll
+  static void stop() {
+    spark.stop();
   }
 
   @Test

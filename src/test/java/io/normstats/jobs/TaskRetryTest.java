@@ -43,11 +43,15 @@ class TaskRetryTest {
 
   @BeforeAll
   static void start() throws IOException {
+    // a session another class left running would be returned instead, with its master
+    SparkSession.getDefaultSession().foreach(s -> { s.stop(); return null; });
+    SparkSession.getActiveSession().foreach(s -> { s.stop(); return null; });
     spark = SparkSession.builder().master("local[2,4]").appName("TaskRetryTest")
         .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4")
         .config("spark.sql.files.maxPartitionBytes", "16k") // several tasks per small input
         .config("spark.sql.files.openCostInBytes", "1k")
         .getOrCreate();
+    assertEquals("local[2,4]", spark.sparkContext().master(), "4 attempts per task");
     spark.sparkContext().addSparkListener(new SparkListener() {
       @Override
       public void onTaskEnd(SparkListenerTaskEnd end) {
