@@ -181,7 +181,7 @@ public final class Inputs {
     }
     List<Column> aggs = new ArrayList<>();
     for (String name : columns) {
-      Column c = df.col(quote(name));
+      Column c = FeatureSelection.quoted(name);
       Column number = c.try_cast(DataTypes.DoubleType).isNotNull();
       Column other = c.isNotNull().and(functions.not(number));
       aggs.add(functions.count(functions.when(number, 1)));
@@ -205,10 +205,6 @@ public final class Inputs {
   private static String abbreviate(String value) {
     String oneLine = value.replaceAll("\\s+", " ");
     return oneLine.length() > 40 ? oneLine.substring(0, 40) + "..." : oneLine;
-  }
-
-  private static String quote(String name) {
-    return "`" + name.replace("`", "``") + "`";
   }
 
   /**
