@@ -131,14 +131,13 @@ public final class OutputDirectory {
       return;
     }
     String prefix = "." + target.getName() + ".normstats-";
-    FileStatus[] siblings = fs.listStatus(parent, p -> p.getName().startsWith(prefix)
-        && SIDE.matcher(p.getName().substring(prefix.length())).matches());
+    FileStatus[] siblings = fs.listStatus(parent, p -> p.getName().startsWith(prefix));
     java.util.Arrays.sort(siblings, // newest first
         java.util.Comparator.comparingLong(FileStatus::getModificationTime).reversed());
     for (FileStatus s : siblings) {
       Matcher m = SIDE.matcher(s.getPath().getName().substring(prefix.length()));
       if (!m.matches()) {
-        continue;
+        continue; // not of this scheme (an older version's, say): left alone
       }
       boolean here = m.group(3).equals(HOST);
       boolean stale = here

@@ -202,13 +202,10 @@ class ClusterIT {
 
     Path remote = tmp.resolve("kill-cluster");
     Path events = tmp.resolve("kill-events");
-    List<String> args = new ArrayList<>(List.of(Launcher.HOME.resolve("jobs/normstats").toString()));
-    args.addAll(onCluster(events, "stats", "--input", input.toString(), "--partitions", "24",
-        "--output", remote.toString()));
-    ProcessBuilder pb = new ProcessBuilder(args).directory(Launcher.HOME.toFile())
-        .redirectErrorStream(true).redirectOutput(tmp.resolve("kill-job.log").toFile());
-    pb.environment().putAll(ENV);
-    Process job = pb.start();
+    List<String> args = onCluster(events, "stats", "--input", input.toString(), "--partitions", "24",
+        "--output", remote.toString());
+    Process job = Launcher.start(ENV, tmp.resolve("kill-job.log"), tmp.resolve("kill-job.log"),
+        args.toArray(new String[0]));
     try {
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
       while (cluster.executors().size() < 2 && System.nanoTime() < deadline && job.isAlive()) {

@@ -37,11 +37,8 @@ class KilledDriverIT {
 
   /** Starts the launcher; its process is the driver JVM (the launcher execs java). */
   private Process start(String... args) throws IOException {
-    List<String> command = new ArrayList<>(List.of(Launcher.HOME.resolve("jobs/normstats").toString()));
-    command.addAll(List.of(args));
-    return new ProcessBuilder(command).directory(Launcher.HOME.toFile())
-        .redirectOutput(tmp.resolve("killed-stdout.txt").toFile())
-        .redirectError(tmp.resolve("killed-stderr.txt").toFile()).start();
+    return Launcher.start(Map.of(), tmp.resolve("killed-stdout.txt"),
+        tmp.resolve("killed-stderr.txt"), args);
   }
 
   /** Waits until {@code condition} holds for a path under {@code dir}'s parent, or fails. */

@@ -73,7 +73,7 @@ class MalformedCsvTest {
   private record Generated(Path file, String[] names, List<List<Double>> finite, long[] nan,
       long[] nulls, Set<Fault> faults) {}
 
-  private static String number(double v, boolean exponent, SplittableRandom r) {
+  private static String number(double v, boolean exponent) {
     if (v == Math.rint(v) && Math.abs(v) < 1e15 && !exponent) {
       return Long.toString((long) v);
     }
@@ -109,7 +109,7 @@ class MalformedCsvTest {
     for (int row = 0; row < rows; row++) {
       for (int c = 0; c < columns; c++) {
         values[row][c] = value(c + i, r);
-        cells[row][c] = number(values[row][c], faults.contains(Fault.EXPONENTS) && r.nextBoolean(), r);
+        cells[row][c] = number(values[row][c], faults.contains(Fault.EXPONENTS) && r.nextBoolean());
       }
     }
     // Invalid values and typos go in rows other than the first, one cell each, so that every
@@ -172,7 +172,7 @@ class MalformedCsvTest {
         fields.add(cell);
       }
       if (faults.contains(Fault.DUPLICATE_HEADER)) {
-        fields.add(number(value(0, r), false, r));
+        fields.add(number(value(0, r), false));
       }
       lines.add(String.join(",", fields));
       if (faults.contains(Fault.BLANK_LINES) && r.nextInt(4) == 0) {

@@ -29,13 +29,7 @@ public final class Launcher {
       throws IOException, InterruptedException {
     Path out = Files.createTempFile(tmp, "stdout", ".txt");
     Path err = Files.createTempFile(tmp, "stderr", ".txt");
-    List<String> command = new ArrayList<>();
-    command.add(HOME.resolve("jobs/normstats").toString());
-    command.addAll(List.of(args));
-    ProcessBuilder builder = new ProcessBuilder(command).directory(HOME.toFile())
-        .redirectOutput(out.toFile()).redirectError(err.toFile());
-    builder.environment().putAll(env);
-    Process p = builder.start();
+    Process p = start(env, out, err, args);
     if (!p.waitFor(minutes, TimeUnit.MINUTES)) {
       p.descendants().forEach(ProcessHandle::destroyForcibly);
       p.destroyForcibly();
@@ -43,5 +37,26 @@ public final class Launcher {
     }
     return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
         Files.readString(err, StandardCharsets.UTF_8));
+  }
+
+  /**
+   * Starts the launcher with {@code args} and the extra environment {@code env} without waiting,
+   * its stdout to {@code out} and stderr to {@code err} (the same file for both is fine). The
+   * process is the driver JVM in embedded mode (the launcher execs java).
+   */
+  public static Process start(Map<String, String> env, Path out, Path err, String... args)
+      throws IOException {
+    List<String> command = new ArrayList<>();
+    command.add(HOME.resolve("jobs/normstats").toString());
+    command.addAll(List.of(args));
+    ProcessBuilder builder = new ProcessBuilder(command).directory(HOME.toFile())
+        .redirectOutput(out.toFile());
+    if (out.equals(err)) {
+      builder.redirectErrorStream(true);
+    } else {
+      builder.redirectError(err.toFile());
+    }
+    builder.environment().putAll(env);
+    return builder.start();
   }
 }
