@@ -4,6 +4,8 @@ import io.normstats.InputException;
 import io.normstats.minibatch.CompareSettings;
 import io.normstats.minibatch.Comparison;
 import io.normstats.minibatch.Estimator;
+import io.normstats.output.CompareOutput;
+import io.normstats.output.OutputDirectory;
 import io.normstats.spark.ExactStatistics;
 import io.normstats.spark.FeatureSelection;
 import io.normstats.spark.Inputs;

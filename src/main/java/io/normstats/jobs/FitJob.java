@@ -4,6 +4,7 @@ import io.normstats.InputException;
 import io.normstats.ml.BatchNorm;
 import io.normstats.ml.BatchNormModel;
 import io.normstats.ml.BatchNormSafetensors;
+import io.normstats.output.OutputDirectory;
 import io.normstats.spark.FeatureSelection;
 import io.normstats.spark.Inputs;
 import java.io.IOException;

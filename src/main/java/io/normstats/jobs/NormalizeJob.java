@@ -3,6 +3,7 @@ package io.normstats.jobs;
 import io.normstats.InputException;
 import io.normstats.ml.LayerNorm;
 import io.normstats.ml.RMSNorm;
+import io.normstats.output.OutputDirectory;
 import io.normstats.spark.FeatureSelection;
 import io.normstats.spark.Inputs;
 import java.util.ArrayList;

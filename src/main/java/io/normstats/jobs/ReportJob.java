@@ -5,6 +5,8 @@ import io.normstats.minibatch.CompareSettings;
 import io.normstats.minibatch.Comparison;
 import io.normstats.minibatch.Estimator;
 import io.normstats.minibatch.LinearHistogram;
+import io.normstats.output.OutputDirectory;
+import io.normstats.output.ReportOutput;
 import io.normstats.report.Findings;
 import io.normstats.report.ReportData;
 import io.normstats.spark.ExactStatistics;

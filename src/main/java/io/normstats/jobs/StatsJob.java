@@ -2,6 +2,8 @@ package io.normstats.jobs;
 
 import io.normstats.InputException;
 import io.normstats.exact.FeatureMoments;
+import io.normstats.output.OutputDirectory;
+import io.normstats.output.StatsOutput;
 import io.normstats.spark.ExactStatistics;
 import io.normstats.spark.FeatureSelection;
 import io.normstats.spark.Inputs;

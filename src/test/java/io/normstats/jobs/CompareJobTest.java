@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.normstats.minibatch.CompareSettings;
 import io.normstats.minibatch.Comparison;
+import io.normstats.output.CompareOutput;
 import io.normstats.spark.ExactStatistics;
 import io.normstats.spark.FeatureSelection;
 import io.normstats.spark.IdxSource;

@@ -1,6 +1,8 @@
 package io.normstats.jobs;
 
 import static io.normstats.testing.ExactOracle.assertMoments;
+import static io.normstats.testing.StatsJson.moments;
+import static io.normstats.testing.StatsJson.num;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -8,10 +10,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.normstats.output.OutputDirectory;
 import io.normstats.testing.IdxFiles;
 import io.normstats.testing.TestSpark;
-import static io.normstats.testing.StatsJson.moments;
-import static io.normstats.testing.StatsJson.num;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,4 +1,4 @@
-package io.normstats.jobs;
+package io.normstats.output;
 
 import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonGenerator;
@@ -35,10 +35,10 @@ import java.util.Map;
  * {@code batch_mean_err_in_std_m}, {@code ema_torch_var_rel_err_m}, {@code ema_keras_var_rel_err_m},
  * {@code cma_var_rel_err_m}; doubles as {@link Double#toString(double)}, undefined values empty.
  */
-final class ReportOutput {
+public final class ReportOutput {
   private ReportOutput() {}
 
-  static void write(ReportData d, OutputDirectory out) throws IOException {
+  public static void write(ReportData d, OutputDirectory out) throws IOException {
     String html = ReportHtml.render(d);
     try (OutputStream s = out.fileSystem().create(out.file("report.html"), false)) {
       s.write(html.getBytes(StandardCharsets.UTF_8));

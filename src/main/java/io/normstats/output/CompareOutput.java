@@ -1,4 +1,4 @@
-package io.normstats.jobs;
+package io.normstats.output;
 
 import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonGenerator;
@@ -84,7 +84,7 @@ public final class CompareOutput {
     writeParquet(spark, result, out.file("compare.parquet"));
   }
 
-  static void writeJson(ExactStatistics.Result exact, CompareSettings settings,
+  public static void writeJson(ExactStatistics.Result exact, CompareSettings settings,
       Comparison.Result result, OutputStream stream) throws IOException {
     try (JsonGenerator g = new ObjectMapper().getFactory().createGenerator(stream,
         JsonEncoding.UTF8)) {

@@ -1,4 +1,4 @@
-package io.normstats.jobs;
+package io.normstats.output;
 
 import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonGenerator;

@@ -1,4 +1,4 @@
-package io.normstats.jobs;
+package io.normstats.output;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

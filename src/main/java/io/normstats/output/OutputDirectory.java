@@ -1,4 +1,4 @@
-package io.normstats.jobs;
+package io.normstats.output;
 
 import io.normstats.InputException;
 import java.io.IOException;
