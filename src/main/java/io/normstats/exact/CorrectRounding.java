@@ -3,7 +3,7 @@ package io.normstats.exact;
 import java.math.BigInteger;
 
 /**
- * Correctly rounded conversions of exact values to double: round to nearest, ties to even, as IEEE
+ * Correctly rounded conversions of exact values to double (and, for quotients, to float): round to nearest, ties to even, as IEEE
  * 754's default rounding, with subnormal results rounded at their own (coarser) precision and values
  * beyond {@link Double#MAX_VALUE} rounding to infinity.
  *
@@ -13,6 +13,10 @@ import java.math.BigInteger;
 public final class CorrectRounding {
   private static final int GUARD_BITS = 56; // > 53 + 2, so the rounding position is inside the quotient
   private static final long FRACTION_MASK = (1L << 52) - 1;
+  private static final int DOUBLE_PRECISION = 53;
+  private static final int DOUBLE_MIN_ULP_EXPONENT = -1074;
+  private static final int FLOAT_PRECISION = 24;
+  private static final int FLOAT_MIN_ULP_EXPONENT = -149;
 
   private CorrectRounding() {}
 
@@ -38,6 +42,49 @@ public final class CorrectRounding {
         ? a.shiftLeft(shift).divideAndRemainder(den)
         : a.divideAndRemainder(den.shiftLeft(-shift));
     double magnitude = round(qr[0], qr[1].signum() != 0, exp2 - shift);
+    return num.signum() < 0 ? -magnitude : magnitude;
+  }
+
+  /**
+   * The float nearest to {@code num / den * 2^exp2}: rounded once from the exact value, which
+   * rounding the nearest double to float does not always give (a double on a midpoint between two
+   * floats rounds to even, whatever side of it the exact value lies).
+   *
+   * @param num the numerator, any sign
+   * @param den the denominator, strictly positive
+   * @param exp2 a power-of-two scale
+   * @return the correctly rounded quotient in IEEE 754 binary32; {@code +0.0f} when {@code num} is
+   *     zero; infinite beyond {@link Float#MAX_VALUE}'s rounding range
+   * @throws ArithmeticException if {@code den <= 0}
+   */
+  public static float divideToFloat(BigInteger num, BigInteger den, int exp2) {
+    if (den.signum() <= 0) {
+      throw new ArithmeticException("denominator must be positive: " + den);
+    }
+    if (num.signum() == 0) {
+      return 0.0f;
+    }
+    BigInteger a = num.abs();
+    int shift = GUARD_BITS + den.bitLength() - a.bitLength();
+    BigInteger[] qr = shift >= 0
+        ? a.shiftLeft(shift).divideAndRemainder(den)
+        : a.divideAndRemainder(den.shiftLeft(-shift));
+    long[] rounded = roundBits(qr[0], qr[1].signum() != 0, exp2 - shift, FLOAT_PRECISION,
+        FLOAT_MIN_ULP_EXPONENT);
+    long mantissa = rounded[0];
+    int ulpExponent = (int) rounded[1];
+    if (mantissa == 1L << FLOAT_PRECISION) {
+      mantissa >>= 1;
+      ulpExponent++;
+    }
+    float magnitude;
+    if (mantissa < 1L << (FLOAT_PRECISION - 1)) { // subnormal: only with the smallest ulp
+      magnitude = Float.intBitsToFloat((int) mantissa);
+    } else {
+      int biased = ulpExponent + 150;
+      magnitude = biased >= 255 ? Float.POSITIVE_INFINITY
+          : Float.intBitsToFloat((biased << 23) | (int) (mantissa & ((1L << 23) - 1)));
+    }
     return num.signum() < 0 ? -magnitude : magnitude;
   }
 
@@ -78,14 +125,27 @@ public final class CorrectRounding {
    * rounding position.
    */
   static double round(BigInteger q, boolean sticky, int exp) {
+    long[] rounded = roundBits(q, sticky, exp, DOUBLE_PRECISION, DOUBLE_MIN_ULP_EXPONENT);
+    return assemble(rounded[0], (int) rounded[1]);
+  }
+
+  /**
+   * Rounds {@code (q + f) * 2^exp} (as {@link #round}) to {@code precision} significant bits, with
+   * the unit in the last place at least {@code 2^minUlpExponent} (the subnormal range).
+   *
+   * @return {mantissa, ulpExponent}: the rounded value is {@code mantissa * 2^ulpExponent}, with
+   *     {@code mantissa <= 2^precision}
+   */
+  private static long[] roundBits(BigInteger q, boolean sticky, int exp, int precision,
+      int minUlpExponent) {
     int length = q.bitLength();
     if (length == 0) {
       if (sticky) {
         throw new IllegalArgumentException("too few quotient bits to round");
       }
-      return 0.0;
+      return new long[] {0, minUlpExponent};
     }
-    int ulpExponent = Math.max(length - 1 + exp - 52, -1074);
+    int ulpExponent = Math.max(length - precision + exp, minUlpExponent);
     int drop = ulpExponent - exp;
     long mantissa;
     if (drop <= 0) {
@@ -97,7 +157,7 @@ public final class CorrectRounding {
       BigInteger kept = q.shiftRight(drop);
       boolean half = q.testBit(drop - 1);
       boolean belowHalf = sticky || q.getLowestSetBit() < drop - 1;
-      if (kept.bitLength() > 54) {
+      if (kept.bitLength() > precision + 1) {
         throw new AssertionError("rounding kept too many bits");
       }
       mantissa = kept.longValue();
@@ -105,7 +165,7 @@ public final class CorrectRounding {
         mantissa++;
       }
     }
-    return assemble(mantissa, ulpExponent);
+    return new long[] {mantissa, ulpExponent};
   }
 
   /** The double {@code mantissa * 2^ulpExponent} for {@code 0 <= mantissa <= 2^53}, exactly. */

@@ -1,7 +1,6 @@
 package io.normstats.exact;
 
 import java.io.Serializable;
-import java.math.BigInteger;
 import java.util.Arrays;
 
 /**
@@ -345,43 +344,38 @@ public final class MomentAccumulator implements Serializable {
    * @throws IndexOutOfBoundsException if {@code j} is not in {@code [0, features())}
    */
   public FeatureMoments moments(int j) {
-    java.util.Objects.checkIndex(j, features);
-    finish();
-    long implicitZeros = rows * valuesPerRow - finiteCount[j] - nullCount[j] - nanCount[j];
-    long n = finiteCount[j] + implicitZeros;
+    ExactMoments exact = exact(j);
+    long implicitZeros = implicitZeros(j);
     double lo = min[j];
     double hi = max[j];
     if (implicitZeros > 0) {
       lo = Math.min(lo, 0.0);
       hi = Math.max(hi, 0.0);
     }
-    if (n == 0) {
+    if (exact.count() == 0) {
       return new FeatureMoments(0, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
           Double.NaN, Double.NaN, nullCount[j], nanCount[j]);
     }
-    BigInteger bn = BigInteger.valueOf(n);
-    BigInteger s1 = sums.toBigInteger(j);
-    BigInteger s2 = squares.toBigInteger(j);
-    int e1 = sums.lowExponent();
-    int e2 = squares.lowExponent();
-    double mean = CorrectRounding.divide(s1, bn, e1);
-    // n*S2 - S1^2 in units of 2^e2 (S1^2 is in units of 2^(2 e1), and 2 e1 >= e2).
-    BigInteger numerator = bn.multiply(s2).subtract(s1.multiply(s1).shiftLeft(2 * e1 - e2));
-    if (numerator.signum() < 0) {
-      throw new AssertionError("negative exact variance numerator for feature " + j);
-    }
-    BigInteger n2 = bn.multiply(bn);
-    double varPop = CorrectRounding.divide(numerator, n2, e2);
-    double stdPop = CorrectRounding.sqrt(numerator, n2, e2);
-    double varSamp = Double.NaN;
-    double stdSamp = Double.NaN;
-    if (n > 1) {
-      BigInteger nn1 = bn.multiply(BigInteger.valueOf(n - 1));
-      varSamp = CorrectRounding.divide(numerator, nn1, e2);
-      stdSamp = CorrectRounding.sqrt(numerator, nn1, e2);
-    }
-    return new FeatureMoments(n, mean, varPop, varSamp, stdPop, stdSamp, lo, hi,
-        nullCount[j], nanCount[j]);
+    return new FeatureMoments(exact.count(), exact.mean(), exact.varPop(), exact.varSamp(),
+        exact.stdPop(), exact.stdSamp(), lo, hi, nullCount[j], nanCount[j]);
+  }
+
+  /**
+   * The exact moments of feature {@code j}, to round to double or float.
+   *
+   * @throws IndexOutOfBoundsException if {@code j} is not in {@code [0, features())}
+   */
+  public ExactMoments exact(int j) {
+    java.util.Objects.checkIndex(j, features);
+    finish();
+    long n = finiteCount[j] + implicitZeros(j);
+    return new ExactMoments(n, sums.toBigInteger(j), sums.lowExponent(), squares.toBigInteger(j),
+        squares.lowExponent());
+  }
+
+  /** The zeros of sparse rows and short element-by-element rows that feature j was not given. */
+  private long implicitZeros(int j) {
+    return rows * valuesPerRow - finiteCount[j] - nullCount[j] - nanCount[j];
   }
 
   private void checkLength(int length) {

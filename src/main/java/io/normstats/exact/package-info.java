@@ -11,7 +11,8 @@
  *       even) of an exact rational, or of its square root, to a double.</li>
  *   <li>{@link io.normstats.exact.MomentAccumulator}: per-feature count, exact sum of x and x^2, min,
  *       max, null and NaN counts; {@link io.normstats.exact.FeatureMoments} is its rounded result:
- *       mean, var_pop, var_samp, std_pop, std_samp.</li>
+ *       mean, var_pop, var_samp, std_pop, std_samp; {@link io.normstats.exact.ExactMoments} the
+ *       exact moments behind it, rounded once to double or to float.</li>
  * </ul>
  */
 package io.normstats.exact;

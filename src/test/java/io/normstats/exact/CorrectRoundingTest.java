@@ -1,6 +1,7 @@
 package io.normstats.exact;
 
 import static io.normstats.testing.ExactOracle.assertNearest;
+import static io.normstats.testing.ExactOracle.assertNearestFloat;
 import static io.normstats.testing.ExactOracle.assertNearestSqrt;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -86,6 +87,54 @@ class CorrectRoundingTest {
         continue; // out of double's range either way; covered by the bounded cases above
       }
       assertNearestSqrt(scaled(num, exp), new BigDecimal(den), r, "sqrt #" + t);
+    }
+  }
+
+  @Test
+  void floatQuotientsRoundOnceFromTheExactValue() {
+    assertEquals(1.5f, CorrectRounding.divideToFloat(big(3), big(2), 0));
+    assertEquals(0.1f, CorrectRounding.divideToFloat(big(1), big(10), 0));
+    assertEquals(-1.0f / 3.0f, CorrectRounding.divideToFloat(big(-1), big(3), 0));
+    assertEquals(0.0f, CorrectRounding.divideToFloat(big(0), big(3), 0));
+    // 1 + 2^-24 + 2^-80 lies just above the midpoint of the floats 1 and 1 + 2^-23. Its nearest
+    // double is the midpoint 1 + 2^-24 itself, which rounds to the even float 1: rounding twice
+    // gives 1, rounding once 1 + 2^-23.
+    BigInteger justAboveMidpoint = BigInteger.ONE.shiftLeft(80).add(BigInteger.ONE.shiftLeft(56))
+        .add(BigInteger.ONE);
+    assertEquals(1.0f, (float) CorrectRounding.divide(justAboveMidpoint, BigInteger.ONE, -80));
+    assertEquals(Math.nextUp(1.0f),
+        CorrectRounding.divideToFloat(justAboveMidpoint, BigInteger.ONE, -80));
+    // An exact midpoint ties to even: 1 + 2^-24 -> 1; 1 + 3 * 2^-24 -> 1 + 2^-22.
+    assertEquals(1.0f, CorrectRounding.divideToFloat(big((1 << 24) + 1), BigInteger.ONE, -24));
+    assertEquals(1.0f + 0x1p-22f,
+        CorrectRounding.divideToFloat(big((1 << 24) + 3), BigInteger.ONE, -24));
+    // Subnormals, the largest float and overflow.
+    assertEquals(Float.MIN_VALUE, CorrectRounding.divideToFloat(big(1), big(1), -149));
+    assertEquals(0.0f, CorrectRounding.divideToFloat(big(1), big(1), -150)); // a tie, to zero
+    assertEquals(Float.MIN_VALUE, CorrectRounding.divideToFloat(big(3), big(1), -151));
+    assertEquals(Float.MIN_NORMAL, CorrectRounding.divideToFloat(big(1), big(1), -126));
+    assertEquals(Float.MAX_VALUE,
+        CorrectRounding.divideToFloat(big((1L << 24) - 1), BigInteger.ONE, 128 - 24));
+    assertEquals(Float.POSITIVE_INFINITY, CorrectRounding.divideToFloat(big(1), big(1), 128));
+    assertEquals(Float.NEGATIVE_INFINITY, CorrectRounding.divideToFloat(big(-1), big(1), 128));
+  }
+
+  @Test
+  void randomFloatQuotientsAgainstOracle() {
+    SplittableRandom rnd = new SplittableRandom(24);
+    for (int t = 0; t < 3000; t++) {
+      BigInteger num = new BigInteger(1 + rnd.nextInt(200), new java.util.Random(rnd.nextLong()));
+      if (rnd.nextBoolean()) {
+        num = num.negate();
+      }
+      BigInteger den = new BigInteger(1 + rnd.nextInt(150), new java.util.Random(rnd.nextLong()))
+          .add(BigInteger.ONE);
+      int exp = rnd.nextInt(-200, 80);
+      float q = CorrectRounding.divideToFloat(num, den, exp);
+      if (Float.isInfinite(q) || q == 0) {
+        continue; // beyond float's range either way; the bounded cases are above
+      }
+      assertNearestFloat(scaled(num, exp), new BigDecimal(den), q, "divideToFloat #" + t);
     }
   }
 

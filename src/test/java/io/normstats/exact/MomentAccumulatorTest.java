@@ -1,5 +1,6 @@
 package io.normstats.exact;
 
+import static io.normstats.testing.ExactOracle.assertFloatMoments;
 import static io.normstats.testing.ExactOracle.assertMoments;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -63,6 +64,31 @@ class MomentAccumulatorTest {
   @MethodSource("datasets")
   void matchesTheExactOracle(String name, double[] values) {
     assertMoments(values, accumulate(values, 0, values.length).moments(0), name);
+  }
+
+  /** Float32 activations, as ONNX Runtime computes them: the floats nearest the exact moments. */
+  static Stream<Arguments> floatDatasets() {
+    SplittableRandom r = new SplittableRandom(32);
+    List<Arguments> cases = new ArrayList<>();
+    cases.add(Arguments.of("relu outputs", filled(20_000, i -> Math.max(0f, (float) r.nextGaussian()))));
+    cases.add(Arguments.of("offset 1000 + N(0, 1e-3)",
+        filled(10_000, i -> (float) (1000 + 1e-3 * r.nextGaussian()))));
+    cases.add(Arguments.of("tiny and large floats",
+        filled(5001, i -> i % 2 == 0 ? (float) (1e-30 * r.nextDouble()) : (float) (1e15 * r.nextDouble()))));
+    cases.add(Arguments.of("two values", new double[] {1.0f, 2.0f}));
+    return cases.stream();
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("floatDatasets")
+  void floatStatisticsAreRoundedOnceFromTheExactValue(String name, double[] values) {
+    ExactMoments e = accumulate(values, 0, values.length).exact(0);
+    assertFloatMoments(values, e.meanToFloat(), e.varPopToFloat(), false, name);
+    assertFloatMoments(values, e.meanToFloat(), e.varSampToFloat(), true, name);
+    FeatureMoments m = accumulate(values, 0, values.length).moments(0);
+    assertEquals(m.mean(), e.mean());
+    assertEquals(m.varPop(), e.varPop());
+    assertEquals(m.varSamp(), e.varSamp());
   }
 
   @ParameterizedTest(name = "{0}")

@@ -96,6 +96,37 @@ public final class ExactOracle {
     return new BigDecimal(a).add(bb).divide(TWO);
   }
 
+  /**
+   * Asserts that {@code actual} is the float nearest to {@code num / den} (ties to even), finite.
+   */
+  public static void assertNearestFloat(BigDecimal num, BigDecimal den, float actual, String what) {
+    assertTrue(den.signum() > 0, "denominator must be positive");
+    assertTrue(Float.isFinite(actual), what + ": " + actual + " for " + num + "/" + den);
+    BigDecimal f = new BigDecimal(actual);
+    BigDecimal below = f.add(new BigDecimal(Math.nextDown(actual))).divide(TWO);
+    BigDecimal above = f.add(new BigDecimal(Math.nextUp(actual))).divide(TWO);
+    int cLow = num.compareTo(below.multiply(den));
+    int cHigh = num.compareTo(above.multiply(den));
+    boolean even = (Float.floatToRawIntBits(actual) & 1) == 0;
+    String msg = what + ": " + actual + " is not the nearest float to " + num + "/" + den;
+    assertTrue(cLow > 0 || (cLow == 0 && even), msg);
+    assertTrue(cHigh < 0 || (cHigh == 0 && even), msg);
+  }
+
+  /**
+   * Asserts that {@code mean} and {@code variance} are the floats nearest to the exact mean and
+   * variance (population, or sample with {@code sample}) of the finite {@code values}.
+   */
+  public static void assertFloatMoments(double[] values, float mean, float variance,
+      boolean sample, String what) {
+    Exact e = Exact.of(values);
+    BigDecimal n = BigDecimal.valueOf(e.n());
+    assertNearestFloat(e.sum(), n, mean, what + ": mean");
+    BigDecimal den = sample ? n.multiply(BigDecimal.valueOf(e.n() - 1)) : n.multiply(n);
+    assertNearestFloat(e.varianceNumerator(), den, variance, what
+        + (sample ? ": var_samp" : ": var_pop"));
+  }
+
   /** Asserts every statistic of {@code m} against the exact values of the finite {@code values}. */
   public static void assertMoments(double[] values, FeatureMoments m, String what) {
     Exact e = Exact.of(values);
