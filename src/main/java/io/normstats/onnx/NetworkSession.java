@@ -1,0 +1,243 @@
+package io.normstats.onnx;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtLoggingLevel;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import io.normstats.InputException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.DoubleBuffer;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One ONNX Runtime session that runs a network on batches of rows and hands back some of its
+ * tensors: what each Spark task of a network pass holds.
+ *
+ * <p>The session is built for reproducible activations: one intra-op and one inter-op thread,
+ * sequential execution, deterministic compute, and no graph optimization at all
+ * ({@code NO_OPT}), so that ONNX Runtime neither fuses a BatchNormalization into the Conv or Gemm
+ * before it nor rewrites anything else: every tensor read back is the one the graph, as written,
+ * defines. With these settings a row's activations do not depend on the other rows of its batch
+ * (tested bit for bit on the sample model for several batch sizes); a model that fixes its batch
+ * dimension is run in batches of exactly that size, the last one padded with zero rows whose
+ * outputs are ignored.
+ *
+ * <p>Rows go in as doubles, {@link #rowLength()} per row in {@link #rows()} (row-major into the
+ * input's item shape), and are converted to the input's element type (float: rounded to nearest,
+ * exact for integers up to 2^24 such as pixels). Not thread-safe: one per task.
+ */
+public final class NetworkSession implements AutoCloseable {
+  private final String what;
+  private final OrtEnvironment env;
+  private final OrtSession session;
+  private final NetworkInput input;
+  private final long[] itemShape;
+  private final int rowLength;
+  private final int capacity;
+  private final boolean padded;
+  private final List<String> outputs;
+  private final double[] rows;
+  private final ByteBuffer direct;
+  private final float[][] floatOut;
+  private final double[][] doubleOut;
+  private final long[][] shapes;
+  private final ElementType[] types;
+
+  /**
+   * Creates the session.
+   *
+   * @param model the serialized ONNX model to run
+   * @param what how to name the model in messages
+   * @param input the input fed
+   * @param itemShape one row's item shape (see {@link NetworkInput#itemShape})
+   * @param outputs the tensors to read back (graph outputs of {@code model}), in order
+   * @param batchSize rows per run (the model's fixed batch size overrides it)
+   * @throws InputException (data) if ONNX Runtime cannot load the model
+   */
+  public NetworkSession(byte[] model, String what, NetworkInput input, long[] itemShape,
+      List<String> outputs, int batchSize) {
+    this.what = what;
+    this.input = input;
+    this.itemShape = itemShape.clone();
+    long length = 1;
+    for (long d : itemShape) {
+      length *= d;
+    }
+    this.rowLength = Math.toIntExact(length);
+    this.padded = input.fixedBatchSize() > 0;
+    this.capacity = padded ? (int) input.fixedBatchSize() : batchSize;
+    this.outputs = List.copyOf(outputs);
+    this.rows = new double[Math.multiplyExact(capacity, rowLength)];
+    this.direct = ByteBuffer.allocateDirect(rows.length * input.type().bytes())
+        .order(ByteOrder.nativeOrder());
+    this.floatOut = new float[outputs.size()][];
+    this.doubleOut = new double[outputs.size()][];
+    this.shapes = new long[outputs.size()][];
+    this.types = new ElementType[outputs.size()];
+    this.env = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, "normstats");
+    try (OrtSession.SessionOptions options = options()) {
+      this.session = env.createSession(model, options);
+    } catch (OrtException e) {
+      throw InputException.data(what + ": ONNX Runtime cannot load the model: "
+          + firstLine(e.getMessage()), e);
+    }
+  }
+
+  /** The session options that make activations reproducible (see the class comment). */
+  static OrtSession.SessionOptions options() throws OrtException {
+    OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+    options.setIntraOpNumThreads(1);
+    options.setInterOpNumThreads(1);
+    options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+    options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.NO_OPT);
+    options.setDeterministicCompute(true);
+    options.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
+    return options;
+  }
+
+  /** The number of values per row. */
+  public int rowLength() {
+    return rowLength;
+  }
+
+  /** The most rows one {@link #run} takes: the batch size. */
+  public int capacity() {
+    return capacity;
+  }
+
+  /** The rows of the next run: row i at {@code i * rowLength()}, {@link #capacity()} rows. */
+  public double[] rows() {
+    return rows;
+  }
+
+  /**
+   * Runs the network on the first {@code n} rows of {@link #rows()}. The outputs stay readable
+   * ({@link #floats}, {@link #doubles}, {@link #shape}) until the next run.
+   *
+   * @throws IllegalArgumentException if n is not in [1, capacity]
+   * @throws InputException (data) if ONNX Runtime fails to run the model, naming the model
+   */
+  public void run(int n) {
+    if (n < 1 || n > capacity) {
+      throw new IllegalArgumentException("cannot run " + n + " rows in batches of " + capacity);
+    }
+    int batch = padded ? capacity : n;
+    int values = batch * rowLength;
+    direct.clear();
+    long[] shape = new long[itemShape.length + 1];
+    shape[0] = batch;
+    System.arraycopy(itemShape, 0, shape, 1, itemShape.length);
+    OnnxTensor tensor = null;
+    try {
+      if (input.type() == ElementType.FLOAT) {
+        FloatBuffer f = direct.asFloatBuffer();
+        for (int i = 0; i < n * rowLength; i++) {
+          f.put((float) rows[i]);
+        }
+        for (int i = n * rowLength; i < values; i++) {
+          f.put(0f);
+        }
+        f.flip();
+        tensor = OnnxTensor.createTensor(env, f, shape);
+      } else {
+        DoubleBuffer d = direct.asDoubleBuffer();
+        d.put(rows, 0, n * rowLength);
+        for (int i = n * rowLength; i < values; i++) {
+          d.put(0.0);
+        }
+        d.flip();
+        tensor = OnnxTensor.createTensor(env, d, shape);
+      }
+      try (OrtSession.Result result = session.run(Map.of(input.name(), tensor),
+          new LinkedHashSet<>(outputs))) {
+        for (int k = 0; k < outputs.size(); k++) {
+          read(k, result.get(outputs.get(k)).orElseThrow());
+        }
+      }
+    } catch (OrtException e) {
+      throw InputException.data(what + ": ONNX Runtime failed to run the model: "
+          + firstLine(e.getMessage()), e);
+    } finally {
+      if (tensor != null) {
+        tensor.close();
+      }
+    }
+  }
+
+  private void read(int k, OnnxValue value) throws OrtException {
+    if (!(value instanceof OnnxTensor t)) {
+      throw InputException.usage(what + ": output '" + outputs.get(k) + "' is not a tensor");
+    }
+    TensorInfo info = t.getInfo();
+    shapes[k] = info.getShape();
+    int size = Math.toIntExact(info.getNumElements());
+    switch (info.type) {
+      case FLOAT -> {
+        types[k] = ElementType.FLOAT;
+        if (floatOut[k] == null || floatOut[k].length < size) {
+          floatOut[k] = new float[size];
+        }
+        t.getFloatBuffer().get(floatOut[k], 0, size);
+      }
+      case DOUBLE -> {
+        types[k] = ElementType.DOUBLE;
+        if (doubleOut[k] == null || doubleOut[k].length < size) {
+          doubleOut[k] = new double[size];
+        }
+        t.getDoubleBuffer().get(doubleOut[k], 0, size);
+      }
+      default -> throw InputException.usage(what + ": tensor '" + outputs.get(k) + "' holds "
+          + info.type + "; normstats reads float or double tensors");
+    }
+  }
+
+  /** The element type of output k after a run. */
+  public ElementType type(int k) {
+    return types[k];
+  }
+
+  /** The shape of output k of the last run (its first dimension the batch, padding included). */
+  public long[] shape(int k) {
+    return shapes[k];
+  }
+
+  /** Output k of the last run, if float: row-major, at least as long as the shape says. */
+  public float[] floats(int k) {
+    return floatOut[k];
+  }
+
+  /** Output k of the last run, if double. */
+  public double[] doubles(int k) {
+    return doubleOut[k];
+  }
+
+  /** The names of the network's outputs as ONNX Runtime reports them. */
+  public List<String> outputNames() {
+    return new ArrayList<>(session.getOutputNames());
+  }
+
+  @Override
+  public void close() {
+    try {
+      session.close();
+    } catch (OrtException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static String firstLine(String s) {
+    if (s == null) {
+      return "";
+    }
+    int nl = s.indexOf('\n');
+    return (nl < 0 ? s : s.substring(0, nl)).strip();
+  }
+}

@@ -1,0 +1,747 @@
+package io.normstats.onnx;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.normstats.InputException;
+import io.normstats.onnx.proto.OnnxProto.AttributeProto;
+import io.normstats.onnx.proto.OnnxProto.GraphProto;
+import io.normstats.onnx.proto.OnnxProto.ModelProto;
+import io.normstats.onnx.proto.OnnxProto.NodeProto;
+import io.normstats.onnx.proto.OnnxProto.OperatorSetIdProto;
+import io.normstats.onnx.proto.OnnxProto.SparseTensorProto;
+import io.normstats.onnx.proto.OnnxProto.TensorProto;
+import io.normstats.onnx.proto.OnnxProto.TensorShapeProto;
+import io.normstats.onnx.proto.OnnxProto.TypeProto;
+import io.normstats.onnx.proto.OnnxProto.ValueInfoProto;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * An ONNX model (the protobuf {@code ModelProto} of {@code onnx.proto}) and the graph edits
+ * normstats makes to measure and recalibrate its BatchNormalization layers. Plain Java: no Spark,
+ * no ONNX Runtime. Instances are immutable; every edit returns a new model.
+ *
+ * <ul>
+ *   <li>{@link #batchNorms()}: the BatchNormalization nodes in topological order, each with its
+ *       {@linkplain BatchNormLayer#level() level}: level 0 holds those whose input depends on no
+ *       BatchNormalization, level k those whose input depends only on levels below k. Bottom-up
+ *       recalibration measures one level per pass (as CNTK's BNStat, "post batch normalization
+ *       statistics", did layer by layer).</li>
+ *   <li>{@link #capturing}: the graph pruned to what computes some tensors (the inputs of one
+ *       level's BatchNormalizations), which become the graph's outputs (as SynapseML's
+ *       {@code sliceModelAtOutputs}).</li>
+ *   <li>{@link #withStatistics}: input_mean and input_var of some layers replaced; nothing else
+ *       changes.</li>
+ *   <li>{@link #withBatchNormsInTrainingMode}: every BatchNormalization replaced by standard
+ *       operators that normalize with the statistics of the batch being run (Shape, Reshape,
+ *       ReduceMean, Sub, Mul, Add, Sqrt, Div): what training-mode BatchNorm, and so fvcore's
+ *       PreciseBN, sees upstream of the layer it measures.</li>
+ * </ul>
+ *
+ * <p>Subgraphs (If, Loop, Scan) are kept whole when a node that holds them is needed, with the
+ * outer values they use; a BatchNormalization inside a subgraph is not supported.
+ */
+public final class OnnxModel {
+  private static final String BATCH_NORM = "BatchNormalization";
+  private static final String CAPTURE_SUFFIX = "__normstats_capture";
+
+  private final ModelProto proto;
+  private final String what;
+  private final List<NodeProto> order;
+  private List<BatchNormLayer> layers;
+
+  private OnnxModel(ModelProto proto, String what) {
+    this.proto = proto;
+    this.what = what;
+    this.order = topologicalOrder(proto.getGraph(), what);
+  }
+
+  /**
+   * Parses an ONNX model.
+   *
+   * @param bytes the serialized ModelProto (an {@code .onnx} file)
+   * @param what how to name the model in messages (its path)
+   * @throws InputException (data) if the bytes are not an ONNX model (not protobuf, truncated, no
+   *     graph or opset), or its graph has a cycle or a node whose input nothing produces
+   */
+  public static OnnxModel parse(byte[] bytes, String what) {
+    ModelProto proto;
+    try {
+      proto = ModelProto.parseFrom(bytes);
+    } catch (InvalidProtocolBufferException e) {
+      throw InputException.data(what + " is not an ONNX model (" + e.getMessage().strip()
+          + ")", e);
+    }
+    if (bytes.length == 0 || !proto.hasGraph() || proto.getIrVersion() <= 0
+        || proto.getOpsetImportCount() == 0 || proto.getGraph().getNodeCount() == 0) {
+      throw InputException.data(what + " is not an ONNX model (no "
+          + (bytes.length == 0 ? "bytes" : !proto.hasGraph() ? "graph"
+          : proto.getIrVersion() <= 0 ? "IR version" : proto.getOpsetImportCount() == 0
+          ? "opset" : "nodes") + ")");
+    }
+    for (TensorProto t : proto.getGraph().getInitializerList()) {
+      if (t.getDataLocation() == TensorProto.DataLocation.EXTERNAL) {
+        throw InputException.usage(what + " keeps initializer '" + t.getName()
+            + "' in an external data file; save the model with its data inside");
+      }
+    }
+    return new OnnxModel(proto, what);
+  }
+
+  /** The serialized model. */
+  public byte[] toByteArray() {
+    return proto.toByteArray();
+  }
+
+  /** How the model is named in messages (its path). */
+  public String what() {
+    return what;
+  }
+
+  /** The version of the default ONNX operator set the model imports. */
+  public int opsetVersion() {
+    for (OperatorSetIdProto op : proto.getOpsetImportList()) {
+      if (op.getDomain().isEmpty() || op.getDomain().equals("ai.onnx")) {
+        return (int) op.getVersion();
+      }
+    }
+    return 0;
+  }
+
+  /** The names of the graph's outputs. */
+  public List<String> outputs() {
+    return proto.getGraph().getOutputList().stream().map(ValueInfoProto::getName).toList();
+  }
+
+  /** The graph inputs that the caller feeds: those that are not initializers. */
+  public List<String> dataInputs() {
+    Set<String> initializers = initializerNames(proto.getGraph());
+    return proto.getGraph().getInputList().stream().map(ValueInfoProto::getName)
+        .filter(n -> !initializers.contains(n)).toList();
+  }
+
+  /**
+   * The input normstats feeds.
+   *
+   * @param name the input's name, or null for the model's only data input
+   * @throws InputException (usage) if {@code name} is null and the model has several data inputs,
+   *     or names none of them; if the input is not a tensor of float or double, or has no shape
+   */
+  public NetworkInput input(String name) {
+    List<String> inputs = dataInputs();
+    if (name == null) {
+      if (inputs.size() != 1) {
+        throw InputException.usage(what + " has " + inputs.size() + " inputs " + inputs
+            + ": choose one with --input-name");
+      }
+      name = inputs.get(0);
+    } else if (!inputs.contains(name)) {
+      throw InputException.usage(what + " has no input '" + name + "' (inputs: "
+          + String.join(", ", inputs) + ")");
+    }
+    ValueInfoProto info = null;
+    for (ValueInfoProto v : proto.getGraph().getInputList()) {
+      if (v.getName().equals(name)) {
+        info = v;
+      }
+    }
+    TypeProto type = info.getType();
+    if (!type.hasTensorType()) {
+      throw InputException.usage("input '" + name + "' of " + what + " is not a tensor");
+    }
+    int elem = type.getTensorType().getElemType();
+    ElementType et = ElementType.of(elem);
+    if (et == null) {
+      throw InputException.usage("input '" + name + "' of " + what + " holds "
+          + ElementType.name(elem) + "; normstats feeds float or double tensors");
+    }
+    if (!type.getTensorType().hasShape() || type.getTensorType().getShape().getDimCount() < 2) {
+      throw InputException.usage("input '" + name + "' of " + what
+          + " has no shape [N, d1, ...] to lay the rows out in");
+    }
+    List<TensorShapeProto.Dimension> dims = type.getTensorType().getShape().getDimList();
+    long[] shape = new long[dims.size()];
+    for (int i = 0; i < shape.length; i++) {
+      TensorShapeProto.Dimension d = dims.get(i);
+      shape[i] = d.hasDimValue() && d.getDimValue() > 0 ? d.getDimValue() : -1;
+    }
+    return new NetworkInput(name, et, shape);
+  }
+
+  /** The element type of output {@code name}, or null if the model does not declare one. */
+  public ElementType outputType(String name) {
+    for (ValueInfoProto v : proto.getGraph().getOutputList()) {
+      if (v.getName().equals(name) && v.getType().hasTensorType()) {
+        return ElementType.of(v.getType().getTensorType().getElemType());
+      }
+    }
+    return null;
+  }
+
+  /**
+   * The BatchNormalization layers, in topological order, with their levels.
+   *
+   * @throws InputException (usage) for a layer in training mode or inside a subgraph, or one whose
+   *     scale, B, mean or var is not an initializer of C float or double values
+   */
+  public List<BatchNormLayer> batchNorms() {
+    if (layers == null) {
+      layers = List.copyOf(findLayers());
+    }
+    return layers;
+  }
+
+  /**
+   * The BatchNormalization layers.
+   *
+   * @throws InputException (usage) as {@link #batchNorms()}, and if there are none
+   */
+  public List<BatchNormLayer> requireBatchNorms() {
+    if (batchNorms().isEmpty()) {
+      throw InputException.usage(what + " has no BatchNormalization node (an exporter may have "
+          + "folded them into the Conv or Gemm before; export from PyTorch in eval mode with "
+          + "training=TrainingMode.PRESERVE and do_constant_folding=False)");
+    }
+    return batchNorms();
+  }
+
+  /** The number of levels: 1 + the highest level of a BatchNormalization (0 without any). */
+  public int levels() {
+    return batchNorms().stream().mapToInt(BatchNormLayer::level).max().orElse(-1) + 1;
+  }
+
+  private List<BatchNormLayer> findLayers() {
+    GraphProto g = proto.getGraph();
+    for (NodeProto n : g.getNodeList()) {
+      for (AttributeProto a : n.getAttributeList()) {
+        if (containsBatchNorm(a)) {
+          throw InputException.usage(what + ": node " + label(n) + " holds a BatchNormalization "
+              + "inside a subgraph, which normstats does not recalibrate");
+        }
+      }
+    }
+    Map<String, TensorProto> initializers = new HashMap<>();
+    for (TensorProto t : g.getInitializerList()) {
+      initializers.put(t.getName(), t);
+    }
+    Map<String, Integer> depth = new HashMap<>();
+    Set<String> names = new HashSet<>();
+    List<BatchNormLayer> found = new ArrayList<>();
+    for (NodeProto n : order) {
+      int d = 0;
+      for (String in : inputsOf(n)) {
+        d = Math.max(d, depth.getOrDefault(in, 0));
+      }
+      int out = d;
+      if (isBatchNorm(n)) {
+        BatchNormLayer layer = layer(n, initializers, depth.getOrDefault(n.getInput(0), 0));
+        if (!names.add(layer.node())) {
+          throw InputException.usage(what + " has two BatchNormalization nodes named '"
+              + layer.node() + "'");
+        }
+        found.add(layer);
+        out = Math.max(out, layer.level() + 1);
+      }
+      for (String o : n.getOutputList()) {
+        depth.put(o, out);
+      }
+    }
+    return found;
+  }
+
+  private BatchNormLayer layer(NodeProto n, Map<String, TensorProto> initializers, int level) {
+    String name = label(n);
+    for (AttributeProto a : n.getAttributeList()) {
+      if (a.getName().equals("training_mode") && a.getI() != 0) {
+        throw InputException.usage(what + ": BatchNormalization " + name + " has training_mode=1 "
+            + "(a training graph); export the model in eval mode");
+      }
+    }
+    if (n.getInputCount() != 5 || n.getOutputCount() < 1 || nonEmptyOutputs(n) > 1) {
+      throw InputException.usage(what + ": BatchNormalization " + name + " has "
+          + n.getInputCount() + " inputs and " + nonEmptyOutputs(n) + " outputs; an inference "
+          + "BatchNormalization has 5 and 1");
+    }
+    double epsilon = 1e-5f;
+    for (AttributeProto a : n.getAttributeList()) {
+      if (a.getName().equals("epsilon")) {
+        epsilon = a.getF();
+      }
+    }
+    String[] roles = {"scale", "B", "input_mean", "input_var"};
+    double[][] values = new double[4][];
+    ElementType statsType = null;
+    for (int k = 0; k < 4; k++) {
+      String input = n.getInput(k + 1);
+      TensorProto t = initializers.get(input);
+      if (t == null) {
+        throw InputException.usage(what + ": the " + roles[k] + " of BatchNormalization " + name
+            + " ('" + input + "') is not an initializer");
+      }
+      ElementType type = ElementType.of(t.getDataType());
+      if (type == null) {
+        throw InputException.usage(what + ": the " + roles[k] + " of BatchNormalization " + name
+            + " ('" + input + "') holds " + ElementType.name(t.getDataType())
+            + "; normstats reads float or double");
+      }
+      if (k == 2) {
+        statsType = type;
+      }
+      values[k] = Tensors.values(t);
+      if (t.getDimsCount() != 1 || values[k].length != values[0].length) {
+        throw InputException.usage(what + ": the " + roles[k] + " of BatchNormalization " + name
+            + " ('" + input + "') has shape " + t.getDimsList() + "; expected [C] with C = "
+            + values[0].length);
+      }
+    }
+    ElementType varType = ElementType.of(initializers.get(n.getInput(4)).getDataType());
+    if (varType != statsType) {
+      throw InputException.usage(what + ": BatchNormalization " + name + " stores its mean as "
+          + statsType + " and its variance as " + varType);
+    }
+    return new BatchNormLayer(name, n.getInput(0), n.getOutput(0), n.getInput(1), n.getInput(2),
+        n.getInput(3), n.getInput(4), epsilon, values[0].length, statsType, values[2], values[3],
+        values[0], values[1], level);
+  }
+
+  private static int nonEmptyOutputs(NodeProto n) {
+    return (int) n.getOutputList().stream().filter(o -> !o.isEmpty()).count();
+  }
+
+  /** A node's name for messages and keys: its name, or its op type and first output. */
+  private static String label(NodeProto n) {
+    return n.getName().isEmpty() ? n.getOpType() + "(" + n.getOutput(0) + ")" : n.getName();
+  }
+
+  private static boolean isBatchNorm(NodeProto n) {
+    return n.getOpType().equals(BATCH_NORM)
+        && (n.getDomain().isEmpty() || n.getDomain().equals("ai.onnx"));
+  }
+
+  private static boolean containsBatchNorm(AttributeProto a) {
+    List<GraphProto> graphs = new ArrayList<>(a.getGraphsList());
+    if (a.hasG()) {
+      graphs.add(a.getG());
+    }
+    for (GraphProto g : graphs) {
+      for (NodeProto n : g.getNodeList()) {
+        if (isBatchNorm(n)) {
+          return true;
+        }
+        for (AttributeProto inner : n.getAttributeList()) {
+          if (containsBatchNorm(inner)) {
+            return true;
+          }
+        }
+      }
+    }
+    return false;
+  }
+
+  /**
+   * The model with input_mean and input_var of some layers replaced.
+   *
+   * @param statistics per layer name ({@link BatchNormLayer#node()}): {mean, variance}, each
+   *     {@code [C]}, in the layer's element type (float values must be floats exactly, see
+   *     {@link BatchNormLayer#round})
+   * @throws IllegalArgumentException for an unknown layer, a wrong length, a float statistic that
+   *     is not a float, or an initializer shared with another node's input
+   */
+  public OnnxModel withStatistics(Map<String, double[][]> statistics) {
+    Map<String, double[]> replace = new HashMap<>();
+    Map<String, ElementType> types = new HashMap<>();
+    for (Map.Entry<String, double[][]> e : statistics.entrySet()) {
+      BatchNormLayer layer = batchNorms().stream().filter(l -> l.node().equals(e.getKey()))
+          .findFirst().orElseThrow(() -> new IllegalArgumentException("no BatchNormalization "
+              + e.getKey() + " in " + what));
+      double[][] s = e.getValue();
+      if (s.length != 2 || s[0].length != layer.channels() || s[1].length != layer.channels()) {
+        throw new IllegalArgumentException(layer.node() + " needs " + layer.channels()
+            + " means and variances");
+      }
+      replace.put(layer.mean(), s[0]);
+      replace.put(layer.variance(), s[1]);
+      types.put(layer.mean(), layer.statsType());
+      types.put(layer.variance(), layer.statsType());
+    }
+    Map<String, Integer> uses = new HashMap<>();
+    for (NodeProto n : proto.getGraph().getNodeList()) {
+      for (String in : n.getInputList()) {
+        uses.merge(in, 1, Integer::sum);
+      }
+    }
+    for (String name : replace.keySet()) {
+      if (uses.getOrDefault(name, 0) > 1) {
+        throw new IllegalArgumentException("initializer '" + name + "' of " + what
+            + " is an input of several nodes; replacing it would change them all");
+      }
+    }
+    GraphProto.Builder g = proto.getGraph().toBuilder();
+    for (int i = 0; i < g.getInitializerCount(); i++) {
+      String name = g.getInitializer(i).getName();
+      if (replace.containsKey(name)) {
+        g.setInitializer(i, Tensors.of(name, types.get(name), replace.get(name),
+            g.getInitializer(i).getDimsList()));
+      }
+    }
+    return new OnnxModel(proto.toBuilder().setGraph(g).build(), what);
+  }
+
+  /** A pruned graph and the names of its outputs. */
+  public record Capture(OnnxModel model, List<String> outputs) {}
+
+  /**
+   * The graph pruned to the nodes that compute {@code tensors}, with those as its outputs, in
+   * order. A tensor that no node computes (a graph input or an initializer) is passed through an
+   * Identity node, whose output name the returned {@link Capture#outputs()} gives in its place.
+   * Data inputs that the kept nodes do not read are dropped.
+   *
+   * @param tensors value names of the graph
+   * @throws IllegalArgumentException if a tensor is not a value of the graph
+   */
+  public Capture capturing(List<String> tensors) {
+    GraphProto g = proto.getGraph();
+    Map<String, NodeProto> producer = new HashMap<>();
+    for (NodeProto n : order) {
+      for (String o : n.getOutputList()) {
+        producer.put(o, n);
+      }
+    }
+    Set<String> initializers = initializerNames(g);
+    Set<String> graphInputs = new HashSet<>();
+    g.getInputList().forEach(v -> graphInputs.add(v.getName()));
+    Set<String> needed = new HashSet<>();
+    ArrayDeque<String> work = new ArrayDeque<>();
+    List<NodeProto> identities = new ArrayList<>();
+    List<String> outputs = new ArrayList<>();
+    for (String t : tensors) {
+      if (!producer.containsKey(t) && !initializers.contains(t) && !graphInputs.contains(t)) {
+        throw new IllegalArgumentException("no value '" + t + "' in " + what);
+      }
+      if (producer.containsKey(t)) {
+        outputs.add(t);
+      } else {
+        String out = t + CAPTURE_SUFFIX;
+        identities.add(NodeProto.newBuilder().setOpType("Identity").setName(out).addInput(t)
+            .addOutput(out).build());
+        outputs.add(out);
+      }
+      if (needed.add(t)) {
+        work.add(t);
+      }
+    }
+    Set<NodeProto> keep = new HashSet<>();
+    while (!work.isEmpty()) {
+      NodeProto n = producer.get(work.poll());
+      if (n == null || !keep.add(n)) {
+        continue;
+      }
+      for (String in : inputsOf(n)) {
+        if (!in.isEmpty() && needed.add(in)) {
+          work.add(in);
+        }
+      }
+    }
+    GraphProto.Builder b = g.toBuilder().clearNode().clearInitializer().clearSparseInitializer()
+        .clearInput().clearOutput().clearValueInfo();
+    for (NodeProto n : order) {
+      if (keep.contains(n)) {
+        b.addNode(n);
+      }
+    }
+    identities.forEach(b::addNode);
+    for (TensorProto t : g.getInitializerList()) {
+      if (needed.contains(t.getName())) {
+        b.addInitializer(t);
+      }
+    }
+    for (SparseTensorProto t : g.getSparseInitializerList()) {
+      if (needed.contains(t.getValues().getName())) {
+        b.addSparseInitializer(t);
+      }
+    }
+    for (ValueInfoProto v : g.getInputList()) {
+      if (needed.contains(v.getName())) {
+        b.addInput(v);
+      }
+    }
+    for (ValueInfoProto v : g.getValueInfoList()) {
+      if (needed.contains(v.getName())) {
+        b.addValueInfo(v);
+      }
+    }
+    Map<String, ValueInfoProto> declared = new HashMap<>();
+    g.getOutputList().forEach(v -> declared.put(v.getName(), v));
+    for (String o : outputs) {
+      b.addOutput(declared.getOrDefault(o, ValueInfoProto.newBuilder().setName(o).build()));
+    }
+    OnnxModel pruned = new OnnxModel(proto.toBuilder().setGraph(b).build(), what);
+    return new Capture(pruned, List.copyOf(outputs));
+  }
+
+  /**
+   * The model with every BatchNormalization normalizing with the statistics of the batch it is
+   * run on, as in training mode: per channel, the mean and the biased (/n) variance over the N
+   * items and all their positions, {@code Y = (X - mean) / sqrt(var + epsilon) * scale + B}. The
+   * running statistics are not used. Built from standard operators (Shape, Reshape, ReduceMean,
+   * Sub, Mul, Add, Sqrt, Div) so that any ONNX runtime runs it; the batch is whatever the caller
+   * feeds, so a caller that wants minibatches of m rows runs batches of m.
+   */
+  public OnnxModel withBatchNormsInTrainingMode() {
+    GraphProto g = proto.getGraph();
+    int opset = opsetVersion();
+    GraphProto.Builder b = g.toBuilder().clearNode();
+    Map<String, TensorProto> initializers = new LinkedHashMap<>();
+    for (TensorProto t : g.getInitializerList()) {
+      initializers.put(t.getName(), t);
+    }
+    String flat = unique("normstats_shape_n_c_rest", initializers);
+    b.addInitializer(Tensors.int64(flat, new long[] {0, 0, -1}));
+    String axes = unique("normstats_axes_0_2", initializers);
+    if (opset >= 18) {
+      b.addInitializer(Tensors.int64(axes, new long[] {0, 2}));
+    }
+    Map<String, BatchNormLayer> byOutput = new HashMap<>();
+    batchNorms().forEach(l -> byOutput.put(l.output(), l));
+    for (NodeProto n : order) {
+      BatchNormLayer layer = isBatchNorm(n) ? byOutput.get(n.getOutput(0)) : null;
+      if (layer == null) {
+        b.addNode(n);
+        continue;
+      }
+      String p = "normstats_train_" + layer.node().replaceAll("[^A-Za-z0-9_]", "_") + "_";
+      ElementType type = layer.statsType();
+      String eps = p + "epsilon";
+      b.addInitializer(Tensors.of(eps, type, new double[] {(float) layer.epsilon()}, List.of()));
+      String scale = p + "scale_c1";
+      String bias = p + "bias_c1";
+      TensorProto scaleTensor = initializers.get(layer.scale());
+      TensorProto biasTensor = initializers.get(layer.bias());
+      b.addInitializer(Tensors.of(scale, ElementType.of(scaleTensor.getDataType()),
+          layer.scaleValues(), List.of((long) layer.channels(), 1L)));
+      b.addInitializer(Tensors.of(bias, ElementType.of(biasTensor.getDataType()),
+          layer.biasValues(), List.of((long) layer.channels(), 1L)));
+      String x = layer.input();
+      b.addNode(node("Shape", p + "shape", List.of(x), p + "x_shape"));
+      b.addNode(node("Reshape", p + "flatten", List.of(x, flat), p + "x3"));
+      b.addNode(reduceMean(p + "mean", p + "x3", axes, opset, p + "batch_mean"));
+      b.addNode(node("Sub", p + "center", List.of(p + "x3", p + "batch_mean"), p + "d"));
+      b.addNode(node("Mul", p + "square", List.of(p + "d", p + "d"), p + "d2"));
+      b.addNode(reduceMean(p + "var", p + "d2", axes, opset, p + "batch_var"));
+      b.addNode(node("Add", p + "add_eps", List.of(p + "batch_var", eps), p + "var_eps"));
+      b.addNode(node("Sqrt", p + "std", List.of(p + "var_eps"), p + "batch_std"));
+      b.addNode(node("Div", p + "normalize", List.of(p + "d", p + "batch_std"), p + "x_hat"));
+      b.addNode(node("Mul", p + "scale", List.of(p + "x_hat", scale), p + "scaled"));
+      b.addNode(node("Add", p + "shift", List.of(p + "scaled", bias), p + "y3"));
+      b.addNode(node("Reshape", p + "unflatten", List.of(p + "y3", p + "x_shape"),
+          layer.output()));
+    }
+    return new OnnxModel(proto.toBuilder().setGraph(b).build(), what);
+  }
+
+  private static NodeProto reduceMean(String name, String input, String axes, int opset,
+      String output) {
+    NodeProto.Builder n = NodeProto.newBuilder().setOpType("ReduceMean").setName(name)
+        .addInput(input).addOutput(output)
+        .addAttribute(AttributeProto.newBuilder().setName("keepdims").setI(1)
+            .setType(AttributeProto.AttributeType.INT));
+    if (opset >= 18) {
+      n.addInput(axes);
+    } else {
+      n.addAttribute(AttributeProto.newBuilder().setName("axes").addInts(0).addInts(2)
+          .setType(AttributeProto.AttributeType.INTS));
+    }
+    return n.build();
+  }
+
+  private static NodeProto node(String op, String name, List<String> inputs, String output) {
+    return NodeProto.newBuilder().setOpType(op).setName(name).addAllInput(inputs)
+        .addOutput(output).build();
+  }
+
+  private static String unique(String name, Map<String, ?> taken) {
+    String n = name;
+    for (int k = 1; taken.containsKey(n); k++) {
+      n = name + "_" + k;
+    }
+    return n;
+  }
+
+  private static Set<String> initializerNames(GraphProto g) {
+    Set<String> names = new HashSet<>();
+    g.getInitializerList().forEach(t -> names.add(t.getName()));
+    g.getSparseInitializerList().forEach(t -> names.add(t.getValues().getName()));
+    return names;
+  }
+
+  /** A node's inputs, and the outer values its subgraphs read. */
+  private static Collection<String> inputsOf(NodeProto n) {
+    if (n.getAttributeList().stream().noneMatch(a -> a.hasG() || a.getGraphsCount() > 0)) {
+      return n.getInputList();
+    }
+    Set<String> all = new LinkedHashSet<>(n.getInputList());
+    for (AttributeProto a : n.getAttributeList()) {
+      List<GraphProto> graphs = new ArrayList<>(a.getGraphsList());
+      if (a.hasG()) {
+        graphs.add(a.getG());
+      }
+      for (GraphProto sub : graphs) {
+        all.addAll(outerValues(sub));
+      }
+    }
+    return all;
+  }
+
+  /** The values a subgraph reads from enclosing scopes. */
+  private static Set<String> outerValues(GraphProto g) {
+    Set<String> defined = new HashSet<>(initializerNames(g));
+    g.getInputList().forEach(v -> defined.add(v.getName()));
+    g.getNodeList().forEach(n -> defined.addAll(n.getOutputList()));
+    Set<String> outer = new LinkedHashSet<>();
+    for (NodeProto n : g.getNodeList()) {
+      for (String in : inputsOf(n)) {
+        if (!in.isEmpty() && !defined.contains(in)) {
+          outer.add(in);
+        }
+      }
+    }
+    g.getOutputList().forEach(v -> {
+      if (!defined.contains(v.getName())) {
+        outer.add(v.getName());
+      }
+    });
+    return outer;
+  }
+
+  /** The graph's nodes in a topological order (the file's order where it is one). */
+  private static List<NodeProto> topologicalOrder(GraphProto g, String what) {
+    List<NodeProto> nodes = g.getNodeList();
+    Map<String, Integer> producer = new HashMap<>();
+    for (int i = 0; i < nodes.size(); i++) {
+      for (String o : nodes.get(i).getOutputList()) {
+        if (!o.isEmpty()) {
+          producer.put(o, i);
+        }
+      }
+    }
+    Set<String> available = new HashSet<>(initializerNames(g));
+    g.getInputList().forEach(v -> available.add(v.getName()));
+    int[] missing = new int[nodes.size()];
+    List<List<Integer>> consumers = new ArrayList<>();
+    for (int i = 0; i < nodes.size(); i++) {
+      consumers.add(new ArrayList<>());
+    }
+    for (int i = 0; i < nodes.size(); i++) {
+      for (String in : new LinkedHashSet<>(inputsOf(nodes.get(i)))) {
+        if (in.isEmpty() || available.contains(in)) {
+          continue;
+        }
+        Integer p = producer.get(in);
+        if (p == null) {
+          throw InputException.data(what + ": node " + label(nodes.get(i)) + " reads '" + in
+              + "', which no node, input or initializer of the graph provides");
+        }
+        missing[i]++;
+        consumers.get(p).add(i);
+      }
+    }
+    java.util.PriorityQueue<Integer> ready = new java.util.PriorityQueue<>();
+    for (int i = 0; i < nodes.size(); i++) {
+      if (missing[i] == 0) {
+        ready.add(i);
+      }
+    }
+    List<NodeProto> sorted = new ArrayList<>(nodes.size());
+    while (!ready.isEmpty()) {
+      int i = ready.poll();
+      sorted.add(nodes.get(i));
+      for (int c : consumers.get(i)) {
+        if (--missing[c] == 0) {
+          ready.add(c);
+        }
+      }
+    }
+    if (sorted.size() != nodes.size()) {
+      throw InputException.data(what + ": the graph has a cycle");
+    }
+    return List.copyOf(sorted);
+  }
+
+  /** Encoding and decoding of float and double tensors. */
+  static final class Tensors {
+    private Tensors() {}
+
+    /** The values of a float or double TensorProto (raw_data or float_data/double_data). */
+    static double[] values(TensorProto t) {
+      ElementType type = ElementType.of(t.getDataType());
+      long n = 1;
+      for (long d : t.getDimsList()) {
+        n *= d;
+      }
+      double[] out = new double[(int) n];
+      if (!t.getRawData().isEmpty()) {
+        ByteBuffer buf = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        if (buf.remaining() != n * type.bytes()) {
+          throw InputException.data("initializer '" + t.getName() + "' holds "
+              + buf.remaining() + " bytes for " + n + " values");
+        }
+        for (int i = 0; i < n; i++) {
+          out[i] = type == ElementType.FLOAT ? buf.getFloat() : buf.getDouble();
+        }
+        return out;
+      }
+      int count = type == ElementType.FLOAT ? t.getFloatDataCount() : t.getDoubleDataCount();
+      if (count != n) {
+        throw InputException.data("initializer '" + t.getName() + "' holds " + count
+            + " values for its shape " + t.getDimsList());
+      }
+      for (int i = 0; i < n; i++) {
+        out[i] = type == ElementType.FLOAT ? t.getFloatData(i) : t.getDoubleData(i);
+      }
+      return out;
+    }
+
+    /**
+     * A float or double tensor of the given shape (raw_data, little-endian).
+     *
+     * @throws IllegalArgumentException if a float tensor's value is not exactly a float
+     */
+    static TensorProto of(String name, ElementType type, double[] values, List<Long> dims) {
+      ByteBuffer buf = ByteBuffer.allocate(values.length * type.bytes())
+          .order(ByteOrder.LITTLE_ENDIAN);
+      for (double v : values) {
+        if (type == ElementType.FLOAT) {
+          if ((double) (float) v != v && !Double.isNaN(v)) {
+            throw new IllegalArgumentException(name + ": " + v + " is not a float");
+          }
+          buf.putFloat((float) v);
+        } else {
+          buf.putDouble(v);
+        }
+      }
+      buf.flip();
+      return TensorProto.newBuilder().setName(name).setDataType(type.onnxType()).addAllDims(dims)
+          .setRawData(ByteString.copyFrom(buf)).build();
+    }
+
+    /** A 1-D int64 tensor. */
+    static TensorProto int64(String name, long[] values) {
+      TensorProto.Builder t = TensorProto.newBuilder().setName(name)
+          .setDataType(TensorProto.DataType.INT64_VALUE).addDims(values.length);
+      for (long v : values) {
+        t.addInt64Data(v);
+      }
+      return t.build();
+    }
+  }
+}
