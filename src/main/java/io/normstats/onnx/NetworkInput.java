@@ -16,7 +16,8 @@ import java.util.Arrays;
  * @param type its element type
  * @param shape its dimensions, {@code -1} where open; {@code shape[0]} is the batch dimension
  */
-public record NetworkInput(String name, ElementType type, long[] shape) {
+public record NetworkInput(String name, ElementType type, long[] shape)
+    implements java.io.Serializable {
 
   /** The batch size the model fixes ({@code shape[0]}), or -1 when it is open. */
   public long fixedBatchSize() {

@@ -66,6 +66,44 @@ public final class InputOrder implements Serializable {
     return offset;
   }
 
+  /**
+   * Gives the rows of one task their global indices, as they arrive: each split's rows come in
+   * file order, so a row's index is its split's {@link #offset} plus the rows of that split seen
+   * before it. Not for rows that a shuffle has reordered.
+   */
+  public static final class Indexer {
+    private final InputOrder order;
+    private String file;
+    private long start = -1;
+    private long index;
+
+    /** An indexer over {@code order}. */
+    public Indexer(InputOrder order) {
+      this.order = order;
+    }
+
+    /**
+     * The global index of the next row, of split ({@code file}, {@code start}).
+     *
+     * @throws InputException (data) if the split was not counted or has more rows than counted:
+     *     the input changed between passes
+     */
+    public long next(String file, long start) {
+      if (start != this.start || !file.equals(this.file)) {
+        this.file = file;
+        this.start = start;
+        index = order.offset(file, start);
+      } else {
+        index++;
+      }
+      if (index >= order.rows()) {
+        throw InputException.data("input " + file
+            + " changed while the job ran (more rows than counted)");
+      }
+      return index;
+    }
+  }
+
   /** Counts the rows of each split, for one task; merge the tasks' counters with {@link #merge}. */
   public static final class Counter implements Serializable {
     private static final long serialVersionUID = 1L;

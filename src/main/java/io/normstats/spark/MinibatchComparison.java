@@ -322,7 +322,7 @@ public final class MinibatchComparison {
   private static final class Placer implements Iterator<Tuple2<Long, double[]>> {
     private final Iterator<Row> rows;
     private final FeatureSelection selection;
-    private final InputOrder order;
+    private final InputOrder.Indexer indexer;
     private final long rowCount;
     private final int fileIndex;
     private final long rangeLength;
@@ -330,15 +330,12 @@ public final class MinibatchComparison {
     private final Permutation[] permutations;
     private final List<Tuple2<Long, double[]>> pending = new ArrayList<>();
     private int next;
-    private String file;
-    private long start = -1;
-    private long index;
 
     Placer(Iterator<Row> rows, FeatureSelection selection, InputOrder order,
         CompareSettings settings, long rowCount, int fileIndex, long rangeLength, int overlap) {
       this.rows = rows;
       this.selection = selection;
-      this.order = order;
+      this.indexer = new InputOrder.Indexer(order);
       this.rowCount = rowCount;
       this.fileIndex = fileIndex;
       this.rangeLength = rangeLength;
@@ -372,19 +369,7 @@ public final class MinibatchComparison {
     private void place(Row row) {
       pending.clear();
       next = 0;
-      String rowFile = row.getString(fileIndex);
-      long rowStart = row.getLong(fileIndex + 1);
-      if (rowStart != start || !rowFile.equals(file)) {
-        file = rowFile;
-        start = rowStart;
-        index = order.offset(rowFile, rowStart);
-      } else {
-        index++;
-      }
-      if (index >= rowCount) {
-        throw io.normstats.InputException.data("input " + rowFile
-            + " changed while the job ran (more rows than counted)");
-      }
+      long index = indexer.next(row.getString(fileIndex), row.getLong(fileIndex + 1));
       double[] values = selection.values(row);
       for (int c = 0; c < permutations.length; c++) {
         long q = MinibatchFolder.position(index, c, rowCount, permutations[c]);

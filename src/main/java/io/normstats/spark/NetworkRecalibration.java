@@ -1,0 +1,252 @@
+package io.normstats.spark;
+
+import io.normstats.InputException;
+import io.normstats.exact.ExactMoments;
+import io.normstats.onnx.ActivationMoments;
+import io.normstats.onnx.BatchNormLayer;
+import io.normstats.onnx.NetworkInput;
+import io.normstats.onnx.OnnxModel;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.functions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Exact prediction-mode statistics for every BatchNormalization layer of a trained network, on
+ * Spark: bottom-up, one level per distributed pass, as CNTK's BNStat did.
+ *
+ * <p>Pass k runs the network pruned to the inputs of the level-k layers, with every layer of a
+ * lower level already holding its recomputed statistics (rounded to its stored element type, so
+ * the activations measured are exactly those of the written model in prediction mode), and
+ * computes the exact per-channel mean and variance of each such input over all rows
+ * ({@link NetworkPasses}, {@link io.normstats.onnx.ActivationMoments}). Passes = levels.
+ *
+ * <p>With {@link #withApproximations}, two approximations for comparison, in the same run:
+ * <ul>
+ *   <li>{@code one_pass}: every layer's input captured in the first pass, with the model's stored
+ *       statistics upstream (what recomputing all layers at once in prediction mode gives). It
+ *       shares pass 0: the graph of level 0 is then pruned to all layers' inputs.</li>
+ *   <li>{@code precise_bn}: fvcore's PreciseBN (and {@code torch.optim.swa_utils.update_bn}):
+ *       every layer measured while the layers upstream normalize with their minibatch's own
+ *       statistics (training mode), over minibatches of consecutive rows in input order. fvcore
+ *       averages batch means weighted by batch size, and takes the population variance as the
+ *       weighted E[x^2] - E[x]^2 ({@code _PopulationVarianceEstimator}); over all minibatches
+ *       that is exactly the mean and population variance of the captured values, which is what
+ *       normstats computes (exactly; fvcore's float32 arithmetic adds rounding). One more pass,
+ *       with one shuffle of the rows into whole minibatches.</li>
+ * </ul>
+ */
+public final class NetworkRecalibration {
+  private static final Logger LOG = LoggerFactory.getLogger(NetworkRecalibration.class);
+
+  private NetworkRecalibration() {}
+
+  /**
+   * How to run the network.
+   *
+   * @param inputName the model input to feed, or null for its only one
+   * @param batchSize rows per ONNX Runtime run (a model's fixed batch size overrides it)
+   * @param sampleVariance write the sample variance (/(n-1), PyTorch's running_var convention)
+   *     instead of the population variance (/n)
+   * @param preciseBnBatchSize the minibatch size of the precise_bn approximation
+   */
+  public record Settings(String inputName, int batchSize, boolean sampleVariance,
+      int preciseBnBatchSize) {
+    /** @throws InputException (usage) for a batch size below 1 or a minibatch below 2 */
+    public Settings {
+      if (batchSize < 1) {
+        throw InputException.usage("--batch-size must be at least 1: " + batchSize);
+      }
+      if (preciseBnBatchSize < 2) {
+        throw InputException.usage("--precise-bn-batch-size must be at least 2: "
+            + preciseBnBatchSize);
+      }
+    }
+  }
+
+  /**
+   * One layer's statistics.
+   *
+   * @param layer the layer, as the input model stores it
+   * @param exact the exact moments of its input per channel, {@code [C]}, with every upstream
+   *     layer recalibrated
+   * @param written {mean, variance} as written to the recalibrated model ({@code [C]} each, in the
+   *     layer's element type)
+   * @param onePass the one_pass approximation's moments, or null
+   * @param preciseBn the precise_bn approximation's moments, or null
+   */
+  public record Layer(BatchNormLayer layer, ExactMoments[] exact, double[][] written,
+      ExactMoments[] onePass, ExactMoments[] preciseBn) {}
+
+  /**
+   * The recalibration.
+   *
+   * @param rows the number of input rows
+   * @param levels the number of levels
+   * @param passes the distributed passes of the exact statistics (= levels)
+   * @param layers every layer, in topological order
+   * @param recalibrated the input model with every layer's statistics replaced
+   * @param onePass the model with the one_pass statistics, or null
+   * @param preciseBn the model with the precise_bn statistics, or null
+   * @param seconds the wall time of each pass, by name
+   */
+  public record Result(long rows, int levels, int passes, List<Layer> layers,
+      OnnxModel recalibrated, OnnxModel onePass, OnnxModel preciseBn,
+      Map<String, Double> seconds) {}
+
+  /**
+   * The exact statistics of every layer over all rows of {@code df}.
+   *
+   * @throws InputException (usage) for a model without BatchNormalization, a layer in training
+   *     mode, an input name or length that does not fit; (data) for incomplete rows or no rows
+   */
+  public static Result exact(Dataset<Row> df, FeatureSelection selection, OnnxModel model,
+      Settings settings) {
+    JavaRDD<InternalRow> rows = df.select(selection.projection()).queryExecution().toRdd()
+        .toJavaRDD();
+    return run(rows, -1, null, selection, model, settings);
+  }
+
+  /**
+   * The exact statistics of every layer, and the one_pass and precise_bn approximations.
+   *
+   * @param input the input with the rows' origin, for the input order of the minibatches
+   * @param partitions repartition the rows of the exact passes into this many partitions, or null
+   * @throws InputException as {@link #exact}
+   */
+  public static Result withApproximations(OrderedInput input, FeatureSelection selection,
+      Integer partitions, OnnxModel model, Settings settings) {
+    List<Column> columns = new ArrayList<>(List.of(selection.projection()));
+    columns.add(functions.col(InputOrder.FILE_COLUMN));
+    columns.add(functions.col(InputOrder.START_COLUMN));
+    Dataset<Row> withOrigin = input.withOrigin().select(columns.toArray(new Column[0]));
+    JavaRDD<InternalRow> source = withOrigin.queryExecution().toRdd().toJavaRDD();
+    JavaRDD<InternalRow> rows = partitions == null ? source
+        : withOrigin.repartition(partitions).queryExecution().toRdd().toJavaRDD();
+    return run(rows, columns.size() - 2, source, selection, model, settings);
+  }
+
+  private static Result run(JavaRDD<InternalRow> rows, int fileIndex,
+      JavaRDD<InternalRow> ordered, FeatureSelection selection, OnnxModel model,
+      Settings settings) {
+    List<BatchNormLayer> layers = model.requireBatchNorms();
+    NetworkInput input = model.input(settings.inputName());
+    long[] item = input.itemShape(selection.vectorLength());
+    boolean approximate = ordered != null;
+    int levels = model.levels();
+    Map<String, Double> seconds = new LinkedHashMap<>();
+    Map<String, ExactMoments[]> exact = new LinkedHashMap<>();
+    Map<String, double[][]> written = new LinkedHashMap<>();
+    Map<String, ExactMoments[]> onePass = new LinkedHashMap<>();
+    long rowCount = -1;
+    InputOrder order = null;
+    for (int level = 0; level < levels; level++) {
+      long start = System.nanoTime();
+      int k = level;
+      List<BatchNormLayer> measured = layers.stream().filter(l -> l.level() == k).toList();
+      List<BatchNormLayer> captured = level == 0 && approximate ? layers : measured;
+      OnnxModel upstream = level == 0 ? model : model.withStatistics(written);
+      NetworkPasses.Pass pass = pass(upstream, captured, input, item, settings.batchSize());
+      NetworkPasses.Captured result = NetworkPasses.capture(rows, selection, pass,
+          level == 0 ? fileIndex : -1);
+      ActivationMoments moments = result.moments();
+      long items = moments.items(0);
+      if (items == 0) {
+        throw InputException.data("the input has no rows");
+      }
+      if (level == 0) {
+        rowCount = items;
+        order = result.order();
+      } else if (items != rowCount) {
+        throw InputException.data("the input changed while the job ran: " + rowCount
+            + " rows in the first pass, " + items + " in pass " + (level + 1));
+      }
+      for (int j = 0; j < captured.size(); j++) {
+        BatchNormLayer layer = captured.get(j);
+        ExactMoments[] m = checkChannels(layer, moments.exact(j), moments.itemShape(j));
+        if (layer.level() == level) {
+          exact.put(layer.node(), m);
+          written.put(layer.node(), layer.round(m, settings.sampleVariance()));
+        }
+        if (level == 0 && approximate) {
+          onePass.put(layer.node(), m);
+        }
+      }
+      double s = (System.nanoTime() - start) / 1e9;
+      seconds.put("level " + level, s);
+      LOG.info("recalibrate: level {} of {} ({} layer(s){}) done in {} s", level, levels,
+          measured.size(), level == 0 && approximate ? ", with one_pass" : "",
+          String.format(Locale.ROOT, "%.1f", s));
+    }
+    OnnxModel recalibrated = model.withStatistics(written);
+    Map<String, ExactMoments[]> precise = new LinkedHashMap<>();
+    OnnxModel onePassModel = null;
+    OnnxModel preciseModel = null;
+    if (approximate) {
+      long start = System.nanoTime();
+      int minibatch = input.fixedBatchSize() > 0 ? (int) input.fixedBatchSize()
+          : settings.preciseBnBatchSize();
+      NetworkPasses.Pass pass = pass(model.withBatchNormsInTrainingMode(), layers, input, item,
+          minibatch);
+      ActivationMoments moments = NetworkPasses.captureInMinibatches(ordered, selection, pass,
+          fileIndex, order, minibatch);
+      for (int j = 0; j < layers.size(); j++) {
+        precise.put(layers.get(j).node(),
+            checkChannels(layers.get(j), moments.exact(j), moments.itemShape(j)));
+      }
+      double s = (System.nanoTime() - start) / 1e9;
+      seconds.put("precise_bn", s);
+      LOG.info("recalibrate: precise_bn (minibatches of {}) done in {} s", minibatch,
+          String.format(Locale.ROOT, "%.1f", s));
+      onePassModel = model.withStatistics(rounded(layers, onePass, settings));
+      preciseModel = model.withStatistics(rounded(layers, precise, settings));
+    }
+    List<Layer> out = new ArrayList<>();
+    for (BatchNormLayer l : layers) {
+      out.add(new Layer(l, exact.get(l.node()), written.get(l.node()), onePass.get(l.node()),
+          precise.get(l.node())));
+    }
+    return new Result(rowCount, levels, levels, List.copyOf(out), recalibrated, onePassModel,
+        preciseModel, seconds);
+  }
+
+  private static Map<String, double[][]> rounded(List<BatchNormLayer> layers,
+      Map<String, ExactMoments[]> moments, Settings settings) {
+    Map<String, double[][]> out = new LinkedHashMap<>();
+    for (BatchNormLayer l : layers) {
+      out.put(l.node(), l.round(moments.get(l.node()), settings.sampleVariance()));
+    }
+    return out;
+  }
+
+  /** The pass that captures the inputs of {@code layers} from {@code model}. */
+  static NetworkPasses.Pass pass(OnnxModel model, List<BatchNormLayer> layers,
+      NetworkInput input, long[] item, int batchSize) {
+    OnnxModel.Capture capture = model.capturing(layers.stream().map(BatchNormLayer::input)
+        .toList());
+    String[] names = layers.stream().map(BatchNormLayer::node).toArray(String[]::new);
+    return new NetworkPasses.Pass(model.what(), capture, names, input, item, batchSize);
+  }
+
+  /**
+   * @throws InputException (usage) if the captured input's channels are not the layer's C (a
+   *     model whose BatchNormalization input is not [N, C, ...])
+   */
+  private static ExactMoments[] checkChannels(BatchNormLayer layer, ExactMoments[] moments,
+      long[] itemShape) {
+    if (moments.length != layer.channels()) {
+      throw InputException.usage("the input of " + layer.node() + " has items of shape "
+          + java.util.Arrays.toString(itemShape) + ", not " + layer.channels() + " channels");
+    }
+    return moments;
+  }
+}

@@ -1,0 +1,234 @@
+package io.normstats.spark;
+
+import static io.normstats.testing.ExactOracle.assertNearest;
+import static io.normstats.testing.ExactOracle.assertNearestFloat;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import io.normstats.exact.ExactMoments;
+import io.normstats.onnx.BatchNormLayer;
+import io.normstats.onnx.NetworkInput;
+import io.normstats.onnx.NetworkSession;
+import io.normstats.onnx.OnnxModel;
+import io.normstats.testing.ExactOracle;
+import io.normstats.testing.IdxFiles;
+import io.normstats.testing.OnnxGraphs;
+import io.normstats.testing.TestSpark;
+import java.math.BigDecimal;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerJobStart;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Bottom-up recalibration on Spark against an oracle: every level's statistics are the correctly
+ * rounded exact statistics (BigDecimal) of the activations ONNX Runtime computes for the same rows
+ * in one session, with the levels below replaced; the same for one_pass and precise_bn.
+ */
+class NetworkRecalibrationTest {
+  private static final int ROWS = 200;
+  private static SparkSession spark;
+  private static double[][] images;
+  @TempDir static Path dir;
+
+  @BeforeAll
+  static void start() throws Exception {
+    spark = TestSpark.session("NetworkRecalibrationTest");
+    images = Arrays.copyOf(IdxFiles.readGzipImages(
+        Path.of("sample-data/fashion-mnist/t10k-images-idx3-ubyte.gz")), ROWS);
+    // three files, so the input has splits of its own (read in the order of the file names)
+    Files.createDirectories(dir.resolve("images"));
+    int[] cut = {0, 70, 71, ROWS};
+    for (int f = 0; f < 3; f++) {
+      int[][] part = new int[cut[f + 1] - cut[f]][];
+      for (int i = 0; i < part.length; i++) {
+        part[i] = Arrays.stream(images[cut[f] + i]).mapToInt(v -> (int) v).toArray();
+      }
+      IdxFiles.writeImages(dir.resolve("images/part-" + f + "-images-idx3-ubyte.gz"), 28, 28, part,
+          true);
+    }
+  }
+
+  private static NetworkRecalibration.Result recalibrate(String path, Integer partitions,
+      int batchSize, int preciseBatch) {
+    OrderedInput input = Inputs.readOrdered(spark, path, InputFormat.IDX);
+    FeatureSelection selection = Inputs.select(spark, path, InputFormat.IDX, input.data(), null,
+        null, false);
+    OnnxModel model = OnnxModel.parse(OnnxGraphs.sampleModelBytes(), "sample");
+    return NetworkRecalibration.withApproximations(input, selection, partitions, model,
+        new NetworkRecalibration.Settings(null, batchSize, false, preciseBatch));
+  }
+
+  /** Values per channel of each captured tensor, for the rows run in batches of {@code batch}. */
+  private static List<double[][]> activations(OnnxModel model, List<BatchNormLayer> layers,
+      int batch) {
+    OnnxModel.Capture capture = model.capturing(layers.stream().map(BatchNormLayer::input)
+        .toList());
+    NetworkInput in = model.input(null);
+    List<List<Double>[]> values = new ArrayList<>();
+    for (BatchNormLayer l : layers) {
+      @SuppressWarnings("unchecked")
+      List<Double>[] channels = new List[l.channels()];
+      for (int c = 0; c < channels.length; c++) {
+        channels[c] = new ArrayList<>();
+      }
+      values.add(channels);
+    }
+    try (NetworkSession s = new NetworkSession(capture.model().toByteArray(), "sample", in,
+        in.itemShape(784), capture.outputs(), batch)) {
+      for (int start = 0; start < ROWS; start += batch) {
+        int n = Math.min(batch, ROWS - start);
+        if (n == 1) {
+          break; // as precise_bn: a last minibatch of one row is left out
+        }
+        for (int i = 0; i < n; i++) {
+          System.arraycopy(images[start + i], 0, s.rows(), i * 784, 784);
+        }
+        s.run(n);
+        for (int k = 0; k < layers.size(); k++) {
+          long[] shape = s.shape(k);
+          int c = (int) shape[1];
+          int spatial = (int) (Arrays.stream(shape).skip(2).reduce(1, (a, b) -> a * b));
+          float[] data = s.floats(k);
+          for (int i = 0; i < n; i++) {
+            for (int ch = 0; ch < c; ch++) {
+              for (int p = 0; p < spatial; p++) {
+                values.get(k)[ch].add((double) data[(i * c + ch) * spatial + p]);
+              }
+            }
+          }
+        }
+      }
+    }
+    List<double[][]> out = new ArrayList<>();
+    for (List<Double>[] channels : values) {
+      double[][] v = new double[channels.length][];
+      for (int c = 0; c < v.length; c++) {
+        v[c] = channels[c].stream().mapToDouble(Double::doubleValue).toArray();
+      }
+      out.add(v);
+    }
+    return out;
+  }
+
+  private static void assertExact(double[][] values, ExactMoments[] moments, String what) {
+    assertEquals(values.length, moments.length, what);
+    for (int c = 0; c < values.length; c++) {
+      ExactOracle.Exact e = ExactOracle.Exact.of(values[c]);
+      BigDecimal n = BigDecimal.valueOf(e.n());
+      assertEquals(e.n(), moments[c].count(), what);
+      assertNearest(e.sum(), n, moments[c].mean(), what + " mean, channel " + c);
+      assertNearest(e.varianceNumerator(), n.multiply(n), moments[c].varPop(),
+          what + " var_pop, channel " + c);
+      assertNearestFloat(e.sum(), n, moments[c].meanToFloat(), what + " float mean " + c);
+      assertNearestFloat(e.varianceNumerator(), n.multiply(n), moments[c].varPopToFloat(),
+          what + " float var_pop " + c);
+    }
+  }
+
+  @Test
+  void everyLevelMatchesTheOracleOfItsPrunedModel() {
+    NetworkRecalibration.Result r = recalibrate(dir.resolve("images").toString(), null, 64, 32);
+    OnnxModel model = OnnxModel.parse(OnnxGraphs.sampleModelBytes(), "sample");
+    List<BatchNormLayer> layers = model.batchNorms();
+    assertEquals(ROWS, r.rows());
+    assertEquals(3, r.levels());
+    assertEquals(3, r.passes());
+    Map<String, double[][]> below = new LinkedHashMap<>();
+    for (int k = 0; k < layers.size(); k++) {
+      BatchNormLayer layer = layers.get(k);
+      NetworkRecalibration.Layer got = r.layers().get(k);
+      assertEquals(layer.node(), got.layer().node());
+      // the oracle: one session, all rows in one batch, the levels below replaced
+      OnnxModel upstream = below.isEmpty() ? model : model.withStatistics(below);
+      double[][] values = activations(upstream, List.of(layer), ROWS).get(0);
+      assertExact(values, got.exact(), layer.node());
+      double[][] written = got.written();
+      for (int c = 0; c < layer.channels(); c++) {
+        assertEquals(got.exact()[c].meanToFloat(), (float) written[0][c]);
+        assertEquals(got.exact()[c].varPopToFloat(), (float) written[1][c]);
+      }
+      below.put(layer.node(), written);
+    }
+    // the written model holds those statistics, and nothing else changed
+    OnnxModel recalibrated = OnnxModel.parse(r.recalibrated().toByteArray(), "written");
+    for (int k = 0; k < layers.size(); k++) {
+      assertArrayEquals(r.layers().get(k).written()[0], recalibrated.batchNorms().get(k)
+          .storedMean());
+      assertArrayEquals(r.layers().get(k).written()[1], recalibrated.batchNorms().get(k)
+          .storedVariance());
+      assertArrayEquals(layers.get(k).scaleValues(), recalibrated.batchNorms().get(k)
+          .scaleValues());
+    }
+
+    // one_pass: every input with the stored statistics upstream
+    List<double[][]> onePass = activations(model, layers, ROWS);
+    // precise_bn: the layers upstream in training mode, minibatches of 32 rows in input order
+    List<double[][]> precise = activations(model.withBatchNormsInTrainingMode(), layers, 32);
+    for (int k = 0; k < layers.size(); k++) {
+      assertExact(onePass.get(k), r.layers().get(k).onePass(), "one_pass " + k);
+      assertExact(precise.get(k), r.layers().get(k).preciseBn(), "precise_bn " + k);
+    }
+    // level 0 has nothing upstream: one_pass is exact there
+    assertEquals(r.layers().get(0).exact()[3].varPop(), r.layers().get(0).onePass()[3].varPop());
+  }
+
+  @Test
+  void partitioningsAndBatchSizesGiveTheSameBits() {
+    String path = "sample-data/fashion-mnist/t10k-images-idx3-ubyte.gz";
+    NetworkRecalibration.Result a = recalibrate(path, null, 64, 32);
+    NetworkRecalibration.Result b = recalibrate(path, 7, 13, 32);
+    assertEquals(10_000, a.rows());
+    assertArrayEquals(a.recalibrated().toByteArray(), b.recalibrated().toByteArray());
+    assertArrayEquals(a.onePass().toByteArray(), b.onePass().toByteArray());
+    assertArrayEquals(a.preciseBn().toByteArray(), b.preciseBn().toByteArray());
+    for (int k = 0; k < a.layers().size(); k++) {
+      for (int c = 0; c < a.layers().get(k).exact().length; c++) {
+        assertEquals(a.layers().get(k).exact()[c].varSamp(), b.layers().get(k).exact()[c]
+            .varSamp());
+      }
+    }
+  }
+
+  @Test
+  void passesAreLevels() throws Exception {
+    String path = dir.resolve("images").toString();
+    OrderedInput input = Inputs.readOrdered(spark, path, InputFormat.IDX);
+    FeatureSelection selection = Inputs.select(spark, path, InputFormat.IDX, input.data(), null,
+        null, false);
+    OnnxModel model = OnnxModel.parse(OnnxGraphs.sampleModelBytes(), "sample");
+    AtomicInteger jobs = new AtomicInteger();
+    SparkListener listener = new SparkListener() {
+      @Override
+      public void onJobStart(SparkListenerJobStart jobStart) {
+        jobs.incrementAndGet();
+      }
+    };
+    spark.sparkContext().addSparkListener(listener);
+    try {
+      NetworkRecalibration.Result r = NetworkRecalibration.exact(input.data(), selection, model,
+          new NetworkRecalibration.Settings(null, 64, true, 32));
+      spark.sparkContext().listenerBus().waitUntilEmpty();
+      assertEquals(3, jobs.get()); // one Spark job per level, nothing else
+      assertEquals(3, r.passes());
+      assertNull(r.onePass());
+      assertNull(r.layers().get(1).preciseBn());
+      // sample variance: the written variance is var_samp rounded to float
+      ExactMoments m = r.layers().get(2).exact()[5];
+      assertEquals(m.varSampToFloat(), (float) r.layers().get(2).written()[1][5]);
+    } finally {
+      spark.sparkContext().removeSparkListener(listener);
+    }
+  }
+}
