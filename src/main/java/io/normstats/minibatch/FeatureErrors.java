@@ -40,7 +40,7 @@ public record FeatureErrors(String name, int index, double mean, double var, dou
    * The errors are passed as differences so that they keep their accuracy when the mean is large
    * against the spread.
    */
-  static FeatureErrors of(String name, int j, DatasetMoments exact, double meanError,
+  public static FeatureErrors of(String name, int j, DatasetMoments exact, double meanError,
       double varError) {
     double mu = exact.mean(j);
     double v = exact.variance(j);

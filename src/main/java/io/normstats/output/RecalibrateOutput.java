@@ -1,0 +1,243 @@
+package io.normstats.output;
+
+import com.fasterxml.jackson.core.JsonEncoding;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.normstats.exact.ExactMoments;
+import io.normstats.io.SafeTensors;
+import io.normstats.minibatch.EstimateErrors;
+import io.normstats.minibatch.Spread;
+import io.normstats.onnx.BatchNormLayer;
+import io.normstats.onnx.ElementType;
+import io.normstats.spark.NetworkEvaluation;
+import io.normstats.spark.NetworkRecalibration;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * Writes the recalibrate job's outputs.
+ *
+ * <ul>
+ *   <li>{@code model.onnx}: the input model with every BatchNormalization's input_mean and
+ *       input_var replaced by the exact statistics, in their stored element type (float32: the
+ *       float nearest to the exact value); nothing else in the graph changes.</li>
+ *   <li>{@code bn_stats.safetensors}: the same statistics as tensors named after the layers'
+ *       initializers ({@code bn1.running_mean}, {@code bn1.running_var}, ...: for a PyTorch export,
+ *       the state-dict keys), so {@code model.load_state_dict(safetensors.torch.load_file(path),
+ *       strict=False)} takes them; dtype F32 or F64 as stored.</li>
+ *   <li>{@code recalibrate.json}:
+ * <pre>{@code
+ * {"model", "input", "rows", "levels", "passes", "variance": "population"|"sample",
+ *  "precise_bn_batch_size",
+ *  "layers": [{"node", "input", "level", "channels", "count", "epsilon",
+ *     "mean": [C], "var_pop": [C], "var_samp": [C], "stored_mean": [C], "stored_var": [C],
+ *     "one_pass": {"mean": [C], "var": [C]}, "precise_bn": {"mean": [C], "var": [C]},
+ *     "errors": {"stored"|"one_pass"|"precise_bn": {"mean_err_in_std": {"median", "p90", "max"},
+ *                "var_rel_err": {...}, "kl": {...}}}}, ...],
+ *  "evaluation": {"input", "labels", "output", "rows",
+ *     "accuracy": {"stored", "recalibrated", "one_pass", "precise_bn"},
+ *     "changed_predictions": {"recalibrated", "one_pass", "precise_bn"}}}
+ * }</pre>
+ *       Layers in topological order. mean, var_pop and var_samp are the exact statistics, each
+ *       rounded once to double; count is the values per channel (rows times positions). The
+ *       estimates (one_pass, precise_bn) are rounded to the stored element type, as a model would
+ *       hold them; errors compare each estimate with the exact statistics in the written variance
+ *       mode, per channel ({@link EstimateErrors}: |mean error| / std, |var error| / var, KL), and
+ *       give their median, 90th percentile and maximum over channels. {@code evaluation} appears
+ *       with an evaluation input: accuracy is the fraction of rows whose argmax of the output
+ *       equals the label (only with labels), changed_predictions the fraction whose argmax differs
+ *       from the stored model's. Doubles are written as {@link Double#toString(double)}. Nothing
+ *       in it depends on the partitioning, the inference batch size or the time taken: two runs
+ *       over the same input and model write the same bytes.</li>
+ * </ul>
+ */
+public final class RecalibrateOutput {
+  private RecalibrateOutput() {}
+
+  /**
+   * What the job ran on, for the JSON.
+   *
+   * @param labels the label file, {@code "column COL"}, or null
+   */
+  public record Run(String model, String input, String variance, int preciseBnBatchSize,
+      String evalInput, String labels, String evalOutput) {}
+
+  /** Writes model.onnx, bn_stats.safetensors and recalibrate.json into {@code out}. */
+  public static void write(Run run, NetworkRecalibration.Result r,
+      NetworkEvaluation.Result evaluation, OutputDirectory out) throws IOException {
+    try (OutputStream s = out.fileSystem().create(out.file("model.onnx"), false)) {
+      s.write(r.recalibrated().toByteArray());
+    }
+    try (OutputStream s = out.fileSystem().create(out.file("bn_stats.safetensors"), false)) {
+      writeSafetensors(r, s);
+    }
+    try (OutputStream s = out.fileSystem().create(out.file("recalibrate.json"), false)) {
+      writeJson(run, r, evaluation, s);
+    }
+  }
+
+  /** The written statistics as a state dict: {@code <mean initializer>}, {@code <var ...>}. */
+  public static void writeSafetensors(NetworkRecalibration.Result r, OutputStream out)
+      throws IOException {
+    Map<String, SafeTensors.Tensor> tensors = new LinkedHashMap<>();
+    for (NetworkRecalibration.Layer l : r.layers()) {
+      BatchNormLayer layer = l.layer();
+      String dtype = layer.statsType() == ElementType.FLOAT ? "F32" : "F64";
+      long[] shape = {layer.channels()};
+      tensors.put(layer.mean(), new SafeTensors.Tensor(dtype, shape, l.written()[0]));
+      tensors.put(layer.variance(), new SafeTensors.Tensor(dtype, shape, l.written()[1]));
+    }
+    SafeTensors.write(out, tensors, Map.of("format", "pt", "producer", "normstats recalibrate"));
+  }
+
+  /**
+   * Each estimate's errors against the exact statistics of layer {@code l}: "stored", and
+   * "one_pass" and "precise_bn" when computed; the estimates as the model stores them.
+   */
+  public static Map<String, EstimateErrors> errors(NetworkRecalibration.Layer l, boolean sample) {
+    BatchNormLayer layer = l.layer();
+    int c = layer.channels();
+    double[] mean = values(l.exact(), ExactMoments::mean);
+    double[] var = values(l.exact(), sample ? ExactMoments::varSamp : ExactMoments::varPop);
+    List<String> names = new ArrayList<>(c);
+    for (int j = 0; j < c; j++) {
+      names.add(layer.node() + "[" + j + "]");
+    }
+    Map<String, EstimateErrors> out = new LinkedHashMap<>();
+    out.put("stored", EstimateErrors.of(names, mean, var, layer.storedMean(),
+        layer.storedVariance(), layer.epsilon()));
+    if (l.onePass() != null) {
+      double[][] e = layer.round(l.onePass(), sample);
+      out.put("one_pass", EstimateErrors.of(names, mean, var, e[0], e[1], layer.epsilon()));
+    }
+    if (l.preciseBn() != null) {
+      double[][] e = layer.round(l.preciseBn(), sample);
+      out.put("precise_bn", EstimateErrors.of(names, mean, var, e[0], e[1], layer.epsilon()));
+    }
+    return out;
+  }
+
+  static double[] values(ExactMoments[] m, ToDoubleFunction<ExactMoments> f) {
+    double[] out = new double[m.length];
+    for (int j = 0; j < m.length; j++) {
+      out[j] = f.applyAsDouble(m[j]);
+    }
+    return out;
+  }
+
+  /** Writes recalibrate.json. */
+  public static void writeJson(Run run, NetworkRecalibration.Result r,
+      NetworkEvaluation.Result evaluation, OutputStream stream) throws IOException {
+    boolean sample = "sample".equals(run.variance());
+    try (JsonGenerator g = new ObjectMapper().getFactory().createGenerator(stream,
+        JsonEncoding.UTF8)) {
+      g.useDefaultPrettyPrinter();
+      g.writeStartObject();
+      g.writeStringField("model", run.model());
+      g.writeStringField("input", run.input());
+      g.writeNumberField("rows", r.rows());
+      g.writeNumberField("levels", r.levels());
+      g.writeNumberField("passes", r.passes());
+      g.writeStringField("variance", run.variance());
+      g.writeNumberField("precise_bn_batch_size", run.preciseBnBatchSize());
+      g.writeArrayFieldStart("layers");
+      for (NetworkRecalibration.Layer l : r.layers()) {
+        writeLayer(g, l, sample);
+      }
+      g.writeEndArray();
+      if (evaluation != null) {
+        writeEvaluation(g, run, evaluation);
+      }
+      g.writeEndObject();
+      g.writeRaw('\n');
+    }
+  }
+
+  private static void writeLayer(JsonGenerator g, NetworkRecalibration.Layer l, boolean sample)
+      throws IOException {
+    BatchNormLayer layer = l.layer();
+    g.writeStartObject();
+    g.writeStringField("node", layer.node());
+    g.writeStringField("input", layer.input());
+    g.writeNumberField("level", layer.level());
+    g.writeNumberField("channels", layer.channels());
+    g.writeNumberField("count", l.exact()[0].count());
+    g.writeNumberField("epsilon", layer.epsilon());
+    array(g, "mean", values(l.exact(), ExactMoments::mean));
+    array(g, "var_pop", values(l.exact(), ExactMoments::varPop));
+    array(g, "var_samp", values(l.exact(), ExactMoments::varSamp));
+    array(g, "stored_mean", layer.storedMean());
+    array(g, "stored_var", layer.storedVariance());
+    for (String name : List.of("one_pass", "precise_bn")) {
+      ExactMoments[] m = name.equals("one_pass") ? l.onePass() : l.preciseBn();
+      if (m != null) {
+        double[][] rounded = layer.round(m, sample);
+        g.writeObjectFieldStart(name);
+        array(g, "mean", rounded[0]);
+        array(g, "var", rounded[1]);
+        g.writeEndObject();
+      }
+    }
+    g.writeObjectFieldStart("errors");
+    for (Map.Entry<String, EstimateErrors> e : errors(l, sample).entrySet()) {
+      g.writeObjectFieldStart(e.getKey());
+      spread(g, "mean_err_in_std", e.getValue().meanErrInStd());
+      spread(g, "var_rel_err", e.getValue().varRelErr());
+      spread(g, "kl", e.getValue().kl());
+      g.writeEndObject();
+    }
+    g.writeEndObject();
+    g.writeEndObject();
+  }
+
+  private static void writeEvaluation(JsonGenerator g, Run run, NetworkEvaluation.Result e)
+      throws IOException {
+    g.writeObjectFieldStart("evaluation");
+    g.writeStringField("input", run.evalInput());
+    if (run.labels() == null) {
+      g.writeNullField("labels");
+    } else {
+      g.writeStringField("labels", run.labels());
+    }
+    g.writeStringField("output", run.evalOutput());
+    g.writeNumberField("rows", e.rows());
+    if (e.correct() != null) {
+      g.writeObjectFieldStart("accuracy");
+      for (int v = 0; v < e.versions().size(); v++) {
+        g.writeNumberField(e.versions().get(v), e.accuracy(v));
+      }
+      g.writeEndObject();
+    }
+    g.writeObjectFieldStart("changed_predictions");
+    for (int v = 1; v < e.versions().size(); v++) {
+      g.writeNumberField(e.versions().get(v), e.changedFraction(v));
+    }
+    g.writeEndObject();
+    g.writeEndObject();
+  }
+
+  private static void array(JsonGenerator g, String field, double[] values) throws IOException {
+    g.writeArrayFieldStart(field);
+    for (double v : values) {
+      if (Double.isNaN(v)) {
+        g.writeNull();
+      } else {
+        g.writeNumber(v);
+      }
+    }
+    g.writeEndArray();
+  }
+
+  private static void spread(JsonGenerator g, String field, Spread s) throws IOException {
+    g.writeObjectFieldStart(field);
+    StatsOutput.number(g, "median", s.median());
+    StatsOutput.number(g, "p90", s.p90());
+    StatsOutput.number(g, "max", s.max());
+    g.writeEndObject();
+  }
+}
