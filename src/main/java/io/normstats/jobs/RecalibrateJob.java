@@ -135,11 +135,21 @@ public final class RecalibrateJob implements Callable<Integer> {
           in.features, in.vectorCol, false);
       LOG.info("recalibrate: {} BatchNorm layers in {} levels of {} on {} ({} features)",
           network.batchNorms().size(), network.levels(), model, in.input, selection.size());
+      NetworkEvaluation.Prepared eval = null;
+      if (evalInput != null) {
+        NetworkEvaluation.output(network, evalOutput);
+        eval = prepareEvaluation(session, conf, selection);
+      }
       result = NetworkRecalibration.withApproximations(input, selection, partitions, network,
           settings);
-      if (evalInput != null) {
+      if (eval != null) {
         long t = System.nanoTime();
-        evaluation = evaluate(session, conf, network, result, selection);
+        Map<String, OnnxModel> versions = new LinkedHashMap<>();
+        versions.put("stored", network);
+        versions.put("recalibrated", result.recalibrated());
+        versions.put("one_pass", result.onePass());
+        versions.put("precise_bn", result.preciseBn());
+        evaluation = NetworkEvaluation.evaluate(eval, versions, inputName, evalOutput, batchSize);
         LOG.info("recalibrate: evaluation on {} rows done in {} s", evaluation.rows(),
             String.format(Locale.ROOT, "%.1f", (System.nanoTime() - t) / 1e9));
       }
@@ -168,9 +178,9 @@ public final class RecalibrateJob implements Callable<Integer> {
     return 0;
   }
 
-  private NetworkEvaluation.Result evaluate(SparkSession session, Configuration conf,
-      OnnxModel network, NetworkRecalibration.Result result, FeatureSelection selection)
-      throws IOException {
+  /** The evaluation input, its features as the input's, and its labels, checked. */
+  private NetworkEvaluation.Prepared prepareEvaluation(SparkSession session, Configuration conf,
+      FeatureSelection selection) throws IOException {
     OrderedInput eval = Inputs.readOrdered(session, evalInput, in.format);
     FeatureSelection evalSelection = Inputs.select(session, evalInput, in.format, eval.data(),
         selection.kind() == FeatureSelection.Kind.SCALARS ? selection.columns() : null,
@@ -190,13 +200,7 @@ public final class RecalibrateJob implements Callable<Integer> {
       }
       labels = new NetworkEvaluation.Labels(null, labelCol, "column " + labelCol);
     }
-    Map<String, OnnxModel> versions = new LinkedHashMap<>();
-    versions.put("stored", network);
-    versions.put("recalibrated", result.recalibrated());
-    versions.put("one_pass", result.onePass());
-    versions.put("precise_bn", result.preciseBn());
-    return NetworkEvaluation.evaluate(eval, evalSelection, versions, inputName, evalOutput,
-        labels, batchSize);
+    return NetworkEvaluation.prepare(eval, evalSelection, labels);
   }
 
   /**

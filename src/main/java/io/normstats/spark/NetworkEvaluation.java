@@ -60,30 +60,38 @@ public final class NetworkEvaluation {
   }
 
   /**
-   * Runs every version on every row.
+   * An evaluation input made ready: its rows projected, and with labels by index, its rows counted
+   * and matched with the labels.
+   */
+  public static final class Prepared {
+    private final FeatureSelection selection;
+    private final JavaRDD<InternalRow> rows;
+    private final int labelIndex;
+    private final int fileIndex;
+    private final InputOrder order;
+    private final Labels labels;
+
+    private Prepared(FeatureSelection selection, JavaRDD<InternalRow> rows, int labelIndex,
+        int fileIndex, InputOrder order, Labels labels) {
+      this.selection = selection;
+      this.rows = rows;
+      this.labelIndex = labelIndex;
+      this.fileIndex = fileIndex;
+      this.order = order;
+      this.labels = labels;
+    }
+  }
+
+  /**
+   * Prepares an evaluation input; with labels by index, counts its rows (one Spark job).
    *
    * @param input the evaluation input, with origin (its input order numbers the rows for labels
    *     by index)
    * @param selection its features
-   * @param versions the models by name (the first is the reference for "changed"); all of one
-   *     graph with one input
-   * @param inputName the model input to feed, or null for its only one
-   * @param output the output whose argmax is the prediction, or null for the first output
-   * @param batchSize rows per ONNX Runtime run
-   * @throws InputException (usage) for an unknown output; (data) when a label file's count differs
-   *     from the rows, or a label is missing
+   * @param labels the labels, or null
+   * @throws InputException (data) when a label file's count differs from the rows
    */
-  public static Result evaluate(OrderedInput input, FeatureSelection selection,
-      Map<String, OnnxModel> versions, String inputName, String output, Labels labels,
-      int batchSize) {
-    OnnxModel first = versions.values().iterator().next();
-    String out = output == null ? first.outputs().get(0) : output;
-    if (!first.outputs().contains(out)) {
-      throw InputException.usage(first.what() + " has no output '" + out + "' (outputs: "
-          + String.join(", ", first.outputs()) + ")");
-    }
-    NetworkInput in = first.input(inputName);
-    long[] item = in.itemShape(selection.vectorLength());
+  public static Prepared prepare(OrderedInput input, FeatureSelection selection, Labels labels) {
     List<Column> columns = new ArrayList<>(List.of(selection.projection()));
     int labelIndex = -1;
     if (labels != null && labels.column() != null) {
@@ -95,8 +103,6 @@ public final class NetworkEvaluation {
     columns.add(functions.col(InputOrder.START_COLUMN));
     Dataset<Row> projected = input.withOrigin().select(columns.toArray(new Column[0]));
     JavaRDD<InternalRow> rows = projected.queryExecution().toRdd().toJavaRDD();
-    JavaSparkContext sc = JavaSparkContext.fromSparkContext(rows.context());
-
     InputOrder order = null;
     if (labels != null && labels.byIndex() != null) {
       order = count(rows, fileIndex);
@@ -105,16 +111,55 @@ public final class NetworkEvaluation {
             + " labels, the evaluation input has " + order.rows() + " rows");
       }
     }
+    return new Prepared(selection, rows, labelIndex, fileIndex, order, labels);
+  }
+
+  /**
+   * The output whose argmax is the prediction: {@code output}, or the model's first.
+   *
+   * @throws InputException (usage) if the model has no such output
+   */
+  public static String output(OnnxModel model, String output) {
+    String out = output == null ? model.outputs().get(0) : output;
+    if (!model.outputs().contains(out)) {
+      throw InputException.usage(model.what() + " has no output '" + out + "' (outputs: "
+          + String.join(", ", model.outputs()) + ")");
+    }
+    return out;
+  }
+
+  /**
+   * Runs every version on every row of a prepared input.
+   *
+   * @param versions the models by name (the first is the reference for "changed"); all of one
+   *     graph with one input
+   * @param inputName the model input to feed, or null for its only one
+   * @param output the output whose argmax is the prediction, or null for the first output
+   * @param batchSize rows per ONNX Runtime run
+   * @throws InputException (usage) for an unknown output; (data) for a missing label
+   */
+  public static Result evaluate(Prepared prepared, Map<String, OnnxModel> versions,
+      String inputName, String output, int batchSize) {
+    OnnxModel first = versions.values().iterator().next();
+    String out = output(first, output);
+    NetworkInput in = first.input(inputName);
+    FeatureSelection selection = prepared.selection;
+    long[] item = in.itemShape(selection.vectorLength());
+    JavaRDD<InternalRow> rows = prepared.rows;
+    JavaSparkContext sc = JavaSparkContext.fromSparkContext(rows.context());
     List<String> names = new ArrayList<>(versions.keySet());
     List<Broadcast<byte[]>> models = new ArrayList<>();
     for (OnnxModel m : versions.values()) {
       models.add(sc.broadcast(m.capturing(List.of(out)).model().toByteArray()));
     }
-    Broadcast<InputOrder> orderRef = order == null ? null : sc.broadcast(order);
+    Labels labels = prepared.labels;
+    Broadcast<InputOrder> orderRef = prepared.order == null ? null
+        : sc.broadcast(prepared.order);
     Broadcast<int[]> labelRef = labels != null && labels.byIndex() != null
         ? sc.broadcast(labels.byIndex()) : null;
     String what = first.what();
-    int labelAt = labelIndex;
+    int labelAt = prepared.labelIndex;
+    int fileIndex = prepared.fileIndex;
     String labelColumn = labels == null ? null : labels.column();
     boolean labelled = labels != null;
     try {
