@@ -31,8 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Task failures: with 4 attempts per task ({@code local[2,4]}, Spark's spark.task.maxFailures for
  * local mode) and {@link FaultInjection} failing the first attempt of every other task after it has
- * done its work, the stats, compare and fit jobs write bit-identical results to a run without
- * failures, and the failures did happen (counted with a SparkListener).
+ * done its work, the stats, compare, fit and recalibrate jobs write bit-identical results to a run
+ * without failures, and the failures did happen (counted with a SparkListener).
  */
 class TaskRetryTest {
   private static SparkSession spark;
@@ -115,6 +115,17 @@ class TaskRetryTest {
     assertSameBytes(parquet[0].resolve("stats.json"), parquet[1].resolve("stats.json"));
     Path[] images = twice("stats-idx", "stats", "--input", idx.toString());
     assertSameBytes(images[0].resolve("stats.json"), images[1].resolve("stats.json"));
+  }
+
+  @Test
+  void recalibrateWithItsPassesMinibatchShuffleAndEvaluation() throws Exception {
+    Path[] out = twice("recalibrate", "recalibrate", "--model",
+        "sample-data/fashion-mnist-cnn/model.onnx", "--input", idx.toString(), "--partitions", "4",
+        "--eval-input", idx.toString(), "--eval-labels",
+        "sample-data/fashion-mnist/t10k-labels-idx1-ubyte.gz");
+    for (String f : List.of("recalibrate.json", "model.onnx", "bn_stats.safetensors")) {
+      assertSameBytes(out[0].resolve(f), out[1].resolve(f));
+    }
   }
 
   @Test
