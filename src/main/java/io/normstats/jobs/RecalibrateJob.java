@@ -1,9 +1,7 @@
 package io.normstats.jobs;
 
 import io.normstats.InputException;
-import io.normstats.io.IdxReader;
 import io.normstats.minibatch.EstimateErrors;
-import io.normstats.onnx.OnnxModel;
 import io.normstats.output.OutputDirectory;
 import io.normstats.output.RecalibrateOutput;
 import io.normstats.spark.FeatureSelection;
@@ -11,17 +9,11 @@ import io.normstats.spark.Inputs;
 import io.normstats.spark.NetworkEvaluation;
 import io.normstats.spark.NetworkRecalibration;
 import io.normstats.spark.OrderedInput;
-import io.normstats.spark.ReadErrors;
-import java.io.IOException;
-import java.io.InputStream;
-import java.util.LinkedHashMap;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.SparkSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -55,108 +47,36 @@ public final class RecalibrateJob implements Callable<Integer> {
 
   @Mixin InputOptions in;
 
-  @Option(names = "--input-name", paramLabel = "NAME",
-      description = "The model input the rows feed (default: the model's only input).")
-  String inputName;
-
-  @Option(names = "--batch-size", defaultValue = "64", paramLabel = "B",
-      description = "Rows per ONNX Runtime run (default: ${DEFAULT-VALUE}); the results do not "
-          + "depend on it.")
-  int batchSize;
-
   @Option(names = "--partitions", paramLabel = "N",
       description = "Repartition the rows of the exact passes into N partitions first; the "
           + "results do not depend on it.")
   Integer partitions;
 
-  @Option(names = "--variance", defaultValue = "population", paramLabel = "MODE",
-      description = "population (/n, what BatchNorm normalizes with; default) or sample "
-          + "(/(n-1), as PyTorch's running_var): the variance written to the model.")
-  String variance;
-
-  @Option(names = "--precise-bn-batch-size", defaultValue = "32", paramLabel = "M",
-      description = "Minibatch size of the precise_bn approximation (default: "
-          + "${DEFAULT-VALUE}).")
-  int preciseBnBatchSize;
-
-  @Option(names = "--eval-input", paramLabel = "PATH",
-      description = "Rows to compare the models' predictions on (same format and features).")
-  String evalInput;
-
-  @Option(names = "--eval-labels", paramLabel = "IDX_LABELS",
-      description = "An IDX label file: item i labels row i of --eval-input.")
-  String evalLabels;
-
-  @Option(names = "--label-col", paramLabel = "COL",
-      description = "The label column of --eval-input.")
-  String labelCol;
-
-  @Option(names = "--eval-output", paramLabel = "NAME",
-      description = "The output whose argmax is the prediction (default: the first output).")
-  String evalOutput;
+  @Mixin NetworkOptions network;
 
   @Mixin SparkOptions spark;
 
   @Override
   public Integer call() throws Exception {
-    FitJob.check("--variance", variance, "population", "sample");
     if (partitions != null && partitions < 1) {
       throw InputException.usage("--partitions must be at least 1: " + partitions);
     }
-    if (evalInput == null && (evalLabels != null || labelCol != null || evalOutput != null)) {
-      throw InputException.usage("--eval-labels, --label-col and --eval-output need "
-          + "--eval-input");
-    }
-    if (evalLabels != null && labelCol != null) {
-      throw InputException.usage("give either --eval-labels or --label-col, not both");
-    }
-    NetworkRecalibration.Settings settings = new NetworkRecalibration.Settings(inputName,
-        batchSize, "sample".equals(variance), preciseBnBatchSize);
+    network.settings();
     SparkSession session = spark.session("recalibrate");
-    Configuration conf = session.sparkContext().hadoopConfiguration();
     long start = System.nanoTime();
-    List<String> inputs = new java.util.ArrayList<>(List.of(in.input, model));
-    for (String p : new String[] {evalInput, evalLabels}) {
-      if (p != null) {
-        inputs.add(p);
-      }
-    }
-    OutputDirectory out = OutputDirectory.prepare(conf, in.output, in.overwrite,
-        inputs.toArray(new String[0]));
+    List<String> inputs = new ArrayList<>(List.of(in.input));
+    inputs.addAll(network.files(model));
+    OutputDirectory out = OutputDirectory.prepare(session.sparkContext().hadoopConfiguration(),
+        in.output, in.overwrite, inputs.toArray(new String[0]));
     boolean committed = false;
-    NetworkRecalibration.Result result;
-    NetworkEvaluation.Result evaluation = null;
+    NetworkOptions.Run run;
     try {
-      OnnxModel network = OnnxModel.parse(readBytes(conf, model, "model"), model);
-      network.requireBatchNorms();
-      network.input(inputName);
       OrderedInput input = Inputs.readOrdered(session, in.input, in.format);
       FeatureSelection selection = Inputs.select(session, in.input, in.format, input.data(),
           in.features, in.vectorCol, false);
-      LOG.info("recalibrate: {} BatchNorm layers in {} levels of {} on {} ({} features)",
-          network.batchNorms().size(), network.levels(), model, in.input, selection.size());
-      NetworkEvaluation.Prepared eval = null;
-      if (evalInput != null) {
-        NetworkEvaluation.output(network, evalOutput);
-        eval = prepareEvaluation(session, conf, selection);
-      }
-      result = NetworkRecalibration.withApproximations(input, selection, partitions, network,
-          settings);
-      if (eval != null) {
-        long t = System.nanoTime();
-        Map<String, OnnxModel> versions = new LinkedHashMap<>();
-        versions.put("stored", network);
-        versions.put("recalibrated", result.recalibrated());
-        versions.put("one_pass", result.onePass());
-        versions.put("precise_bn", result.preciseBn());
-        evaluation = NetworkEvaluation.evaluate(eval, versions, inputName, evalOutput, batchSize);
-        LOG.info("recalibrate: evaluation on {} rows done in {} s", evaluation.rows(),
-            String.format(Locale.ROOT, "%.1f", (System.nanoTime() - t) / 1e9));
-      }
-      RecalibrateOutput.write(new RecalibrateOutput.Run(model, in.input, variance,
-          preciseBnBatchSize, evalInput, evalLabels != null ? evalLabels
-          : labelCol != null ? "column " + labelCol : null, evalOutput == null
-          ? network.outputs().get(0) : evalOutput), result, evaluation, out);
+      NetworkOptions.Prepared prepared = network.prepare(session, model, selection, in.format);
+      run = network.run(prepared, in.input, input, selection, partitions);
+      RecalibrateOutput.write(run.description(), run.result(), run.evaluation(), out);
       out.commit("recalibrate");
       committed = true;
     } finally {
@@ -167,85 +87,16 @@ public final class RecalibrateJob implements Callable<Integer> {
     String dir = out.target().toUri().getPath();
     LOG.info("recalibrate: done in {} s", String.format(Locale.ROOT, "%.1f",
         (System.nanoTime() - start) / 1e9));
+    NetworkRecalibration.Result result = run.result();
     System.out.println("recalibrate: " + result.rows() + " rows, " + result.layers().size()
         + " BatchNorm layers in " + result.levels() + " levels (" + result.passes()
         + " passes, and one for precise_bn); wrote " + dir + "/model.onnx, " + dir
         + "/bn_stats.safetensors and " + dir + "/recalibrate.json");
-    System.out.println(summary(result, "sample".equals(variance)));
-    if (evaluation != null) {
-      System.out.println(summary(evaluation));
+    System.out.println(summary(result, "sample".equals(network.variance)));
+    if (run.evaluation() != null) {
+      System.out.println(summary(run.evaluation()));
     }
     return 0;
-  }
-
-  /** The evaluation input, its features as the input's, and its labels, checked. */
-  private NetworkEvaluation.Prepared prepareEvaluation(SparkSession session, Configuration conf,
-      FeatureSelection selection) throws IOException {
-    OrderedInput eval = Inputs.readOrdered(session, evalInput, in.format);
-    FeatureSelection evalSelection = Inputs.select(session, evalInput, in.format, eval.data(),
-        selection.kind() == FeatureSelection.Kind.SCALARS ? selection.columns() : null,
-        selection.kind() == FeatureSelection.Kind.SCALARS ? null : selection.columns().get(0),
-        false);
-    if (evalSelection.vectorLength() != selection.vectorLength()) {
-      throw InputException.usage("the evaluation input's rows have " + evalSelection.vectorLength()
-          + " values, the input's " + selection.vectorLength());
-    }
-    NetworkEvaluation.Labels labels = null;
-    if (evalLabels != null) {
-      labels = new NetworkEvaluation.Labels(readIdxLabels(conf, evalLabels), null, evalLabels);
-    } else if (labelCol != null) {
-      if (!List.of(eval.data().columns()).contains(labelCol)) {
-        throw InputException.usage("unknown label column '" + labelCol + "' (columns: "
-            + String.join(", ", eval.data().columns()) + ")");
-      }
-      labels = new NetworkEvaluation.Labels(null, labelCol, "column " + labelCol);
-    }
-    return NetworkEvaluation.prepare(eval, evalSelection, labels);
-  }
-
-  /**
-   * The whole file at {@code path} (through Hadoop's FileSystem: local, hdfs:, s3a:).
-   *
-   * @throws InputException (usage) if it does not exist or is a directory
-   */
-  static byte[] readBytes(Configuration conf, String path, String what) throws IOException {
-    Path p = new Path(path);
-    FileSystem fs = p.getFileSystem(conf);
-    if (!fs.exists(p)) {
-      throw InputException.usage(what + " " + path + " does not exist");
-    }
-    if (fs.getFileStatus(p).isDirectory()) {
-      throw InputException.usage(what + " " + path + " is a directory, not a file");
-    }
-    try (InputStream s = fs.open(p)) {
-      return s.readAllBytes();
-    }
-  }
-
-  /**
-   * The labels of an IDX label file (idx1, one value per item), as whole numbers.
-   *
-   * @throws InputException (usage) if it does not exist; (data) if it is not an IDX file of one
-   *     value per item
-   */
-  static int[] readIdxLabels(Configuration conf, String path) throws IOException {
-    byte[] bytes = readBytes(conf, path, "label file");
-    try (IdxReader reader = IdxReader.open(new java.io.ByteArrayInputStream(bytes),
-        ReadErrors.displayPath(path))) {
-      if (reader.itemLength() != 1) {
-        throw InputException.data("label file " + path + " holds items of "
-            + reader.itemLength() + " values, not one label per item");
-      }
-      int[] labels = new int[(int) reader.items()];
-      double[] one = new double[1];
-      for (int i = 0; i < labels.length; i++) {
-        reader.readItem(one);
-        labels[i] = (int) one[0];
-      }
-      return labels;
-    } catch (IOException e) {
-      throw InputException.data(e.getMessage(), e);
-    }
   }
 
   /** Per layer, the median over channels of the variance's relative error of each estimate. */
