@@ -3,7 +3,6 @@ package io.normstats.jobs;
 import io.normstats.InputException;
 import io.normstats.io.IdxReader;
 import io.normstats.onnx.OnnxModel;
-import io.normstats.output.RecalibrateOutput;
 import io.normstats.spark.FeatureSelection;
 import io.normstats.spark.InputFormat;
 import io.normstats.spark.Inputs;
@@ -77,7 +76,14 @@ public final class NetworkOptions {
 
   /** A recalibration, its evaluation (or null) and what the JSON says about the run. */
   record Run(NetworkRecalibration.Result result, NetworkEvaluation.Result evaluation,
-      RecalibrateOutput.Run description) {}
+      NetworkRecalibration.Description description) {}
+
+  /** Whether any of these options was given a value other than its default. */
+  boolean given() {
+    return inputName != null || batchSize != 64 || !"population".equals(variance)
+        || preciseBnBatchSize != 32 || evalInput != null || evalLabels != null || labelCol != null
+        || evalOutput != null;
+  }
 
   /**
    * The files the run reads besides the input, which an output directory must not replace.
@@ -150,7 +156,8 @@ public final class NetworkOptions {
       LOG.info("evaluation on {} rows done in {} s", evaluation.rows(),
           String.format(Locale.ROOT, "%.1f", (System.nanoTime() - t) / 1e9));
     }
-    RecalibrateOutput.Run description = new RecalibrateOutput.Run(p.path(), input, variance,
+    NetworkRecalibration.Description description = new NetworkRecalibration.Description(
+        p.path(), input, variance,
         preciseBnBatchSize, evalInput, evalLabels != null ? evalLabels
         : labelCol != null ? "column " + labelCol : null,
         NetworkEvaluation.output(p.model(), evalOutput));

@@ -105,7 +105,7 @@ public final class RecalibrateJob implements Callable<Integer> {
     b.append(String.format(Locale.ROOT, "%-28s %5s %10s %10s %10s%n", "layer", "level", "stored",
         "one_pass", "precise_bn"));
     for (NetworkRecalibration.Layer l : r.layers()) {
-      Map<String, EstimateErrors> errors = RecalibrateOutput.errors(l, sample);
+      Map<String, EstimateErrors> errors = l.errors(sample);
       b.append(String.format(Locale.ROOT, "%-28s %5d %10.3g %10.3g %10.3g%n", l.layer().node(),
           l.layer().level(), errors.get("stored").varRelErr().median(),
           errors.get("one_pass").varRelErr().median(),

@@ -16,8 +16,10 @@ import io.normstats.spark.InputFormat;
 import io.normstats.spark.Inputs;
 import io.normstats.spark.MinibatchComparison;
 import io.normstats.spark.OrderedInput;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.apache.spark.sql.SparkSession;
@@ -31,7 +33,8 @@ import picocli.CommandLine.Option;
  * {@code normstats report}: the stats and compare jobs in one Spark application, sharing passes (the
  * exact pass, one shuffle, and a pass over the same shuffled rows for the distribution of batch
  * means), written as DIR/report.html (one self-contained page with charts), DIR/report.json and
- * DIR/features.csv (see {@link ReportOutput}).
+ * DIR/features.csv (see {@link ReportOutput}). With {@code --model}, also the recalibrate job's
+ * passes over the same input, reported as a section on the network's BatchNorm layers.
  */
 @Command(name = "report", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"The exact statistics and how far minibatch and moving-average estimates are "
@@ -55,6 +58,13 @@ public final class ReportJob implements Callable<Integer> {
           + "vectors); IDX images are drawn without it.")
   int[] imageShape;
 
+  @Option(names = "--model", paramLabel = "MODEL.onnx",
+      description = "Also recalibrate this ONNX model's BatchNorm layers on the input and report "
+          + "their stored, exact and approximate statistics (and, with --eval-input, accuracy).")
+  String model;
+
+  @Mixin NetworkOptions network;
+
   @Mixin SparkOptions spark;
 
   @Override
@@ -64,9 +74,20 @@ public final class ReportJob implements Callable<Integer> {
       throw InputException.usage("--image-shape needs three positive numbers C,H,W: "
           + Arrays.toString(imageShape));
     }
+    if (model == null && network.given()) {
+      throw InputException.usage("the network options (--eval-input, --input-name, ...) need "
+          + "--model");
+    }
+    if (model != null) {
+      network.settings();
+    }
     SparkSession session = spark.session("report");
+    List<String> inputs = new ArrayList<>(List.of(in.input));
+    if (model != null) {
+      inputs.addAll(network.files(model));
+    }
     OutputDirectory out = OutputDirectory.prepare(session.sparkContext().hadoopConfiguration(),
-        in.output, in.overwrite, in.input);
+        in.output, in.overwrite, inputs.toArray(new String[0]));
     Map<String, Double> phases = new LinkedHashMap<>();
     boolean committed = false;
     try {
@@ -75,6 +96,8 @@ public final class ReportJob implements Callable<Integer> {
       FeatureSelection selection = Inputs.select(session, in.input, in.format, input.data(),
           in.features, in.vectorCol, false);
       int[] shape = imageShape(session, selection);
+      NetworkOptions.Prepared prepared = model == null ? null
+          : network.prepare(session, model, selection, in.format);
       int partitions = input.withOrigin().rdd().getNumPartitions();
       LOG.info("report: exact statistics of {} features of {} in {} partitions", selection.size(),
           in.input, partitions);
@@ -97,9 +120,16 @@ public final class ReportJob implements Callable<Integer> {
       } finally {
         run.close();
       }
+      ReportData.Network recalibration = null;
+      if (prepared != null) {
+        NetworkOptions.Run recalibrated = network.run(prepared, in.input, input, selection, null);
+        recalibration = new ReportData.Network(recalibrated.description(), recalibrated.result(),
+            recalibrated.evaluation());
+        t = phase(phases, "network recalibration", t);
+      }
       ReportData data = new ReportData(in.input, partitions, session.version(),
           session.sparkContext().master(), phases, exact.result(), settings, result, distribution,
-          shape);
+          shape, recalibration);
       ReportOutput.write(data, out);
       phase(phases, "report", t);
       out.commit("report");

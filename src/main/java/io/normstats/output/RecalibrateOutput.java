@@ -13,7 +13,6 @@ import io.normstats.spark.NetworkEvaluation;
 import io.normstats.spark.NetworkRecalibration;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -59,16 +58,8 @@ import java.util.function.ToDoubleFunction;
 public final class RecalibrateOutput {
   private RecalibrateOutput() {}
 
-  /**
-   * What the job ran on, for the JSON.
-   *
-   * @param labels the label file, {@code "column COL"}, or null
-   */
-  public record Run(String model, String input, String variance, int preciseBnBatchSize,
-      String evalInput, String labels, String evalOutput) {}
-
   /** Writes model.onnx, bn_stats.safetensors and recalibrate.json into {@code out}. */
-  public static void write(Run run, NetworkRecalibration.Result r,
+  public static void write(NetworkRecalibration.Description run, NetworkRecalibration.Result r,
       NetworkEvaluation.Result evaluation, OutputDirectory out) throws IOException {
     try (OutputStream s = out.fileSystem().create(out.file("model.onnx"), false)) {
       s.write(r.recalibrated().toByteArray());
@@ -95,33 +86,6 @@ public final class RecalibrateOutput {
     SafeTensors.write(out, tensors, Map.of("format", "pt", "producer", "normstats recalibrate"));
   }
 
-  /**
-   * Each estimate's errors against the exact statistics of layer {@code l}: "stored", and
-   * "one_pass" and "precise_bn" when computed; the estimates as the model stores them.
-   */
-  public static Map<String, EstimateErrors> errors(NetworkRecalibration.Layer l, boolean sample) {
-    BatchNormLayer layer = l.layer();
-    int c = layer.channels();
-    double[] mean = values(l.exact(), ExactMoments::mean);
-    double[] var = values(l.exact(), sample ? ExactMoments::varSamp : ExactMoments::varPop);
-    List<String> names = new ArrayList<>(c);
-    for (int j = 0; j < c; j++) {
-      names.add(layer.node() + "[" + j + "]");
-    }
-    Map<String, EstimateErrors> out = new LinkedHashMap<>();
-    out.put("stored", EstimateErrors.of(names, mean, var, layer.storedMean(),
-        layer.storedVariance(), layer.epsilon()));
-    if (l.onePass() != null) {
-      double[][] e = layer.round(l.onePass(), sample);
-      out.put("one_pass", EstimateErrors.of(names, mean, var, e[0], e[1], layer.epsilon()));
-    }
-    if (l.preciseBn() != null) {
-      double[][] e = layer.round(l.preciseBn(), sample);
-      out.put("precise_bn", EstimateErrors.of(names, mean, var, e[0], e[1], layer.epsilon()));
-    }
-    return out;
-  }
-
   static double[] values(ExactMoments[] m, ToDoubleFunction<ExactMoments> f) {
     double[] out = new double[m.length];
     for (int j = 0; j < m.length; j++) {
@@ -131,31 +95,37 @@ public final class RecalibrateOutput {
   }
 
   /** Writes recalibrate.json. */
-  public static void writeJson(Run run, NetworkRecalibration.Result r,
+  public static void writeJson(NetworkRecalibration.Description run, NetworkRecalibration.Result r,
       NetworkEvaluation.Result evaluation, OutputStream stream) throws IOException {
-    boolean sample = "sample".equals(run.variance());
     try (JsonGenerator g = new ObjectMapper().getFactory().createGenerator(stream,
         JsonEncoding.UTF8)) {
       g.useDefaultPrettyPrinter();
-      g.writeStartObject();
-      g.writeStringField("model", run.model());
-      g.writeStringField("input", run.input());
-      g.writeNumberField("rows", r.rows());
-      g.writeNumberField("levels", r.levels());
-      g.writeNumberField("passes", r.passes());
-      g.writeStringField("variance", run.variance());
-      g.writeNumberField("precise_bn_batch_size", run.preciseBnBatchSize());
-      g.writeArrayFieldStart("layers");
-      for (NetworkRecalibration.Layer l : r.layers()) {
-        writeLayer(g, l, sample);
-      }
-      g.writeEndArray();
-      if (evaluation != null) {
-        writeEvaluation(g, run, evaluation);
-      }
-      g.writeEndObject();
+      writeObject(g, run, r, evaluation);
       g.writeRaw('\n');
     }
+  }
+
+  /** Writes the recalibrate.json object to {@code g} (the report embeds it). */
+  static void writeObject(JsonGenerator g, NetworkRecalibration.Description run,
+      NetworkRecalibration.Result r, NetworkEvaluation.Result evaluation) throws IOException {
+    boolean sample = run.sampleVariance();
+    g.writeStartObject();
+    g.writeStringField("model", run.model());
+    g.writeStringField("input", run.input());
+    g.writeNumberField("rows", r.rows());
+    g.writeNumberField("levels", r.levels());
+    g.writeNumberField("passes", r.passes());
+    g.writeStringField("variance", run.variance());
+    g.writeNumberField("precise_bn_batch_size", run.preciseBnBatchSize());
+    g.writeArrayFieldStart("layers");
+    for (NetworkRecalibration.Layer l : r.layers()) {
+      writeLayer(g, l, sample);
+    }
+    g.writeEndArray();
+    if (evaluation != null) {
+      writeEvaluation(g, run, evaluation);
+    }
+    g.writeEndObject();
   }
 
   private static void writeLayer(JsonGenerator g, NetworkRecalibration.Layer l, boolean sample)
@@ -184,7 +154,7 @@ public final class RecalibrateOutput {
       }
     }
     g.writeObjectFieldStart("errors");
-    for (Map.Entry<String, EstimateErrors> e : errors(l, sample).entrySet()) {
+    for (Map.Entry<String, EstimateErrors> e : l.errors(sample).entrySet()) {
       g.writeObjectFieldStart(e.getKey());
       spread(g, "mean_err_in_std", e.getValue().meanErrInStd());
       spread(g, "var_rel_err", e.getValue().varRelErr());
@@ -195,7 +165,7 @@ public final class RecalibrateOutput {
     g.writeEndObject();
   }
 
-  private static void writeEvaluation(JsonGenerator g, Run run, NetworkEvaluation.Result e)
+  private static void writeEvaluation(JsonGenerator g, NetworkRecalibration.Description run, NetworkEvaluation.Result e)
       throws IOException {
     g.writeObjectFieldStart("evaluation");
     g.writeStringField("input", run.evalInput());

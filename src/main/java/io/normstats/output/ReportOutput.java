@@ -28,7 +28,8 @@ import java.util.Map;
  * "master", "phases": {name: seconds}, "image_shape": [C, H, W] or null}, "reading": [sentences],
  * "worst_features": [names], "batch_mean_distribution": {"feature", "name", "batch_size",
  * "exact_mean", "low", "high", "counts": [...], "below", "above", "min", "max"} or null,
- * "compare": {the compare.json object}}}.
+ * "compare": {the compare.json object}, "network": {the recalibrate.json object}}; "network"
+ * (and its sentences in "reading") only with a model.
  *
  * <p>features.csv: one row per feature with a header: name, index, count, mean, var_pop, std_pop,
  * min, max, then for each batch size m the feature's errors
@@ -79,6 +80,11 @@ public final class ReportOutput {
       for (String line : Findings.readings(d.comparison(), d.settings())) {
         g.writeString(line);
       }
+      if (d.network() != null) {
+        for (String line : Findings.networkReadings(d.network())) {
+          g.writeString(line);
+        }
+      }
       g.writeEndArray();
       g.writeArrayFieldStart("worst_features");
       for (int j : Findings.worstFeatures(d.comparison(), 10)) {
@@ -108,6 +114,11 @@ public final class ReportOutput {
       }
       g.writeFieldName("compare");
       CompareOutput.writeObject(g, d.exact(), d.settings(), d.comparison());
+      if (d.network() != null) {
+        g.writeFieldName("network");
+        RecalibrateOutput.writeObject(g, d.network().description(), d.network().result(),
+            d.network().evaluation());
+      }
       g.writeEndObject();
       g.writeRaw('\n');
     }

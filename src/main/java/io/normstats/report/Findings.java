@@ -3,7 +3,11 @@ package io.normstats.report;
 import io.normstats.minibatch.CompareSettings;
 import io.normstats.minibatch.Comparison;
 import io.normstats.minibatch.Estimator;
+import io.normstats.minibatch.EstimateErrors;
 import io.normstats.minibatch.FeatureErrors;
+import io.normstats.minibatch.Spread;
+import io.normstats.spark.NetworkEvaluation;
+import io.normstats.spark.NetworkRecalibration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -14,7 +18,8 @@ import java.util.stream.IntStream;
 /**
  * What a comparison means, in numbers picked out of it and in plain sentences: the feature where
  * single minibatches err most, the features where the estimators are furthest off, and a short
- * reading for someone choosing a batch size or a momentum.
+ * reading for someone choosing a batch size or a momentum; and, for a network recalibrated on the
+ * same input, how far its stored statistics and the approximations were from the exact ones.
  */
 public final class Findings {
   /** The relative variance error a reading calls "close": 1%. */
@@ -117,6 +122,82 @@ public final class Findings {
         num(gapSmall.renormMseMean()), num(gapLarge.renormMseMean()), pct(gapSmall.clipFraction()),
         small));
     return out;
+  }
+
+  /** The estimates of a network's BatchNorm statistics the report compares, in order. */
+  public static final List<String> ESTIMATES = List.of("stored", "one_pass", "precise_bn");
+
+  /**
+   * The median over channels of {@code metric} ("mean_err_in_std", "var_rel_err" or "kl") of
+   * each layer's {@code estimate}, in the layers' topological order.
+   */
+  public static double[] layerMedians(ReportData.Network n, String estimate, String metric) {
+    boolean sample = n.description().sampleVariance();
+    return n.result().layers().stream().mapToDouble(l -> {
+      EstimateErrors e = l.errors(sample).get(estimate);
+      Spread spread = switch (metric) {
+        case "mean_err_in_std" -> e.meanErrInStd();
+        case "var_rel_err" -> e.varRelErr();
+        default -> e.kl();
+      };
+      return spread.median();
+    }).toArray();
+  }
+
+  /** A short reading of a network's recalibration in plain sentences. */
+  public static List<String> networkReadings(ReportData.Network n) {
+    List<String> out = new ArrayList<>();
+    NetworkRecalibration.Result r = n.result();
+    List<NetworkRecalibration.Layer> layers = r.layers();
+    out.add(String.format(Locale.ROOT, "The %d BatchNorm layers of %s were recomputed exactly on "
+        + "the %d rows, bottom-up in %d passes (one per level), each with the layers below it "
+        + "already recalibrated.", layers.size(), n.description().model(), r.rows(), r.passes()));
+    double[] stored = layerMedians(n, "stored", "var_rel_err");
+    int worst = 0;
+    for (int k = 1; k < stored.length; k++) {
+      if (stored[k] > stored[worst]) {
+        worst = k;
+      }
+    }
+    out.add("The stored running statistics are off by a median " + pct(stored[worst])
+        + " in variance at " + layers.get(worst).layer().node() + " (level "
+        + layers.get(worst).layer().level() + "), the layer where they are furthest off.");
+    double[] onePass = layerMedians(n, "one_pass", "var_rel_err");
+    double[] precise = layerMedians(n, "precise_bn", "var_rel_err");
+    double onePassWorst = 0;
+    double preciseWorst = 0;
+    for (int k = 0; k < layers.size(); k++) {
+      if (layers.get(k).layer().level() > 0) {
+        onePassWorst = Math.max(onePassWorst, onePass[k]);
+      }
+      preciseWorst = Math.max(preciseWorst, precise[k]);
+    }
+    if (r.levels() > 1) {
+      out.add("Recomputing every layer in one pass with the stored statistics upstream (one_pass) "
+          + "is exact at level 0 only: above it, it is off by up to a median " + pct(onePassWorst)
+          + " in variance. PreciseBN, with the layers upstream in training mode (minibatches of "
+          + n.description().preciseBnBatchSize() + "), is off by up to " + pct(preciseWorst)
+          + ".");
+    }
+    NetworkEvaluation.Result e = n.evaluation();
+    if (e != null) {
+      if (e.correct() != null) {
+        out.add(String.format(Locale.ROOT, "On the %d evaluation rows, accuracy goes from %s "
+            + "with the stored statistics to %s with the exact ones (one_pass %s, precise_bn %s); "
+            + "%s of the predictions change.", e.rows(), pct4(e.accuracy(0)), pct4(e.accuracy(1)),
+            pct4(e.accuracy(2)), pct4(e.accuracy(3)), pct(e.changedFraction(1))));
+      } else {
+        out.add(String.format(Locale.ROOT, "On the %d evaluation rows, %s of the predictions "
+            + "change with the exact statistics (one_pass %s, precise_bn %s).", e.rows(),
+            pct(e.changedFraction(1)), pct(e.changedFraction(2)), pct(e.changedFraction(3))));
+      }
+    }
+    return out;
+  }
+
+  /** A fraction as a percentage with two decimals (accuracies). */
+  static String pct4(double v) {
+    return Double.isNaN(v) ? "n/a" : String.format(Locale.ROOT, "%.2f%%", 100 * v);
   }
 
   private static String close(Comparison.Result r, int[] sizes, Estimator e, String what) {

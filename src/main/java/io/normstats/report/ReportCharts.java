@@ -3,6 +3,7 @@ package io.normstats.report;
 import io.normstats.minibatch.Comparison;
 import io.normstats.minibatch.Estimator;
 import io.normstats.minibatch.LinearHistogram;
+import io.normstats.spark.NetworkRecalibration;
 import java.awt.Color;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
@@ -106,6 +107,64 @@ public final class ReportCharts {
     exact.setMarker(SeriesMarkers.NONE);
     exact.setLineColor(Color.RED);
     exact.setLineWidth(2.5f);
+    return png(chart);
+  }
+
+  /**
+   * A network's BatchNorm layers by depth (topological order, 1 = nearest the input): the median
+   * over channels of {@code metric} for each estimate, log scale.
+   */
+  public static byte[] layerErrorsByDepth(ReportData.Network n, String metric, String label) {
+    XYChart chart = chart(label + " by layer (median over channels)", "BatchNorm layer, by depth",
+        label);
+    chart.getStyler().setYAxisLogarithmic(true);
+    int layers = n.result().layers().size();
+    double[] x = new double[layers];
+    for (int k = 0; k < layers; k++) {
+      x[k] = k + 1;
+    }
+    for (String estimate : Findings.ESTIMATES) {
+      double[] m = Findings.layerMedians(n, estimate, metric);
+      double[] y = new double[layers];
+      for (int k = 0; k < layers; k++) {
+        y[k] = Math.max(FLOOR, nanTo(m[k], FLOOR));
+      }
+      chart.addSeries(estimate, x, y).setMarker(SeriesMarkers.CIRCLE);
+    }
+    return png(chart);
+  }
+
+  /**
+   * One layer's stored statistic against the exact one, per channel, with the line y = x: the
+   * mean, or the variance (in the written variance mode).
+   */
+  public static byte[] storedAgainstExact(NetworkRecalibration.Layer l, boolean variance,
+      boolean sample) {
+    String what = variance ? (sample ? "var_samp" : "var_pop") : "mean";
+    XYChart chart = new XYChartBuilder().width(WIDTH / 2).height(HEIGHT * 3 / 4)
+        .title(l.layer().node() + ": " + (variance ? "variance" : "mean"))
+        .xAxisTitle("exact " + what).yAxisTitle("stored").build();
+    Styler s = chart.getStyler();
+    s.setLegendVisible(false);
+    s.setChartBackgroundColor(Color.WHITE);
+    s.setAntiAlias(true);
+    int c = l.layer().channels();
+    double[] x = new double[c];
+    double[] y = variance ? l.layer().storedVariance() : l.layer().storedMean();
+    double lo = Double.POSITIVE_INFINITY;
+    double hi = Double.NEGATIVE_INFINITY;
+    for (int j = 0; j < c; j++) {
+      x[j] = variance ? (sample ? l.exact()[j].varSamp() : l.exact()[j].varPop())
+          : l.exact()[j].mean();
+      lo = Math.min(lo, Math.min(x[j], y[j]));
+      hi = Math.max(hi, Math.max(x[j], y[j]));
+    }
+    XYSeries identity = chart.addSeries("y = x", new double[] {lo, hi}, new double[] {lo, hi});
+    identity.setMarker(SeriesMarkers.NONE);
+    identity.setLineColor(Color.GRAY);
+    XYSeries channels = chart.addSeries("channels", x, y.clone());
+    channels.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
+    channels.setMarker(SeriesMarkers.CIRCLE);
     return png(chart);
   }
 

@@ -4,6 +4,8 @@ import io.normstats.minibatch.CompareSettings;
 import io.normstats.minibatch.Comparison;
 import io.normstats.minibatch.LinearHistogram;
 import io.normstats.spark.ExactStatistics;
+import io.normstats.spark.NetworkEvaluation;
+import io.normstats.spark.NetworkRecalibration;
 import java.util.List;
 import java.util.Map;
 
@@ -20,10 +22,22 @@ import java.util.Map;
  * @param comparison the comparison
  * @param distribution the single-batch means of the feature where they err most, or null
  * @param imageShape {C, H, W} when the features are images in channel-major order, else null
+ * @param network the recalibration of a network's BatchNorm layers on the input, or null
  */
 public record ReportData(String input, int partitions, String sparkVersion, String master,
     Map<String, Double> phases, ExactStatistics.Result exact, CompareSettings settings,
-    Comparison.Result comparison, BatchMeanDistribution distribution, int[] imageShape) {
+    Comparison.Result comparison, BatchMeanDistribution distribution, int[] imageShape,
+    Network network) {
+
+  /**
+   * A network's BatchNorm layers recalibrated on the report's input.
+   *
+   * @param description what it ran on
+   * @param result the exact statistics, and the one_pass and precise_bn approximations
+   * @param evaluation the four models' predictions on the evaluation input, or null
+   */
+  public record Network(NetworkRecalibration.Description description,
+      NetworkRecalibration.Result result, NetworkEvaluation.Result evaluation) {}
 
   /**
    * The distribution of single-minibatch means of one feature at one batch size.

@@ -2,6 +2,7 @@ package io.normstats.spark;
 
 import io.normstats.InputException;
 import io.normstats.exact.ExactMoments;
+import io.normstats.minibatch.EstimateErrors;
 import io.normstats.onnx.ActivationMoments;
 import io.normstats.onnx.BatchNormLayer;
 import io.normstats.onnx.NetworkInput;
@@ -85,7 +86,57 @@ public final class NetworkRecalibration {
    * @param preciseBn the precise_bn approximation's moments, or null
    */
   public record Layer(BatchNormLayer layer, ExactMoments[] exact, double[][] written,
-      ExactMoments[] onePass, ExactMoments[] preciseBn) {}
+      ExactMoments[] onePass, ExactMoments[] preciseBn) {
+
+    /**
+     * Each estimate's errors against the exact statistics: "stored", and "one_pass" and
+     * "precise_bn" when computed; each estimate as the model would store it (rounded to the
+     * layer's element type), against the exact statistics in the given variance mode.
+     */
+    public Map<String, EstimateErrors> errors(boolean sample) {
+      int c = layer.channels();
+      double[] mean = new double[c];
+      double[] var = new double[c];
+      List<String> names = new ArrayList<>(c);
+      for (int j = 0; j < c; j++) {
+        mean[j] = exact[j].mean();
+        var[j] = sample ? exact[j].varSamp() : exact[j].varPop();
+        names.add(layer.node() + "[" + j + "]");
+      }
+      Map<String, EstimateErrors> out = new LinkedHashMap<>();
+      out.put("stored", EstimateErrors.of(names, mean, var, layer.storedMean(),
+          layer.storedVariance(), layer.epsilon()));
+      if (onePass != null) {
+        double[][] e = layer.round(onePass, sample);
+        out.put("one_pass", EstimateErrors.of(names, mean, var, e[0], e[1], layer.epsilon()));
+      }
+      if (preciseBn != null) {
+        double[][] e = layer.round(preciseBn, sample);
+        out.put("precise_bn", EstimateErrors.of(names, mean, var, e[0], e[1],
+            layer.epsilon()));
+      }
+      return out;
+    }
+  }
+
+  /**
+   * What a recalibration ran on, as its outputs describe it.
+   *
+   * @param model the model's path
+   * @param input the input's path
+   * @param variance "population" or "sample": the variance written
+   * @param preciseBnBatchSize the minibatch size of precise_bn
+   * @param evalInput the evaluation input's path, or null
+   * @param labels the label file, {@code "column COL"}, or null
+   * @param evalOutput the output whose argmax is the prediction
+   */
+  public record Description(String model, String input, String variance, int preciseBnBatchSize,
+      String evalInput, String labels, String evalOutput) {
+    /** Whether the sample variance (/(n-1)) is written. */
+    public boolean sampleVariance() {
+      return "sample".equals(variance);
+    }
+  }
 
   /**
    * The recalibration.

@@ -105,4 +105,60 @@ class ReportJobTest {
     assertTrue(html.contains("a&amp;b"));
     assertFalse(html.contains("http://") || html.contains("https://"), "nothing to fetch");
   }
+
+  @Test
+  void withAModelTheReportHoldsTheRecalibrateJobsNumbers() throws Exception {
+    // a residual MLP whose BatchNorm nodes and input have names that need escaping
+    io.normstats.onnx.proto.OnnxProto.ModelProto mlp =
+        io.normstats.onnx.proto.OnnxProto.ModelProto.parseFrom(
+            io.normstats.testing.OnnxGraphs.residualMlp(3, 9));
+    io.normstats.onnx.proto.OnnxProto.GraphProto.Builder g = mlp.getGraph().toBuilder();
+    for (int i = 0; i < g.getNodeCount(); i++) {
+      if (g.getNode(i).getName().equals("bn_c")) {
+        g.setNode(i, g.getNode(i).toBuilder().setName(EVIL));
+      }
+    }
+    Path model = Files.write(tmp.resolve("mlp & <net>.onnx"),
+        mlp.toBuilder().setGraph(g).build().toByteArray());
+    Path csv = tmp.resolve("three.csv");
+    Random r = new Random(7);
+    StringBuilder sb = new StringBuilder("a,b,c,label\n");
+    for (int i = 0; i < 300; i++) {
+      sb.append(r.nextGaussian()).append(',').append(2 + r.nextGaussian()).append(',')
+          .append(r.nextDouble()).append(',').append(i % 3).append('\n');
+    }
+    Files.writeString(csv, sb);
+    String[] network = {"--model", model.toString(), "--features", "a,b,c", "--eval-input",
+        csv.toString(), "--label-col", "label", "--precise-bn-batch-size", "8"};
+    Path report = tmp.resolve("report-model");
+    Path recalibrate = tmp.resolve("recalibrate-model");
+    List<String> args = new ArrayList<>(List.of("report", "--input", csv.toString(), "--output",
+        report.toString(), "--batch-sizes", "4"));
+    args.addAll(List.of(network));
+    ok(args.toArray(new String[0]));
+    args = new ArrayList<>(List.of("recalibrate", "--input", csv.toString(), "--output",
+        recalibrate.toString()));
+    args.addAll(List.of(network));
+    ok(args.toArray(new String[0]));
+
+    JsonNode json = JSON.readTree(report.resolve("report.json").toFile());
+    assertEquals(JSON.readTree(recalibrate.resolve("recalibrate.json").toFile()),
+        json.get("network"));
+    assertEquals(5 + 4, json.get("reading").size()); // the network's four sentences after five
+    assertTrue(json.get("header").get("phases").has("network recalibration"));
+    String html = Files.readString(report.resolve("report.html"));
+    assertTrue(html.contains("<h2 id=\"network\">"));
+    assertTrue(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "the node name, escaped");
+    assertFalse(html.contains(EVIL));
+    assertTrue(html.contains("mlp &amp; &lt;net&gt;.onnx"), "the model path, escaped");
+    double accuracy = json.get("network").get("evaluation").get("accuracy").get("recalibrated")
+        .asDouble();
+    assertTrue(html.contains(String.format(java.util.Locale.ROOT, "%.2f%%", 100 * accuracy)));
+
+    // network options without a model are a usage error
+    TestSpark.Run run = TestSpark.run("report", "--input", csv.toString(), "--output",
+        tmp.resolve("no-model").toString(), "--eval-input", csv.toString());
+    assertEquals(2, run.exitCode(), run.stderr());
+    assertTrue(run.stderr().contains("need --model"), run.stderr());
+  }
 }
