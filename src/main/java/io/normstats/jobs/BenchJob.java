@@ -2,8 +2,14 @@ package io.normstats.jobs;
 
 import io.normstats.InputException;
 import io.normstats.ml.BatchNorm;
+import io.normstats.onnx.OnnxModel;
 import io.normstats.spark.ExactStatistics;
 import io.normstats.spark.FeatureSelection;
+import io.normstats.spark.IdxSource;
+import io.normstats.spark.InputFormat;
+import io.normstats.spark.Inputs;
+import io.normstats.spark.NetworkPasses;
+import io.normstats.spark.NetworkRecalibration;
 import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -55,7 +61,10 @@ import picocli.CommandLine.Option;
  *       VectorAssembler + Summarizer (mean, variance);</li>
  *   <li>scaling: the exact statistics of 1/8 against all of the rows, and of 64 against 1,024
  *       features with the same number of values per feature;</li>
- *   <li>compare: the compare job (4 batch sizes) against the stats job on Fashion-MNIST images.</li>
+ *   <li>compare: the compare job (4 batch sizes) against the stats job on Fashion-MNIST images;</li>
+ *   <li>recalibrate: each pass of the recalibrate job (ONNX Runtime and the exact moments of the
+ *       captured tensors) against plain ONNX Runtime inference over the same rows with the same
+ *       pruned graph, on the sample CNN and Fashion-MNIST images, and the whole job.</li>
  * </ul>
  * A benchmark, not a test: the ratios are reported, not asserted; {@code --smoke} runs a small
  * version for CI.
@@ -66,6 +75,9 @@ import picocli.CommandLine.Option;
 public final class BenchJob implements Callable<Integer> {
   private static final String FASHION =
       "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
+  private static final String SAMPLE_MODEL = "sample-data/fashion-mnist-cnn/model.onnx";
+  private static final List<String> SECTIONS = List.of("fit", "stats", "scaling", "compare",
+      "recalibrate");
 
   @Option(names = "--rows", defaultValue = "2000000", paramLabel = "N",
       description = "Rows of generated data (default: ${DEFAULT-VALUE}).")
@@ -84,12 +96,16 @@ public final class BenchJob implements Callable<Integer> {
           + "(default: ${DEFAULT-VALUE}).")
   String images;
 
-  @Option(names = "--sections", split = ",", defaultValue = "fit,stats,scaling,compare",
+  @Option(names = "--model", defaultValue = SAMPLE_MODEL, paramLabel = "MODEL.onnx",
+      description = "The ONNX model of the recalibrate section (default: ${DEFAULT-VALUE}).")
+  String model;
+
+  @Option(names = "--sections", split = ",", defaultValue = "fit,stats,scaling,compare,recalibrate",
       paramLabel = "S", description = "Sections to run (default: ${DEFAULT-VALUE}).")
   List<String> sections;
 
   @Option(names = "--smoke", description = "A quick run for CI: 20,000 rows, 8 features, 1 round, "
-      + "and the compare section on the sample images.")
+      + "and the compare and recalibrate sections on 2,000 sample images.")
   boolean smoke;
 
   @Mixin SparkOptions spark;
@@ -111,8 +127,9 @@ public final class BenchJob implements Callable<Integer> {
       throw InputException.usage("--rows must be >= 8, --features and --repeats >= 1");
     }
     for (String s : sections) {
-      if (!List.of("fit", "stats", "scaling", "compare").contains(s)) {
-        throw InputException.usage("unknown section '" + s + "' (fit, stats, scaling, compare)");
+      if (!SECTIONS.contains(s)) {
+        throw InputException.usage("unknown section '" + s + "' (" + String.join(", ", SECTIONS)
+            + ")");
       }
     }
     SparkSession session = spark.session("bench");
@@ -133,6 +150,9 @@ public final class BenchJob implements Callable<Integer> {
       }
       if (sections.contains("compare")) {
         compare(work);
+      }
+      if (sections.contains("recalibrate")) {
+        recalibrate(session, work);
       }
       out.println();
       out.println("ratios (target in brackets):");
@@ -271,10 +291,56 @@ public final class BenchJob implements Callable<Integer> {
         "normstats stats job", "< 3");
   }
 
+  private void recalibrate(SparkSession session, Path work) throws IOException {
+    if (!new File(images).isFile()) {
+      out.println();
+      out.println("recalibrate: skipped, no " + images + " (apt-get install dataset-fashion-mnist)");
+      return;
+    }
+    OnnxModel network = OnnxModel.parse(Files.readAllBytes(Path.of(model)), model);
+    Dataset<Row> df = Inputs.read(session, images, InputFormat.AUTO);
+    if (smoke) {
+      df = df.limit(2000);
+    }
+    FeatureSelection selection = FeatureSelection.resolve(df, null, IdxSource.COLUMN);
+    NetworkRecalibration.Settings settings = new NetworkRecalibration.Settings(null, 64, false,
+        32);
+    NetworkRecalibration.Result result = NetworkRecalibration.exact(df, selection, network,
+        settings);
+    List<NetworkPasses.Pass> passes = NetworkRecalibration.passes(network, result, selection,
+        settings);
+    JavaRDD<InternalRow> rows = NetworkRecalibration.rows(df, selection);
+    Map<String, Supplier<Object>> contenders = new LinkedHashMap<>();
+    for (int k = 0; k < passes.size(); k++) {
+      NetworkPasses.Pass pass = passes.get(k);
+      contenders.put("level " + k + " pass (exact moments)",
+          () -> NetworkPasses.capture(rows, selection, pass, -1));
+      contenders.put("level " + k + " inference only", () -> NetworkPasses.infer(rows,
+          selection, pass));
+    }
+    String input = smoke ? work.resolve("images-2000").toString() : images;
+    if (smoke) {
+      df.write().parquet(input);
+    }
+    int[] round = {0};
+    contenders.put("recalibrate job", () -> job("recalibrate", input, work, round, "--model",
+        model));
+    Map<String, Double> median = run("recalibrate: " + model + " (" + result.layers().size()
+        + " BatchNorm layers, " + result.levels() + " levels) on " + result.rows() + " rows of "
+        + images, contenders);
+    for (int k = 0; k < passes.size(); k++) {
+      ratio("recalibrate level " + k + " pass / inference over the same graph", median,
+          "level " + k + " pass (exact moments)", "level " + k + " inference only", "<= 1.3");
+    }
+  }
+
   /** Runs job {@code name} on {@code input} in this JVM, into a fresh directory it then deletes. */
-  private static Object job(String name, String input, Path work, int[] round) {
+  private static Object job(String name, String input, Path work, int[] round,
+      String... options) {
     String output = work.resolve(name + "-" + round[0]++).toString();
-    int code = Main.run(name, "--input", input, "--output", output);
+    List<String> args = new ArrayList<>(List.of(name, "--input", input, "--output", output));
+    args.addAll(List.of(options));
+    int code = Main.run(args.toArray(new String[0]));
     if (code != 0) {
       throw new IllegalStateException("the " + name + " job failed with exit code " + code);
     }

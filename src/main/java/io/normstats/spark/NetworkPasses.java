@@ -108,6 +108,44 @@ public final class NetworkPasses {
   }
 
   /**
+   * Runs every row through the pass's graph and only counts them: the same reading, batching and
+   * ONNX Runtime runs as {@link #capture}, without the moments. The baseline the benchmark
+   * measures a pass against.
+   *
+   * @return the number of rows run
+   */
+  public static long infer(JavaRDD<InternalRow> rows, FeatureSelection selection, Pass pass) {
+    JavaSparkContext sc = JavaSparkContext.fromSparkContext(rows.context());
+    Broadcast<byte[]> model = sc.broadcast(pass.capture().model().toByteArray());
+    Task task = new Task(pass);
+    try {
+      return rows.mapPartitions(it -> {
+        long n = 0;
+        try (NetworkSession session = task.session(model.value())) {
+          DenseRows reader = new DenseRows(selection);
+          double[] buffer = session.rows();
+          int filled = 0;
+          while (it.hasNext()) {
+            reader.read(it.next(), buffer, filled * reader.length());
+            if (++filled == session.capacity()) {
+              session.run(filled);
+              n += filled;
+              filled = 0;
+            }
+          }
+          if (filled > 0) {
+            session.run(filled);
+            n += filled;
+          }
+        }
+        return Collections.singletonList(n).iterator();
+      }).reduce(Long::sum);
+    } finally {
+      model.destroy();
+    }
+  }
+
+  /**
    * Runs the rows in input order, in minibatches of {@code minibatch} consecutive rows (rows
    * {@code [b*m, (b+1)*m)}), each minibatch as one ONNX Runtime run: for graphs whose output
    * depends on the whole batch, such as BatchNormalization in training mode. The rows are

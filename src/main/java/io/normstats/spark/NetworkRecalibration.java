@@ -162,9 +162,7 @@ public final class NetworkRecalibration {
    */
   public static Result exact(Dataset<Row> df, FeatureSelection selection, OnnxModel model,
       Settings settings) {
-    JavaRDD<InternalRow> rows = df.select(selection.projection()).queryExecution().toRdd()
-        .toJavaRDD();
-    return run(rows, -1, null, selection, model, settings);
+    return run(rows(df, selection), -1, null, selection, model, settings);
   }
 
   /**
@@ -268,6 +266,34 @@ public final class NetworkRecalibration {
     }
     return new Result(rowCount, levels, levels, List.copyOf(out), recalibrated, onePassModel,
         preciseModel, seconds);
+  }
+
+  /**
+   * The pass of each level as {@link #withApproximations} runs it (level 0 capturing every layer's
+   * input, for one_pass; level k the inputs of its layers, with the levels below holding the
+   * recalibrated statistics of {@code result}), for measuring them.
+   */
+  public static List<NetworkPasses.Pass> passes(OnnxModel model, Result result,
+      FeatureSelection selection, Settings settings) {
+    NetworkInput input = model.input(settings.inputName());
+    long[] item = input.itemShape(selection.vectorLength());
+    Map<String, double[][]> written = new LinkedHashMap<>();
+    result.layers().forEach(l -> written.put(l.layer().node(), l.written()));
+    List<BatchNormLayer> layers = model.requireBatchNorms();
+    List<NetworkPasses.Pass> out = new ArrayList<>();
+    for (int level = 0; level < result.levels(); level++) {
+      int k = level;
+      List<BatchNormLayer> captured = level == 0 ? layers
+          : layers.stream().filter(l -> l.level() == k).toList();
+      out.add(pass(level == 0 ? model : model.withStatistics(written), captured, input, item,
+          settings.batchSize()));
+    }
+    return out;
+  }
+
+  /** The rows of {@code df} as the passes read them. */
+  public static JavaRDD<InternalRow> rows(Dataset<Row> df, FeatureSelection selection) {
+    return df.select(selection.projection()).queryExecution().toRdd().toJavaRDD();
   }
 
   private static Map<String, double[][]> rounded(List<BatchNormLayer> layers,

@@ -44,9 +44,14 @@ class ClusterIT {
 
   @BeforeAll
   static void startCluster() throws Exception {
-    cluster = LocalStandaloneCluster.startAuthenticated(tmp.resolve("cluster"),
-        LocalStandaloneCluster.classpath(Launcher.HOME.resolve("target/runtime-classpath.txt")),
-        2, 1, "1g");
+    // Spark's jars only, as a Spark distribution ships them: normstats' own dependencies (ONNX
+    // Runtime with its native libraries, picocli, XChart) reach the executors in the application
+    // jar, as on a real cluster.
+    List<Path> spark = LocalStandaloneCluster.classpath(
+        Launcher.HOME.resolve("target/runtime-classpath.txt")).stream()
+        .filter(j -> !j.getFileName().toString().matches("(onnxruntime|picocli|xchart)-.*"))
+        .toList();
+    cluster = LocalStandaloneCluster.startAuthenticated(tmp.resolve("cluster"), spark, 2, 1, "1g");
   }
 
   @AfterAll
@@ -105,6 +110,30 @@ class ClusterIT {
       Set<String> workers = workersThatRanTasks(events);
       assertEquals(2, workers.size(), job + ": tasks ran on executors of " + workers);
     }
+  }
+
+  @Test
+  void recalibrateOnTheClusterIsByteIdenticalToLocalMode() throws Exception {
+    String labels = Launcher.HOME.resolve("sample-data/fashion-mnist/t10k-labels-idx1-ubyte.gz")
+        .toString();
+    String[] job = {"recalibrate", "--model",
+        Launcher.HOME.resolve("sample-data/fashion-mnist-cnn/model.onnx").toString(),
+        "--input", SAMPLE, "--eval-input", SAMPLE, "--eval-labels", labels};
+    Path local = tmp.resolve("recalibrate-local");
+    Path remote = tmp.resolve("recalibrate-cluster");
+    Path events = tmp.resolve("recalibrate-events");
+    List<String> localArgs = new ArrayList<>(List.of(job));
+    localArgs.addAll(List.of("--output", local.toString()));
+    List<String> clusterArgs = onCluster(events, job);
+    clusterArgs.addAll(List.of("--partitions", "4", "--output", remote.toString()));
+    ok(Launcher.launch(tmp, ENV, 5, localArgs.toArray(new String[0])));
+    ok(Launcher.launch(tmp, ENV, 5, clusterArgs.toArray(new String[0])));
+    for (String f : List.of("recalibrate.json", "model.onnx", "bn_stats.safetensors")) {
+      assertArrayEquals(Files.readAllBytes(local.resolve(f)), Files.readAllBytes(remote.resolve(f)),
+          "recalibrate " + f);
+    }
+    Set<String> workers = workersThatRanTasks(events);
+    assertEquals(2, workers.size(), "recalibrate: tasks ran on executors of " + workers);
   }
 
   /**
