@@ -31,6 +31,10 @@ import java.util.Arrays;
  * doubles) are added to the feature's {@link ExactSums}. The result is therefore exactly the same
  * with or without the kernel, for any block boundaries.
  *
+ * <p>Values that are floats (the activations of a float32 network) take a shorter kernel: their
+ * squares are exact in double, so the four square levels hold {@code p} alone and the rounding
+ * error {@code e} is only checked to be zero ({@link VectorFold#sumGroupFloats}).
+ *
  * <p>Memory: the block buffer holds at most {@value #BUFFER_DOUBLES} doubles (64 KiB, so that a block stays in the L1/L2 caches) or one row,
  * and each vector position keeps 15 doubles and an int (124 bytes) of state.
  *
@@ -70,6 +74,8 @@ final class DenseBlocks {
 
   private final MomentAccumulator owner;
   private final boolean simd;
+  /** The values are floats: the kernel without the squares' rounding-error levels. */
+  private final boolean floats;
   /** Values per feature: vector position p belongs to feature p / perFeature. */
   private final int perFeature;
   final int positions;
@@ -99,9 +105,11 @@ final class DenseBlocks {
   final double[] min;
   final double[] max;
 
-  DenseBlocks(MomentAccumulator owner, int positions, int perFeature, boolean simd) {
+  DenseBlocks(MomentAccumulator owner, int positions, int perFeature, boolean simd,
+      boolean floats) {
     this.owner = owner;
     this.simd = simd;
+    this.floats = floats;
     this.perFeature = perFeature;
     this.positions = positions;
     this.stride = (positions + LANES - 1) / LANES * LANES;
@@ -178,7 +186,7 @@ final class DenseBlocks {
       boolean allFit = false;
       if (simd) {
         initExponents(g, n);
-        allFit = VectorFold.sumGroup(this, g, n);
+        allFit = floats ? VectorFold.sumGroupFloats(this, g, n) : VectorFold.sumGroup(this, g, n);
       }
       if (!allFit) {
         for (int lane = 0; lane < LANES && g + lane < positions; lane++) {

@@ -106,4 +106,74 @@ final class VectorFold {
     hi.intoArray(b.laneChecks, 8);
     return fits.allTrue();
   }
+
+  /**
+   * As {@link #sumGroup}, for blocks whose values are floats: the square of a float is exact in
+   * double (24-bit significands, 48-bit products), so the rounding error {@code e} of each square
+   * is zero and needs no levels of its own. The kernel checks it: a value whose square is not
+   * exact (a double that is not a float) makes its lane not fit, and the block is redone value by
+   * value, so the sums stay exact for any values; only the speed depends on the promise.
+   */
+  static boolean sumGroupFloats(DenseBlocks b, int g, int rows) {
+    DoubleVector c1 = DoubleVector.fromArray(SPECIES, b.c1, g);
+    DoubleVector c2 = DoubleVector.fromArray(SPECIES, b.c2, g);
+    DoubleVector k1 = DoubleVector.fromArray(SPECIES, b.k1, g);
+    DoubleVector k2 = DoubleVector.fromArray(SPECIES, b.k2, g);
+    DoubleVector k3 = DoubleVector.fromArray(SPECIES, b.k3, g);
+    DoubleVector t1 = DoubleVector.fromArray(SPECIES, b.t1, g);
+    DoubleVector t2 = DoubleVector.fromArray(SPECIES, b.t2, g);
+    DoubleVector u1 = DoubleVector.fromArray(SPECIES, b.u1, g);
+    DoubleVector u2 = DoubleVector.fromArray(SPECIES, b.u2, g);
+    DoubleVector u3 = DoubleVector.fromArray(SPECIES, b.u3, g);
+    DoubleVector s1 = t1;
+    DoubleVector s2 = t2;
+    DoubleVector w1 = u1;
+    DoubleVector w2 = u2;
+    DoubleVector w3 = u3;
+    DoubleVector dirty = DoubleVector.zero(SPECIES);
+    DoubleVector lo = DoubleVector.broadcast(SPECIES, Double.POSITIVE_INFINITY);
+    DoubleVector hi = DoubleVector.broadcast(SPECIES, Double.NEGATIVE_INFINITY);
+    double[] buffer = b.buffer;
+    int stride = b.stride;
+    for (int i = 0, k = g; i < rows; i++, k += stride) {
+      DoubleVector x = DoubleVector.fromArray(SPECIES, buffer, k);
+      DoubleVector q1 = x.add(c1).sub(c1);
+      DoubleVector r = x.sub(q1);
+      DoubleVector q2 = r.add(c2).sub(c2);
+      r = r.sub(q2);
+      DoubleVector p = x.mul(x);
+      DoubleVector e = x.lanewise(VectorOperators.FMA, x, p.neg()); // 0 for a float
+      DoubleVector p1 = p.add(k1).sub(k1);
+      DoubleVector pr = p.sub(p1);
+      DoubleVector p2 = pr.add(k2).sub(k2);
+      pr = pr.sub(p2);
+      DoubleVector p3 = pr.add(k3).sub(k3);
+      pr = pr.sub(p3);
+      s1 = s1.add(q1);
+      s2 = s2.add(q2);
+      w1 = w1.add(p1);
+      w2 = w2.add(p2);
+      w3 = w3.add(p3);
+      dirty = dirty.add(r.abs()).add(pr.abs()).add(e.abs());
+      lo = lo.min(x);
+      hi = hi.max(x);
+    }
+    DoubleVector bound = DoubleVector.fromArray(SPECIES, b.bound, g);
+    VectorMask<Double> fits = dirty.compare(VectorOperators.EQ, 0.0)
+        .and(lo.abs().compare(VectorOperators.LT, bound))
+        .and(hi.abs().compare(VectorOperators.LT, bound));
+    t1.blend(s1, fits).intoArray(b.t1, g);
+    t2.blend(s2, fits).intoArray(b.t2, g);
+    u1.blend(w1, fits).intoArray(b.u1, g);
+    u2.blend(w2, fits).intoArray(b.u2, g);
+    u3.blend(w3, fits).intoArray(b.u3, g);
+    DoubleVector min = DoubleVector.fromArray(SPECIES, b.min, g);
+    DoubleVector max = DoubleVector.fromArray(SPECIES, b.max, g);
+    min.blend(min.min(lo), fits).intoArray(b.min, g);
+    max.blend(max.max(hi), fits).intoArray(b.max, g);
+    dirty.intoArray(b.laneChecks, 0);
+    lo.intoArray(b.laneChecks, 4);
+    hi.intoArray(b.laneChecks, 8);
+    return fits.allTrue();
+  }
 }

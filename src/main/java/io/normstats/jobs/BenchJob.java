@@ -307,16 +307,21 @@ public final class BenchJob implements Callable<Integer> {
         32);
     NetworkRecalibration.Result result = NetworkRecalibration.exact(df, selection, network,
         settings);
-    List<NetworkPasses.Pass> passes = NetworkRecalibration.passes(network, result, selection,
-        settings);
+    List<NetworkRecalibration.LevelPass> passes = NetworkRecalibration.passes(network, result,
+        selection, settings);
     JavaRDD<InternalRow> rows = NetworkRecalibration.rows(df, selection);
     Map<String, Supplier<Object>> contenders = new LinkedHashMap<>();
     for (int k = 0; k < passes.size(); k++) {
-      NetworkPasses.Pass pass = passes.get(k);
+      NetworkRecalibration.LevelPass level = passes.get(k);
+      NetworkPasses.Pass pass = level.pass();
+      // the baseline: the same pruned graph with the captured tensors as plain outputs
+      NetworkPasses.Pass plain = new NetworkPasses.Pass(pass.what(), level.upstream().capturing(
+          level.captured().stream().map(l -> l.input()).toList()), pass.names(), pass.input(),
+          pass.itemShape(), pass.batchSize());
       contenders.put("level " + k + " pass (exact moments)",
           () -> NetworkPasses.capture(rows, selection, pass, -1));
       contenders.put("level " + k + " inference only", () -> NetworkPasses.infer(rows,
-          selection, pass));
+          selection, plain));
     }
     String input = smoke ? work.resolve("images-2000").toString() : images;
     if (smoke) {

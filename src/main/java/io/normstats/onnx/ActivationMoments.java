@@ -54,6 +54,66 @@ public final class ActivationMoments implements Serializable {
     add(k, shape, data, null, rows);
   }
 
+  /**
+   * Adds the first {@code rows} items of tensor k from a float batch laid out channels-last: shape
+   * {@code [n, S, C]}, each item's S positions of C channels (see
+   * {@link OnnxModel#capturingChannelsLast}). The moments are those of the channels-first
+   * tensor: {@link #itemShape} is then {@code [C, S]}.
+   *
+   * @throws InputException (data) if the item shape differs from earlier batches'
+   */
+  public void addChannelsLast(int k, long[] shape, float[] data, int rows) {
+    long[] channelsFirst = {shape[0], shape[2], shape[1]};
+    MomentAccumulator acc = accumulator(k, channelsFirst, true);
+    int c = (int) shape[2];
+    long values = (long) rows * shape[1];
+    int from = 0;
+    for (long left = values; left > 0; ) {
+      int free = (int) Math.min(acc.freeRows(), left);
+      double[] buffer = acc.rowBuffer();
+      int offset = acc.nextRow();
+      int stride = acc.rowStride();
+      if (stride == c) {
+        int n = free * c;
+        for (int i = 0; i < n; i++) {
+          buffer[offset + i] = data[from + i];
+        }
+      } else {
+        for (int r = 0; r < free; r++) {
+          int at = offset + r * stride;
+          int src = from + r * c;
+          for (int ch = 0; ch < c; ch++) {
+            buffer[at + ch] = data[src + ch];
+          }
+        }
+      }
+      acc.rowsWritten(free);
+      from += free * c;
+      left -= free;
+    }
+  }
+
+  /** As {@link #addChannelsLast(int, long[], float[], int)}, from a double batch. */
+  public void addChannelsLast(int k, long[] shape, double[] data, int rows) {
+    long[] channelsFirst = {shape[0], shape[2], shape[1]};
+    MomentAccumulator acc = accumulator(k, channelsFirst, false);
+    int c = (int) shape[2];
+    long values = (long) rows * shape[1];
+    int from = 0;
+    for (long left = values; left > 0; ) {
+      int free = (int) Math.min(acc.freeRows(), left);
+      double[] buffer = acc.rowBuffer();
+      int offset = acc.nextRow();
+      int stride = acc.rowStride();
+      for (int r = 0; r < free; r++) {
+        System.arraycopy(data, from + r * c, buffer, offset + r * stride, c);
+      }
+      acc.rowsWritten(free);
+      from += free * c;
+      left -= free;
+    }
+  }
+
   /** As {@link #add(int, long[], float[], int)}, from a double batch. */
   public void add(int k, long[] shape, double[] data, int rows) {
     add(k, shape, null, data, rows);
@@ -61,7 +121,7 @@ public final class ActivationMoments implements Serializable {
 
   /** Adds from {@code f} if it is not null, else from {@code d}. */
   private void add(int k, long[] shape, float[] f, double[] d, int rows) {
-    MomentAccumulator acc = accumulator(k, shape);
+    MomentAccumulator acc = accumulator(k, shape, f != null);
     int c = (int) shape[1];
     int s = spatial(shape);
     int item = c * s;
@@ -85,14 +145,15 @@ public final class ActivationMoments implements Serializable {
     }
   }
 
-  private MomentAccumulator accumulator(int k, long[] shape) {
+  private MomentAccumulator accumulator(int k, long[] shape, boolean floats) {
     if (shape.length < 2) {
       throw InputException.usage("the input of " + names[k] + " has shape "
           + Arrays.toString(shape) + "; BatchNormalization needs [N, C, ...]");
     }
     long[] item = Arrays.copyOfRange(shape, 1, shape.length);
     if (moments[k] == null) {
-      moments[k] = new MomentAccumulator(Math.toIntExact(item[0]));
+      int c = Math.toIntExact(item[0]);
+      moments[k] = floats ? MomentAccumulator.ofFloats(c) : new MomentAccumulator(c);
       itemShapes[k] = item;
     } else if (!Arrays.equals(itemShapes[k], item)) {
       throw InputException.data("the input of " + names[k] + " has items of shape "

@@ -269,24 +269,32 @@ public final class NetworkRecalibration {
   }
 
   /**
+   * One level's pass, for measuring it: the model with the levels below recalibrated, the layers
+   * whose inputs the pass captures, and the pass as the recalibration runs it.
+   */
+  public record LevelPass(OnnxModel upstream, List<BatchNormLayer> captured,
+      NetworkPasses.Pass pass) {}
+
+  /**
    * The pass of each level as {@link #withApproximations} runs it (level 0 capturing every layer's
    * input, for one_pass; level k the inputs of its layers, with the levels below holding the
-   * recalibrated statistics of {@code result}), for measuring them.
+   * recalibrated statistics of {@code result}).
    */
-  public static List<NetworkPasses.Pass> passes(OnnxModel model, Result result,
+  public static List<LevelPass> passes(OnnxModel model, Result result,
       FeatureSelection selection, Settings settings) {
     NetworkInput input = model.input(settings.inputName());
     long[] item = input.itemShape(selection.vectorLength());
     Map<String, double[][]> written = new LinkedHashMap<>();
     result.layers().forEach(l -> written.put(l.layer().node(), l.written()));
     List<BatchNormLayer> layers = model.requireBatchNorms();
-    List<NetworkPasses.Pass> out = new ArrayList<>();
+    List<LevelPass> out = new ArrayList<>();
     for (int level = 0; level < result.levels(); level++) {
       int k = level;
       List<BatchNormLayer> captured = level == 0 ? layers
           : layers.stream().filter(l -> l.level() == k).toList();
-      out.add(pass(level == 0 ? model : model.withStatistics(written), captured, input, item,
-          settings.batchSize()));
+      OnnxModel upstream = level == 0 ? model : model.withStatistics(written);
+      out.add(new LevelPass(upstream, captured, pass(upstream, captured, input, item,
+          settings.batchSize())));
     }
     return out;
   }
@@ -308,8 +316,8 @@ public final class NetworkRecalibration {
   /** The pass that captures the inputs of {@code layers} from {@code model}. */
   static NetworkPasses.Pass pass(OnnxModel model, List<BatchNormLayer> layers,
       NetworkInput input, long[] item, int batchSize) {
-    OnnxModel.Capture capture = model.capturing(layers.stream().map(BatchNormLayer::input)
-        .toList());
+    OnnxModel.Capture capture = model.capturingChannelsLast(layers.stream()
+        .map(BatchNormLayer::input).toList());
     String[] names = layers.stream().map(BatchNormLayer::node).toArray(String[]::new);
     return new NetworkPasses.Pass(model.what(), capture, names, input, item, batchSize);
   }

@@ -91,6 +91,48 @@ class DenseBlocksTest {
     }
   }
 
+  /** Float columns (and, in the last ones, doubles that are not floats) for the float kernel. */
+  static List<DoubleSupplier> floatColumns(SplittableRandom r) {
+    return List.of(
+        () -> (float) r.nextGaussian(),
+        () -> Math.max(0f, (float) r.nextGaussian()), // ReLU outputs: many zeros
+        () -> (float) (1000 + 1e-3 * r.nextGaussian()),
+        () -> (float) Math.scalb(r.nextDouble(1, 2), r.nextInt(-149, 128)),
+        () -> r.nextInt(500) == 0 ? (float) 1e-30 : (float) r.nextDouble(),
+        () -> r.nextInt(500) == 0 ? Float.NaN : (float) r.nextGaussian(),
+        () -> Float.MIN_VALUE * r.nextInt(0, 1 << 20),
+        () -> r.nextInt(300) == 0 ? 0.1 : (float) r.nextGaussian(), // 0.1 is not a float
+        () -> r.nextGaussian());                                   // no float at all
+  }
+
+  @ParameterizedTest(name = "{0} features, {2} rows")
+  @MethodSource("shapes")
+  void theFloatKernelGivesTheBitsOfTheExactPath(int features, int perFeature, int rows) {
+    if (perFeature != 1) {
+      return; // the float kernel is for rows of one value per feature
+    }
+    SplittableRandom r = new SplittableRandom(features * 17L + rows);
+    List<DoubleSupplier> kinds = floatColumns(r);
+    MomentAccumulator floats = MomentAccumulator.ofFloats(features);
+    MomentAccumulator slow = new MomentAccumulator(features, 1, false);
+    double[][] data = new double[rows][features];
+    for (double[] row : data) {
+      for (int k = 0; k < features; k++) {
+        row[k] = kinds.get(k % kinds.size()).getAsDouble();
+      }
+      floats.addDense(row);
+      slow.addDense(row);
+    }
+    for (int j = 0; j < features; j++) {
+      assertEquals(slow.moments(j), floats.moments(j), "feature " + j);
+      assertEquals(slow.exact(j).varPopToFloat(), floats.exact(j).varPopToFloat());
+      int f = j;
+      double[] column = java.util.Arrays.stream(data).mapToDouble(row -> row[f])
+          .filter(Double::isFinite).toArray();
+      assertMoments(column, floats.moments(j), "feature " + j);
+    }
+  }
+
   @Test
   void boundsAdaptWhenTheScaleOfAFeatureChanges() {
     // Blocks of tiny, then huge, then ordinary values: each change fails the kernel once, redoes
