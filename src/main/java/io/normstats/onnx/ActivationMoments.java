@@ -63,50 +63,37 @@ public final class ActivationMoments implements Serializable {
    * @throws InputException (data) if the item shape differs from earlier batches'
    */
   public void addChannelsLast(int k, long[] shape, float[] data, int rows) {
+    addChannelsLast(k, shape, data, null, rows);
+  }
+
+  /** As {@link #addChannelsLast(int, long[], float[], int)}, from a double batch. */
+  public void addChannelsLast(int k, long[] shape, double[] data, int rows) {
+    addChannelsLast(k, shape, null, data, rows);
+  }
+
+  /** Adds from {@code f} if it is not null, else from {@code d}. */
+  private void addChannelsLast(int k, long[] shape, float[] f, double[] d, int rows) {
     long[] channelsFirst = {shape[0], shape[2], shape[1]};
-    MomentAccumulator acc = accumulator(k, channelsFirst, true);
+    MomentAccumulator acc = accumulator(k, channelsFirst, f != null);
     int c = (int) shape[2];
-    long values = (long) rows * shape[1];
     int from = 0;
-    for (long left = values; left > 0; ) {
+    for (long left = (long) rows * shape[1]; left > 0; ) {
       int free = (int) Math.min(acc.freeRows(), left);
       double[] buffer = acc.rowBuffer();
       int offset = acc.nextRow();
       int stride = acc.rowStride();
-      if (stride == c) {
-        int n = free * c;
-        for (int i = 0; i < n; i++) {
-          buffer[offset + i] = data[from + i];
+      if (f != null && stride == c) {
+        for (int i = 0, n = free * c; i < n; i++) {
+          buffer[offset + i] = f[from + i];
         }
       } else {
         for (int r = 0; r < free; r++) {
           int at = offset + r * stride;
           int src = from + r * c;
           for (int ch = 0; ch < c; ch++) {
-            buffer[at + ch] = data[src + ch];
+            buffer[at + ch] = f != null ? f[src + ch] : d[src + ch];
           }
         }
-      }
-      acc.rowsWritten(free);
-      from += free * c;
-      left -= free;
-    }
-  }
-
-  /** As {@link #addChannelsLast(int, long[], float[], int)}, from a double batch. */
-  public void addChannelsLast(int k, long[] shape, double[] data, int rows) {
-    long[] channelsFirst = {shape[0], shape[2], shape[1]};
-    MomentAccumulator acc = accumulator(k, channelsFirst, false);
-    int c = (int) shape[2];
-    long values = (long) rows * shape[1];
-    int from = 0;
-    for (long left = values; left > 0; ) {
-      int free = (int) Math.min(acc.freeRows(), left);
-      double[] buffer = acc.rowBuffer();
-      int offset = acc.nextRow();
-      int stride = acc.rowStride();
-      for (int r = 0; r < free; r++) {
-        System.arraycopy(data, from + r * c, buffer, offset + r * stride, c);
       }
       acc.rowsWritten(free);
       from += free * c;

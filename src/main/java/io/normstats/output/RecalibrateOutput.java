@@ -83,7 +83,10 @@ public final class RecalibrateOutput {
       tensors.put(layer.mean(), new SafeTensors.Tensor(dtype, shape, l.written()[0]));
       tensors.put(layer.variance(), new SafeTensors.Tensor(dtype, shape, l.written()[1]));
     }
-    SafeTensors.write(out, tensors, Map.of("format", "pt", "producer", "normstats recalibrate"));
+    Map<String, String> metadata = new LinkedHashMap<>(); // in this order: the bytes are compared
+    metadata.put("format", "pt");
+    metadata.put("producer", "normstats recalibrate");
+    SafeTensors.write(out, tensors, metadata);
   }
 
   static double[] values(ExactMoments[] m, ToDoubleFunction<ExactMoments> f) {
