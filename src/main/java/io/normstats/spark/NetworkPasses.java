@@ -163,34 +163,43 @@ public final class NetworkPasses {
   public static ActivationMoments captureInMinibatches(JavaRDD<InternalRow> source,
       FeatureSelection selection, Pass pass, int fileIndex, InputOrder order, int minibatch) {
     long rowsTotal = order.rows();
-    long rowBytes = 8L * selection.vectorLength() + 64;
+    long rowBytes = (long) pass.input().type().bytes() * selection.vectorLength() + 64;
     long perTask = Math.max(1, TASK_BYTES / rowBytes / minibatch) * minibatch;
     int tasks = (int) Math.max(1, (rowsTotal + perTask - 1) / perTask);
     JavaSparkContext sc = JavaSparkContext.fromSparkContext(source.context());
     Broadcast<InputOrder> orderRef = sc.broadcast(order);
     Broadcast<byte[]> model = sc.broadcast(pass.capture().model().toByteArray());
     try {
-      JavaPairRDD<Long, double[]> placed = source.mapPartitionsToPair(it -> {
+      // rows for a float network travel as floats, which the network would round them to anyway
+      boolean floats = pass.input().type() == ElementType.FLOAT;
+      JavaPairRDD<Long, Object> placed = source.mapPartitionsToPair(it -> {
         InputOrder.Indexer indexer = new InputOrder.Indexer(orderRef.value());
         DenseRows reader = new DenseRows(selection);
-        return new Iterator<Tuple2<Long, double[]>>() {
+        double[] scratch = new double[reader.length()];
+        return new Iterator<Tuple2<Long, Object>>() {
           @Override
           public boolean hasNext() {
             return it.hasNext();
           }
 
           @Override
-          public Tuple2<Long, double[]> next() {
+          public Tuple2<Long, Object> next() {
             InternalRow row = it.next();
             long index = indexer.next(row.getUTF8String(fileIndex).toString(),
                 row.getLong(fileIndex + 1));
-            double[] values = new double[reader.length()];
-            reader.read(row, values, 0);
+            reader.read(row, scratch, 0);
+            if (!floats) {
+              return new Tuple2<>(index, scratch.clone());
+            }
+            float[] values = new float[scratch.length];
+            for (int k = 0; k < values.length; k++) {
+              values[k] = (float) scratch[k];
+            }
             return new Tuple2<>(index, values);
           }
         };
       });
-      JavaPairRDD<Long, double[]> sorted = placed.repartitionAndSortWithinPartitions(
+      JavaPairRDD<Long, Object> sorted = placed.repartitionAndSortWithinPartitions(
           new RowRanges(tasks, perTask));
       boolean fixed = pass.input().fixedBatchSize() > 0;
       Task task = new Task(pass);
@@ -202,14 +211,20 @@ public final class NetworkPasses {
           int n = 0;
           long batch = -1;
           while (it.hasNext()) {
-            Tuple2<Long, double[]> row = it.next();
+            Tuple2<Long, Object> row = it.next();
             long b = row._1() / minibatch;
             if (b != batch && n > 0) {
               runAndFold(session, moments, n);
               n = 0;
             }
             batch = b;
-            System.arraycopy(row._2(), 0, buffer, n * length, length);
+            if (row._2() instanceof float[] f) {
+              for (int k = 0; k < length; k++) {
+                buffer[n * length + k] = f[k];
+              }
+            } else {
+              System.arraycopy((double[]) row._2(), 0, buffer, n * length, length);
+            }
             n++;
           }
           if (n > 1 && (n == minibatch || !fixed)) {
