@@ -64,7 +64,8 @@ public final class NetworkSession implements AutoCloseable {
    * @param itemShape one row's item shape (see {@link NetworkInput#itemShape})
    * @param outputs the tensors to read back (graph outputs of {@code model}), in order
    * @param batchSize rows per run (the model's fixed batch size overrides it)
-   * @throws InputException (data) if ONNX Runtime cannot load the model
+   * @throws InputException (data) if ONNX Runtime cannot load the model; (usage) if what it
+   *     computes needs another input besides {@code input}
    */
   public NetworkSession(byte[] model, String what, NetworkInput input, long[] itemShape,
       List<String> outputs, int batchSize) {
@@ -92,6 +93,13 @@ public final class NetworkSession implements AutoCloseable {
     } catch (OrtException e) {
       throw InputException.data(what + ": ONNX Runtime cannot load the model: "
           + firstLine(e.getMessage()), e);
+    }
+    java.util.Set<String> needed = new java.util.TreeSet<>(session.getInputNames());
+    needed.remove(input.name());
+    if (!needed.isEmpty()) {
+      close();
+      throw InputException.usage(what + " needs input(s) " + needed + " besides '" + input.name()
+          + "'; normstats feeds the rows to one input");
     }
   }
 

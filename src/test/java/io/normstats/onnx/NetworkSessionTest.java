@@ -241,6 +241,22 @@ class NetworkSessionTest {
   }
 
   @Test
+  void aGraphThatNeedsAnotherInputIsAUsageError() {
+    ModelProto p = OnnxGraphs.residualMlpGraph(4, 1, 17);
+    GraphProto.Builder g = p.getGraph().toBuilder()
+        .addInput(OnnxGraphs.input("mask", TensorProto.DataType.FLOAT_VALUE, -1, 4));
+    g.setNode(0, g.getNode(0).toBuilder().setInput(0, "masked"));
+    g.addNode(0, OnnxGraphs.node("Mul", "apply_mask", "masked", "x", "mask"));
+    OnnxModel m = OnnxModel.parse(p.toBuilder().setGraph(g).build().toByteArray(), "two.onnx");
+    OnnxModel.Capture c = m.capturing(List.of("bn_a_out"));
+    InputException e = assertThrows(InputException.class, () -> new NetworkSession(
+        c.model().toByteArray(), "two.onnx", m.input("x"), new long[] {4}, c.outputs(), 4));
+    assertEquals(InputException.USAGE, e.exitCode());
+    assertEquals("two.onnx needs input(s) [mask] besides 'x'; normstats feeds the rows to one "
+        + "input", e.getMessage());
+  }
+
+  @Test
   void aModelOnnxRuntimeCannotLoadIsAnError() {
     ModelProto p = OnnxGraphs.residualMlpGraph(4, 1, 17);
     GraphProto.Builder g = p.getGraph().toBuilder();
