@@ -12,9 +12,11 @@ import java.util.Arrays;
  * channel c is one feature over all {@code N * D1 * ... * Dk} values (the BatchNorm2d/3d
  * statistics); for {@code [N, C]} each element is a channel (BatchNorm1d).
  *
- * <p>Each (item, position) of a batch becomes one row of C values of a {@link MomentAccumulator}
- * of C features, so the exact SIMD path sums many rows per block whatever the spatial size; the
- * values are the float32 (or float64) activations exactly. Merging is exact, so the moments are
+ * <p>The tensors arrive channels-last, {@code [N, S, C]} with {@code S = D1 * ... * Dk}, as
+ * {@link OnnxModel#capturingChannelsLast} outputs them: each (item, position) is then one
+ * contiguous row of C values of a {@link MomentAccumulator} of C features, so the exact SIMD path
+ * sums many rows per block whatever the spatial size; the values are the float32 (or float64)
+ * activations exactly. Merging is exact, so the moments are
  * bit-for-bit the same for any split of the rows into tasks and batches.
  *
  * <p>Memory: per tensor, the accumulator's exact state (1,720 bytes per channel) and, on the
@@ -41,17 +43,6 @@ public final class ActivationMoments implements Serializable {
   /** The number of tensors. */
   public int size() {
     return names.length;
-  }
-
-  /**
-   * Adds the first {@code rows} items of tensor k from a float batch.
-   *
-   * @param shape the batch's shape {@code [n, C, D1, ...]} with {@code n >= rows}
-   * @param data its values, row-major
-   * @throws InputException (data) if the item shape differs from earlier batches'
-   */
-  public void add(int k, long[] shape, float[] data, int rows) {
-    add(k, shape, data, null, rows);
   }
 
   /**
@@ -98,37 +89,6 @@ public final class ActivationMoments implements Serializable {
       acc.rowsWritten(free);
       from += free * c;
       left -= free;
-    }
-  }
-
-  /** As {@link #add(int, long[], float[], int)}, from a double batch. */
-  public void add(int k, long[] shape, double[] data, int rows) {
-    add(k, shape, null, data, rows);
-  }
-
-  /** Adds from {@code f} if it is not null, else from {@code d}. */
-  private void add(int k, long[] shape, float[] f, double[] d, int rows) {
-    MomentAccumulator acc = accumulator(k, shape, f != null);
-    int c = (int) shape[1];
-    int s = spatial(shape);
-    int item = c * s;
-    for (int i = 0; i < rows; i++) {
-      int base = i * item;
-      for (int p = 0; p < s; ) {
-        int free = Math.min(acc.freeRows(), s - p);
-        double[] buffer = acc.rowBuffer();
-        int offset = acc.nextRow();
-        int stride = acc.rowStride();
-        for (int r = 0; r < free; r++) {
-          int at = offset + r * stride;
-          int from = base + p + r;
-          for (int ch = 0; ch < c; ch++) {
-            buffer[at + ch] = f != null ? f[from + ch * s] : d[from + ch * s];
-          }
-        }
-        acc.rowsWritten(free);
-        p += free;
-      }
     }
   }
 
@@ -211,7 +171,7 @@ public final class ActivationMoments implements Serializable {
     return out;
   }
 
-  /** The item shape {@code [C, D1, ...]} of tensor k, or null before its first batch. */
+  /** The item shape {@code [C, S]} of tensor k, or null before its first batch. */
   public long[] itemShape(int k) {
     return itemShapes[k] == null ? null : itemShapes[k].clone();
   }

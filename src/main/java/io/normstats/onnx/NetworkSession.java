@@ -12,7 +12,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
-import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -275,11 +274,6 @@ public final class NetworkSession implements AutoCloseable {
   /** Output k of the last run, if double. */
   public double[] doubles(int k) {
     return doubleOut[k];
-  }
-
-  /** The names of the network's outputs as ONNX Runtime reports them. */
-  public List<String> outputNames() {
-    return new ArrayList<>(session.getOutputNames());
   }
 
   @Override

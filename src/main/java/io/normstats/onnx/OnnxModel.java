@@ -178,16 +178,6 @@ public final class OnnxModel {
     return new NetworkInput(name, et, shape);
   }
 
-  /** The element type of output {@code name}, or null if the model does not declare one. */
-  public ElementType outputType(String name) {
-    for (ValueInfoProto v : proto.getGraph().getOutputList()) {
-      if (v.getName().equals(name) && v.getType().hasTensorType()) {
-        return ElementType.of(v.getType().getTensorType().getElemType());
-      }
-    }
-    return null;
-  }
-
   /**
    * The BatchNormalization layers, in topological order, with their levels.
    *

@@ -15,13 +15,16 @@ import org.junit.jupiter.api.Test;
 
 class ActivationMomentsTest {
 
-  /** n items of [C, H, W] floats: channel c offset by 100 c, so channels cannot be mixed up. */
+  /**
+   * n items of H x W positions of C channels, channels-last ([n, HW, C], as the passes capture
+   * them): channel c offset by 100 c, so channels cannot be mixed up.
+   */
   private static float[] tensor(SplittableRandom rnd, int n, int c, int hw) {
     float[] t = new float[n * c * hw];
     for (int i = 0; i < n; i++) {
-      for (int ch = 0; ch < c; ch++) {
-        for (int p = 0; p < hw; p++) {
-          t[(i * c + ch) * hw + p] = (float) (100 * ch + rnd.nextGaussian() * (1 + ch));
+      for (int p = 0; p < hw; p++) {
+        for (int ch = 0; ch < c; ch++) {
+          t[(i * hw + p) * c + ch] = (float) (100 * ch + rnd.nextGaussian() * (1 + ch));
         }
       }
     }
@@ -33,7 +36,7 @@ class ActivationMomentsTest {
     double[] v = new double[n * hw];
     for (int i = 0; i < n; i++) {
       for (int p = 0; p < hw; p++) {
-        v[i * hw + p] = t[(i * c + ch) * hw + p];
+        v[i * hw + p] = t[(i * hw + p) * c + ch];
       }
     }
     return v;
@@ -53,10 +56,10 @@ class ActivationMomentsTest {
       float[] batch = new float[(rows + 3) * c * hw];
       System.arraycopy(t, start * c * hw, batch, 0, rows * c * hw);
       java.util.Arrays.fill(batch, rows * c * hw, batch.length, 1e30f); // padding, never read
-      m.add(0, new long[] {rows + 3, c, 6, 7}, batch, rows);
+      m.addChannelsLast(0, new long[] {rows + 3, hw, c}, batch, rows);
     }
     assertEquals(n, m.items(0));
-    assertArrayEquals(new long[] {c, 6, 7}, m.itemShape(0));
+    assertArrayEquals(new long[] {c, hw}, m.itemShape(0));
     ExactMoments[] e = m.exact(0);
     assertEquals(c, e.length);
     for (int ch = 0; ch < c; ch++) {
@@ -75,12 +78,13 @@ class ActivationMomentsTest {
     SplittableRandom rnd = new SplittableRandom(2);
     float[] t = tensor(rnd, 50, 3, 4);
     ActivationMoments whole = new ActivationMoments(new String[] {"bn"});
-    whole.add(0, new long[] {50, 3, 2, 2}, t, 50);
+    whole.addChannelsLast(0, new long[] {50, 4, 3}, t, 50);
     ActivationMoments a = new ActivationMoments(new String[] {"bn"});
     ActivationMoments b = new ActivationMoments(new String[] {"bn"});
     ActivationMoments empty = new ActivationMoments(new String[] {"bn"});
-    a.add(0, new long[] {13, 3, 2, 2}, java.util.Arrays.copyOfRange(t, 0, 13 * 12), 13);
-    b.add(0, new long[] {37, 3, 2, 2}, java.util.Arrays.copyOfRange(t, 13 * 12, 50 * 12), 37);
+    a.addChannelsLast(0, new long[] {13, 4, 3}, java.util.Arrays.copyOfRange(t, 0, 13 * 12), 13);
+    b.addChannelsLast(0, new long[] {37, 4, 3}, java.util.Arrays.copyOfRange(t, 13 * 12, 50 * 12),
+        37);
     ActivationMoments merged = empty.merge(b).merge(a);
     for (int ch = 0; ch < 3; ch++) {
       ExactMoments x = whole.exact(0)[ch];
@@ -95,7 +99,7 @@ class ActivationMomentsTest {
   void oneDimensionalInputsAreOneStatisticPerElement() {
     ActivationMoments m = new ActivationMoments(new String[] {"bn1d"});
     float[] t = {1, 10, 2, 20, 3, 30, 4, 40};
-    m.add(0, new long[] {4, 2}, t, 4);
+    m.addChannelsLast(0, new long[] {4, 1, 2}, t, 4); // [N, C] as [N, 1, C]
     assertEquals(2.5, m.exact(0)[0].mean());
     assertEquals(1.25, m.exact(0)[0].varPop());
     assertEquals(25.0, m.exact(0)[1].mean());
@@ -105,11 +109,13 @@ class ActivationMomentsTest {
   @Test
   void nonFiniteActivationsAndShapeChangesAreErrors() {
     ActivationMoments m = new ActivationMoments(new String[] {"/bn1/BatchNormalization"});
-    m.add(0, new long[] {2, 2}, new float[] {1, Float.NaN, 2, Float.POSITIVE_INFINITY}, 2);
+    m.addChannelsLast(0, new long[] {2, 1, 2}, new float[] {1, Float.NaN, 2,
+        Float.POSITIVE_INFINITY}, 2);
     InputException e = assertThrows(InputException.class, () -> m.exact(0));
     assertEquals("the input of /bn1/BatchNormalization has 2 NaN or infinite values (an input row "
         + "with NaN or infinities, or an overflow in the network)", e.getMessage());
-    assertThrows(InputException.class, () -> m.add(0, new long[] {1, 3}, new float[3], 1));
+    assertThrows(InputException.class,
+        () -> m.addChannelsLast(0, new long[] {1, 1, 3}, new float[3], 1));
     ActivationMoments none = new ActivationMoments(new String[] {"bn"});
     assertThrows(InputException.class, () -> none.exact(0));
   }
