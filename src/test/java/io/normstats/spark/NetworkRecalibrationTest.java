@@ -78,7 +78,7 @@ class NetworkRecalibrationTest {
     NetworkInput in = model.input(null);
     List<List<Double>[]> values = new ArrayList<>();
     for (BatchNormLayer l : layers) {
-      @SuppressWarnings("unchecked")
+      @SuppressWarnings({"unchecked", "rawtypes"})
       List<Double>[] channels = new List[l.channels()];
       for (int c = 0; c < channels.length; c++) {
         channels[c] = new ArrayList<>();
