@@ -148,11 +148,9 @@ public final class NetworkRecalibration {
    * @param recalibrated the input model with every layer's statistics replaced
    * @param onePass the model with the one_pass statistics, or null
    * @param preciseBn the model with the precise_bn statistics, or null
-   * @param seconds the wall time of each pass, by name
    */
   public record Result(long rows, int levels, int passes, List<Layer> layers,
-      OnnxModel recalibrated, OnnxModel onePass, OnnxModel preciseBn,
-      Map<String, Double> seconds) {}
+      OnnxModel recalibrated, OnnxModel onePass, OnnxModel preciseBn) {}
 
   /**
    * The exact statistics of every layer over all rows of {@code df}.
@@ -192,7 +190,6 @@ public final class NetworkRecalibration {
     long[] item = input.itemShape(selection.vectorLength());
     boolean approximate = ordered != null;
     int levels = model.levels();
-    Map<String, Double> seconds = new LinkedHashMap<>();
     Map<String, ExactMoments[]> exact = new LinkedHashMap<>();
     Map<String, double[][]> written = new LinkedHashMap<>();
     Map<String, ExactMoments[]> onePass = new LinkedHashMap<>();
@@ -231,7 +228,6 @@ public final class NetworkRecalibration {
         }
       }
       double s = (System.nanoTime() - start) / 1e9;
-      seconds.put("level " + level, s);
       LOG.info("recalibrate: level {} of {} ({} layer(s){}) done in {} s", level, levels,
           measured.size(), level == 0 && approximate ? ", with one_pass" : "",
           String.format(Locale.ROOT, "%.1f", s));
@@ -253,7 +249,6 @@ public final class NetworkRecalibration {
             checkChannels(layers.get(j), moments.exact(j), moments.itemShape(j)));
       }
       double s = (System.nanoTime() - start) / 1e9;
-      seconds.put("precise_bn", s);
       LOG.info("recalibrate: precise_bn (minibatches of {}) done in {} s", minibatch,
           String.format(Locale.ROOT, "%.1f", s));
       onePassModel = model.withStatistics(rounded(layers, onePass, settings));
@@ -265,7 +260,7 @@ public final class NetworkRecalibration {
           precise.get(l.node())));
     }
     return new Result(rowCount, levels, levels, List.copyOf(out), recalibrated, onePassModel,
-        preciseModel, seconds);
+        preciseModel);
   }
 
   /**
