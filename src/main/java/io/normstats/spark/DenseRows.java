@@ -2,9 +2,7 @@ package io.normstats.spark;
 
 import io.normstats.InputException;
 import org.apache.spark.sql.catalyst.InternalRow;
-import org.apache.spark.sql.catalyst.expressions.UnsafeArrayData;
 import org.apache.spark.sql.catalyst.util.ArrayData;
-import org.apache.spark.unsafe.Platform;
 
 /**
  * Copies the features of Spark's internal rows, as {@link FeatureSelection#projection()} yields
@@ -13,9 +11,6 @@ import org.apache.spark.unsafe.Platform;
  * with its zeros), or an {@code array<double>}. No {@code Row} or {@code Vector} object per row.
  */
 final class DenseRows {
-  private static final int VECTOR_FIELDS = 4;
-  private static final byte DENSE = 1;
-
   private final FeatureSelection selection;
   private final int length;
   private final String column;
@@ -55,11 +50,11 @@ final class DenseRows {
           throw InputException.data("column '" + column
               + "' has a null vector; the network needs complete rows");
         }
-        InternalRow vector = row.getStruct(0, VECTOR_FIELDS);
+        InternalRow vector = row.getStruct(0, RowFolding.VECTOR_FIELDS);
         ArrayData values = vector.getArray(3);
-        if (vector.getByte(0) == DENSE) {
+        if (vector.getByte(0) == RowFolding.DENSE) {
           selection.checkLength(values.numElements());
-          copy(values, out, offset);
+          RowFolding.copy(values, length, out, offset);
         } else {
           selection.checkLength(vector.getInt(1));
           java.util.Arrays.fill(out, offset, offset + length, 0.0);
@@ -82,25 +77,13 @@ final class DenseRows {
                 + "' has a null element; the network needs complete rows");
           }
         }
-        copy(values, out, offset);
+        RowFolding.copy(values, length, out, offset);
       }
     }
     for (int k = offset; k < offset + length; k++) {
       if (!Double.isFinite(out[k])) {
         throw InputException.data("column '" + column + "' has a NaN or infinite value ("
             + out[k] + "); the network needs complete rows");
-      }
-    }
-  }
-
-  private void copy(ArrayData values, double[] out, int offset) {
-    if (values instanceof UnsafeArrayData unsafe) {
-      long header = UnsafeArrayData.calculateHeaderPortionInBytes(length);
-      Platform.copyMemory(unsafe.getBaseObject(), unsafe.getBaseOffset() + header, out,
-          Platform.DOUBLE_ARRAY_OFFSET + 8L * offset, 8L * length);
-    } else {
-      for (int k = 0; k < length; k++) {
-        out[offset + k] = values.getDouble(k);
       }
     }
   }

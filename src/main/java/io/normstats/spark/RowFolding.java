@@ -31,8 +31,8 @@ import org.apache.spark.unsafe.Platform;
  */
 final class RowFolding {
   /** VectorUDT's struct: type (0 sparse, 1 dense), size, indices, values. */
-  private static final int VECTOR_FIELDS = 4;
-  private static final byte DENSE = 1;
+  static final int VECTOR_FIELDS = 4;
+  static final byte DENSE = 1;
 
   private final FeatureSelection selection;
   private final MomentAccumulator acc;
@@ -167,18 +167,24 @@ final class RowFolding {
 
   /** Copies a dense array of {@code length} non-null doubles into the next buffered row. */
   private void copyDense(ArrayData values) {
-    double[] buffer = acc.rowBuffer();
-    int offset = acc.nextRow();
+    copy(values, length, acc.rowBuffer(), acc.nextRow());
+    acc.rowsWritten(1);
+  }
+
+  /**
+   * Copies the first {@code length} doubles of {@code values} (no nulls) to {@code out[offset..]}:
+   * one memory copy for Spark's {@link UnsafeArrayData}.
+   */
+  static void copy(ArrayData values, int length, double[] out, int offset) {
     if (values instanceof UnsafeArrayData unsafe) {
       long header = UnsafeArrayData.calculateHeaderPortionInBytes(length);
-      Platform.copyMemory(unsafe.getBaseObject(), unsafe.getBaseOffset() + header, buffer,
+      Platform.copyMemory(unsafe.getBaseObject(), unsafe.getBaseOffset() + header, out,
           Platform.DOUBLE_ARRAY_OFFSET + 8L * offset, 8L * length);
     } else {
       for (int k = 0; k < length; k++) {
-        buffer[offset + k] = values.getDouble(k);
+        out[offset + k] = values.getDouble(k);
       }
     }
-    acc.rowsWritten(1);
   }
 
   /**
