@@ -39,40 +39,18 @@ import org.apache.spark.sql.types.StructType;
  * dropped by the model; "keep": invalid values are left out of the statistics and passed through
  * by the model as NaN/null), outputType ("vector" or "array").
  */
-public final class BatchNorm extends Estimator<BatchNormModel> implements DefaultParamsWritable {
+public final class BatchNorm extends Estimator<BatchNormModel>
+    implements BatchNormParams<BatchNorm>, DefaultParamsWritable {
   private static final long serialVersionUID = 1L;
 
   private final String uid;
-  private final Param<String> inputCol;
-  private final Param<String> outputCol;
-  private final DoubleParam epsilon;
-  private final Param<String> varianceMode;
-  private final IntParam numChannels;
-  private final Param<Vector> weight;
-  private final Param<Vector> bias;
-  private final Param<String> handleInvalid;
-  private final Param<String> outputType;
+  private final BatchNormParams.Declared params;
 
   /** A BatchNorm with the given uid. */
   public BatchNorm(String uid) {
     this.uid = uid;
-    inputCol = StageParams.inputCol(this);
-    outputCol = StageParams.outputCol(this);
-    epsilon = StageParams.epsilon(this, "added to the variance (default 1e-5, as PyTorch)");
-    varianceMode = varianceModeParam(this);
-    numChannels = StageParams.numChannels(this, "channels C of the channel-major input vectors: "
-        + "one statistic per channel (BatchNorm2d); unset: one per element (BatchNorm1d)");
-    weight = StageParams.weight(this, "one per feature or channel");
-    bias = StageParams.bias(this, "one per feature or channel");
-    handleInvalid = StageParams.handleInvalid(this, "a null vector or a NaN/infinite element: "
-        + "'error' fails; 'skip' leaves the row out of the fit (and the model drops it); 'keep' "
-        + "leaves the value out of the statistics (and the model passes NaN/null through)");
-    outputType = StageParams.outputType(this);
-    setDefault(outputCol, uid + "__output");
-    setDefault(epsilon, (Object) 1e-5);
-    setDefault(varianceMode, "population");
-    setDefault(handleInvalid, "error");
-    setDefault(outputType, "vector");
+    this.params = BatchNormParams.declare(this);
+    BatchNormParams.defaults(this);
   }
 
   /** A BatchNorm with a random uid. */
@@ -91,95 +69,55 @@ public final class BatchNorm extends Estimator<BatchNormModel> implements Defaul
     return uid;
   }
 
+  @Override
   public Param<String> inputCol() {
-    return inputCol;
+    return params.inputCol();
   }
 
+  @Override
   public Param<String> outputCol() {
-    return outputCol;
+    return params.outputCol();
   }
 
+  @Override
   public DoubleParam epsilon() {
-    return epsilon;
+    return params.epsilon();
   }
 
+  @Override
   public Param<String> varianceMode() {
-    return varianceMode;
+    return params.varianceMode();
   }
 
+  @Override
   public IntParam numChannels() {
-    return numChannels;
+    return params.numChannels();
   }
 
+  @Override
   public Param<Vector> weight() {
-    return weight;
+    return params.weight();
   }
 
+  @Override
   public Param<Vector> bias() {
-    return bias;
+    return params.bias();
   }
 
+  @Override
   public Param<String> handleInvalid() {
-    return handleInvalid;
+    return params.handleInvalid();
   }
 
+  @Override
   public Param<String> outputType() {
-    return outputType;
-  }
-
-  public BatchNorm setInputCol(String value) {
-    set(inputCol, value);
-    return this;
-  }
-
-  public BatchNorm setOutputCol(String value) {
-    set(outputCol, value);
-    return this;
-  }
-
-  public BatchNorm setEpsilon(double value) {
-    set(epsilon, (Object) value);
-    return this;
-  }
-
-  /** "population" (default) or "sample". */
-  public BatchNorm setVarianceMode(String value) {
-    set(varianceMode, value);
-    return this;
-  }
-
-  /** One statistic per channel of C channel-major channels (BatchNorm2d). */
-  public BatchNorm setNumChannels(int value) {
-    set(numChannels, (Object) value);
-    return this;
-  }
-
-  /** Gamma, one value per feature (or per channel with numChannels). */
-  public BatchNorm setWeight(Vector value) {
-    set(weight, value);
-    return this;
-  }
-
-  /** Beta, one value per feature (or per channel with numChannels). */
-  public BatchNorm setBias(Vector value) {
-    set(bias, value);
-    return this;
-  }
-
-  public BatchNorm setHandleInvalid(String value) {
-    set(handleInvalid, value);
-    return this;
-  }
-
-  public BatchNorm setOutputType(String value) {
-    set(outputType, value);
-    return this;
+    return params.outputType();
   }
 
   @Override
   public StructType transformSchema(StructType schema) {
-    return VectorColumns.transformSchema(schema, getOrDefault(inputCol), getOrDefault(outputCol),
-        getOrDefault(outputType), 0);
+    return VectorColumns.transformSchema(schema, getInputCol(), getOutputCol(),
+        getOutputType(), 0);
   }
 
   /**
@@ -195,8 +133,8 @@ public final class BatchNorm extends Estimator<BatchNormModel> implements Defaul
   @Override
   public BatchNormModel fit(Dataset<?> dataset) {
     transformSchema(dataset.schema());
-    String column = getOrDefault(inputCol);
-    String invalid = getOrDefault(handleInvalid);
+    String column = getInputCol();
+    String invalid = getHandleInvalid();
     Dataset<Row> df = dataset.toDF();
     if ("skip".equals(invalid)) {
       df = VectorColumns.dropInvalid(df, column);
@@ -204,8 +142,8 @@ public final class BatchNorm extends Estimator<BatchNormModel> implements Defaul
     FeatureSelection selection;
     try {
       selection = FeatureSelection.resolveDeferred(df, null, column);
-      if (isDefined(numChannels)) {
-        selection = selection.withChannels((Integer) getOrDefault(numChannels));
+      if (isDefined(numChannels())) {
+        selection = selection.withChannels(getNumChannels());
       }
     } catch (InputException e) {
       throw new IllegalArgumentException(e.getMessage(), e);
@@ -226,7 +164,7 @@ public final class BatchNorm extends Estimator<BatchNormModel> implements Defaul
     }
     int size = result.features().size();
     checkAffineLengths(size);
-    boolean sample = "sample".equals(getOrDefault(varianceMode));
+    boolean sample = "sample".equals(getVarianceMode());
     double[] mean = new double[size];
     double[] variance = new double[size];
     for (ExactStatistics.Feature f : result.features()) {
@@ -260,10 +198,10 @@ public final class BatchNorm extends Estimator<BatchNormModel> implements Defaul
 
   /** @throws IllegalArgumentException if weight or bias is set with a length other than size */
   private void checkAffineLengths(int size) {
-    for (Param<Vector> p : List.of(weight, bias)) {
+    for (Param<Vector> p : List.of(weight(), bias())) {
       if (isDefined(p) && getOrDefault(p).size() != size) {
         throw new IllegalArgumentException(p.name() + " has length " + getOrDefault(p).size()
-            + ", expected " + size + (isDefined(numChannels) ? " (one per channel)"
+            + ", expected " + size + (isDefined(numChannels()) ? " (one per channel)"
             : " (one per feature)"));
       }
     }

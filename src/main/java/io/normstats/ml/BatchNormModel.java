@@ -8,6 +8,7 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.ml.Model;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.ml.param.DoubleParam;
 import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.Param;
@@ -42,7 +43,8 @@ import org.apache.spark.sql.types.StructType;
  * one-row Parquet table under {@code path/data} (columns mean, variance: Vectors), as Spark's
  * StandardScalerModel does; {@link #load} reads them back, also inside a saved PipelineModel.
  */
-public final class BatchNormModel extends Model<BatchNormModel> implements MLWritable {
+public final class BatchNormModel extends Model<BatchNormModel>
+    implements BatchNormParams<BatchNormModel>, MLWritable {
   private static final long serialVersionUID = 1L;
 
   static final StructType DATA_SCHEMA = new StructType()
@@ -52,15 +54,7 @@ public final class BatchNormModel extends Model<BatchNormModel> implements MLWri
   private final String uid;
   private final Vector mean;
   private final Vector variance;
-  private final Param<String> inputCol;
-  private final Param<String> outputCol;
-  private final DoubleParam epsilon;
-  private final Param<String> varianceMode;
-  private final IntParam numChannels;
-  private final Param<Vector> weight;
-  private final Param<Vector> bias;
-  private final Param<String> handleInvalid;
-  private final Param<String> outputType;
+  private final BatchNormParams.Declared params;
 
   /**
    * A model with the given uid and statistics.
@@ -83,22 +77,8 @@ public final class BatchNormModel extends Model<BatchNormModel> implements MLWri
     }
     this.mean = mean.copy();
     this.variance = variance.copy();
-    inputCol = StageParams.inputCol(this);
-    outputCol = StageParams.outputCol(this);
-    epsilon = StageParams.epsilon(this, "added to the variance (default 1e-5, as PyTorch)");
-    varianceMode = BatchNorm.varianceModeParam(this);
-    numChannels = StageParams.numChannels(this, "channels C of the channel-major input vectors "
-        + "(BatchNorm2d); unset: every element is a channel (BatchNorm1d)");
-    weight = StageParams.weight(this, "one per channel");
-    bias = StageParams.bias(this, "one per channel");
-    handleInvalid = StageParams.handleInvalid(this, "a null vector or a NaN/infinite element: "
-        + "'error' fails, 'skip' drops the row, 'keep' outputs null or NaN");
-    outputType = StageParams.outputType(this);
-    setDefault(outputCol, uid + "__output");
-    setDefault(epsilon, (Object) 1e-5);
-    setDefault(varianceMode, "population");
-    setDefault(handleInvalid, "error");
-    setDefault(outputType, "vector");
+    this.params = BatchNormParams.declare(this);
+    BatchNormParams.defaults(this);
   }
 
   /** A model with a random uid from given statistics (one value per channel each). */
@@ -106,122 +86,148 @@ public final class BatchNormModel extends Model<BatchNormModel> implements MLWri
     this(Identifiable.randomUID("batchNormModel"), mean, variance);
   }
 
+  /**
+   * A model without statistics, which cannot transform: the constructor Spark Connect's
+   * ServiceLoader registry of Transformers needs (models come from {@link BatchNorm#fit}, the
+   * statistics constructors or {@link #load}).
+   */
+  public BatchNormModel(String uid) {
+    this.uid = uid;
+    this.mean = Vectors.dense(new double[0]);
+    this.variance = this.mean;
+    this.params = BatchNormParams.declare(this);
+    BatchNormParams.defaults(this);
+  }
+
+  /** A model without statistics, for ServiceLoader (see {@link #BatchNormModel(String)}). */
+  public BatchNormModel() {
+    this(Identifiable.randomUID("batchNormModel"));
+  }
+
   @Override
   public String uid() {
     return uid;
   }
 
-  /** The mean per channel (a copy). */
+  /** The mean per channel (a copy; empty for a model without statistics). */
   public Vector mean() {
     return mean.copy();
   }
 
-  /** The variance per channel (a copy). */
+  /** The variance per channel (a copy; empty for a model without statistics). */
   public Vector variance() {
     return variance.copy();
   }
 
+  @Override
   public Param<String> inputCol() {
-    return inputCol;
+    return params.inputCol();
   }
 
+  @Override
   public Param<String> outputCol() {
-    return outputCol;
+    return params.outputCol();
   }
 
+  @Override
   public DoubleParam epsilon() {
-    return epsilon;
+    return params.epsilon();
   }
 
+  @Override
   public Param<String> varianceMode() {
-    return varianceMode;
+    return params.varianceMode();
   }
 
+  @Override
   public IntParam numChannels() {
-    return numChannels;
+    return params.numChannels();
   }
 
+  @Override
   public Param<Vector> weight() {
-    return weight;
+    return params.weight();
   }
 
+  @Override
   public Param<Vector> bias() {
-    return bias;
+    return params.bias();
   }
 
+  @Override
   public Param<String> handleInvalid() {
-    return handleInvalid;
+    return params.handleInvalid();
   }
 
+  @Override
   public Param<String> outputType() {
-    return outputType;
+    return params.outputType();
   }
 
-  public BatchNormModel setInputCol(String value) {
-    set(inputCol, value);
-    return this;
-  }
-
-  public BatchNormModel setOutputCol(String value) {
-    set(outputCol, value);
-    return this;
-  }
-
-  public BatchNormModel setEpsilon(double value) {
-    set(epsilon, (Object) value);
-    return this;
-  }
-
-  /** Sets the channels: must equal the number of statistics. */
+  /**
+   * Sets the channels: must equal the number of statistics.
+   *
+   * @throws IllegalArgumentException if {@code value} differs from the model's channels
+   */
+  @Override
   public BatchNormModel setNumChannels(int value) {
-    if (value != mean.size()) {
+    if (mean.size() > 0 && value != mean.size()) {
       throw new IllegalArgumentException("numChannels " + value + " differs from the model's "
           + mean.size() + " channels");
     }
-    set(numChannels, (Object) value);
+    set(numChannels(), (Object) value);
     return this;
   }
 
-  /** Sets gamma, one value per channel. */
+  /**
+   * Sets gamma, one value per channel.
+   *
+   * @throws IllegalArgumentException if its length differs from the model's channels
+   */
+  @Override
   public BatchNormModel setWeight(Vector value) {
     checkLength(value, "weight");
-    set(weight, value);
+    set(weight(), value);
     return this;
   }
 
-  /** Sets beta, one value per channel. */
+  /**
+   * Sets beta, one value per channel.
+   *
+   * @throws IllegalArgumentException if its length differs from the model's channels
+   */
+  @Override
   public BatchNormModel setBias(Vector value) {
     checkLength(value, "bias");
-    set(bias, value);
+    set(bias(), value);
     return this;
   }
 
   private void checkLength(Vector v, String what) {
-    if (v.size() != mean.size()) {
+    if (mean.size() > 0 && v.size() != mean.size()) {
       throw new IllegalArgumentException(what + " has length " + v.size() + ", expected "
           + mean.size() + " (one per channel)");
     }
   }
 
-  public BatchNormModel setHandleInvalid(String value) {
-    set(handleInvalid, value);
-    return this;
-  }
-
-  public BatchNormModel setOutputType(String value) {
-    set(outputType, value);
-    return this;
+  /** @throws IllegalStateException for a model without statistics */
+  private void requireStatistics() {
+    if (mean.size() == 0) {
+      throw new IllegalStateException("BatchNormModel " + uid + " has no statistics: fit a "
+          + "BatchNorm, construct it with mean and variance, or load a saved one");
+    }
   }
 
   /** The vector length inputs must have: C, or 0 (any multiple of C) with numChannels. */
   private int fixedLength() {
-    return isDefined(numChannels) ? 0 : mean.size();
+    return isDefined(numChannels()) ? 0 : mean.size();
   }
 
   @Override
   public StructType transformSchema(StructType schema) {
-    return VectorColumns.transformSchema(schema, getOrDefault(inputCol), getOrDefault(outputCol),
-        getOrDefault(outputType), fixedLength());
+    requireStatistics();
+    return VectorColumns.transformSchema(schema, getInputCol(), getOutputCol(), getOutputType(),
+        fixedLength());
   }
 
   /**
@@ -229,27 +235,31 @@ public final class BatchNormModel extends Model<BatchNormModel> implements MLWri
    *
    * @throws IllegalArgumentException (from transformSchema) if the input column is missing or of
    *     another type, or its metadata gives another vector length
+   * @throws IllegalStateException for a model without statistics
    */
   @Override
   public Dataset<Row> transform(Dataset<?> dataset) {
+    requireStatistics();
     double[] m = mean.toArray();
     double[] v = variance.toArray();
-    double eps = (Double) getOrDefault(epsilon);
-    double[] gamma = isDefined(weight) ? StageParams.array(getOrDefault(weight)) : null;
-    double[] beta = isDefined(bias) ? StageParams.array(getOrDefault(bias)) : null;
-    return VectorColumns.transform(dataset, getOrDefault(inputCol), getOrDefault(outputCol),
-        getOrDefault(outputType), getOrDefault(handleInvalid), fixedLength(),
+    double eps = getEpsilon();
+    double[] gamma = StageParams.array(getWeight());
+    double[] beta = StageParams.array(getBias());
+    return VectorColumns.transform(dataset, getInputCol(), getOutputCol(), getOutputType(),
+        getHandleInvalid(), fixedLength(),
         length -> new BatchNormalization(length, m, v, eps, gamma, beta));
   }
 
   @Override
   public BatchNormModel copy(ParamMap extra) {
-    BatchNormModel copy = copyValues(new BatchNormModel(uid, mean, variance), extra);
+    BatchNormModel copy = copyValues(mean.size() == 0 ? new BatchNormModel(uid)
+        : new BatchNormModel(uid, mean, variance), extra);
     return copy.setParent(parent());
   }
 
   @Override
   public MLWriter write() {
+    requireStatistics();
     return new Writer(this);
   }
 
