@@ -92,6 +92,32 @@ public final class RecalibratedNetworkModel extends Model<RecalibratedNetworkMod
     NetworkParams.defaults(this);
   }
 
+  /**
+   * A model without a network, which cannot transform: the constructor Spark Connect's
+   * ServiceLoader registry of Transformers needs (models come from
+   * {@link BatchNormRecalibration#fit} or {@link #load}).
+   */
+  public RecalibratedNetworkModel(String uid) {
+    this.uid = uid;
+    this.onnx = null;
+    this.layers = List.of();
+    this.network = NetworkParams.declare(this);
+    NetworkParams.defaults(this);
+  }
+
+  /** A model without a network, for ServiceLoader (see {@link #RecalibratedNetworkModel(String)}). */
+  public RecalibratedNetworkModel() {
+    this(Identifiable.randomUID("recalibratedNetworkModel"));
+  }
+
+  /** @throws IllegalStateException for a model without a network */
+  private void requireNetwork() {
+    if (onnx == null) {
+      throw new IllegalStateException("RecalibratedNetworkModel " + uid + " has no network: fit "
+          + "a BatchNormRecalibration or load a saved model");
+    }
+  }
+
   @Override
   public String uid() {
     return uid;
@@ -124,6 +150,7 @@ public final class RecalibratedNetworkModel extends Model<RecalibratedNetworkMod
 
   /** The network with the recalibrated statistics, as .onnx bytes (a copy). */
   public byte[] onnxModel() {
+    requireNetwork();
     return onnx.clone();
   }
 
@@ -134,6 +161,7 @@ public final class RecalibratedNetworkModel extends Model<RecalibratedNetworkMod
 
   @Override
   public StructType transformSchema(StructType schema) {
+    requireNetwork();
     VectorColumns.field(schema, getInputCol());
     return NetworkTransform.schema(schema, getOutputCol());
   }
@@ -153,13 +181,14 @@ public final class RecalibratedNetworkModel extends Model<RecalibratedNetworkMod
 
   @Override
   public RecalibratedNetworkModel copy(ParamMap extra) {
-    RecalibratedNetworkModel copy = copyValues(new RecalibratedNetworkModel(uid, onnx, layers),
-        extra);
+    RecalibratedNetworkModel copy = copyValues(onnx == null ? new RecalibratedNetworkModel(uid)
+        : new RecalibratedNetworkModel(uid, onnx, layers), extra);
     return copy.setParent(parent());
   }
 
   @Override
   public MLWriter write() {
+    requireNetwork();
     return new Writer(this);
   }
 
