@@ -7,15 +7,12 @@ import io.normstats.exact.FeatureMoments;
 import io.normstats.spark.ExactStatistics;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.util.ArrayList;
 import java.util.List;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
 /**
@@ -30,19 +27,7 @@ import org.apache.spark.sql.types.StructType;
  */
 public final class StatsOutput {
   /** The columns of the feature table, in order. */
-  public static final StructType SCHEMA = new StructType()
-      .add("name", DataTypes.StringType, false)
-      .add("index", DataTypes.IntegerType, false)
-      .add("count", DataTypes.LongType, false)
-      .add("mean", DataTypes.DoubleType, true)
-      .add("var_pop", DataTypes.DoubleType, true)
-      .add("var_samp", DataTypes.DoubleType, true)
-      .add("std_pop", DataTypes.DoubleType, true)
-      .add("std_samp", DataTypes.DoubleType, true)
-      .add("min", DataTypes.DoubleType, true)
-      .add("max", DataTypes.DoubleType, true)
-      .add("null_count", DataTypes.LongType, false)
-      .add("nan_count", DataTypes.LongType, false);
+  public static final StructType SCHEMA = ExactStatistics.TABLE_SCHEMA;
 
   private StatsOutput() {}
 
@@ -98,14 +83,7 @@ public final class StatsOutput {
   }
 
   private static void writeParquet(SparkSession spark, ExactStatistics.Result result, Path path) {
-    List<Row> rows = new ArrayList<>(result.features().size());
-    for (ExactStatistics.Feature f : result.features()) {
-      FeatureMoments m = f.moments();
-      rows.add(RowFactory.create(f.name(), f.index(), m.count(), orNull(m.mean()), orNull(m.varPop()),
-          orNull(m.varSamp()), orNull(m.stdPop()), orNull(m.stdSamp()), orNull(m.min()),
-          orNull(m.max()), m.nullCount(), m.nanCount()));
-    }
-    writeParquet(spark, rows, SCHEMA, path);
+    writeParquet(spark, ExactStatistics.tableRows(result), SCHEMA, path);
   }
 
   /**
