@@ -10,14 +10,13 @@ import java.nio.file.Path;
 import java.util.List;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** The README's Java Pipeline example is the code in {@link PipelineExample}, and it runs. */
 class ReadmeExampleTest {
-  @TempDir Path tmp;
 
   @Test
   void theReadmeExampleIsThisCodeAndItRuns() throws Exception {
@@ -32,12 +31,17 @@ class ReadmeExampleTest {
     SparkSession spark = SparkSession.builder().master("local[2]").appName("ReadmeExampleTest")
         .config("spark.ui.enabled", "false").getOrCreate();
     try {
-      String images = tmp.resolve("images.parquet").toString();
+      // The saved model and its output stay in target/ for the Python tests, which load this
+      // Java-saved PipelineModel with the Python wrappers (python/tests/test_persistence.py).
+      Path dir = Path.of("target", "readme-java-example");
+      deleteRecursively(dir);
+      String images = dir.resolve("images.parquet").toString();
       IdxSource.read(spark, "sample-data/fashion-mnist/t10k-images-idx3-ubyte.gz", 2)
           .write().parquet(images);
-      String modelDir = tmp.resolve("model").toString();
-      List<Row> out = PipelineExample.run(spark, images, modelDir).select("normalized")
-          .limit(50).collectAsList();
+      String modelDir = dir.resolve("model").toString();
+      Dataset<Row> output = PipelineExample.run(spark, images, modelDir);
+      output.select("normalized").write().parquet(dir.resolve("output.parquet").toString());
+      List<Row> out = output.select("normalized").limit(50).collectAsList();
       List<Row> direct = PipelineModel.load(modelDir).transform(spark.read().parquet(images))
           .select("normalized").limit(50).collectAsList();
       assertEquals(50, out.size());
@@ -49,6 +53,16 @@ class ReadmeExampleTest {
       }
     } finally {
       spark.stop();
+    }
+  }
+
+  private static void deleteRecursively(Path dir) throws java.io.IOException {
+    if (Files.exists(dir)) {
+      try (java.util.stream.Stream<Path> paths = Files.walk(dir)) {
+        for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+          Files.delete(p);
+        }
+      }
     }
   }
 
