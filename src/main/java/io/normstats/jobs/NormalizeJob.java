@@ -75,6 +75,13 @@ public final class NormalizeJob implements Callable<Integer> {
       description = "parquet, json or csv (default: ${DEFAULT-VALUE}).")
   String outputFormat;
 
+  @Option(names = "--vector-type", paramLabel = "TYPE",
+      description = "How Parquet and JSON outputs hold vector columns: vector (Spark ML's Vector, "
+          + "which Spark ML stages read back; the Parquet default), array (array<double>, which "
+          + "pandas, pyarrow and PyTorch data loaders read as plain lists; the JSON default) or "
+          + "float-array (array<float>, float32 as PyTorch tensors, half the size).")
+  String vectorType;
+
   @Option(names = "--invalid", defaultValue = "error", paramLabel = "MODE",
       description = "error|skip|keep for --layer-norm/--group-norm/--rms-norm: fail on a NaN or "
           + "null, drop the row, or output NaN/null (default: ${DEFAULT-VALUE}; a model keeps "
@@ -87,6 +94,15 @@ public final class NormalizeJob implements Callable<Integer> {
   public Integer call() throws Exception {
     FitJob.check("--output-format", outputFormat, "parquet", "json", "csv");
     FitJob.check("--invalid", invalid, "error", "skip", "keep");
+    if (vectorType != null) {
+      FitJob.check("--vector-type", vectorType, "vector", "array", "float-array");
+      if (outputFormat.equals("csv")) {
+        throw InputException.usage("--vector-type applies to parquet and json outputs; csv "
+            + "writes one column per vector element");
+      }
+    } else {
+      vectorType = outputFormat.equals("parquet") ? "vector" : "array";
+    }
     if (epsilon != null && !(epsilon >= 0)) {
       throw InputException.usage("--epsilon must be >= 0: " + epsilon);
     }
@@ -162,10 +178,10 @@ public final class NormalizeJob implements Callable<Integer> {
   private void write(Dataset<Row> df, OutputDirectory out) {
     String path = out.staging().toString();
     switch (outputFormat) {
-      case "parquet" -> df.write().mode(SaveMode.Overwrite).parquet(path);
-      case "json" -> arraysForVectors(df).write().mode(SaveMode.Overwrite).json(path);
+      case "parquet" -> vectorsAs(df, vectorType).write().mode(SaveMode.Overwrite).parquet(path);
+      case "json" -> vectorsAs(df, vectorType).write().mode(SaveMode.Overwrite).json(path);
       default -> {
-        Dataset<Row> arrays = arraysForVectors(df);
+        Dataset<Row> arrays = vectorsAs(df, "array");
         List<Column> columns = new ArrayList<>();
         for (StructField f : arrays.schema().fields()) {
           Column c = functions.col("`" + f.name().replace("`", "``") + "`");
@@ -184,13 +200,21 @@ public final class NormalizeJob implements Callable<Integer> {
     }
   }
 
-  /** {@code df} with every Vector column as an array&lt;double&gt;. */
-  private static Dataset<Row> arraysForVectors(Dataset<Row> df) {
+  /**
+   * {@code df} with every Vector column as {@code type} says: unchanged ("vector"), as
+   * array&lt;double&gt; ("array") or array&lt;float&gt; ("float-array", each value rounded to the
+   * nearest float).
+   */
+  private static Dataset<Row> vectorsAs(Dataset<Row> df, String type) {
+    if (type.equals("vector")) {
+      return df;
+    }
+    String dtype = type.equals("array") ? "float64" : "float32";
     List<Column> columns = new ArrayList<>();
     for (StructField f : df.schema().fields()) {
       Column c = functions.col("`" + f.name().replace("`", "``") + "`");
       columns.add(f.dataType() instanceof VectorUDT
-          ? org.apache.spark.ml.functions.vector_to_array(c, "float64").as(f.name()) : c);
+          ? org.apache.spark.ml.functions.vector_to_array(c, dtype).as(f.name()) : c);
     }
     return df.select(columns.toArray(new Column[0]));
   }

@@ -133,6 +133,60 @@ class FitNormalizeJobTest {
   }
 
   @Test
+  void vectorTypeWritesPlainArraysForPythonReaders() throws IOException {
+    Path csv = tmp.resolve("vt.csv");
+    Files.writeString(csv, "id,a,b\n1,0.1,10\n2,0.2,30\n3,0.7,20\n");
+    Path model = tmp.resolve("vt-model");
+    ok("fit", "--input", csv.toString(), "--features", "a,b", "--output", model.toString());
+    Dataset<Row> input = spark.read().option("header", "true").option("inferSchema", "true")
+        .csv(csv.toString());
+    List<Row> expected = PipelineModel.load(model.toString()).transform(input).orderBy("id")
+        .select("normalized").collectAsList();
+    String[][] cases = {{"parquet", "array"}, {"parquet", "float-array"}, {"json", "vector"}};
+    for (String[] c : cases) {
+      Path out = tmp.resolve("vt-" + c[0] + "-" + c[1]);
+      ok("normalize", "--input", csv.toString(), "--model", model.toString(), "--output",
+          out.toString(), "--output-format", c[0], "--vector-type", c[1]);
+      Dataset<Row> written = c[0].equals("parquet") ? spark.read().parquet(out.toString())
+          : spark.read().json(out.toString());
+      org.apache.spark.sql.types.DataType type = written.schema().apply("normalized").dataType();
+      List<Row> rows = written.orderBy("id").select("normalized").collectAsList();
+      for (int i = 0; i < 3; i++) {
+        double[] want = ((Vector) expected.get(i).get(0)).toArray();
+        Row r = rows.get(i);
+        if (c[1].equals("array")) {
+          assertEquals("array<double>", type.simpleString());
+          List<Double> got = r.getList(0);
+          for (int k = 0; k < 2; k++) {
+            assertEquals(want[k], got.get(k), 0.0);
+          }
+        } else if (c[1].equals("float-array")) {
+          assertEquals("array<float>", type.simpleString());
+          List<Float> got = r.getList(0);
+          for (int k = 0; k < 2; k++) {
+            assertEquals((float) want[k], got.get(k), 0.0f, "rounded to the nearest float");
+          }
+        } else { // JSON of Spark ML's Vector: its struct {type, size, indices, values}
+          assertTrue(type.simpleString().contains("values:array<double>"), type.simpleString());
+          List<Double> got = r.getStruct(0).getList(r.getStruct(0).fieldIndex("values"));
+          assertEquals(want[0], got.get(0), 0.0);
+        }
+      }
+    }
+    TestSpark.Run csvRun = main("normalize", "--input", csv.toString(), "--model",
+        model.toString(), "--output", tmp.resolve("vt-csv").toString(), "--output-format", "csv",
+        "--vector-type", "array");
+    assertEquals(2, csvRun.exitCode());
+    assertTrue(csvRun.stderr().contains("--vector-type applies to parquet and json outputs"),
+        csvRun.stderr());
+    TestSpark.Run bad = main("normalize", "--input", csv.toString(), "--model", model.toString(),
+        "--output", tmp.resolve("vt-bad").toString(), "--vector-type", "tensor");
+    assertEquals(2, bad.exitCode());
+    assertTrue(bad.stderr().contains("--vector-type"), bad.stderr());
+    assertFalse(Files.exists(tmp.resolve("vt-bad")), "nothing written");
+  }
+
+  @Test
   void badInputsFailWithOneLineAndWriteNothing() throws IOException {
     Path vectors = tmp.resolve("v3.json");
     Files.writeString(vectors, "{\"v\": [1.0, 2.0, 3.0]}\n{\"v\": [2.0, 2.0, 5.0]}\n");
