@@ -1,0 +1,102 @@
+"""normstats: exact dataset statistics for normalization layers, on Apache Spark.
+
+The Python package wraps the JVM (the normstats jar, which :func:`jar_path` locates inside this
+package): Spark ML stages in :mod:`normstats.ml`, and :func:`exact_stats`.
+
+A session needs the jar on ``spark.jars``::
+
+    import normstats
+    spark = (SparkSession.builder.master("local[*]")
+             .config("spark.jars", normstats.jar_path()).getOrCreate())
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Optional, Sequence
+
+from normstats._jvm import NormstatsInputError, jar_path, java_errors
+from normstats import ml  # registers io.normstats.ml for PySpark's loaders
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+__version__ = "0.1.0.dev0"
+
+__all__ = ["jar_path", "exact_stats", "NormstatsInputError", "ml", "__version__"]
+
+
+def exact_stats(df: "DataFrame", features: Optional[Sequence[str]] = None,
+                vector_col: Optional[str] = None,
+                channels: Optional[int] = None) -> "DataFrame":
+    """The exact statistics of every feature of ``df``, one pass over it when called.
+
+    Each statistic is the double nearest the exact rational value (one rounding, ties to even),
+    bit-for-bit the same for any partitioning; the standard deviations are the correctly rounded
+    square roots of the exact variances (at worst 1 ulp off the true value). NaN and infinite
+    values and nulls are left out and counted.
+
+    Parameters
+    ----------
+    df : pyspark.sql.DataFrame
+        A DataFrame of a classic (py4j) session with the normstats jar.
+    features : sequence of str, optional
+        Numeric scalar columns, one feature each.
+    vector_col : str, optional
+        A Vector, ``array<double>`` or ``array<float>`` column of length D: D features (or C
+        channels with ``channels``). With neither ``features`` nor ``vector_col``: every numeric
+        scalar column, or else the only vector column.
+    channels : int, optional
+        C: vectors of length C*H*W in channel-major order get one statistic per channel over all
+        N*H*W values (BatchNorm2d). Needs a vector column.
+
+    Returns
+    -------
+    pyspark.sql.DataFrame
+        One row per feature or channel, the columns of the stats job's ``stats.parquet``:
+        ``name`` (string), ``index`` (int, 0-based), ``count`` (long, valid values), ``mean``,
+        ``var_pop``, ``var_samp``, ``std_pop``, ``std_samp``, ``min``, ``max`` (double, null where
+        undefined: no valid value, or var_samp of one value), ``null_count``, ``nan_count``
+        (long). Small: computed on the executors, collected to the driver.
+
+    Raises
+    ------
+    ValueError
+        If both ``features`` and ``vector_col`` are given, ``features`` is empty or not strings,
+        or ``channels`` is not a positive int.
+    pyspark.errors.IllegalArgumentException
+        For an unknown or non-numeric column, or channels that do not divide the vector length
+        (the JVM's message).
+    normstats.NormstatsInputError
+        For vectors of different lengths in ``vector_col``.
+    NotImplementedError
+        Over Spark Connect, which cannot call the JVM; fit a :class:`normstats.ml.BatchNorm` and
+        save it there instead.
+    """
+    from pyspark.sql import DataFrame, is_remote
+
+    if is_remote():
+        raise NotImplementedError(
+            "exact_stats needs a classic SparkSession: Spark Connect cannot call the normstats "
+            "JVM API (its ML stages do work over Connect)")
+    if features is not None and vector_col is not None:
+        raise ValueError("give either features or vector_col, not both")
+    if features is not None:
+        if isinstance(features, str) or not all(isinstance(f, str) for f in features):
+            raise ValueError(f"features must be a list of column names, not {features!r}")
+        if len(features) == 0:
+            raise ValueError("features lists no column")
+    if channels is not None and (isinstance(channels, bool) or not isinstance(channels, int)
+                                 or channels < 1):
+        raise ValueError(f"channels must be a positive int, not {channels!r}")
+    spark = df.sparkSession
+    jvm = spark._jvm
+    assert jvm is not None
+    jfeatures = None
+    if features is not None:
+        jfeatures = jvm.java.util.ArrayList()
+        for f in features:
+            jfeatures.add(f)
+    with java_errors():
+        jdf = jvm.io.normstats.spark.ExactStatistics.table(df._jdf, jfeatures, vector_col,
+                                                           channels or 0)
+    return DataFrame(jdf, spark)
