@@ -92,7 +92,19 @@ def _require_classic(what: str) -> None:
             "directory (path/data is Parquet), or use a classic SparkSession.")
 
 
-class _NormParams(HasInputCol, HasOutputCol, HasHandleInvalid):
+class _ColumnParams(HasInputCol, HasOutputCol):
+    """inputCol and outputCol (default ``uid + "__output"``, as on the JVM), with their setters."""
+
+    def setInputCol(self, value: str) -> Any:
+        """Sets the input column (a Vector, array<double> or array<float> column)."""
+        return self._set(inputCol=value)
+
+    def setOutputCol(self, value: str) -> Any:
+        """Sets the output column."""
+        return self._set(outputCol=value)
+
+
+class _NormParams(_ColumnParams, HasHandleInvalid):
     """The params every normalization stage has."""
 
     epsilon: Param[float] = Param(
@@ -113,14 +125,6 @@ class _NormParams(HasInputCol, HasOutputCol, HasHandleInvalid):
     def getOutputType(self) -> str:
         """'vector' or 'array'."""
         return self.getOrDefault(self.outputType)
-
-    def setInputCol(self, value: str) -> Any:
-        """Sets the input column (a Vector, array<double> or array<float> column)."""
-        return self._set(inputCol=value)
-
-    def setOutputCol(self, value: str) -> Any:
-        """Sets the output column."""
-        return self._set(outputCol=value)
 
     def setEpsilon(self, value: float) -> Any:
         """Sets epsilon (at least 0)."""
@@ -277,6 +281,11 @@ class BatchNormModel(JavaModel, _BatchNormParams, _Readable["BatchNormModel"], J
     lengths. Saved as Spark's ``StandardScalerModel`` is: params as JSON metadata, statistics as
     one Parquet row under ``path/data`` (columns mean, variance).
     """
+
+    def __init__(self, java_model: Optional["JavaObject"] = None) -> None:
+        super().__init__(java_model)
+        # the uid is now the JVM model's: so is the default output column, as on the JVM
+        self._setDefault(outputCol=self.uid + "__output")
 
     @property
     def mean(self) -> DenseVector:
@@ -448,7 +457,7 @@ class RMSNorm(JavaTransformer, _NormParams, _Readable["RMSNorm"], JavaMLWritable
         return self._set(weight=value)
 
 
-class _NetworkParams(HasInputCol, HasOutputCol):
+class _NetworkParams(_ColumnParams):
     """The params of the stages that run an ONNX network."""
 
     batchSize: Param[int] = Param(
@@ -476,14 +485,6 @@ class _NetworkParams(HasInputCol, HasOutputCol):
     def getOutputName(self) -> str:
         """The network output written (raises KeyError when unset)."""
         return self.getOrDefault(self.outputName)
-
-    def setInputCol(self, value: str) -> Any:
-        """Sets the input column: one row-major item of the network input per row."""
-        return self._set(inputCol=value)
-
-    def setOutputCol(self, value: str) -> Any:
-        """Sets the output column."""
-        return self._set(outputCol=value)
 
     def setBatchSize(self, value: int) -> Any:
         """Sets the rows per ONNX Runtime run (at least 1)."""
@@ -607,6 +608,11 @@ class RecalibratedNetworkModel(JavaModel, _NetworkParams, _Readable["Recalibrate
 
     The output column is a Vector: the flattened ``outputName`` tensor of each row.
     """
+
+    def __init__(self, java_model: Optional["JavaObject"] = None) -> None:
+        super().__init__(java_model)
+        # the uid is now the JVM model's: so is the default output column, as on the JVM
+        self._setDefault(outputCol=self.uid + "__output")
 
     @property
     def onnxModel(self) -> bytes:

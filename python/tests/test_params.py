@@ -1,0 +1,44 @@
+"""Every wrapper has the JVM stage's params, under the same names, with the same defaults."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def _java_params(java_obj):
+    """{name: default or None} of a JVM stage's params."""
+    out = {}
+    for p in java_obj.params():
+        default = java_obj.getDefault(p)
+        out[p.name()] = default.get() if default.isDefined() else None
+    return out
+
+
+@pytest.mark.parametrize("name", ["BatchNorm", "BatchNormModel", "LayerNorm", "RMSNorm",
+                                  "BatchNormRecalibration", "RecalibratedNetworkModel"])
+def test_params_and_defaults_match_the_jvm(spark, name):
+    import normstats.ml as ml
+
+    cls = getattr(ml, name)
+    if name.endswith("Model"):
+        # the (uid) constructor Spark Connect uses: a model without statistics, params intact
+        java = getattr(spark._jvm.io.normstats.ml, name)("m_1")
+        stage = cls(java)
+    else:
+        stage = cls()
+        java = stage._java_obj
+    jvm = _java_params(java)
+    python = {p.name: p for p in stage.params}
+    assert sorted(python) == sorted(jvm), name
+    for pname, default in jvm.items():
+        param = python[pname]
+        if pname == "outputCol":
+            assert stage.getOrDefault(param) == java.uid() + "__output"
+        elif default is None:
+            assert not stage.hasDefault(param), f"{name}.{pname} has no JVM default"
+        else:
+            assert stage.getOrDefault(param) == default, f"{name}.{pname}"
+        getter = "get" + pname[0].upper() + pname[1:]
+        setter = "set" + pname[0].upper() + pname[1:]
+        assert callable(getattr(stage, getter, None)), f"{name}.{getter}"
+        assert callable(getattr(stage, setter, None)) or name.endswith("Model"), f"{name}.{setter}"
