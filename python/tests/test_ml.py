@@ -174,3 +174,20 @@ def test_bad_data_raises_the_jvms_one_line_message(spark):
     ragged = spark.createDataFrame([(Vectors.dense([1.0, 2.0]),), (Vectors.dense([1.0]),)], ["v"])
     with pytest.raises(NormstatsInputError, match="column 'v'.*length"):
         BatchNorm(inputCol="v").fit(ragged)
+
+
+def test_a_model_from_given_statistics(spark):
+    from pyspark.errors import IllegalArgumentException
+    from normstats.ml import BatchNormModel
+
+    model = BatchNormModel.from_statistics([1.0, -2.0], [4.0, 0.25], inputCol="x",
+                                           outputCol="y", epsilon=0.0, bias=Vectors.dense([0, 1]))
+    assert list(model.mean) == [1.0, -2.0] and list(model.variance) == [4.0, 0.25]
+    assert model.getEpsilon() == 0.0 and model.getOutputCol() == "y"
+    df = spark.createDataFrame([(Vectors.dense([3.0, -1.0]),)], ["x"])
+    # (3 - 1) / 2 = 1; (-1 + 2) / 0.5 + 1 = 3
+    assert list(model.transform(df).first()["y"]) == [1.0, 3.0]
+    with pytest.raises(IllegalArgumentException, match="same, non-zero length"):
+        BatchNormModel.from_statistics([1.0], [1.0, 2.0])
+    with pytest.raises(IllegalArgumentException, match="channel 0 has mean 0.0 and variance -1.0"):
+        BatchNormModel.from_statistics([0.0], [-1.0])

@@ -18,7 +18,8 @@ pipeline; without the alias, ``PipelineModel.load`` fails on a normstats stage.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any, Dict, Generic, List, NamedTuple, Optional, Type, TypeVar
+from typing import (TYPE_CHECKING, Any, Dict, Generic, List, NamedTuple, Optional, Sequence,
+                    Type, TypeVar)
 
 from pyspark import keyword_only
 from pyspark.ml.linalg import DenseVector, Vector
@@ -286,6 +287,49 @@ class BatchNormModel(JavaModel, _BatchNormParams, _Readable["BatchNormModel"], J
         super().__init__(java_model)
         # the uid is now the JVM model's: so is the default output column, as on the JVM
         self._setDefault(outputCol=self.uid + "__output")
+
+    @classmethod
+    def from_statistics(cls, mean: Sequence[float], variance: Sequence[float], *,
+                        inputCol: Optional[str] = None, outputCol: Optional[str] = None,
+                        epsilon: Optional[float] = None, numChannels: Optional[int] = None,
+                        weight: Optional[Vector] = None, bias: Optional[Vector] = None,
+                        handleInvalid: Optional[str] = None,
+                        outputType: Optional[str] = None) -> "BatchNormModel":
+        """A model from given statistics, without fitting (as StringIndexerModel.from_labels).
+
+        For statistics from elsewhere: an estimate of the compare job, or a framework's
+        running_mean and running_var.
+
+        Parameters
+        ----------
+        mean, variance : sequence of float or Vector
+            One value per channel C each; every variance at least 0.
+        inputCol, outputCol, epsilon, numChannels, weight, bias, handleInvalid, outputType
+            As for :class:`BatchNorm`; unset ones keep the defaults.
+
+        Raises
+        ------
+        pyspark.errors.IllegalArgumentException
+            If the lengths differ or are 0, a variance is negative or NaN, or a mean not finite.
+        NotImplementedError
+            Over Spark Connect, whose server builds models only by fitting or loading.
+        """
+        _require_classic("BatchNormModel.from_statistics")
+        from pyspark import SparkContext
+        from pyspark.ml.common import _py2java
+
+        sc = SparkContext._active_spark_context
+        if sc is None or sc._jvm is None:
+            raise RuntimeError("BatchNormModel.from_statistics needs an active SparkSession")
+        java_class = getattr(sc._jvm, f"{_JAVA_PACKAGE}.BatchNormModel")
+        java_model = java_class(_py2java(sc, DenseVector(list(mean))),
+                                _py2java(sc, DenseVector(list(variance))))
+        model = cls(java_model)
+        given = {"inputCol": inputCol, "outputCol": outputCol, "epsilon": epsilon,
+                 "numChannels": numChannels, "weight": weight, "bias": bias,
+                 "handleInvalid": handleInvalid, "outputType": outputType}
+        model._set(**{k: v for k, v in given.items() if v is not None})
+        return model
 
     @property
     def mean(self) -> DenseVector:
