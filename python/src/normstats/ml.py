@@ -85,12 +85,12 @@ class _Readable(JavaMLReadable[RL], Generic[RL]):
         return _Reader(cls)  # type: ignore[arg-type]
 
 
-def _require_classic(what: str) -> None:
+def _require_classic(what: str, why: Optional[str] = None) -> None:
     if is_remote():
-        raise NotImplementedError(
+        raise NotImplementedError(why or (
             f"{what} is not reachable over Spark Connect: its server allows attribute calls only "
             "on Spark's own models. Save the model and read its statistics from the saved "
-            "directory (path/data is Parquet), or use a classic SparkSession.")
+            "directory (path/data is Parquet), or use a classic SparkSession."))
 
 
 class _ColumnParams(HasInputCol, HasOutputCol):
@@ -314,7 +314,9 @@ class BatchNormModel(JavaModel, _BatchNormParams, _Readable["BatchNormModel"], J
         NotImplementedError
             Over Spark Connect, whose server builds models only by fitting or loading.
         """
-        _require_classic("BatchNormModel.from_statistics")
+        _require_classic("BatchNormModel.from_statistics",
+                         "BatchNormModel.from_statistics needs a classic SparkSession: a Spark "
+                         "Connect server builds models only by fitting or loading them")
         from pyspark import SparkContext
         from pyspark.ml.common import _py2java
 
