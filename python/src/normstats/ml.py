@@ -18,14 +18,14 @@ pipeline; without the alias, ``PipelineModel.load`` fails on a normstats stage.
 from __future__ import annotations
 
 import sys
-from typing import (TYPE_CHECKING, Any, Dict, Generic, List, NamedTuple, Optional, Sequence,
-                    Type, TypeVar)
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Dict, Generic, List, Optional, Sequence, Type, TypeVar
 
 from pyspark import keyword_only
 from pyspark.ml.linalg import DenseVector, Vector
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.param.shared import HasHandleInvalid, HasInputCol, HasOutputCol
-from pyspark.ml.util import JavaMLReadable, JavaMLReader, JavaMLWritable, MLReader
+from pyspark.ml.util import JavaMLReadable, JavaMLReader, JavaMLWritable, MLReadable, MLReader
 from pyspark.ml.wrapper import JavaEstimator, JavaModel, JavaTransformer
 from pyspark.sql import DataFrame, is_remote
 
@@ -46,7 +46,7 @@ __all__ = [
 
 _JAVA_PACKAGE = "io.normstats.ml"
 
-RL = TypeVar("RL")
+RL = TypeVar("RL", bound="MLReadable[Any]")
 
 
 class _Reader(JavaMLReader[RL]):
@@ -76,7 +76,7 @@ def _connect_named(clazz: type) -> type:
 
 class _Readable(JavaMLReadable[RL], Generic[RL]):
     @classmethod
-    def read(cls) -> MLReader[RL]:
+    def read(cls) -> MLReader[RL]:  # type: ignore[override]  # remote: not a JavaMLReader
         """An MLReader for this class, over py4j or over Spark Connect."""
         if is_remote():
             from pyspark.ml.connect.readwrite import RemoteMLReader
@@ -545,7 +545,8 @@ class _NetworkParams(_ColumnParams):
         return self._set(outputName=value)
 
 
-class RecalibratedLayer(NamedTuple):
+@dataclass(frozen=True)
+class RecalibratedLayer:
     """One BatchNormalization layer's exact statistics, as recalibrated.
 
     ``mean``, ``var_pop`` and ``var_samp`` have one value per channel C of the layer's input
@@ -664,12 +665,14 @@ class RecalibratedNetworkModel(JavaModel, _NetworkParams, _Readable["Recalibrate
     def onnxModel(self) -> bytes:
         """The network with the recalibrated statistics, as the bytes of an .onnx file."""
         _require_classic("RecalibratedNetworkModel.onnxModel")
+        assert self._java_obj is not None
         return bytes(self._java_obj.onnxModel())
 
     @property
     def layers(self) -> List[RecalibratedLayer]:
         """Every BatchNormalization layer's statistics, in topological order."""
         _require_classic("RecalibratedNetworkModel.layers")
+        assert self._java_obj is not None
         out = []
         for layer in self._java_obj.layers():
             out.append(RecalibratedLayer(
