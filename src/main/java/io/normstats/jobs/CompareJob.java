@@ -58,7 +58,7 @@ public final class CompareJob implements Callable<Integer> {
     ExactStatistics.Ordered exact;
     Comparison.Result result;
     try {
-      OrderedInput input = Inputs.readOrdered(session, in.input, in.format);
+      OrderedInput input = Inputs.readOrdered(session, in.input, in.format, in.readOptions);
       FeatureSelection selection = Inputs.select(session, in.input, in.format, input.data(),
           in.features, in.vectorCol, false);
       LOG.info("compare: exact statistics of {} features of {}", selection.size(), in.input);

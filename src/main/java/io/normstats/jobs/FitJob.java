@@ -86,7 +86,7 @@ public final class FitJob implements Callable<Integer> {
     boolean committed = false;
     BatchNormModel bn;
     try {
-      Dataset<Row> df = Inputs.read(session, in.input, in.format);
+      Dataset<Row> df = Inputs.read(session, in.input, in.format, in.readOptions);
       FeatureSelection selection = Inputs.select(session, in.input, in.format, df, in.features,
           in.vectorCol, false);
       ModelInput input = ModelInput.of(df, selection);

@@ -1,13 +1,15 @@
 package io.normstats.jobs;
 
 import io.normstats.spark.InputFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import picocli.CommandLine.Option;
 
 /**
  * The input, feature and output options every job takes (a picocli mixin): {@code --input},
- * {@code --format}, {@code --features} or {@code --vector-col}, {@code --output} and
- * {@code --overwrite}.
+ * {@code --format}, {@code --features} or {@code --vector-col}, {@code --read-option},
+ * {@code --output} and {@code --overwrite}.
  */
 public final class InputOptions {
   @Option(names = "--input", required = true, paramLabel = "PATH",
@@ -26,6 +28,13 @@ public final class InputOptions {
   @Option(names = "--vector-col", paramLabel = "COL",
       description = "One vector column: Spark ML Vector, array<double> or array<float>.")
   String vectorCol;
+
+  @Option(names = "--read-option", paramLabel = "KEY=VALUE",
+      description = "A Spark reader option for the input (repeatable), e.g. sep=; or "
+          + "encoding=ISO-8859-1 for CSV, multiLine=true for JSON, mergeSchema=true for Parquet, "
+          + "nullValue=NA, recursiveFileLookup=true. Set after normstats' own CSV options "
+          + "(header, inferSchema, mode=FAILFAST), which it can override.")
+  Map<String, String> readOptions = new LinkedHashMap<>();
 
   @Option(names = "--output", required = true, paramLabel = "DIR", description = "Output directory.")
   String output;

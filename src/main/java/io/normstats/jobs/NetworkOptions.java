@@ -116,13 +116,14 @@ public final class NetworkOptions {
 
   /**
    * Reads the model and checks it against the input's features, and reads and checks the
-   * evaluation input and its labels, before any network pass.
+   * evaluation input and its labels, before any network pass. The evaluation input is read in the
+   * input's format with the input's {@code --read-option}s.
    *
    * @throws InputException for a model that is missing, not ONNX, without BatchNormalization, of
    *     another input length or name; an evaluation input or labels that do not fit
    */
   Prepared prepare(SparkSession session, String path, FeatureSelection selection,
-      InputFormat format) throws IOException {
+      InputFormat format, Map<String, String> readOptions) throws IOException {
     NetworkRecalibration.Settings settings = settings();
     Configuration conf = session.sparkContext().hadoopConfiguration();
     OnnxModel model = OnnxModel.parse(readBytes(conf, path, "model"), path);
@@ -131,7 +132,7 @@ public final class NetworkOptions {
     NetworkEvaluation.Prepared eval = null;
     if (evalInput != null) {
       NetworkEvaluation.output(model, evalOutput);
-      eval = prepareEvaluation(session, conf, selection, format);
+      eval = prepareEvaluation(session, conf, selection, format, readOptions);
     }
     LOG.info("{} BatchNorm layers in {} levels in {}", model.batchNorms().size(), model.levels(),
         path);
@@ -166,8 +167,9 @@ public final class NetworkOptions {
 
   /** The evaluation input, its features as the input's, and its labels, checked. */
   private NetworkEvaluation.Prepared prepareEvaluation(SparkSession session, Configuration conf,
-      FeatureSelection selection, InputFormat format) throws IOException {
-    OrderedInput eval = Inputs.readOrdered(session, evalInput, format);
+      FeatureSelection selection, InputFormat format, Map<String, String> readOptions)
+      throws IOException {
+    OrderedInput eval = Inputs.readOrdered(session, evalInput, format, readOptions);
     FeatureSelection evalSelection = Inputs.select(session, evalInput, format, eval.data(),
         selection.kind() == FeatureSelection.Kind.SCALARS ? selection.columns() : null,
         selection.kind() == FeatureSelection.Kind.SCALARS ? null : selection.columns().get(0),

@@ -114,7 +114,7 @@ public final class NormalizeJob implements Callable<Integer> {
         in.output, in.overwrite, in.input);
     boolean committed = false;
     try {
-      Dataset<Row> df = Inputs.read(session, in.input, in.format);
+      Dataset<Row> df = Inputs.read(session, in.input, in.format, in.readOptions);
       if (Arrays.asList(df.columns()).contains(outputCol)) {
         throw InputException.usage("the input already has a column '" + outputCol
             + "': choose another --output-col");

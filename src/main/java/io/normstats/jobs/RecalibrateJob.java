@@ -71,10 +71,10 @@ public final class RecalibrateJob implements Callable<Integer> {
     boolean committed = false;
     NetworkOptions.Run run;
     try {
-      OrderedInput input = Inputs.readOrdered(session, in.input, in.format);
+      OrderedInput input = Inputs.readOrdered(session, in.input, in.format, in.readOptions);
       FeatureSelection selection = Inputs.select(session, in.input, in.format, input.data(),
           in.features, in.vectorCol, false);
-      NetworkOptions.Prepared prepared = network.prepare(session, model, selection, in.format);
+      NetworkOptions.Prepared prepared = network.prepare(session, model, selection, in.format, in.readOptions);
       run = network.run(prepared, in.input, input, selection, partitions);
       RecalibrateOutput.write(run.description(), run.result(), run.evaluation(), out);
       out.commit("recalibrate");

@@ -92,12 +92,12 @@ public final class ReportJob implements Callable<Integer> {
     boolean committed = false;
     try {
       long t = System.nanoTime();
-      OrderedInput input = Inputs.readOrdered(session, in.input, in.format);
+      OrderedInput input = Inputs.readOrdered(session, in.input, in.format, in.readOptions);
       FeatureSelection selection = Inputs.select(session, in.input, in.format, input.data(),
           in.features, in.vectorCol, false);
       int[] shape = imageShape(session, selection);
       NetworkOptions.Prepared prepared = model == null ? null
-          : network.prepare(session, model, selection, in.format);
+          : network.prepare(session, model, selection, in.format, in.readOptions);
       int partitions = input.withOrigin().rdd().getNumPartitions();
       LOG.info("report: exact statistics of {} features of {} in {} partitions", selection.size(),
           in.input, partitions);

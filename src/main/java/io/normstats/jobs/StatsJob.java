@@ -69,7 +69,7 @@ public final class StatsJob implements Callable<Integer> {
     boolean committed = false;
     ExactStatistics.Result result;
     try {
-      Dataset<Row> df = Inputs.read(session, in.input, in.format);
+      Dataset<Row> df = Inputs.read(session, in.input, in.format, in.readOptions);
       FeatureSelection selection =
           Inputs.select(session, in.input, in.format, df, in.features, in.vectorCol, true);
       if (channels != null) {

@@ -48,7 +48,22 @@ public final class Inputs {
    *     told from its name
    */
   public static Dataset<Row> read(SparkSession spark, String path, InputFormat format) {
-    return open(spark, path, resolve(spark, path, format));
+    return read(spark, path, format, Map.of());
+  }
+
+  /**
+   * Reads {@code path} in {@code format} with Spark reader options ({@code --read-option}), set
+   * after normstats' own (for CSV: header, inferSchema, FAILFAST), so that they can override them.
+   *
+   * @param options Spark data source options of the format (CSV, JSON, Parquet) or of every file
+   *     source (pathGlobFilter, recursiveFileLookup, ignoreCorruptFiles, ...); keys are
+   *     case-insensitive, as Spark's
+   * @throws InputException (usage) as {@link #read(SparkSession, String, InputFormat)}, for an
+   *     option the format does not have, and for a value Spark's reader refuses
+   */
+  public static Dataset<Row> read(SparkSession spark, String path, InputFormat format,
+      Map<String, String> options) {
+    return open(spark, path, resolve(spark, path, format), options);
   }
 
   /**
@@ -59,14 +74,26 @@ public final class Inputs {
    * @throws InputException as {@link #read}
    */
   public static OrderedInput readOrdered(SparkSession spark, String path, InputFormat format) {
+    return readOrdered(spark, path, format, Map.of());
+  }
+
+  /**
+   * As {@link #readOrdered(SparkSession, String, InputFormat)}, with Spark reader options (see
+   * {@link #read(SparkSession, String, InputFormat, Map)}).
+   *
+   * @throws InputException as {@link #read(SparkSession, String, InputFormat, Map)}
+   */
+  public static OrderedInput readOrdered(SparkSession spark, String path, InputFormat format,
+      Map<String, String> options) {
     InputFormat resolved = resolve(spark, path, format);
     if (resolved == InputFormat.IDX) {
+      checkOptions(resolved, options);
       Dataset<Row> withOrigin = IdxSource.read(spark, path,
           spark.sparkContext().defaultParallelism(), true);
       return new OrderedInput(withOrigin.select(IdxSource.COLUMN), withOrigin);
     }
     // Spark's hidden file metadata: the file and the byte offset of the split each row came from
-    Dataset<Row> data = open(spark, path, resolved);
+    Dataset<Row> data = open(spark, path, resolved, options);
     Dataset<Row> withOrigin = data.select(functions.col("*"),
         functions.col("_metadata.file_path").as(InputOrder.FILE_COLUMN),
         functions.col("_metadata.file_block_start").as(InputOrder.START_COLUMN));
@@ -87,24 +114,85 @@ public final class Inputs {
     return format == InputFormat.AUTO ? detect(spark, status, path) : format;
   }
 
-  private static Dataset<Row> open(SparkSession spark, String path, InputFormat resolved) {
+  /** The options every file source takes, whatever the format. */
+  private static final List<String> FILE_SOURCE_OPTIONS = List.of("ignoreCorruptFiles",
+      "ignoreMissingFiles");
+
+  /**
+   * @throws InputException (usage) if an option is not one of the format's (Spark's own registry of
+   *     each source's options) or of every file source's
+   */
+  private static void checkOptions(InputFormat format, Map<String, String> options) {
+    for (String key : options.keySet()) {
+      boolean valid = switch (format) {
+        case CSV -> org.apache.spark.sql.catalyst.csv.CSVOptions$.MODULE$.isValidOption(key);
+        case JSON -> org.apache.spark.sql.catalyst.json.JSONOptions$.MODULE$.isValidOption(key);
+        case PARQUET -> org.apache.spark.sql.execution.datasources.parquet.ParquetOptions$.MODULE$
+            .isValidOption(key);
+        default -> false;
+      };
+      if (!valid && format != InputFormat.IDX) {
+        // options of every file source; Spark's registry holds some names in lower case only
+        valid = FILE_SOURCE_OPTIONS.stream().anyMatch(key::equalsIgnoreCase)
+            || org.apache.spark.sql.execution.datasources.FileIndexOptions$.MODULE$.getAllOptions()
+                .exists(o -> o.equalsIgnoreCase(key));
+      }
+      if (!valid) {
+        throw InputException.usage("--read-option " + key + ": not an option of Spark's "
+            + format.name().toLowerCase(Locale.ROOT) + " reader"
+            + (format == InputFormat.IDX ? " (IDX files take no reader options)" : ""));
+      }
+    }
+  }
+
+  /** The value of option {@code key} in {@code options} (keys case-insensitive), or null. */
+  private static String option(Map<String, String> options, String... keys) {
+    for (Map.Entry<String, String> e : options.entrySet()) {
+      for (String key : keys) {
+        if (e.getKey().equalsIgnoreCase(key)) {
+          return e.getValue();
+        }
+      }
+    }
+    return null;
+  }
+
+  private static Dataset<Row> open(SparkSession spark, String path, InputFormat resolved,
+      Map<String, String> options) {
+    checkOptions(resolved, options);
+    try {
+      return openChecked(spark, path, resolved, options);
+    } catch (IllegalArgumentException | UnsupportedOperationException e) {
+      if (options.isEmpty()) {
+        throw e;
+      }
+      // a value Spark's reader refuses (an unknown encoding, mode or compression, a bad sep)
+      String message = e.getMessage() == null ? e.toString() : e.getMessage();
+      throw InputException.usage("cannot read " + path + " with --read-option " + options + ": "
+          + message.lines().findFirst().orElse(message));
+    }
+  }
+
+  private static Dataset<Row> openChecked(SparkSession spark, String path, InputFormat resolved,
+      Map<String, String> options) {
     if (resolved == InputFormat.CSV || resolved == InputFormat.JSON) {
       FileStatus[] files = dataFiles(spark, path);
       if (Arrays.stream(files).allMatch(f -> f.getLen() == 0)) {
         throw InputException.data("input " + path + " is empty (0 bytes)");
       }
-      if (resolved == InputFormat.CSV) {
-        checkCsvHeader(spark, Arrays.stream(files).filter(f -> f.getLen() > 0).findFirst().get());
+      if (resolved == InputFormat.CSV && !"false".equalsIgnoreCase(option(options, "header"))) {
+        checkCsvHeader(spark, Arrays.stream(files).filter(f -> f.getLen() > 0).findFirst().get(),
+            options);
       }
     }
     return switch (resolved) {
-      case PARQUET -> spark.read().parquet(path);
+      case PARQUET -> spark.read().options(options).parquet(path);
       // Spaces around values ("1, 2, 3") are allowed; a row with more or fewer fields than the
       // header fails the read (FAILFAST) rather than being padded with nulls or cut.
       case CSV -> spark.read().option("header", "true").option("inferSchema", "true")
           .option("ignoreLeadingWhiteSpace", "true").option("ignoreTrailingWhiteSpace", "true")
-          .option("mode", "FAILFAST").csv(path);
-      case JSON -> spark.read().option("mode", "FAILFAST").json(path);
+          .option("mode", "FAILFAST").options(options).csv(path);
+      case JSON -> spark.read().option("mode", "FAILFAST").options(options).json(path);
       case IDX -> IdxSource.read(spark, path, spark.sparkContext().defaultParallelism());
       case AUTO -> throw new IllegalStateException();
     };
@@ -211,15 +299,24 @@ public final class Inputs {
    * @throws InputException (data) if the header of CSV file {@code file} names a column twice,
    *     which Spark would silently rename (to {@code a0}, {@code a2}, ...)
    */
-  private static void checkCsvHeader(SparkSession spark, FileStatus file) {
+  private static void checkCsvHeader(SparkSession spark, FileStatus file,
+      Map<String, String> options) {
     Path p = file.getPath();
     Configuration conf = spark.sparkContext().hadoopConfiguration();
+    String encoding = option(options, "encoding", "charset");
+    java.nio.charset.Charset charset;
+    try {
+      charset = encoding == null ? StandardCharsets.UTF_8 : java.nio.charset.Charset.forName(encoding);
+    } catch (IllegalArgumentException e) {
+      throw InputException.usage("--read-option encoding=" + encoding + ": not a character "
+          + "encoding Java knows");
+    }
     String line;
     try {
       CompressionCodec codec = new CompressionCodecFactory(conf).getCodec(p);
       InputStream raw = p.getFileSystem(conf).open(p);
       try (BufferedReader reader = new BufferedReader(new InputStreamReader(
-          codec == null ? raw : codec.createInputStream(raw), StandardCharsets.UTF_8))) {
+          codec == null ? raw : codec.createInputStream(raw), charset))) {
         line = reader.readLine();
       }
     } catch (IOException e) {
@@ -228,7 +325,12 @@ public final class Inputs {
     if (line == null) {
       return;
     }
-    String[] names = new CsvParser(new CsvParserSettings()).parseLine(line);
+    CsvParserSettings settings = new CsvParserSettings();
+    String separator = option(options, "sep", "delimiter");
+    if (separator != null && !separator.isEmpty()) {
+      settings.getFormat().setDelimiter(separator.equals("\\t") ? "\t" : separator);
+    }
+    String[] names = new CsvParser(settings).parseLine(line);
     boolean caseSensitive = Boolean.parseBoolean(spark.conf().get("spark.sql.caseSensitive", "false"));
     Map<String, Integer> seen = new HashMap<>();
     for (int i = 0; names != null && i < names.length; i++) {

@@ -384,4 +384,55 @@ class StatsJobTest {
     assertTrue(self.stderr().contains("is or contains the input"), self.stderr());
     assertTrue(Files.exists(inputDir.resolve("d.json")));
   }
+
+  @Test
+  void readOptionsReachSparksReader() throws IOException {
+    // a European CSV: ';' separates the fields
+    Path semicolon = tmp.resolve("semicolon.csv");
+    Files.writeString(semicolon, "a;b;note\n1.5;10;x\n2.5;30;z\n4.0;NA;w\n");
+    Path comma = tmp.resolve("comma.csv");
+    Files.writeString(comma, "a,b,note\n1.5,10,x\n2.5,30,z\n4.0,,w\n");
+    TestSpark.Run plain = stats("--input", semicolon.toString(), "--output",
+        tmp.resolve("ro-plain").toString());
+    assertEquals(2, plain.exitCode(), plain.stderr());
+    assertTrue(plain.stderr().contains("no numeric or vector column in the input (columns: a;b;note:string)"),
+        plain.stderr());
+    Path withSep = tmp.resolve("ro-sep");
+    TestSpark.ok("stats", "--input", semicolon.toString(), "--read-option", "sep=;",
+        "--read-option", "nullValue=NA", "--invalid", "skip", "--output", withSep.toString());
+    Path reference = tmp.resolve("ro-comma");
+    TestSpark.ok("stats", "--input", comma.toString(), "--invalid", "skip", "--output",
+        reference.toString());
+    assertEquals(statsJson(reference).get("features"), statsJson(withSep).get("features"));
+    assertEquals(1, statsJson(withSep).get("features").get(1).get("null_count").asInt());
+
+    // JSON: one array spanning lines, which needs multiLine
+    Path array = tmp.resolve("array.json");
+    Files.writeString(array, "[\n {\"x\": 1.0},\n {\"x\": 2.0},\n {\"x\": 4.0}\n]\n");
+    Path json = tmp.resolve("ro-json");
+    TestSpark.ok("stats", "--input", array.toString(), "--read-option", "multiLine=true",
+        "--output", json.toString());
+    JsonNode x = statsJson(json).get("features").get(0);
+    assertEquals(3, x.get("count").asInt());
+    assertEquals(7.0 / 3, x.get("mean").asDouble(), 0.0);
+
+    // wrong keys and values: one line, exit code 2, nothing written
+    TestSpark.Run unknown = stats("--input", semicolon.toString(), "--read-option", "separator=;",
+        "--output", tmp.resolve("ro-unknown").toString());
+    assertEquals(2, unknown.exitCode());
+    assertTrue(unknown.stderr().contains("--read-option separator: not an option of Spark's csv "
+        + "reader"), unknown.stderr());
+    TestSpark.Run badValue = stats("--input", semicolon.toString(), "--read-option",
+        "encoding=NO-SUCH-CHARSET", "--output", tmp.resolve("ro-bad").toString());
+    assertEquals(2, badValue.exitCode());
+    assertTrue(badValue.stderr().contains("NO-SUCH-CHARSET"), badValue.stderr());
+    assertEquals(1, badValue.stderr().strip().lines().count(), badValue.stderr());
+    TestSpark.Run idx = stats("--input", SAMPLE.toString(), "--read-option", "sep=;",
+        "--output", tmp.resolve("ro-idx").toString());
+    assertEquals(2, idx.exitCode());
+    assertTrue(idx.stderr().contains("IDX files take no reader options"), idx.stderr());
+    for (String dir : List.of("ro-unknown", "ro-bad", "ro-idx")) {
+      assertFalse(Files.exists(tmp.resolve(dir)), dir + " not written");
+    }
+  }
 }
