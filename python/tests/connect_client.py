@@ -52,6 +52,10 @@ def main(url: str, out: str) -> None:
     reloaded = PipelineModel.load(f"{out}/pipeline")
     result["pipeline_stages"] = [type(s).__name__ for s in reloaded.stages]
     result["reloaded_z"] = values(reloaded.transform(df), "z")
+    # the SQL functions, which the server has through spark.sql.extensions
+    from normstats.sql.functions import exact_var_pop
+    scalars = spark.createDataFrame([(float(2**50 + i % 7),) for i in range(50)], ["v"])
+    result["exact_var_pop"] = scalars.agg(exact_var_pop("v")).first()[0]
     try:
         BatchNorm(inputCol="x", numChannels=3).fit(df)
         result["param_error"] = None

@@ -35,7 +35,8 @@ def connect_url(jar, tmp_path_factory):
         [os.path.join(spark_home, "bin", "spark-submit"), "--master", "local[2]",
          "--class", "org.apache.spark.sql.connect.service.SparkConnectServer",
          "--jars", jar, "--conf", f"spark.connect.grpc.binding.port={port}",
-         "--conf", "spark.ui.enabled=false", "--driver-memory", "1g", "spark-internal"],
+         "--conf", "spark.ui.enabled=false", "--driver-memory", "1g",
+         "--conf", "spark.sql.extensions=io.normstats.sql.NormstatsExtensions", "spark-internal"],
         stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "SPARK_HOME": spark_home})
     try:
         deadline = time.time() + 180
@@ -80,3 +81,4 @@ def test_fit_transform_save_and_load_over_connect(spark, connect_url, tmp_path):
     assert result["pipeline_stages"] == ["BatchNormModel", "LayerNorm"]
     assert result["reloaded_z"] == result["z"]
     assert "channels do not divide" in result["param_error"]
+    assert result["exact_var_pop"] == exact_moments(float(2**50 + i % 7) for i in range(50))[1]

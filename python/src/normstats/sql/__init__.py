@@ -1,0 +1,1 @@
+"""Exact SQL aggregate functions for PySpark: see :mod:`normstats.sql.functions`."""

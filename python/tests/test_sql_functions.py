@@ -1,0 +1,37 @@
+"""normstats.sql.functions against fractions oracles, per group."""
+
+from __future__ import annotations
+
+import math
+import random
+
+from oracle import exact_moments
+
+
+def test_exact_functions_per_group(spark):
+    from pyspark.sql import functions as F
+    from normstats.sql.functions import (exact_mean, exact_moments as moments, exact_stddev_pop,
+                                         exact_var_pop, exact_var_samp)
+
+    rng = random.Random(9)
+    groups = {
+        "offset": [1e9 + rng.random() for _ in range(200)],
+        "bigints": [float(2**50 + rng.randint(-1000, 1000)) for _ in range(200)],
+        "one": [2.5],
+    }
+    rows = [(g, x) for g, xs in groups.items() for x in xs] + [("nulls", None), ("one", None)]
+    rng.shuffle(rows)
+    df = spark.createDataFrame(rows, "g string, x double").repartition(7)
+    out = {r["g"]: r for r in df.groupBy("g").agg(
+        exact_mean("x").alias("mean"), exact_var_pop(F.col("x")).alias("var_pop"),
+        exact_var_samp("x").alias("var_samp"), exact_stddev_pop("x").alias("std"),
+        moments("x").alias("m")).collect()}
+    for g, xs in groups.items():
+        mean, var_pop, var_samp = exact_moments(xs)
+        r = out[g]
+        assert (r["mean"], r["var_pop"]) == (mean, var_pop), g
+        assert r["var_samp"] == (var_samp if len(xs) > 1 else None), g
+        assert abs(r["std"] - math.sqrt(var_pop)) <= math.ulp(r["std"]), g
+        assert r["m"]["count"] == len(xs) and r["m"]["mean"] == mean
+    assert out["one"]["m"]["null_count"] == 1
+    assert out["nulls"]["mean"] is None and out["nulls"]["m"]["count"] == 0
