@@ -76,7 +76,7 @@ public final class BenchJob implements Callable<Integer> {
   private static final String FASHION =
       "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
   private static final String SAMPLE_MODEL = "sample-data/fashion-mnist-cnn/model.onnx";
-  private static final List<String> SECTIONS = List.of("fit", "stats", "scaling", "compare",
+  private static final List<String> SECTIONS = List.of("fit", "stats", "scaling", "groupby", "compare",
       "recalibrate");
 
   @Option(names = "--rows", defaultValue = "2000000", paramLabel = "N",
@@ -100,7 +100,8 @@ public final class BenchJob implements Callable<Integer> {
       description = "The ONNX model of the recalibrate section (default: ${DEFAULT-VALUE}).")
   String model;
 
-  @Option(names = "--sections", split = ",", defaultValue = "fit,stats,scaling,compare,recalibrate",
+  @Option(names = "--sections", split = ",",
+      defaultValue = "fit,stats,scaling,groupby,compare,recalibrate",
       paramLabel = "S", description = "Sections to run (default: ${DEFAULT-VALUE}).")
   List<String> sections;
 
@@ -147,6 +148,9 @@ public final class BenchJob implements Callable<Integer> {
       }
       if (sections.contains("scaling")) {
         scaling(session);
+      }
+      if (sections.contains("groupby")) {
+        groupBy(session);
       }
       if (sections.contains("compare")) {
         compare(work);
@@ -247,6 +251,38 @@ public final class BenchJob implements Callable<Integer> {
         "normstats stats job", ">= 2");
     ratio("VectorAssembler+Summarizer / stats job", median, "VectorAssembler + Summarizer",
         "normstats stats job", ">= 1.5");
+  }
+
+  /**
+   * The exact aggregate functions against Spark's avg + var_pop in GROUP BY, on {@code rows} cached
+   * rows of one double column (1e9 + U(0,1)) with 1, 1,000 and 1,000,000 groups (fewer when there
+   * are fewer rows), every result written to Spark's no-op sink.
+   */
+  private void groupBy(SparkSession session) {
+    for (long groups : new long[] {1, 1_000, 1_000_000}) {
+      long g = Math.min(groups, Math.max(1, rows / 2));
+      Dataset<Row> df = session.range(0, rows, 1, session.sparkContext().defaultParallelism())
+          .select(functions.col("id").mod(g).as("k"),
+              functions.rand(7).plus(1e9).as("x")).cache();
+      df.count();
+      Map<String, Supplier<Object>> contenders = new LinkedHashMap<>();
+      contenders.put("Spark SQL avg + var_pop", () -> noop(df.groupBy("k")
+          .agg(functions.avg("x"), functions.var_pop("x"))));
+      contenders.put("normstats exact_mean + exact_var_pop", () -> noop(df.groupBy("k")
+          .agg(io.normstats.sql.ExactFunctions.exact_mean("x"),
+              io.normstats.sql.ExactFunctions.exact_var_pop("x"))));
+      Map<String, Double> median = run(String.format(Locale.ROOT,
+          "groupby: %,d cached rows, %,d groups", rows, g), contenders);
+      ratio(String.format(Locale.ROOT, "exact / avg+var_pop, %,d groups", g), median,
+          "normstats exact_mean + exact_var_pop", "Spark SQL avg + var_pop",
+          groups == 1 ? "< 1" : groups == 1_000_000 ? "<= 2" : "-");
+      df.unpersist();
+    }
+  }
+
+  private static Object noop(Dataset<Row> df) {
+    df.write().format("noop").mode("overwrite").save();
+    return df;
   }
 
   private void scaling(SparkSession session) {

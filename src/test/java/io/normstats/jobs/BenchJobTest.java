@@ -42,7 +42,8 @@ class BenchJobTest {
     for (String ratio : List.of("StandardScaler.fit / BatchNorm.fit",
         "BatchNorm.fit / naive double sum", "SQL avg+var_pop / stats job",
         "VectorAssembler+Summarizer / stats job", "8x rows / 1x rows", "1024 / 64 features",
-        "compare / stats", "recalibrate level 0 pass / inference over the same graph",
+        "compare / stats", "exact / avg+var_pop, 1 groups", "exact / avg+var_pop, 1,000 groups",
+        "recalibrate level 0 pass / inference over the same graph",
         "recalibrate level 2 pass / inference over the same graph")) {
       assertTrue(Pattern.compile(Pattern.quote(ratio) + ".* \\d+\\.\\d\\d  \\[").matcher(out).find(),
           ratio + " missing from:\n" + out);
