@@ -7,12 +7,15 @@ import io.normstats.output.StatsOutput;
 import io.normstats.spark.ExactStatistics;
 import io.normstats.spark.FeatureSelection;
 import io.normstats.spark.Inputs;
+import io.normstats.sql.GroupedStatistics;
+import java.io.IOException;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.StructType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -49,6 +52,12 @@ public final class StatsJob implements Callable<Integer> {
           + "H*W values each, channel-major.")
   Integer channels;
 
+  @Option(names = "--group-by", split = ",", paramLabel = "COL",
+      description = "Statistics per group of rows with equal values of these columns: stats.json "
+          + "gets \"group_by\" and \"groups\" (each with its key, rows and features), "
+          + "stats.parquet one row per group and feature.")
+  List<String> groupBy;
+
   @Option(names = "--invalid", defaultValue = "error", paramLabel = "MODE",
       converter = InvalidConverter.class,
       description = "error|skip: stop on a NaN, infinity or null, or leave them out and count them "
@@ -70,6 +79,11 @@ public final class StatsJob implements Callable<Integer> {
     ExactStatistics.Result result;
     try {
       Dataset<Row> df = Inputs.read(session, in.input, in.format, in.readOptions);
+      if (groupBy != null) {
+        groupedStats(session, df, out);
+        committed = true;
+        return 0;
+      }
       FeatureSelection selection =
           Inputs.select(session, in.input, in.format, df, in.features, in.vectorCol, true);
       if (channels != null) {
@@ -99,6 +113,50 @@ public final class StatsJob implements Callable<Integer> {
     System.out.println("stats: " + result.rows() + " rows, " + result.features().size()
         + " features; wrote " + dir + "/stats.json and " + dir + "/stats.parquet");
     return 0;
+  }
+
+  /** The --group-by run: statistics per group, written and committed to {@code out}. */
+  private void groupedStats(SparkSession session, Dataset<Row> df, OutputDirectory out)
+      throws IOException {
+    if (groupBy.isEmpty() || groupBy.stream().distinct().count() != groupBy.size()) {
+      throw InputException.usage("--group-by lists no column, or one twice: " + groupBy);
+    }
+    List<String> features = in.features;
+    Dataset<Row> candidates = df;
+    if (features == null && in.vectorCol == null) {
+      // every numeric column but the group-by ones
+      candidates = df.drop(groupBy.toArray(new String[0]));
+    }
+    FeatureSelection selection =
+        Inputs.select(session, in.input, in.format, candidates, features, in.vectorCol, false);
+    if (channels != null) {
+      selection = selection.withChannels(channels);
+    }
+    if (partitions != null) {
+      df = df.repartition(partitions);
+    }
+    LOG.info("stats: columns {} of {} per group of {}", selection.columns(), in.input, groupBy);
+    List<GroupedStatistics.Group> groups = GroupedStatistics.compute(df, selection, groupBy);
+    if (groups.isEmpty()) {
+      throw InputException.data("input " + in.input + " has no rows");
+    }
+    if (invalid == Invalid.ERROR) {
+      for (GroupedStatistics.Group g : groups) {
+        checkNoInvalid(new ExactStatistics.Result(g.rows(), g.features()),
+            "pass --invalid skip to leave them out (group " + g.key() + ")");
+      }
+    }
+    StructType keys = new StructType();
+    for (String g : groupBy) {
+      keys = keys.add(FeatureSelection.field(df.schema(), g));
+    }
+    StatsOutput.writeGrouped(session, keys, groups, out);
+    out.commit("stats");
+    long rows = groups.stream().mapToLong(GroupedStatistics.Group::rows).sum();
+    String dir = out.target().toUri().getPath();
+    System.out.println("stats: " + rows + " rows, " + groups.size() + " groups of "
+        + selection.size() + " features; wrote " + dir + "/stats.json and " + dir
+        + "/stats.parquet");
   }
 
   /** @throws InputException (data) if {@code result} is over no rows */

@@ -5,13 +5,16 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.normstats.exact.FeatureMoments;
 import io.normstats.spark.ExactStatistics;
+import io.normstats.sql.GroupedStatistics;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.util.ArrayList;
 import java.util.List;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.StructType;
 
@@ -51,8 +54,15 @@ public final class StatsOutput {
   static void writeObject(JsonGenerator g, ExactStatistics.Result result) throws IOException {
     g.writeStartObject();
     g.writeNumberField("rows", result.rows());
+    writeFeatures(g, result.features());
+    g.writeEndObject();
+  }
+
+  /** Writes the "features" array field. */
+  private static void writeFeatures(JsonGenerator g, List<ExactStatistics.Feature> features)
+      throws IOException {
     g.writeArrayFieldStart("features");
-    for (ExactStatistics.Feature f : result.features()) {
+    for (ExactStatistics.Feature f : features) {
       FeatureMoments m = f.moments();
       g.writeStartObject();
       g.writeStringField("name", f.name());
@@ -70,7 +80,69 @@ public final class StatsOutput {
       g.writeEndObject();
     }
     g.writeEndArray();
-    g.writeEndObject();
+  }
+
+  /**
+   * Writes the statistics per group (the stats job's {@code --group-by}): stats.json as
+   * {@code {"rows": R, "group_by": [COL, ...], "groups": [{"key": {"COL": value, ...}, "rows": r,
+   * "features": [...as without groups...]}, ...]}} in the order of the keys; stats.parquet with one
+   * row per group and feature, the group-by columns (their input types) before the feature table's.
+   */
+  public static void writeGrouped(SparkSession spark, StructType keySchema,
+      List<GroupedStatistics.Group> groups, OutputDirectory out) throws IOException {
+    long rows = groups.stream().mapToLong(GroupedStatistics.Group::rows).sum();
+    ObjectMapper mapper = new ObjectMapper();
+    OutputStream stream = out.fileSystem().create(out.file("stats.json"), false);
+    try (JsonGenerator g = mapper.getFactory().createGenerator(stream, JsonEncoding.UTF8)) {
+      g.useDefaultPrettyPrinter();
+      g.writeStartObject();
+      g.writeNumberField("rows", rows);
+      g.writeArrayFieldStart("group_by");
+      for (String name : keySchema.fieldNames()) {
+        g.writeString(name);
+      }
+      g.writeEndArray();
+      g.writeArrayFieldStart("groups");
+      for (GroupedStatistics.Group group : groups) {
+        g.writeStartObject();
+        g.writeObjectFieldStart("key");
+        for (int i = 0; i < keySchema.size(); i++) {
+          Object v = group.key().get(i);
+          String name = keySchema.fields()[i].name();
+          if (v == null) {
+            g.writeNullField(name);
+          } else if (v instanceof Number || v instanceof Boolean || v instanceof String) {
+            g.writeObjectField(name, v);
+          } else {
+            g.writeStringField(name, v.toString()); // dates, timestamps, binary: as text
+          }
+        }
+        g.writeEndObject();
+        g.writeNumberField("rows", group.rows());
+        writeFeatures(g, group.features());
+        g.writeEndObject();
+      }
+      g.writeEndArray();
+      g.writeEndObject();
+      g.writeRaw('\n');
+    }
+    StructType schema = new StructType(keySchema.fields());
+    for (org.apache.spark.sql.types.StructField f : SCHEMA.fields()) {
+      schema = schema.add(f);
+    }
+    List<Row> table = new ArrayList<>();
+    for (GroupedStatistics.Group group : groups) {
+      List<Row> features = ExactStatistics.tableRows(new ExactStatistics.Result(group.rows(),
+          group.features()));
+      for (Row f : features) {
+        List<Object> values = new ArrayList<>(group.key());
+        for (int i = 0; i < f.size(); i++) {
+          values.add(f.get(i));
+        }
+        table.add(RowFactory.create(values.toArray()));
+      }
+    }
+    writeParquet(spark, table, schema, out.file("stats.parquet"));
   }
 
   /** Writes {@code v} as Double.toString does, NaN (undefined) as null. */

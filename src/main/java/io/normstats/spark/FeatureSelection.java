@@ -216,7 +216,12 @@ public final class FeatureSelection implements Serializable {
     return new FeatureSelection(kind, List.of(field.name()), length);
   }
 
-  private static StructField field(StructType schema, String name) {
+  /**
+   * The field {@code name} of {@code schema}.
+   *
+   * @throws InputException (usage) naming the column and the schema's columns if it is missing
+   */
+  public static StructField field(StructType schema, String name) {
     for (StructField f : schema.fields()) {
       if (f.name().equals(name)) {
         return f;
@@ -241,7 +246,7 @@ public final class FeatureSelection implements Serializable {
   }
 
   /** A column reference that treats dots and spaces in the name literally. */
-  static Column quoted(String name) {
+  public static Column quoted(String name) {
     return functions.col("`" + name.replace("`", "``") + "`");
   }
 

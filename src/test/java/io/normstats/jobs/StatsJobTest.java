@@ -435,4 +435,76 @@ class StatsJobTest {
       assertFalse(Files.exists(tmp.resolve(dir)), dir + " not written");
     }
   }
+
+  @Test
+  void groupByGivesEachGroupTheStatisticsOfItsRowsAlone() throws IOException {
+    SplittableRandom r = new SplittableRandom(7);
+    List<Row> rows = new ArrayList<>();
+    String[] keys = {"a", "b", "c"};
+    for (int i = 0; i < 600; i++) {
+      String k = keys[i % 3];
+      int d = i % 2;
+      Double x = i % 50 == 0 ? null : 1e9 + r.nextDouble();
+      double y = i % 97 == 0 ? Double.NaN : 0x1p50 + r.nextInt(-1000, 1000);
+      double[] v = {r.nextDouble(), 1e9 + r.nextDouble(), -r.nextDouble(), r.nextInt(10)};
+      rows.add(RowFactory.create(k, d, x, y, Vectors.dense(v)));
+    }
+    StructType schema = new StructType().add("k", DataTypes.StringType).add("d", DataTypes.IntegerType)
+        .add("x", DataTypes.DoubleType, true).add("y", DataTypes.DoubleType)
+        .add("v", SQLDataTypes.VectorType());
+    Path input = tmp.resolve("grouped.parquet");
+    spark.createDataFrame(rows, schema).repartition(4).write().parquet(input.toString());
+    Path grouped = tmp.resolve("grouped-scalars");
+    TestSpark.ok("stats", "--input", input.toString(), "--group-by", "k,d", "--invalid", "skip",
+        "--partitions", "7", "--output", grouped.toString());
+    JsonNode json = statsJson(grouped);
+    assertEquals(600, json.get("rows").asLong());
+    assertEquals("[\"k\",\"d\"]", json.get("group_by").toString());
+    JsonNode groups = json.get("groups");
+    assertEquals(6, groups.size());
+    assertEquals("{\"k\":\"a\",\"d\":0}", groups.get(0).get("key").toString(), "sorted by key");
+    Path vectors = tmp.resolve("grouped-vectors");
+    TestSpark.ok("stats", "--input", input.toString(), "--group-by", "k", "--vector-col", "v",
+        "--channels", "2", "--output", vectors.toString());
+    JsonNode vectorGroups = statsJson(vectors).get("groups");
+    assertEquals(3, vectorGroups.size());
+    for (JsonNode g : groups) {
+      String k = g.get("key").get("k").asText();
+      int d = g.get("key").get("d").asInt();
+      Path alone = tmp.resolve("alone-" + k + d + ".parquet");
+      spark.read().parquet(input.toString()).filter(functions.col("k").equalTo(k)
+          .and(functions.col("d").equalTo(d))).write().parquet(alone.toString());
+      Path out = tmp.resolve("alone-" + k + d);
+      TestSpark.ok("stats", "--input", alone.toString(), "--features", "x,y", "--invalid", "skip",
+          "--output", out.toString());
+      JsonNode expected = statsJson(out);
+      assertEquals(expected.get("rows"), g.get("rows"), k + d);
+      assertEquals(expected.get("features"), g.get("features"), "group " + k + d);
+    }
+    for (JsonNode g : vectorGroups) {
+      String k = g.get("key").get("k").asText();
+      Path alone = tmp.resolve("alone-v-" + k + ".parquet");
+      spark.read().parquet(input.toString()).filter(functions.col("k").equalTo(k))
+          .write().parquet(alone.toString());
+      Path out = tmp.resolve("alone-v-" + k);
+      TestSpark.ok("stats", "--input", alone.toString(), "--vector-col", "v", "--channels", "2",
+          "--output", out.toString());
+      assertEquals(statsJson(out).get("features"), g.get("features"), "vector group " + k);
+    }
+    Dataset<Row> table = spark.read().parquet(grouped.resolve("stats.parquet").toString());
+    assertEquals(List.of("k", "d", "name", "index", "count", "mean", "var_pop", "var_samp",
+        "std_pop", "std_samp", "min", "max", "null_count", "nan_count"),
+        Arrays.asList(table.columns()));
+    assertEquals(12, table.count());
+    // NaN without --invalid skip: refused, naming the feature and the group
+    TestSpark.Run refused = stats("--input", input.toString(), "--group-by", "k", "--features",
+        "y", "--output", tmp.resolve("grouped-refused").toString());
+    assertEquals(1, refused.exitCode());
+    assertTrue(refused.stderr().contains("feature 'y' has") && refused.stderr().contains("group"),
+        refused.stderr());
+    TestSpark.Run unknown = stats("--input", input.toString(), "--group-by", "nope",
+        "--output", tmp.resolve("grouped-unknown").toString());
+    assertEquals(2, unknown.exitCode());
+    assertTrue(unknown.stderr().contains("unknown column 'nope'"), unknown.stderr());
+  }
 }
