@@ -393,6 +393,26 @@ public final class MomentAccumulator implements Serializable {
         squares.lowExponent());
   }
 
+  /**
+   * Feature {@code j}'s exact state, to store and merge later ({@link ScalarMoments}): its
+   * {@link ScalarMoments#toFeatureMoments()} equals {@link #moments(int)}.
+   *
+   * @throws IndexOutOfBoundsException if {@code j} is not in {@code [0, features())}
+   */
+  public ScalarMoments state(int j) {
+    java.util.Objects.checkIndex(j, features);
+    finish();
+    long zeros = implicitZeros(j);
+    double lo = min[j];
+    double hi = max[j];
+    if (zeros > 0) {
+      lo = Math.min(lo, 0.0);
+      hi = Math.max(hi, 0.0);
+    }
+    return ScalarMoments.ofParts(finiteCount[j] + zeros, nullCount[j], nanCount[j], lo, hi,
+        sums.toBigInteger(j), squares.toBigInteger(j));
+  }
+
   /** The zeros of sparse rows and short element-by-element rows that feature j was not given. */
   private long implicitZeros(int j) {
     return rows * valuesPerRow - finiteCount[j] - nullCount[j] - nanCount[j];

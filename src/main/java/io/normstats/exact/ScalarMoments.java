@@ -15,8 +15,10 @@ import java.nio.ByteBuffer;
  * correctly rounded square roots of the exact variances. min and max follow Spark's ordering of
  * doubles: NaN above +Infinity.
  *
- * <p>Serialized size ({@link #write}): 1 byte of flags, the counts as variable-length integers, min
- * and max (16 bytes, when there is a value) and the two sums (4 bytes each plus 4 per chunk): about
+ * <p>Serialized ({@link #write}, format version 1): 1 byte of version; the finite, null, NaN,
+ * +Infinity and -Infinity counts as unsigned LEB128 variable-length integers; the finite values'
+ * min and max as big-endian doubles (16 bytes, only when there is a finite value); the sum and
+ * the sum of squares as {@link WindowedSum#write} writes them. Size (4 bytes each plus 4 per chunk): about
  * 45 to 60 bytes for a group of a few values of similar magnitude, never the 1.7 KB of a full
  * {@link MomentAccumulator} feature.
  */
@@ -26,7 +28,9 @@ public final class ScalarMoments {
   private long finite;
   private long nulls;
   private long nans;
-  private long infinities;
+  private long positiveInfinities;
+  private long negativeInfinities;
+  /** The smallest and largest finite values. */
   private double min = Double.POSITIVE_INFINITY;
   private double max = Double.NEGATIVE_INFINITY;
   private final WindowedSum sum = WindowedSum.ofValues();
@@ -38,17 +42,18 @@ public final class ScalarMoments {
       finite++;
       sum.add(x);
       squares.addSquare(x);
+      if (x < min) {
+        min = x;
+      }
+      if (x > max) {
+        max = x;
+      }
     } else if (Double.isNaN(x)) {
       nans++;
-      return;
+    } else if (x > 0) {
+      positiveInfinities++;
     } else {
-      infinities++;
-    }
-    if (x < min) {
-      min = x;
-    }
-    if (x > max) {
-      max = x;
+      negativeInfinities++;
     }
   }
 
@@ -57,12 +62,38 @@ public final class ScalarMoments {
     nulls++;
   }
 
+  /** Counts {@code n} nulls. */
+  public void addNulls(long n) {
+    nulls += n;
+  }
+
+  /**
+   * A state from the parts of an exact accumulation ({@link MomentAccumulator#state(int)}): the
+   * finite values' count, min, max and exact sums (in units of 2^-1074 and 2^-2274, as
+   * {@link ExactSums}), the nulls, and the NaN and infinite values (counted as NaN here).
+   */
+  static ScalarMoments ofParts(long finite, long nulls, long invalid, double min, double max,
+      BigInteger sum, BigInteger sumOfSquares) {
+    ScalarMoments m = new ScalarMoments();
+    m.finite = finite;
+    m.nulls = nulls;
+    m.nans = invalid;
+    if (finite > 0) {
+      m.min = min;
+      m.max = max;
+    }
+    m.sum.set(sum);
+    m.squares.set(sumOfSquares);
+    return m;
+  }
+
   /** Adds everything {@code other} holds, exactly. */
   public void merge(ScalarMoments other) {
     finite += other.finite;
     nulls += other.nulls;
     nans += other.nans;
-    infinities += other.infinities;
+    positiveInfinities += other.positiveInfinities;
+    negativeInfinities += other.negativeInfinities;
     min = Math.min(min, other.min);
     max = Math.max(max, other.max);
     sum.merge(other.sum);
@@ -71,7 +102,7 @@ public final class ScalarMoments {
 
   /** The non-null values, NaN and infinities included (SQL's {@code count(col)}). */
   public long count() {
-    return finite + nans + infinities;
+    return finite + nanCount();
   }
 
   /** The nulls seen. */
@@ -81,7 +112,7 @@ public final class ScalarMoments {
 
   /** The NaN and infinite values seen (as the stats job's nan_count). */
   public long nanCount() {
-    return nans + infinities;
+    return nans + positiveInfinities + negativeInfinities;
   }
 
   /** Whether there is no non-null value: every statistic is NULL. */
@@ -90,7 +121,7 @@ public final class ScalarMoments {
   }
 
   private boolean poisoned() {
-    return nans + infinities > 0;
+    return nanCount() > 0;
   }
 
   /** The exact moments of the finite values. */
@@ -131,21 +162,38 @@ public final class ScalarMoments {
     return poisoned() || finite < 2 ? Double.NaN : exact().stdSamp();
   }
 
-  /** The smallest non-null value (NaN only if every value is NaN); NaN when empty. */
+  /** The smallest non-null value in Spark's ordering (NaN above +Infinity); NaN when empty. */
   public double min() {
-    return finite + infinities > 0 ? min : Double.NaN;
+    return negativeInfinities > 0 ? Double.NEGATIVE_INFINITY : finite > 0 ? min
+        : positiveInfinities > 0 ? Double.POSITIVE_INFINITY : Double.NaN;
   }
 
-  /** The largest non-null value, NaN if there is one (Spark's ordering); NaN when empty. */
+  /** The largest non-null value in Spark's ordering: NaN if there is one; NaN when empty. */
   public double max() {
-    return nans > 0 || finite + infinities == 0 ? Double.NaN : max;
+    return nans > 0 ? Double.NaN : positiveInfinities > 0 ? Double.POSITIVE_INFINITY
+        : finite > 0 ? max : negativeInfinities > 0 ? Double.NEGATIVE_INFINITY : Double.NaN;
+  }
+
+  /**
+   * The statistics as the stats job reports them: over the finite values only (count, mean,
+   * variances, standard deviations, min and max; NaN where undefined), with the nulls and the NaN
+   * and infinite values counted apart.
+   */
+  public FeatureMoments toFeatureMoments() {
+    if (finite == 0) {
+      return new FeatureMoments(0, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
+          Double.NaN, Double.NaN, nulls, nanCount());
+    }
+    ExactMoments e = exact();
+    return new FeatureMoments(finite, e.mean(), e.varPop(), e.varSamp(), e.stdPop(), e.stdSamp(),
+        min, max, nulls, nanCount());
   }
 
   /** The bytes {@link #write} writes. */
   public int serializedSize() {
     int size = 1 + varLongSize(finite) + varLongSize(nulls) + varLongSize(nans)
-        + varLongSize(infinities);
-    if (finite + infinities > 0) {
+        + varLongSize(positiveInfinities) + varLongSize(negativeInfinities);
+    if (finite > 0) {
       size += 16;
     }
     return size + sum.serializedSize() + squares.serializedSize();
@@ -157,8 +205,9 @@ public final class ScalarMoments {
     putVarLong(out, finite);
     putVarLong(out, nulls);
     putVarLong(out, nans);
-    putVarLong(out, infinities);
-    if (finite + infinities > 0) {
+    putVarLong(out, positiveInfinities);
+    putVarLong(out, negativeInfinities);
+    if (finite > 0) {
       out.putDouble(min);
       out.putDouble(max);
     }
@@ -188,8 +237,9 @@ public final class ScalarMoments {
     m.finite = getVarLong(in);
     m.nulls = getVarLong(in);
     m.nans = getVarLong(in);
-    m.infinities = getVarLong(in);
-    if (m.finite + m.infinities > 0) {
+    m.positiveInfinities = getVarLong(in);
+    m.negativeInfinities = getVarLong(in);
+    if (m.finite > 0) {
       m.min = in.getDouble();
       m.max = in.getDouble();
     }

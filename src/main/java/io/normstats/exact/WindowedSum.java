@@ -175,6 +175,24 @@ public final class WindowedSum {
     return result;
   }
 
+  /**
+   * Sets this sum to {@code value} units of {@code 2^lowExponent} (the units of the matching
+   * {@link ExactSums} layout: -1074 for values, -2274 for squares).
+   */
+  void set(BigInteger value) {
+    int n = Math.max(1, (value.bitLength() + 32) / 32 + 1);
+    lo = 0;
+    len = n;
+    chunks = new long[n];
+    BigInteger rest = value;
+    for (int i = 0; i < n - 1; i++) {
+      chunks[i] = rest.longValue() & LOW_32;
+      rest = rest.shiftRight(32);
+    }
+    chunks[n - 1] = rest.longValueExact();
+    addsUntilCarry = ExactSums.CARRY_INTERVAL;
+  }
+
   /** The bytes {@link #write} writes. */
   public int serializedSize() {
     trim();

@@ -136,4 +136,32 @@ class ScalarMomentsTest {
         () -> ScalarMoments.fromBytes(bytes));
     assertTrue(e.getMessage().contains("format version 9"), e.getMessage());
   }
+
+  @Test
+  void anAccumulatorsStateGivesItsMomentsAndMergesExactly() {
+    SplittableRandom r = new SplittableRandom(8);
+    MomentAccumulator a = new MomentAccumulator(3);
+    MomentAccumulator b = new MomentAccumulator(3);
+    MomentAccumulator both = new MomentAccumulator(3);
+    for (int i = 0; i < 3000; i++) {
+      double[] row = {1e9 + r.nextDouble(), 0x1p50 + r.nextInt(-1000, 1000),
+          i % 100 == 0 ? Double.NaN : -1e160 * r.nextDouble()};
+      MomentAccumulator part = i % 3 == 0 ? a : b;
+      part.addDense(row);
+      both.addDense(row.clone());
+    }
+    for (int j = 0; j < 3; j++) {
+      ScalarMoments sa = ScalarMoments.fromBytes(a.state(j).toBytes());
+      assertEquals(a.moments(j), sa.toFeatureMoments(), "feature " + j);
+      sa.merge(ScalarMoments.fromBytes(b.state(j).toBytes()));
+      assertEquals(both.moments(j), sa.toFeatureMoments(), "merged, feature " + j);
+    }
+    // sparse rows: the implicit zeros count, and 0 enters min and max
+    MomentAccumulator sparse = new MomentAccumulator(4);
+    sparse.addSparse(new int[] {1}, new double[] {5.0});
+    sparse.addSparse(new int[] {1, 3}, new double[] {-2.0, 7.0});
+    for (int j = 0; j < 4; j++) {
+      assertEquals(sparse.moments(j), sparse.state(j).toFeatureMoments(), "sparse " + j);
+    }
+  }
 }
