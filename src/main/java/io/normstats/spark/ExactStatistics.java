@@ -3,6 +3,7 @@ package io.normstats.spark;
 import io.normstats.InputException;
 import io.normstats.exact.FeatureMoments;
 import io.normstats.exact.MomentAccumulator;
+import io.normstats.exact.ScalarMoments;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Iterator;
@@ -40,8 +41,16 @@ public final class ExactStatistics {
   /** The statistics of one feature, with its name and position. */
   public record Feature(String name, int index, FeatureMoments moments) {}
 
-  /** The statistics of every feature, and the number of rows read. */
-  public record Result(long rows, List<Feature> features) {}
+  /**
+   * The statistics of every feature, and the number of rows read; {@code states} holds each
+   * feature's exact state (to store and merge with later runs), or is empty.
+   */
+  public record Result(long rows, List<Feature> features, List<ScalarMoments> states) {
+    /** A result without states. */
+    public Result(long rows, List<Feature> features) {
+      this(rows, features, List.of());
+    }
+  }
 
   /** The statistics, and the input order counted in the same pass. */
   public record Ordered(Result result, InputOrder order) {}
@@ -288,10 +297,12 @@ public final class ExactStatistics {
 
   private static Result result(MomentAccumulator total, FeatureSelection selection) {
     List<Feature> features = new ArrayList<>(selection.size());
+    List<ScalarMoments> states = new ArrayList<>(selection.size());
     for (int j = 0; j < selection.size(); j++) {
       features.add(new Feature(selection.featureName(j), j, total.moments(j)));
+      states.add(total.state(j));
     }
-    return new Result(total.rows(), List.copyOf(features));
+    return new Result(total.rows(), List.copyOf(features), List.copyOf(states));
   }
 
   private static MomentAccumulator merge(MomentAccumulator a, MomentAccumulator b) {

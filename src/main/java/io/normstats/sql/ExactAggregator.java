@@ -22,7 +22,9 @@ public final class ExactAggregator<T> extends Aggregator<Double, MomentsBuffer, 
 
   /** What the function returns. */
   public enum Statistic {
-    MEAN, VAR_POP, VAR_SAMP, STDDEV_POP, STDDEV_SAMP, MOMENTS
+    MEAN, VAR_POP, VAR_SAMP, STDDEV_POP, STDDEV_SAMP, MOMENTS,
+    /** The mergeable state itself, as {@link ScalarMoments#toBytes()} (not a SQL function). */
+    STATE
   }
 
   /**
@@ -51,8 +53,8 @@ public final class ExactAggregator<T> extends Aggregator<Double, MomentsBuffer, 
 
   /** The aggregator of one double-valued statistic (not {@link Statistic#MOMENTS}). */
   public static ExactAggregator<Double> of(Statistic statistic) {
-    if (statistic == Statistic.MOMENTS) {
-      throw new IllegalArgumentException("MOMENTS returns a struct: use moments()");
+    if (statistic == Statistic.MOMENTS || statistic == Statistic.STATE) {
+      throw new IllegalArgumentException(statistic + " is not a double: use moments() or state()");
     }
     return new ExactAggregator<>(statistic);
   }
@@ -60,6 +62,11 @@ public final class ExactAggregator<T> extends Aggregator<Double, MomentsBuffer, 
   /** The aggregator of exact_moments. */
   public static ExactAggregator<Row> moments() {
     return new ExactAggregator<>(Statistic.MOMENTS);
+  }
+
+  /** The aggregator of each group's state, as {@link ScalarMoments#toBytes()}. */
+  public static ExactAggregator<byte[]> state() {
+    return new ExactAggregator<>(Statistic.STATE);
   }
 
   /** The SQL name: exact_mean, exact_var_pop, ..., exact_moments. */
@@ -100,6 +107,7 @@ public final class ExactAggregator<T> extends Aggregator<Double, MomentsBuffer, 
       case VAR_SAMP -> two ? (Object) m.varSamp() : null;
       case STDDEV_POP -> any ? (Object) m.stdPop() : null;
       case STDDEV_SAMP -> two ? (Object) m.stdSamp() : null;
+      case STATE -> m.toBytes();
       case MOMENTS -> RowFactory.create(m.count(), any ? m.mean() : null,
           any ? m.varPop() : null, two ? m.varSamp() : null, any ? m.stdPop() : null,
           two ? m.stdSamp() : null, any ? m.min() : null, any ? m.max() : null, m.nullCount(),
@@ -116,6 +124,6 @@ public final class ExactAggregator<T> extends Aggregator<Double, MomentsBuffer, 
   @SuppressWarnings("unchecked")
   public Encoder<T> outputEncoder() {
     return (Encoder<T>) (statistic == Statistic.MOMENTS ? Encoders.row(MOMENTS_TYPE)
-        : Encoders.DOUBLE());
+        : statistic == Statistic.STATE ? Encoders.BINARY() : Encoders.DOUBLE());
   }
 }

@@ -35,6 +35,14 @@ public final class ExactFunctions {
   private static final UserDefinedFunction MOMENTS = functions.udaf(ExactAggregator.moments(),
       Encoders.DOUBLE()).withName("exact_moments");
 
+  private static final UserDefinedFunction STATE = functions.udaf(ExactAggregator.state(),
+      Encoders.DOUBLE()).withName("exact_state");
+
+  /** Each group's mergeable state, as {@link io.normstats.exact.ScalarMoments#toBytes()}. */
+  static Column exact_state(Column c) {
+    return apply(STATE, c);
+  }
+
   private static UserDefinedFunction udaf(Statistic s) {
     ExactAggregator<Double> agg = ExactAggregator.of(s);
     return functions.udaf(agg, Encoders.DOUBLE()).withName(agg.sqlName());

@@ -32,6 +32,9 @@ public final class NormstatsExtensions implements Function1<SparkSessionExtensio
   @Override
   public BoxedUnit apply(SparkSessionExtensions extensions) {
     for (ExactAggregator.Statistic s : ExactAggregator.Statistic.values()) {
+      if (s == ExactAggregator.Statistic.STATE) {
+        continue;
+      }
       ExactAggregator<?> agg = s == ExactAggregator.Statistic.MOMENTS ? ExactAggregator.moments()
           : ExactAggregator.of(s);
       String name = agg.sqlName();
