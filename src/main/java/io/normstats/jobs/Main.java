@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
 @Command(name = "normstats", mixinStandardHelpOptions = true, version = "normstats 0.1.0",
     description = "Exact dataset statistics for normalization layers, on Apache Spark.",
     subcommands = {ReportJob.class, StatsJob.class, CompareJob.class, FitJob.class, NormalizeJob.class,
-        RecalibrateJob.class, BenchJob.class,
+        RecalibrateJob.class, MergeStatsJob.class, BenchJob.class,
         CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

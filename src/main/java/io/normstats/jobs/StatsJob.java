@@ -4,6 +4,7 @@ import io.normstats.InputException;
 import io.normstats.exact.FeatureMoments;
 import io.normstats.output.OutputDirectory;
 import io.normstats.output.StatsOutput;
+import io.normstats.output.StatsState;
 import io.normstats.spark.ExactStatistics;
 import io.normstats.spark.FeatureSelection;
 import io.normstats.spark.Inputs;
@@ -30,7 +31,7 @@ import picocli.CommandLine.Option;
     description = {
         "Exact dataset statistics of every feature: the mean and variance that prediction-mode "
             + "BatchNorm uses, correctly rounded and identical for any partitioning.",
-        "Writes DIR/stats.json and DIR/stats.parquet."},
+        "Writes DIR/stats.json, DIR/stats.parquet and the exact state in DIR/state/."},
     exitCodeListHeading = "Exit codes:%n",
     exitCodeList = {"0:done", "1:bad data (NaN/null with --invalid error, vectors of different "
         + "lengths, unreadable file)", "2:usage error (options, missing input, unknown or "
@@ -57,6 +58,12 @@ public final class StatsJob implements Callable<Integer> {
           + "gets \"group_by\" and \"groups\" (each with its key, rows and features), "
           + "stats.parquet one row per group and feature.")
   List<String> groupBy;
+
+  @Option(names = "--previous", paramLabel = "DIR",
+      description = "Add this input to the state of an earlier stats run in DIR (its state/): the "
+          + "result is bit-identical to one run over both inputs. Refused if DIR is over other "
+          + "features, channels or group-by columns, or has counted this input already.")
+  String previous;
 
   @Option(names = "--invalid", defaultValue = "error", paramLabel = "MODE",
       converter = InvalidConverter.class,
@@ -96,10 +103,18 @@ public final class StatsJob implements Callable<Integer> {
           df.rdd().getNumPartitions());
       result = ExactStatistics.compute(df, selection);
       checkRows(result, in.input);
+      StatsState.State state = StatsState.of(result, selection.channels(),
+          StatsState.describe(session, in.input));
+      if (previous != null) {
+        state = StatsState.merge(StatsState.read(session, previous), "--previous " + previous,
+            state, "--input " + in.input);
+        result = state.result();
+      }
       if (invalid == Invalid.ERROR) {
         checkNoInvalid(result, "pass --invalid skip to leave them out");
       }
       StatsOutput.write(session, result, out);
+      StatsState.write(session, state, out);
       out.commit("stats");
       committed = true;
     } finally {
@@ -140,17 +155,25 @@ public final class StatsJob implements Callable<Integer> {
     if (groups.isEmpty()) {
       throw InputException.data("input " + in.input + " has no rows");
     }
+    StructType keys = new StructType();
+    for (String g : groupBy) {
+      keys = keys.add(FeatureSelection.field(df.schema(), g));
+    }
+    StatsState.State state = StatsState.of(groups, keys, selection.channels(),
+        StatsState.describe(session, in.input));
+    if (previous != null) {
+      state = StatsState.merge(StatsState.read(session, previous), "--previous " + previous,
+          state, "--input " + in.input);
+      groups = state.groups();
+    }
     if (invalid == Invalid.ERROR) {
       for (GroupedStatistics.Group g : groups) {
         checkNoInvalid(new ExactStatistics.Result(g.rows(), g.features()),
             "pass --invalid skip to leave them out (group " + g.key() + ")");
       }
     }
-    StructType keys = new StructType();
-    for (String g : groupBy) {
-      keys = keys.add(FeatureSelection.field(df.schema(), g));
-    }
     StatsOutput.writeGrouped(session, keys, groups, out);
+    StatsState.write(session, state, out);
     out.commit("stats");
     long rows = groups.stream().mapToLong(GroupedStatistics.Group::rows).sum();
     String dir = out.target().toUri().getPath();

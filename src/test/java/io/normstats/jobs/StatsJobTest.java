@@ -507,4 +507,84 @@ class StatsJobTest {
     assertEquals(2, unknown.exitCode());
     assertTrue(unknown.stderr().contains("unknown column 'nope'"), unknown.stderr());
   }
+
+  @Test
+  void previousAndMergeStatsAreBitIdenticalToOneRunOverTheUnion() throws IOException {
+    SplittableRandom r = new SplittableRandom(12);
+    List<Row> rows = new ArrayList<>();
+    for (int i = 0; i < 600; i++) {
+      rows.add(RowFactory.create((long) i, "k" + (i % 3), 1e9 + r.nextDouble(),
+          0x1p50 + r.nextInt(-1000, 1000)));
+    }
+    StructType schema = new StructType().add("id", DataTypes.LongType)
+        .add("k", DataTypes.StringType).add("x", DataTypes.DoubleType)
+        .add("y", DataTypes.DoubleType);
+    Dataset<Row> all = spark.createDataFrame(rows, schema);
+    String a = tmp.resolve("part-a.parquet").toString();
+    String b = tmp.resolve("part-b.parquet").toString();
+    String union = tmp.resolve("union.parquet").toString();
+    all.filter("id < 250").repartition(2).write().parquet(a);
+    all.filter("id >= 250").repartition(3).write().parquet(b);
+    all.repartition(1).write().parquet(union);
+    String[] features = {"--features", "x,y"};
+    Path dirA = tmp.resolve("st-a");
+    Path dirB = tmp.resolve("st-b");
+    Path dirAB = tmp.resolve("st-ab");
+    Path dirU = tmp.resolve("st-u");
+    TestSpark.ok("stats", "--input", a, features[0], features[1], "--output", dirA.toString());
+    TestSpark.ok("stats", "--input", b, features[0], features[1], "--output", dirB.toString());
+    TestSpark.ok("stats", "--input", b, features[0], features[1], "--previous", dirA.toString(),
+        "--output", dirAB.toString());
+    TestSpark.ok("stats", "--input", union, features[0], features[1], "--output",
+        dirU.toString());
+    assertEquals(statsJson(dirU), statsJson(dirAB), "--previous: the union's bits");
+    Path merged = tmp.resolve("st-merged");
+    TestSpark.ok("merge-stats", dirA.toString(), dirB.toString(), "--output", merged.toString());
+    assertEquals(statsJson(dirU), statsJson(merged), "merge-stats: the union's bits");
+    assertTrue(Files.exists(merged.resolve("state/state.json")));
+    JsonNode state = JSON.readTree(dirAB.resolve("state/state.json").toFile());
+    assertEquals(1, state.get("version").asInt());
+    assertEquals(2, state.get("inputs").size());
+
+    // per group
+    Path groupA = tmp.resolve("gr-a");
+    Path groupAB = tmp.resolve("gr-ab");
+    Path groupU = tmp.resolve("gr-u");
+    TestSpark.ok("stats", "--input", a, "--group-by", "k", features[0], features[1], "--output",
+        groupA.toString());
+    TestSpark.ok("stats", "--input", b, "--group-by", "k", features[0], features[1],
+        "--previous", groupA.toString(), "--output", groupAB.toString());
+    TestSpark.ok("stats", "--input", union, "--group-by", "k", features[0], features[1],
+        "--output", groupU.toString());
+    assertEquals(statsJson(groupU), statsJson(groupAB), "grouped --previous: the union's bits");
+
+    // refusals: one line, exit code 2, nothing written
+    String[][] refused = {
+        {"--input", a, features[0], features[1], "--previous", dirA.toString(),
+            "--output", tmp.resolve("ref-twice").toString(), "counted in both"},
+        {"--input", b, "--features", "x", "--previous", dirA.toString(),
+            "--output", tmp.resolve("ref-features").toString(), "other features"},
+        {"--input", b, "--group-by", "k", features[0], features[1], "--previous",
+            dirA.toString(), "--output", tmp.resolve("ref-group").toString(), "grouped by"},
+        {"--input", b, features[0], features[1], "--previous", tmp.toString(),
+            "--output", tmp.resolve("ref-none").toString(), "holds no stats state"}};
+    for (String[] args : refused) {
+      String expected = args[args.length - 1];
+      TestSpark.Run run = stats(Arrays.copyOf(args, args.length - 1));
+      assertEquals(2, run.exitCode(), run.stderr());
+      assertTrue(run.stderr().contains(expected), expected + " in " + run.stderr());
+      assertFalse(Files.exists(Path.of(args[args.length - 2])), "nothing written");
+    }
+    Path versioned = tmp.resolve("st-v2");
+    TestSpark.ok("stats", "--input", a, features[0], features[1], "--output",
+        versioned.toString());
+    Path stateJson = versioned.resolve("state/state.json");
+    Files.writeString(stateJson, Files.readString(stateJson).replace("\"version\" : 1",
+        "\"version\" : 2"));
+    Files.deleteIfExists(stateJson.resolveSibling(".state.json.crc")); // Hadoop's checksum of it
+    TestSpark.Run v2 = TestSpark.run("merge-stats", versioned.toString(), dirB.toString(),
+        "--output", tmp.resolve("ref-v2").toString());
+    assertEquals(2, v2.exitCode());
+    assertTrue(v2.stderr().contains("format version 2"), v2.stderr());
+  }
 }
