@@ -137,6 +137,12 @@ class ExactFunctionsTest {
     }
     assertEquals(0, nulls.getStruct(6).getLong(0));
     assertEquals(2, nulls.getStruct(6).getLong(8));
+    // zero rows: NULL, as avg and var_pop
+    Row none = table.filter("g = 'no such group'").agg(exact_mean(col("x")), exact_var_pop(col("x")),
+        exact_moments(col("x"))).first();
+    assertNull(none.get(0));
+    assertNull(none.get(1));
+    assertEquals(0, none.getStruct(2).getLong(0));
     for (String g : List.of("nan", "infinity")) {
       Row r = one.get(g);
       assertTrue(Double.isNaN(r.getDouble(1)) && Double.isNaN(r.getDouble(2)), g + ": NaN");
