@@ -253,6 +253,25 @@ public final class ScalarMoments {
     return read(ByteBuffer.wrap(bytes));
   }
 
+  /**
+   * Two states are equal when they hold the same counts, extremes and exact sums (their
+   * serialized forms, which are canonical, are equal).
+   */
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof ScalarMoments other && java.util.Arrays.equals(toBytes(), other.toBytes());
+  }
+
+  @Override
+  public int hashCode() {
+    return java.util.Arrays.hashCode(toBytes());
+  }
+
+  @Override
+  public String toString() {
+    return "ScalarMoments[count=" + count() + ", nulls=" + nulls + ", nan/inf=" + nanCount() + "]";
+  }
+
   private static int varLongSize(long v) {
     int n = 1;
     while ((v >>>= 7) != 0) {
