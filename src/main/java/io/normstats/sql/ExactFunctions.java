@@ -22,7 +22,7 @@ import org.apache.spark.sql.types.DataTypes;
  * double first, which is exact up to 2^53 for longs) has its NULLs ignored; a group without a
  * non-null value gives NULL, as does var_samp of one value; a NaN or an infinity makes the mean and
  * the variances NaN. Per group and column the aggregation state is a {@link
- * io.normstats.exact.ScalarMoments}: about 100 bytes in the shuffle for a small group.
+ * io.normstats.exact.ScalarMoments}: 91 bytes in the shuffle for a group of 3 values near 1e9.
  */
 public final class ExactFunctions {
   private ExactFunctions() {}
