@@ -365,19 +365,21 @@ public final class MomentAccumulator implements Serializable {
    */
   public FeatureMoments moments(int j) {
     ExactMoments exact = exact(j);
-    long implicitZeros = implicitZeros(j);
-    double lo = min[j];
-    double hi = max[j];
-    if (implicitZeros > 0) {
-      lo = Math.min(lo, 0.0);
-      hi = Math.max(hi, 0.0);
-    }
+    double[] range = range(j);
     if (exact.count() == 0) {
       return new FeatureMoments(0, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
           Double.NaN, Double.NaN, nullCount[j], nanCount[j]);
     }
     return new FeatureMoments(exact.count(), exact.mean(), exact.varPop(), exact.varSamp(),
-        exact.stdPop(), exact.stdSamp(), lo, hi, nullCount[j], nanCount[j]);
+        exact.stdPop(), exact.stdSamp(), range[0], range[1], nullCount[j], nanCount[j]);
+  }
+
+  /** Feature j's finite min and max, with 0 when it has implicit zeros. */
+  private double[] range(int j) {
+    if (implicitZeros(j) > 0) {
+      return new double[] {Math.min(min[j], 0.0), Math.max(max[j], 0.0)};
+    }
+    return new double[] {min[j], max[j]};
   }
 
   /**
@@ -402,15 +404,9 @@ public final class MomentAccumulator implements Serializable {
   public ScalarMoments state(int j) {
     java.util.Objects.checkIndex(j, features);
     finish();
-    long zeros = implicitZeros(j);
-    double lo = min[j];
-    double hi = max[j];
-    if (zeros > 0) {
-      lo = Math.min(lo, 0.0);
-      hi = Math.max(hi, 0.0);
-    }
-    return ScalarMoments.ofParts(finiteCount[j] + zeros, nullCount[j], nanCount[j], lo, hi,
-        sums.toBigInteger(j), squares.toBigInteger(j));
+    double[] range = range(j);
+    return ScalarMoments.ofParts(finiteCount[j] + implicitZeros(j), nullCount[j], nanCount[j],
+        range[0], range[1], sums.toBigInteger(j), squares.toBigInteger(j));
   }
 
   /** The zeros of sparse rows and short element-by-element rows that feature j was not given. */
