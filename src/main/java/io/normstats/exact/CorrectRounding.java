@@ -38,10 +38,8 @@ public final class CorrectRounding {
     }
     BigInteger a = num.abs();
     int shift = GUARD_BITS + den.bitLength() - a.bitLength();
-    BigInteger[] qr = shift >= 0
-        ? a.shiftLeft(shift).divideAndRemainder(den)
-        : a.divideAndRemainder(den.shiftLeft(-shift));
-    double magnitude = round(qr[0], qr[1].signum() != 0, exp2 - shift);
+    Quotient q = quotient(a, den, shift);
+    double magnitude = round(q.value, q.inexact, exp2 - shift);
     return num.signum() < 0 ? -magnitude : magnitude;
   }
 
@@ -66,10 +64,8 @@ public final class CorrectRounding {
     }
     BigInteger a = num.abs();
     int shift = GUARD_BITS + den.bitLength() - a.bitLength();
-    BigInteger[] qr = shift >= 0
-        ? a.shiftLeft(shift).divideAndRemainder(den)
-        : a.divideAndRemainder(den.shiftLeft(-shift));
-    long[] rounded = roundBits(qr[0], qr[1].signum() != 0, exp2 - shift, FLOAT_PRECISION,
+    Quotient q = quotient(a, den, shift);
+    long[] rounded = roundBits(q.value, q.inexact, exp2 - shift, FLOAT_PRECISION,
         FLOAT_MIN_ULP_EXPONENT);
     long mantissa = rounded[0];
     int ulpExponent = (int) rounded[1];
@@ -110,12 +106,36 @@ public final class CorrectRounding {
     // X = num * 2^(2s) / den with at least 2 * GUARD_BITS bits, so floor(sqrt(X)) has GUARD_BITS.
     int twoS = 2 * GUARD_BITS + den.bitLength() - num.bitLength();
     twoS += twoS & 1;
-    BigInteger[] qr = twoS >= 0
-        ? num.shiftLeft(twoS).divideAndRemainder(den)
-        : num.divideAndRemainder(den.shiftLeft(-twoS));
-    BigInteger[] root = qr[0].sqrtAndRemainder(); // floor(sqrt(floor(X))) == floor(sqrt(X))
-    boolean inexact = qr[1].signum() != 0 || root[1].signum() != 0;
+    Quotient q = quotient(num, den, twoS);
+    BigInteger[] root = q.value.sqrtAndRemainder(); // floor(sqrt(floor(X))) == floor(sqrt(X))
+    boolean inexact = q.inexact || root[1].signum() != 0;
     return round(root[0], inexact, exp2 / 2 - twoS / 2);
+  }
+
+  /** floor(a * 2^shift / den), and whether the division left a remainder. */
+  private record Quotient(BigInteger value, boolean inexact) {}
+
+  /**
+   * floor(a * 2^shift / den) for {@code a >= 0}, {@code den > 0}. For {@code shift < 0} it divides
+   * floor(a / 2^-shift) by {@code den} (the same floor, since floor(floor(x) / d) = floor(x / d)
+   * for an integer d) rather than {@code a} by a shifted, many-word divisor; the bits shifted out
+   * count towards the remainder. Small operands divide as longs.
+   */
+  private static Quotient quotient(BigInteger a, BigInteger den, int shift) {
+    boolean droppedBits = false;
+    if (shift >= 0) {
+      a = a.shiftLeft(shift);
+    } else {
+      droppedBits = a.signum() != 0 && a.getLowestSetBit() < -shift;
+      a = a.shiftRight(-shift);
+    }
+    if (a.bitLength() < 64 && den.bitLength() < 64) {
+      long x = a.longValue();
+      long d = den.longValue();
+      return new Quotient(BigInteger.valueOf(x / d), droppedBits || x % d != 0);
+    }
+    BigInteger[] qr = a.divideAndRemainder(den);
+    return new Quotient(qr[0], droppedBits || qr[1].signum() != 0);
   }
 
   /**

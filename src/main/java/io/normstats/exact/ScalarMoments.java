@@ -139,7 +139,9 @@ public final class ScalarMoments {
 
   /** The correctly rounded mean; NaN with a NaN or infinity; undefined (NaN) when empty. */
   public double mean() {
-    return poisoned() || finite == 0 ? Double.NaN : exact().mean();
+    return poisoned() || finite == 0 ? Double.NaN
+        : CorrectRounding.divide(sum.toBigInteger(), BigInteger.valueOf(finite),
+            sum.unitExponent());
   }
 
   /** The correctly rounded population variance (see {@link #mean()}). */

@@ -29,10 +29,13 @@ public final class WindowedSum {
   private final int offset;
   /** Global index of chunks[0]. */
   private int lo;
-  /** Chunks in use: chunks[0 .. len). */
+  /** Chunks in use: chunks[0 .. len) (the array may be longer, zero beyond len). */
   private int len;
-  private long[] chunks = new long[0];
+  private static final long[] NO_CHUNKS = new long[0];
+  private long[] chunks = NO_CHUNKS;
   private int addsUntilCarry = ExactSums.CARRY_INTERVAL;
+  /** Whether every chunk but the top one is in [0, 2^32) (no add or merge since the last carry). */
+  private boolean normalized = true;
 
   private WindowedSum(int lowExponent) {
     this.lowExponent = lowExponent;
@@ -99,6 +102,7 @@ public final class WindowedSum {
       chunks[i] += low;
       chunks[i + 1] += high;
     }
+    normalized = false;
     if (--addsUntilCarry == 0) {
       propagateCarries();
     }
@@ -122,7 +126,11 @@ public final class WindowedSum {
 
   /** Brings every chunk but the top one into [0, 2^32); keeps the top one below 2^31 in size. */
   private void propagateCarries() {
+    if (normalized) {
+      return;
+    }
     addsUntilCarry = ExactSums.CARRY_INTERVAL;
+    normalized = true;
     if (len == 0) {
       return;
     }
@@ -136,6 +144,7 @@ public final class WindowedSum {
     long top = chunks[len - 1];
     if (top >= (1L << 31) || top < -(1L << 31)) {
       cover(lo + len - 1, lo + len); // one more chunk on top
+      normalized = false;
       propagateCarries();
     }
   }
@@ -154,6 +163,7 @@ public final class WindowedSum {
     for (int i = 0; i < other.len; i++) {
       chunks[other.lo - lo + i] += other.chunks[i];
     }
+    normalized = false;
     propagateCarries();
   }
 
@@ -168,11 +178,16 @@ public final class WindowedSum {
     if (len == 0) {
       return BigInteger.ZERO;
     }
-    BigInteger result = BigInteger.valueOf(chunks[len - 1]);
-    for (int i = len - 2; i >= 0; i--) {
-      result = result.shiftLeft(32).or(BigInteger.valueOf(chunks[i]));
+    byte[] bytes = new byte[4 * len]; // big-endian two's complement, the top chunk signed
+    for (int i = 0; i < len; i++) {
+      int v = (int) chunks[i];
+      int at = 4 * (len - 1 - i);
+      bytes[at] = (byte) (v >>> 24);
+      bytes[at + 1] = (byte) (v >>> 16);
+      bytes[at + 2] = (byte) (v >>> 8);
+      bytes[at + 3] = (byte) v;
     }
-    return result;
+    return new BigInteger(bytes);
   }
 
   /**
@@ -191,6 +206,7 @@ public final class WindowedSum {
     }
     chunks[n - 1] = rest.longValueExact();
     addsUntilCarry = ExactSums.CARRY_INTERVAL;
+    normalized = true;
   }
 
   /** The bytes {@link #write} writes. */
@@ -225,11 +241,14 @@ public final class WindowedSum {
       start = len;
     }
     if (start == len) {
-      chunks = new long[0];
+      chunks = NO_CHUNKS;
       lo = 0;
       len = 0;
     } else if (start > 0 || end < len) {
-      chunks = Arrays.copyOfRange(chunks, start, end);
+      if (start > 0) { // in place: the array may stay longer than the window
+        System.arraycopy(chunks, start, chunks, 0, end - start);
+      }
+      Arrays.fill(chunks, end - start, len, 0);
       lo += start;
       len = end - start;
     }
@@ -268,5 +287,6 @@ public final class WindowedSum {
       chunks[i] = i == n - 1 ? v : Integer.toUnsignedLong(v);
     }
     addsUntilCarry = ExactSums.CARRY_INTERVAL;
+    normalized = true;
   }
 }
