@@ -1,11 +1,9 @@
 package io.normstats.sql;
 
-import io.normstats.sql.ExactAggregator.Statistic;
+import io.normstats.sql.ExactAggregate.Statistic;
 import org.apache.spark.sql.Column;
-import org.apache.spark.sql.Encoders;
-import org.apache.spark.sql.expressions.UserDefinedFunction;
+import org.apache.spark.sql.classic.ExpressionUtils;
 import org.apache.spark.sql.functions;
-import org.apache.spark.sql.types.DataTypes;
 
 /**
  * Exact aggregate functions for DataFrames, like those of {@code org.apache.spark.sql.functions}
@@ -18,43 +16,41 @@ import org.apache.spark.sql.types.DataTypes;
  *   df.groupBy("day").agg(exact_mean(col("x")), exact_var_pop(col("x")), exact_moments(col("y")))
  * </pre>
  *
- * <p>Semantics as Spark's own: the input column (double, float, integer, long or decimal; cast to
- * double first, which is exact up to 2^53 for longs) has its NULLs ignored; a group without a
- * non-null value gives NULL, as does var_samp of one value; a NaN or an infinity makes the mean and
- * the variances NaN. Per group and column the aggregation state is a {@link
- * io.normstats.exact.ScalarMoments}: 91 bytes in the shuffle for a group of 3 values near 1e9.
+ * <p>Semantics as Spark's own: the input column (double, float, byte, short, integer, long or
+ * decimal; each value converted to the nearest double, which is exact up to 2^53 for longs) has
+ * its NULLs ignored; a group without a non-null value gives NULL, as does var_samp of one value; a
+ * NaN or an infinity makes the mean and the variances NaN. {@link #exact_moments(Column)} also
+ * takes a Vector or numeric array column and returns one struct per element. Per group and column
+ * the aggregation state is a {@link io.normstats.exact.ScalarMoments}, serialized directly: 54
+ * bytes in the shuffle for a group of 3 values near 1e9. The functions are one Catalyst aggregate
+ * expression, {@link ExactAggregate}.
+ *
+ * @throws org.apache.spark.sql.AnalysisException (when the query is analyzed) for a column of
+ *     another type
  */
 public final class ExactFunctions {
   private ExactFunctions() {}
 
-  private static final UserDefinedFunction MEAN = udaf(Statistic.MEAN);
-  private static final UserDefinedFunction VAR_POP = udaf(Statistic.VAR_POP);
-  private static final UserDefinedFunction VAR_SAMP = udaf(Statistic.VAR_SAMP);
-  private static final UserDefinedFunction STDDEV_POP = udaf(Statistic.STDDEV_POP);
-  private static final UserDefinedFunction STDDEV_SAMP = udaf(Statistic.STDDEV_SAMP);
-  private static final UserDefinedFunction MOMENTS = functions.udaf(ExactAggregator.moments(),
-      Encoders.DOUBLE()).withName("exact_moments");
+  private static Column apply(Statistic s, Column c) {
+    org.apache.spark.sql.SparkSession.getActiveSession().foreach(session -> {
+      SharedMomentsRule.register(session);
+      return null;
+    });
+    return ExpressionUtils.column(
+        new ExactAggregate(ExpressionUtils.expression(c), s).toAggregateExpression());
+  }
 
-  private static final UserDefinedFunction STATE = functions.udaf(ExactAggregator.state(),
-      Encoders.DOUBLE()).withName("exact_state");
-
-  /** Each group's mergeable state, as {@link io.normstats.exact.ScalarMoments#toBytes()}. */
+  /**
+   * Each group's mergeable state (a numeric column's is {@link
+   * io.normstats.exact.ScalarMoments#toBytes()}).
+   */
   static Column exact_state(Column c) {
-    return apply(STATE, c);
-  }
-
-  private static UserDefinedFunction udaf(Statistic s) {
-    ExactAggregator<Double> agg = ExactAggregator.of(s);
-    return functions.udaf(agg, Encoders.DOUBLE()).withName(agg.sqlName());
-  }
-
-  private static Column apply(UserDefinedFunction f, Column c) {
-    return f.apply(c.cast(DataTypes.DoubleType));
+    return apply(Statistic.STATE, c);
   }
 
   /** The correctly rounded mean of the column's non-null values (a double; NULL for none). */
   public static Column exact_mean(Column c) {
-    return apply(MEAN, c);
+    return apply(Statistic.MEAN, c);
   }
 
   /** {@link #exact_mean(Column)} of the named column. */
@@ -64,7 +60,7 @@ public final class ExactFunctions {
 
   /** The correctly rounded population variance (/n) of the non-null values; NULL for none. */
   public static Column exact_var_pop(Column c) {
-    return apply(VAR_POP, c);
+    return apply(Statistic.VAR_POP, c);
   }
 
   /** {@link #exact_var_pop(Column)} of the named column. */
@@ -74,7 +70,7 @@ public final class ExactFunctions {
 
   /** The correctly rounded sample variance (/(n-1)); NULL for fewer than two values. */
   public static Column exact_var_samp(Column c) {
-    return apply(VAR_SAMP, c);
+    return apply(Statistic.VAR_SAMP, c);
   }
 
   /** {@link #exact_var_samp(Column)} of the named column. */
@@ -84,7 +80,7 @@ public final class ExactFunctions {
 
   /** The correctly rounded square root of the exact population variance; NULL for none. */
   public static Column exact_stddev_pop(Column c) {
-    return apply(STDDEV_POP, c);
+    return apply(Statistic.STDDEV_POP, c);
   }
 
   /** {@link #exact_stddev_pop(Column)} of the named column. */
@@ -94,7 +90,7 @@ public final class ExactFunctions {
 
   /** The correctly rounded square root of the exact sample variance; NULL for fewer than two. */
   public static Column exact_stddev_samp(Column c) {
-    return apply(STDDEV_SAMP, c);
+    return apply(Statistic.STDDEV_SAMP, c);
   }
 
   /** {@link #exact_stddev_samp(Column)} of the named column. */
@@ -103,11 +99,15 @@ public final class ExactFunctions {
   }
 
   /**
-   * Every statistic at once, as a struct ({@link ExactAggregator#MOMENTS_TYPE}): count, mean,
-   * var_pop, var_samp, std_pop, std_samp, min, max, null_count, nan_count.
+   * Every statistic at once, as a struct ({@link ExactAggregate#MOMENTS_TYPE}): count, mean,
+   * var_pop, var_samp, std_pop, std_samp, min, max, null_count, nan_count. Over a Vector column
+   * or an array of numbers: an array of such structs, element i summarizing the i-th values
+   * (every non-NULL row of a group the same length, else the query fails with an
+   * IllegalArgumentException naming both lengths; a NULL row counts as a null for every element;
+   * NULL for a group without a non-NULL row).
    */
   public static Column exact_moments(Column c) {
-    return apply(MOMENTS, c);
+    return apply(Statistic.MOMENTS, c);
   }
 
   /** {@link #exact_moments(Column)} of the named column. */

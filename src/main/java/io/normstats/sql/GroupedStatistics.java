@@ -22,7 +22,7 @@ import org.apache.spark.sql.types.StructField;
  * The exact statistics of every feature per group of rows with equal values of the group-by
  * columns (the stats job's {@code --group-by}), with the semantics of {@link ExactStatistics}: NaN,
  * infinite and null values are left out of the statistics and counted. Computed with the exact
- * aggregate state ({@link ExactAggregator#state()}, a {@link ScalarMoments} per group and feature)
+ * aggregate state ({@link ExactFunctions#exact_state}, a {@link ScalarMoments} per group and feature)
  * in one Spark aggregation per kind of input: scalar columns directly; a vector or array column exploded into (position, value) pairs
  * and grouped by position (or by channel), so every statistic is bit-for-bit what the stats job
  * computes over the group's rows alone, for any partitioning.

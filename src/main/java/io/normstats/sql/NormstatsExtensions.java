@@ -1,19 +1,13 @@
 package io.normstats.sql;
 
-import java.util.List;
-import org.apache.spark.sql.Encoders;
+import io.normstats.sql.ExactAggregate.Statistic;
 import org.apache.spark.sql.SparkSessionExtensions;
 import org.apache.spark.sql.catalyst.FunctionIdentifier;
-import org.apache.spark.sql.catalyst.expressions.Cast;
 import org.apache.spark.sql.catalyst.expressions.Expression;
 import org.apache.spark.sql.catalyst.expressions.ExpressionInfo;
-import org.apache.spark.sql.execution.aggregate.ScalaAggregator;
-import org.apache.spark.sql.types.DataTypes;
 import scala.Function1;
-import scala.Option;
 import scala.Tuple3;
 import scala.collection.immutable.Seq;
-import scala.jdk.javaapi.CollectionConverters;
 import scala.runtime.BoxedUnit;
 
 /**
@@ -31,35 +25,29 @@ public final class NormstatsExtensions implements Function1<SparkSessionExtensio
 
   @Override
   public BoxedUnit apply(SparkSessionExtensions extensions) {
-    for (ExactAggregator.Statistic s : ExactAggregator.Statistic.values()) {
-      if (s == ExactAggregator.Statistic.STATE) {
+    for (Statistic s : Statistic.values()) {
+      if (s == Statistic.STATE) {
         continue;
       }
-      ExactAggregator<?> agg = s == ExactAggregator.Statistic.MOMENTS ? ExactAggregator.moments()
-          : ExactAggregator.of(s);
-      String name = agg.sqlName();
+      String name = s.sqlName();
       extensions.injectFunction(new Tuple3<>(FunctionIdentifier.apply(name),
           new ExpressionInfo(ExactFunctions.class.getName(), name),
-          (Function1<Seq<Expression>, Expression>) children -> build(name, agg, children)));
+          (Function1<Seq<Expression>, Expression>) children -> build(s, children)));
     }
+    extensions.injectOptimizerRule(session -> new SharedMomentsRule());
     return BoxedUnit.UNIT;
   }
 
   /**
-   * The aggregate expression of {@code agg} over its one argument, cast to double.
+   * The aggregate function {@code s} of its one argument.
    *
    * @throws IllegalArgumentException for another number of arguments
    */
-  private static <T> Expression build(String name, ExactAggregator<T> agg,
-      Seq<Expression> children) {
+  private static Expression build(Statistic s, Seq<Expression> children) {
     if (children.size() != 1) {
-      throw new IllegalArgumentException(name + " takes one argument, not " + children.size());
+      throw new IllegalArgumentException(s.sqlName() + " takes one argument, not "
+          + children.size());
     }
-    Expression input = new Cast(children.head(), DataTypes.DoubleType, Option.empty());
-    Seq<Expression> args = CollectionConverters.asScala(List.of(input)).toSeq();
-    return new ScalaAggregator<>(args, agg,
-        org.apache.spark.sql.catalyst.encoders.package$.MODULE$.encoderFor(Encoders.DOUBLE()),
-        org.apache.spark.sql.catalyst.encoders.package$.MODULE$.encoderFor(agg.bufferEncoder()),
-        true, true, 0, 0, Option.apply(name));
+    return new ExactAggregate(children.head(), s);
   }
 }

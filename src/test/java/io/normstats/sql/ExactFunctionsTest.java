@@ -200,4 +200,143 @@ class ExactFunctionsTest {
     assertTrue(String.valueOf(e.getMessage()).contains("exact_mean takes one argument"),
         e.getMessage());
   }
+
+  private static FeatureMoments featureMoments(Row m) {
+    return new FeatureMoments(m.getLong(0), m.getDouble(1), m.getDouble(2),
+        m.isNullAt(3) ? Double.NaN : m.getDouble(3), m.getDouble(4),
+        m.isNullAt(5) ? Double.NaN : m.getDouble(5), m.getDouble(6), m.getDouble(7),
+        m.getLong(8), m.getLong(9));
+  }
+
+  @Test
+  void exactMomentsOfVectorAndArrayColumnsPerElement() {
+    // per group: 3-element rows as dense vectors, sparse vectors, arrays of doubles with NULL
+    // elements, arrays of ints; NULL rows count as a null for every element
+    SplittableRandom r = new SplittableRandom(61);
+    Map<String, List<double[]>> groups = new LinkedHashMap<>();
+    List<Row> rows = new ArrayList<>();
+    for (String g : List.of("a", "b")) {
+      List<double[]> values = new ArrayList<>();
+      for (int i = 0; i < 150; i++) {
+        double[] v = {1e9 + r.nextDouble(), i % 4 == 0 ? 0.0 : 0x1p50 + r.nextInt(-99, 99),
+            r.nextDouble(-1, 1) * 1e-310};
+        values.add(v);
+        org.apache.spark.ml.linalg.Vector vector = i % 2 == 0
+            ? org.apache.spark.ml.linalg.Vectors.dense(v)
+            : org.apache.spark.ml.linalg.Vectors.dense(v).compressed();
+        Double[] boxed = {v[0], i % 5 == 0 ? null : v[1], v[2]};
+        rows.add(RowFactory.create(g, vector, Arrays.asList(boxed),
+            Arrays.asList(i, -i, i % 7)));
+      }
+      rows.add(RowFactory.create(g, null, null, null));
+      groups.put(g, values);
+    }
+    java.util.Collections.shuffle(rows, new java.util.Random(5));
+    Dataset<Row> df = spark.createDataFrame(rows, new StructType().add("g", DataTypes.StringType)
+        .add("v", new org.apache.spark.ml.linalg.VectorUDT(), true)
+        .add("a", DataTypes.createArrayType(DataTypes.DoubleType, true), true)
+        .add("i", DataTypes.createArrayType(DataTypes.IntegerType, false), true));
+    Map<String, Row> one = new LinkedHashMap<>();
+    Map<String, Row> thirteen = new LinkedHashMap<>();
+    for (Row x : df.repartition(1).groupBy("g").agg(exact_moments("v"), exact_moments("a"),
+        exact_moments("i")).collectAsList()) {
+      one.put(x.getString(0), x);
+    }
+    for (Row x : df.repartition(13).groupBy("g").agg(exact_moments("v"), exact_moments("a"),
+        exact_moments("i")).collectAsList()) {
+      thirteen.put(x.getString(0), x);
+    }
+    for (String g : groups.keySet()) {
+      Row x = one.get(g);
+      assertEquals(x.toString(), thirteen.get(g).toString(), g + ": 1 and 13 partitions");
+      List<Row> vector = x.getList(1);
+      List<Row> array = x.getList(2);
+      List<Row> ints = x.getList(3);
+      assertEquals(3, vector.size());
+      for (int j = 0; j < 3; j++) {
+        final int e = j;
+        double[] values = groups.get(g).stream().mapToDouble(v -> v[e]).toArray();
+        assertMoments(values, featureMoments(vector.get(j)), g + " vector element " + j);
+        assertEquals(1, vector.get(j).getLong(8), "the NULL vector is a null per element");
+        double[] present = new double[0];
+        List<Double> kept = new ArrayList<>();
+        for (int i = 0; i < values.length; i++) {
+          if (!(j == 1 && i % 5 == 0)) {
+            kept.add(values[i]);
+          }
+        }
+        present = kept.stream().mapToDouble(Double::doubleValue).toArray();
+        assertMoments(present, featureMoments(array.get(j)), g + " array element " + j);
+        assertEquals(1 + values.length - present.length, array.get(j).getLong(8),
+            g + " array element " + j + ": NULL row and NULL elements");
+      }
+      double[] second = new double[150];
+      for (int i = 0; i < 150; i++) {
+        second[i] = -i;
+      }
+      assertMoments(second, featureMoments(ints.get(1)), g + " int array element 1");
+    }
+    // a group without a non-NULL row gives NULL
+    assertNull(df.filter("v IS NULL").agg(exact_moments("v")).first().get(0));
+    // rows of different lengths in one group
+    Dataset<Row> ragged = spark.sql("SELECT * FROM VALUES (array(1.0, 2.0)), (array(3.0)) AS t(a)");
+    Exception e = assertThrows(Exception.class,
+        () -> ragged.agg(exact_moments("a")).collect());
+    assertTrue(String.valueOf(rootMessage(e)).contains("rows of 2 and 1 values in one group"),
+        rootMessage(e));
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t.getMessage();
+  }
+
+  @Test
+  void otherTypesAreRefusedWithTheFunctionsName() {
+    Dataset<Row> df = spark.sql("SELECT 'x' AS s, array(1.0D) AS a");
+    Exception s = assertThrows(Exception.class, () -> df.agg(exact_mean(col("s"))).collect());
+    assertTrue(s.getMessage().contains("exact_mean takes a numeric column, not string"),
+        s.getMessage());
+    Exception a = assertThrows(Exception.class, () -> df.agg(exact_var_pop(col("a"))).collect());
+    assertTrue(a.getMessage().contains("use exact_moments for vector and array columns"),
+        a.getMessage());
+  }
+
+  @Test
+  void functionsOfOneColumnShareOneStateAndGiveTheSameBits() {
+    Dataset<Row> both = table.groupBy("g").agg(exact_mean(col("x")), exact_var_pop(col("x")),
+        exact_stddev_samp(col("x")), exact_mean(col("x").multiply(2)));
+    // x's three functions share one state; 2x is another column with its own
+    String plan = both.queryExecution().executedPlan().toString();
+    java.util.regex.Matcher functions =
+        java.util.regex.Pattern.compile("functions=\\[([^\\]]*)\\]").matcher(plan);
+    assertTrue(functions.find(), plan);
+    String final0 = functions.group(1);
+    assertEquals(1, final0.split("exact_moments\\(x#", -1).length - 1, plan);
+    assertEquals(1, final0.split("exact_mean\\(\\(x#", -1).length - 1, plan);
+    assertEquals(2, final0.split("exact_", -1).length - 1, plan);
+    Map<String, Row> alone = new LinkedHashMap<>();
+    for (Row r : table.groupBy("g").agg(exact_mean(col("x"))).collectAsList()) {
+      alone.put(r.getString(0), r);
+    }
+    Map<String, Row> varAlone = new LinkedHashMap<>();
+    for (Row r : table.groupBy("g").agg(exact_var_pop(col("x"))).collectAsList()) {
+      varAlone.put(r.getString(0), r);
+    }
+    Map<String, Row> sdAlone = new LinkedHashMap<>();
+    for (Row r : table.groupBy("g").agg(exact_stddev_samp(col("x"))).collectAsList()) {
+      sdAlone.put(r.getString(0), r);
+    }
+    for (Row r : both.collectAsList()) {
+      String g = r.getString(0);
+      assertEquals(alone.get(g).get(1), r.get(1), g + ": mean");
+      assertEquals(varAlone.get(g).get(1), r.get(2), g + ": var_pop");
+      assertEquals(sdAlone.get(g).get(1), r.get(3), g + ": stddev_samp");
+    }
+    assertEquals(List.of("g", "exact_mean(x)", "exact_var_pop(x)", "exact_stddev_samp(x)",
+        "exact_mean((x * 2))"), Arrays.asList(both.columns()));
+  }
 }
