@@ -10,8 +10,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
+import org.apache.spark.api.java.function.VoidFunction2;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -65,13 +68,31 @@ class ExactStreamingTest {
     Files.move(staged, dir.resolve("part-" + k + ".csv"));
   }
 
+  /** Complete mode into a memory table. */
   private static StreamingQuery startQuery(Path in, Path checkpoint, String table) {
+    try {
+      return aggregate(in).writeStream().outputMode("complete").format("memory")
+          .queryName(table).option("checkpointLocation", checkpoint.toString())
+          .trigger(Trigger.ProcessingTime(0)).start();
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  private static Dataset<Row> aggregate(Path in) {
     Dataset<Row> stream = spark.readStream().schema(SCHEMA).option("maxFilesPerTrigger", 1)
         .csv(in.toString());
+    return stream.groupBy("g").agg(exact_moments(col("x")).as("m"),
+        exact_var_pop(col("x")).as("v"));
+  }
+
+  /** Update mode: each micro-batch's updated groups overwrite those in {@code latest}. */
+  private static StreamingQuery startUpdating(Path in, Path checkpoint,
+      Map<String, String> latest) {
     try {
-      return stream.groupBy("g").agg(exact_moments(col("x")).as("m"),
-              exact_var_pop(col("x")).as("v"))
-          .writeStream().outputMode("complete").format("memory").queryName(table)
+      return aggregate(in).writeStream().outputMode("update")
+          .foreachBatch((VoidFunction2<Dataset<Row>, Long>) (batch, id) ->
+              latest.putAll(snapshot(batch)))
           .option("checkpointLocation", checkpoint.toString())
           .trigger(Trigger.ProcessingTime(0)).start();
     } catch (Exception e) {
@@ -122,5 +143,36 @@ class ExactStreamingTest {
     assertEquals(List.of("g0", "g1", "g2", "g3"), new ArrayList<>(expected.keySet()));
     assertEquals(expected, streamed);
     assertEquals(2400, batch.count());
+  }
+
+  @Test
+  void updateModeRestartedFromItsCheckpointEndsWithTheBatchBits() throws Exception {
+    Path in = Files.createDirectories(tmp.resolve("update-in"));
+    Path checkpoint = tmp.resolve("update-checkpoint");
+    SplittableRandom r = new SplittableRandom(7);
+    for (int k = 0; k < 3; k++) {
+      writeFile(in, k, r);
+    }
+    Map<String, String> latest = new ConcurrentHashMap<>();
+    StreamingQuery first = startUpdating(in, checkpoint, latest);
+    long deadline = System.currentTimeMillis() + 120_000;
+    while (first.recentProgress().length == 0 && System.currentTimeMillis() < deadline) {
+      Thread.sleep(20);
+    }
+    first.stop();
+    assertTrue(first.recentProgress().length >= 1, "the first query ran a batch");
+    for (int k = 3; k < 6; k++) {
+      writeFile(in, k, r);
+    }
+    StreamingQuery second = startUpdating(in, checkpoint, latest);
+    second.processAllAvailable();
+    second.stop();
+    assertTrue(second.exception().isEmpty(), "the query ran without error");
+
+    Dataset<Row> batch = spark.read().schema(SCHEMA).csv(in.toString());
+    TreeMap<String, String> expected = snapshot(batch.groupBy("g")
+        .agg(exact_moments(col("x")), exact_var_pop(col("x"))));
+    assertEquals(expected, new TreeMap<>(latest));
+    assertEquals(1800, batch.count());
   }
 }
