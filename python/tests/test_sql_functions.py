@@ -35,3 +35,33 @@ def test_exact_functions_per_group(spark):
         assert r["m"]["count"] == len(xs) and r["m"]["mean"] == mean
     assert out["one"]["m"]["null_count"] == 1
     assert out["nulls"]["mean"] is None and out["nulls"]["m"]["count"] == 0
+
+
+def test_exact_moments_of_vector_and_array_columns(spark):
+    from pyspark.ml.linalg import Vectors
+    from normstats.sql.functions import exact_moments as moments
+
+    rng = random.Random(12)
+    rows = []
+    values = {"a": [], "b": []}
+    for g in values:
+        for i in range(60):
+            v = [1e9 + rng.random(), float(2**50 + rng.randint(-50, 50)), 0.0 if i % 3 else 1e-310]
+            values[g].append(v)
+            vector = Vectors.dense(v) if i % 2 else Vectors.sparse(3, {k: x for k, x in
+                                                                       enumerate(v) if x})
+            rows.append((g, vector, v))
+        rows.append((g, None, None))
+    rng.shuffle(rows)
+    df = spark.createDataFrame(rows, ["g", "v", "a"])  # v: VectorUDT, a: array<double>
+    out = {r["g"]: r for r in df.repartition(5).groupBy("g")
+           .agg(moments("v").alias("v"), moments("a").alias("a")).collect()}
+    for g, vs in values.items():
+        for column in ("v", "a"):
+            elements = out[g][column]
+            assert len(elements) == 3, (g, column)
+            for j, m in enumerate(elements):
+                mean, var_pop, _ = exact_moments(v[j] for v in vs)
+                assert (m["count"], m["mean"], m["var_pop"]) == (len(vs), mean, var_pop), \
+                    (g, column, j)
+                assert m["null_count"] == 1, "the NULL row is a null for every element"

@@ -80,5 +80,10 @@ def exact_moments(col: ColumnOrName) -> "Column":
     Fields: count (long, non-null values), mean, var_pop, var_samp, std_pop, std_samp, min, max
     (double; NULL without a value, var_samp and std_samp NULL for one value), null_count and
     nan_count (long; NaN and infinite values).
+
+    Over a ``pyspark.ml.linalg`` Vector column or an array of numbers: an array of such structs,
+    element ``i`` summarizing the ``i``-th values of the group's rows. Every non-NULL row of a
+    group must have the same length (otherwise the query fails naming both lengths); a NULL row
+    counts as a null for every element; a group without a non-NULL row gives NULL.
     """
     return _call("exact_moments", col)
