@@ -71,17 +71,8 @@ public final class ExactAggregate extends TypedImperativeAggregate<MomentsBuffer
    * NaN with a NaN or infinite value, min and max aside), null_count, nan_count (NaN and infinite
    * values). Over a vector or array column, an array of these, one per element.
    */
-  public static final StructType MOMENTS_TYPE = new StructType()
-      .add("count", DataTypes.LongType, false)
-      .add("mean", DataTypes.DoubleType, true)
-      .add("var_pop", DataTypes.DoubleType, true)
-      .add("var_samp", DataTypes.DoubleType, true)
-      .add("std_pop", DataTypes.DoubleType, true)
-      .add("std_samp", DataTypes.DoubleType, true)
-      .add("min", DataTypes.DoubleType, true)
-      .add("max", DataTypes.DoubleType, true)
-      .add("null_count", DataTypes.LongType, false)
-      .add("nan_count", DataTypes.LongType, false);
+  public static final StructType MOMENTS_TYPE = new StructType(java.util.Arrays.copyOfRange(
+      io.normstats.spark.ExactStatistics.TABLE_SCHEMA.fields(), 2, 12)); // all but name, index
 
   /** How a value of the input type is read as a double. */
   private enum Kind { NULL, DOUBLE, FLOAT, LONG, INT, SHORT, BYTE, DECIMAL }

@@ -108,6 +108,16 @@ class ExactStreamingTest {
     return out;
   }
 
+  /** Waits for the query's first micro-batch (at most 2 minutes), then stops it. */
+  private static void stopAfterFirstBatch(StreamingQuery query) throws Exception {
+    long deadline = System.currentTimeMillis() + 120_000;
+    while (query.recentProgress().length == 0 && System.currentTimeMillis() < deadline) {
+      Thread.sleep(20);
+    }
+    query.stop();
+    assertTrue(query.recentProgress().length >= 1, "the first query ran a batch");
+  }
+
   @Test
   void aStreamRestartedFromItsCheckpointEndsWithTheBatchBits() throws Exception {
     Path in = Files.createDirectories(tmp.resolve("in"));
@@ -119,12 +129,7 @@ class ExactStreamingTest {
     StreamingQuery first = startQuery(in, checkpoint, "exact_first");
     // stopped mid-stream, after its first micro-batch (one file each), files still waiting; more
     // arrive while it is down
-    long deadline = System.currentTimeMillis() + 120_000;
-    while (first.recentProgress().length == 0 && System.currentTimeMillis() < deadline) {
-      Thread.sleep(20);
-    }
-    first.stop();
-    assertTrue(first.recentProgress().length >= 1, "the first query ran a batch");
+    stopAfterFirstBatch(first);
     for (int k = 3; k < 6; k++) {
       writeFile(in, k, r);
     }
@@ -155,12 +160,7 @@ class ExactStreamingTest {
     }
     Map<String, String> latest = new ConcurrentHashMap<>();
     StreamingQuery first = startUpdating(in, checkpoint, latest);
-    long deadline = System.currentTimeMillis() + 120_000;
-    while (first.recentProgress().length == 0 && System.currentTimeMillis() < deadline) {
-      Thread.sleep(20);
-    }
-    first.stop();
-    assertTrue(first.recentProgress().length >= 1, "the first query ran a batch");
+    stopAfterFirstBatch(first);
     for (int k = 3; k < 6; k++) {
       writeFile(in, k, r);
     }
