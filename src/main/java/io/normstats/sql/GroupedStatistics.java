@@ -5,26 +5,21 @@ import io.normstats.exact.ScalarMoments;
 import io.normstats.spark.ExactStatistics;
 import io.normstats.spark.FeatureSelection;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.apache.spark.ml.linalg.VectorUDT;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.functions;
-import org.apache.spark.sql.types.ArrayType;
-import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructField;
 
 /**
  * The exact statistics of every feature per group of rows with equal values of the group-by
  * columns (the stats job's {@code --group-by}), with the semantics of {@link ExactStatistics}: NaN,
  * infinite and null values are left out of the statistics and counted. Computed with the exact
- * aggregate state ({@link ExactFunctions#exact_state}, a {@link ScalarMoments} per group and feature)
- * in one Spark aggregation per kind of input: scalar columns directly; a vector or array column exploded into (position, value) pairs
- * and grouped by position (or by channel), so every statistic is bit-for-bit what the stats job
+ * aggregate state ({@link ExactFunctions#exact_state}, a {@link ScalarMoments} per group and
+ * scalar column, or per group and vector element, merged exactly into channels when the features
+ * are channels) in one Spark aggregation, so every statistic is bit-for-bit what the stats job
  * computes over the group's rows alone, for any partitioning.
  */
 public final class GroupedStatistics {
@@ -82,28 +77,42 @@ public final class GroupedStatistics {
         moments.put(key(r, k), m);
       }
     } else {
-      StructField field = FeatureSelection.field(df.schema(), vector);
-      Column v = FeatureSelection.quoted(vector);
-      Column array = field.dataType() instanceof VectorUDT
-          ? org.apache.spark.ml.functions.vector_to_array(v, "float64")
-          : v.cast(new ArrayType(DataTypes.DoubleType, true));
-      List<Column> select = new ArrayList<>(Arrays.asList(keys));
-      select.add(functions.posexplode(array).as(new String[] {"__pos", "__x"}));
-      Column index = selection.channels() == 0 ? functions.col("__pos")
-          : functions.floor(functions.col("__pos").divide(selection.valuesPerFeature()))
-              .cast(DataTypes.IntegerType);
-      List<Column> by = new ArrayList<>(Arrays.asList(keys));
-      by.add(index.as("__feature"));
-      for (Row r : df.select(select.toArray(new Column[0])).groupBy(by.toArray(new Column[0]))
-          .agg(ExactFunctions.exact_state(functions.col("__x"))).collectAsList()) {
-        ScalarMoments[] m = moments.computeIfAbsent(key(r, k),
-            unused -> new ScalarMoments[selection.size()]);
-        int j = ((Number) r.get(k)).intValue();
-        if (j >= m.length) {
-          throw InputException.data("column '" + vector + "' has a vector longer than "
-              + selection.vectorLength());
+      // one exact state per group and vector element, merged into channels when the features
+      // are channels (the element-wise states are exact, so their merge is too)
+      List<Row> states;
+      try {
+        states = df.groupBy(keys).agg(ExactFunctions.exact_state(FeatureSelection.quoted(vector)))
+            .collectAsList();
+      } catch (Exception e) { // Spark's SparkException is checked but undeclared
+        // the task's exception reaches the driver as the text of Spark's job failure
+        for (Throwable c = e; c != null; c = c.getCause() == c ? null : c.getCause()) {
+          java.util.regex.Matcher m = MomentsBuffer.LENGTH_MISMATCH.matcher(
+              String.valueOf(c.getMessage()));
+          if (m.find()) {
+            throw InputException.data("column '" + vector + "' has vectors of different lengths: "
+                + m.group(1) + " and " + m.group(2), e);
+          }
         }
-        m[j] = ScalarMoments.fromBytes((byte[]) r.get(k + 1));
+        throw e;
+      }
+      int perFeature = selection.channels() == 0 ? 1 : selection.valuesPerFeature();
+      for (Row r : states) {
+        ScalarMoments[] elements = MomentsBuffer.fromBytes((byte[]) r.get(k), true).elements;
+        if (elements == null) {
+          continue; // only NULL vectors: counted below
+        }
+        if (elements.length != selection.vectorLength()) {
+          throw InputException.data("column '" + vector + "' has vectors of different lengths: "
+              + selection.vectorLength() + " and " + elements.length);
+        }
+        ScalarMoments[] m = new ScalarMoments[selection.size()];
+        for (int j = 0; j < m.length; j++) {
+          m[j] = elements[j * perFeature];
+          for (int e = j * perFeature + 1; e < (j + 1) * perFeature; e++) {
+            m[j].merge(elements[e]);
+          }
+        }
+        moments.put(key(r, k), m);
       }
     }
     List<Group> groups = new ArrayList<>();

@@ -54,6 +54,10 @@ final class MomentsBuffer {
     return elements;
   }
 
+  /** Finds the two lengths in the message of {@link #elements}'s failure. */
+  static final java.util.regex.Pattern LENGTH_MISMATCH =
+      java.util.regex.Pattern.compile("rows of (\\d+) and (\\d+) values in one group");
+
   /** Adds {@code other}'s values to this buffer, exactly. */
   void merge(MomentsBuffer other, String function) {
     if (scalar != null) {

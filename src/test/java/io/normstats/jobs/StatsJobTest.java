@@ -506,6 +506,16 @@ class StatsJobTest {
         "--output", tmp.resolve("grouped-unknown").toString());
     assertEquals(2, unknown.exitCode());
     assertTrue(unknown.stderr().contains("unknown column 'nope'"), unknown.stderr());
+    // vectors of different lengths within a group: the one-line data error
+    Path ragged = tmp.resolve("ragged.parquet");
+    spark.sql("SELECT * FROM VALUES ('a', array(1.0D, 2.0D)), ('a', array(3.0D)) AS t(k, v)")
+        .write().parquet(ragged.toString());
+    TestSpark.Run lengths = stats("--input", ragged.toString(), "--group-by", "k",
+        "--vector-col", "v", "--output", tmp.resolve("grouped-ragged").toString());
+    assertEquals(1, lengths.exitCode(), lengths.stderr());
+    assertTrue(lengths.stderr().contains("column 'v' has vectors of different lengths"),
+        lengths.stderr());
+    assertFalse(Files.exists(tmp.resolve("grouped-ragged")), "nothing half-written");
   }
 
   @Test
