@@ -19,7 +19,7 @@ import java.nio.ByteBuffer;
  * +Infinity and -Infinity counts as unsigned LEB128 variable-length integers; the finite values'
  * min and max as big-endian doubles (16 bytes, only when there is a finite value); the sum and
  * the sum of squares as {@link WindowedSum#write} writes them. Size (4 bytes each plus 4 per chunk): about
- * 45 to 60 bytes for a group of a few values of similar magnitude, never the 1.7 KB of a full
+ * 45 to 62 bytes for a group of a few values of similar magnitude, never the 1.7 KB of a full
  * {@link MomentAccumulator} feature.
  */
 public final class ScalarMoments {

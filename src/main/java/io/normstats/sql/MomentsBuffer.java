@@ -10,7 +10,7 @@ import java.nio.ByteBuffer;
  *
  * <p>Serialized (between partial and final aggregation, when the aggregation falls back to
  * sorting, and in a streaming query's state store): a numeric column's state is exactly
- * {@link ScalarMoments#toBytes()}, 45 to 60 bytes for a group of a few values of similar
+ * {@link ScalarMoments#toBytes()}, 45 to 62 bytes for a group of a few values of similar
  * magnitude; an array column's is the NULL rows (8-byte big-endian long), the length (4-byte int,
  * -1 before the first non-NULL row) and each element's {@link ScalarMoments#write} in order.
  */
