@@ -41,9 +41,9 @@ import scala.jdk.javaapi.CollectionConverters;
  *
  * <p>Input: a double, float, byte, short, integer, long or decimal column, each value converted to
  * the nearest double (exact for floats, integers and longs up to 2^53; decimals correctly rounded);
- * for {@link Statistic#MOMENTS} also an ML {@code Vector} column or an array of those numeric types,
- * summarized per element (every non-NULL row of a group must have the same length; a NULL row
- * counts as a null for each element, as the stats job counts it). Between partial and final
+ * for {@link Statistic#MOMENTS} also an ML {@code Vector} column or an array of those numeric
+ * types, summarized per element (every non-NULL row of a group must have the same length; a NULL
+ * row counts as a null for each element, as the stats job counts it). Between partial and final
  * aggregation (and in a streaming query's state store) the state is {@link MomentsBuffer}'s bytes,
  * serialized directly, without Kryo.
  */

@@ -22,10 +22,10 @@ import org.apache.spark.sql.functions;
  * NaN or an infinity makes the mean and the variances NaN. {@link #exact_moments(Column)} also
  * takes a Vector or numeric array column and returns one struct per element. Per group and column
  * the aggregation state is a {@link io.normstats.exact.ScalarMoments}, serialized directly: 54
- * to 62 bytes in the shuffle for a group of 3 values near 1e9. The functions are one Catalyst aggregate
- * expression, {@link ExactAggregate}; the first use of one adds {@link SharedMomentsRule} to the
- * active session's extra optimizations, so that functions of one column in one aggregation share
- * one state.
+ * to 62 bytes in the shuffle for a group of 3 values near 1e9. The functions are one Catalyst
+ * aggregate expression, {@link ExactAggregate}; the first use of one adds {@link
+ * SharedMomentsRule} to the active session's extra optimizations, so that functions of one column
+ * in one aggregation share one state.
  *
  * @throws org.apache.spark.sql.AnalysisException (when the query is analyzed) for a column of
  *     another type
