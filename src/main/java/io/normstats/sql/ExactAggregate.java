@@ -162,6 +162,14 @@ public final class ExactAggregate extends TypedImperativeAggregate<MomentsBuffer
     return t instanceof ArrayType || t instanceof VectorUDT;
   }
 
+  /** Whether the input is a vector or array, from the fields resolved once per instance. */
+  private boolean resolvedArray() {
+    if (kind == null) {
+      resolve();
+    }
+    return array;
+  }
+
   private void resolve() {
     DataType t = child.dataType();
     vector = t instanceof VectorUDT;
@@ -212,15 +220,12 @@ public final class ExactAggregate extends TypedImperativeAggregate<MomentsBuffer
 
   @Override
   public MomentsBuffer createAggregationBuffer() {
-    return arrayInput() ? MomentsBuffer.ofArray() : MomentsBuffer.ofScalar();
+    return resolvedArray() ? MomentsBuffer.ofArray() : MomentsBuffer.ofScalar();
   }
 
   @Override
   public MomentsBuffer update(MomentsBuffer buffer, InternalRow input) {
-    if (kind == null) {
-      resolve();
-    }
-    if (!array) {
+    if (!resolvedArray()) {
       ScalarMoments m = buffer.scalar;
       if (ordinal >= 0) {
         if (input.isNullAt(ordinal)) {
@@ -355,7 +360,7 @@ public final class ExactAggregate extends TypedImperativeAggregate<MomentsBuffer
 
   @Override
   public MomentsBuffer deserialize(byte[] bytes) {
-    return MomentsBuffer.fromBytes(bytes, arrayInput());
+    return MomentsBuffer.fromBytes(bytes, resolvedArray());
   }
 
   @Override
