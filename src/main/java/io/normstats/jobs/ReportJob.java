@@ -98,7 +98,7 @@ public final class ReportJob implements Callable<Integer> {
       int[] shape = imageShape(session, selection);
       NetworkOptions.Prepared prepared = model == null ? null
           : network.prepare(session, model, selection, in.format, in.readOptions);
-      int partitions = input.withOrigin().rdd().getNumPartitions();
+      int partitions = Inputs.partitions(input.withOrigin());
       LOG.info("report: exact statistics of {} features of {} in {} partitions", selection.size(),
           in.input, partitions);
       ExactStatistics.Ordered exact = ExactStatistics.computeOrdered(input, selection);

@@ -100,7 +100,7 @@ public final class StatsJob implements Callable<Integer> {
         df = df.repartition(partitions);
       }
       LOG.info("stats: columns {} of {} in {} partitions", selection.columns(), in.input,
-          df.rdd().getNumPartitions());
+          Inputs.partitions(df));
       result = ExactStatistics.compute(df, selection);
       checkRows(result, in.input);
       StatsState.State state = StatsState.of(result, selection.channels(),

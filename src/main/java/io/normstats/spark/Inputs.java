@@ -101,6 +101,16 @@ public final class Inputs {
   }
 
   /**
+   * The number of partitions (tasks) a pass over {@code df} reads, without building the plan over
+   * all its columns: Spark splits files and sources by bytes and rows, not by the columns read, so
+   * a plan that reads none has the same partitions. ({@code df.rdd()} would generate and compile a
+   * row converter over every column: seconds for a table of thousands of columns.)
+   */
+  public static int partitions(Dataset<Row> df) {
+    return df.select(functions.lit(true)).queryExecution().toRdd().getNumPartitions();
+  }
+
+  /**
    * The format {@code auto} chooses for {@code path}.
    *
    * @throws InputException (usage) as {@link #read}
