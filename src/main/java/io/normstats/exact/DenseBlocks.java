@@ -35,8 +35,9 @@ import java.util.Arrays;
  * squares are exact in double, so the four square levels hold {@code p} alone and the rounding
  * error {@code e} is only checked to be zero ({@link VectorFold#sumGroupFloats}).
  *
- * <p>Memory: the block buffer holds at most {@value #BUFFER_DOUBLES} doubles (64 KiB, so that a block stays in the L1/L2 caches) or one row,
- * and each vector position keeps 15 doubles and an int (124 bytes) of state.
+ * <p>Memory: the block buffer holds {@value #BUFFER_DOUBLES} doubles (64 KiB, so that a block
+ * stays in the L1/L2 caches), or {@value #MIN_BLOCK_ROWS} rows of more than 512 positions (128
+ * bytes per position), and each vector position keeps 15 doubles and an int (124 bytes) of state.
  *
  * <p>The kernel uses the JDK's incubating Vector API ({@code jdk.incubator.vector}, which Spark 4
  * adds to every driver and executor JVM). Without it, or with {@code -Dnormstats.simd=false}, blocks
@@ -48,6 +49,12 @@ final class DenseBlocks {
   static final int HEADROOM_BITS = 10;
   static final int LANES = 4;
   static final int BUFFER_DOUBLES = 1 << 13;
+  /**
+   * Rows a block holds at least, however wide the rows: a block of one or two rows of thousands of
+   * features would cost a pass over every column per row (the copy from a columnar batch, the
+   * per-group setup of the kernel).
+   */
+  static final int MIN_BLOCK_ROWS = 16;
   /** Bound exponents the levels support without overflow, underflow or subnormal grids. */
   static final int MIN_EXPONENT = -450;
   static final int MAX_EXPONENT = 500;
@@ -113,7 +120,8 @@ final class DenseBlocks {
     this.perFeature = perFeature;
     this.positions = positions;
     this.stride = (positions + LANES - 1) / LANES * LANES;
-    this.capacity = Math.max(1, Math.min(FLUSH_ROWS, BUFFER_DOUBLES / Math.max(1, stride)));
+    this.capacity = Math.max(MIN_BLOCK_ROWS,
+        Math.min(FLUSH_ROWS, BUFFER_DOUBLES / Math.max(1, stride)));
     this.buffer = new double[Math.multiplyExact(capacity, stride)];
     this.exponent = new int[stride];
     this.bound = new double[stride];

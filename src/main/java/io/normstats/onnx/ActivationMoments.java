@@ -20,7 +20,7 @@ import java.util.Arrays;
  * bit-for-bit the same for any split of the rows into tasks and batches.
  *
  * <p>Memory: per tensor, the accumulator's exact state (1,720 bytes per channel) and, on the
- * dense path, its row buffer (at most 64 KiB).
+ * dense path, its row buffer (64 KiB, or 16 rows of more than 512 values).
  */
 public final class ActivationMoments implements Serializable {
   private static final long serialVersionUID = 1L;

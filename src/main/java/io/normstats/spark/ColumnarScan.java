@@ -6,6 +6,7 @@ import java.util.Optional;
 import org.apache.spark.rdd.RDD;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RuntimeConfig;
 import org.apache.spark.sql.catalyst.expressions.Attribute;
 import org.apache.spark.sql.catalyst.expressions.AttributeReference;
 import org.apache.spark.sql.catalyst.expressions.NamedExpression;
@@ -25,13 +26,40 @@ import scala.jdk.javaapi.CollectionConverters;
  *
  * <p>Only a physical plan of the form [WholeStageCodegen] [Project of columns] ColumnarToRow(scan)
  * qualifies: anything else (filters, computed columns, row-based sources, Spark's vectorized reader
- * turned off or not applicable, e.g. above {@code spark.sql.codegen.maxFields} columns) is read as
- * rows.
+ * turned off or not applicable) is read as rows.
+ *
+ * <p>Wide selections: Spark's file sources give batches only to plans of at most
+ * {@code spark.sql.codegen.maxFields} (100) columns, and turn wider scans into rows with a projection
+ * over every column, the slowest way to read a table of thousands of columns. Since these batches
+ * are read by normstats and not by generated code, {@link #of} plans the scan with that limit above
+ * the selection's width (the session's setting is restored before it returns).
  */
 record ColumnarScan(RDD<ColumnarBatch> batches, int[] columns, DataType[] types) {
 
   /** The batches of {@code selected} (plain columns of {@code df}), if its plan is a columnar scan. */
   static Optional<ColumnarScan> of(Dataset<Row> selected) {
+    RuntimeConfig conf = selected.sparkSession().conf();
+    boolean set = conf.contains(MAX_FIELDS);
+    String limit = conf.get(MAX_FIELDS);
+    int width = selected.schema().size();
+    if (width < Integer.parseInt(limit)) {
+      return plan(selected);
+    }
+    conf.set(MAX_FIELDS, Integer.toString(width + 1));
+    try {
+      return plan(selected);
+    } finally {
+      if (set) {
+        conf.set(MAX_FIELDS, limit);
+      } else {
+        conf.unset(MAX_FIELDS);
+      }
+    }
+  }
+
+  private static final String MAX_FIELDS = "spark.sql.codegen.maxFields";
+
+  private static Optional<ColumnarScan> plan(Dataset<Row> selected) {
     SparkPlan plan = selected.queryExecution().executedPlan();
     List<Attribute> output = CollectionConverters.asJava(plan.output());
     if (plan instanceof WholeStageCodegenExec stage) {

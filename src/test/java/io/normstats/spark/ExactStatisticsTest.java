@@ -99,6 +99,44 @@ class ExactStatisticsTest {
   }
 
   @Test
+  void aTableWiderThanSparksCodegenLimitIsReadAsBatches() {
+    int width = 150; // above spark.sql.codegen.maxFields (100), where Spark's scan gives rows
+    SplittableRandom r = new SplittableRandom(11);
+    List<StructField> fields = new ArrayList<>();
+    for (int j = 0; j < width; j++) {
+      fields.add(new StructField("c" + j, DataTypes.DoubleType, false, Metadata.empty()));
+    }
+    StructType schema = new StructType(fields.toArray(new StructField[0]));
+    List<Row> rows = new ArrayList<>();
+    for (int i = 0; i < 700; i++) {
+      Object[] values = new Object[width];
+      for (int j = 0; j < width; j++) {
+        values[j] = 1e9 * (j + 1) + r.nextDouble();
+      }
+      rows.add(RowFactory.create(values));
+    }
+    String path = dir.resolve("wide.parquet").toString();
+    spark.createDataFrame(rows, schema).repartition(2).write().parquet(path);
+    Dataset<Row> df = spark.read().parquet(path);
+    FeatureSelection selection = FeatureSelection.resolve(df, null, null);
+    assertEquals(width, selection.size());
+    assertTrue(ColumnarScan.of(df.select(selection.columnReferences())).isPresent(),
+        "a scan of 150 columns is read as columnar batches");
+    assertFalse(spark.conf().contains("spark.sql.codegen.maxFields"),
+        "the session's codegen limit is left as it was");
+    ExactStatistics.Result columnar = ExactStatistics.compute(df, selection);
+
+    spark.conf().set("spark.sql.parquet.enableVectorizedReader", "false");
+    ExactStatistics.Result byRows = ExactStatistics.compute(spark.read().parquet(path), selection);
+    assertEquals(byRows, columnar);
+    for (int j = 0; j < width; j += 37) {
+      int column = j;
+      double[] values = rows.stream().mapToDouble(row -> row.getDouble(column)).toArray();
+      assertMoments(values, columnar.features().get(j).moments(), "c" + j);
+    }
+  }
+
+  @Test
   void denseSparseCachedVectorsAndArraysAgree() {
     SplittableRandom r = new SplittableRandom(9);
     int d = 10;
