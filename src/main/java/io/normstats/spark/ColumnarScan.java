@@ -42,7 +42,7 @@ record ColumnarScan(RDD<ColumnarBatch> batches, int[] columns, DataType[] types)
     boolean set = conf.contains(MAX_FIELDS);
     String limit = conf.get(MAX_FIELDS);
     int width = selected.schema().size();
-    if (width < Integer.parseInt(limit)) {
+    if (width <= Integer.parseInt(limit)) { // Spark gives batches up to the limit
       return plan(selected);
     }
     conf.set(MAX_FIELDS, Integer.toString(width + 1));
