@@ -35,6 +35,7 @@ import scala.jdk.javaapi.CollectionConverters;
  * the selection's width (the session's setting is restored before it returns).
  */
 record ColumnarScan(RDD<ColumnarBatch> batches, int[] columns, DataType[] types) {
+  private static final String MAX_FIELDS = "spark.sql.codegen.maxFields";
 
   /** The batches of {@code selected} (plain columns of {@code df}), if its plan is a columnar scan. */
   static Optional<ColumnarScan> of(Dataset<Row> selected) {
@@ -45,7 +46,7 @@ record ColumnarScan(RDD<ColumnarBatch> batches, int[] columns, DataType[] types)
     if (width <= Integer.parseInt(limit)) { // Spark gives batches up to the limit
       return plan(selected);
     }
-    conf.set(MAX_FIELDS, Integer.toString(width + 1));
+    conf.set(MAX_FIELDS, Integer.toString(width));
     try {
       return plan(selected);
     } finally {
@@ -56,8 +57,6 @@ record ColumnarScan(RDD<ColumnarBatch> batches, int[] columns, DataType[] types)
       }
     }
   }
-
-  private static final String MAX_FIELDS = "spark.sql.codegen.maxFields";
 
   private static Optional<ColumnarScan> plan(Dataset<Row> selected) {
     SparkPlan plan = selected.queryExecution().executedPlan();
