@@ -60,24 +60,8 @@ final class DenseBlocks {
   static final int MAX_EXPONENT = 500;
   private static final int UNSET = Integer.MIN_VALUE;
 
-  /** Whether the SIMD kernel is available and enabled in this JVM. */
-  static final boolean SIMD = simdAvailable();
-
-  /**
-   * Whether the kernel can run at full speed here: the Vector API module is resolved, the CPU has
-   * 256-bit vectors, and {@code -Dnormstats.simd=false} is not set.
-   */
-  static boolean simdAvailable() {
-    if (!Boolean.parseBoolean(System.getProperty("normstats.simd", "true"))
-        || ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
-      return false;
-    }
-    try {
-      return VectorFold.preferredBits() >= 256;
-    } catch (LinkageError e) {
-      return false;
-    }
-  }
+  /** Whether the SIMD kernel is available and enabled in this JVM ({@link Simd}). */
+  static final boolean SIMD = Simd.available();
 
   private final MomentAccumulator owner;
   private final boolean simd;

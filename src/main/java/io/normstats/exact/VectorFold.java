@@ -9,7 +9,7 @@ import jdk.incubator.vector.VectorSpecies;
  * The SIMD kernel of {@link DenseBlocks}: sums one group of four vector positions over the rows of a
  * block with 256-bit vectors (AVX2), by the extraction levels {@link DenseBlocks} describes.
  *
- * <p>Load this class only after {@link DenseBlocks#simdAvailable()}: when the JVM does not resolve
+ * <p>Load this class only after {@link Simd#available()}: when the JVM does not resolve
  * {@code jdk.incubator.vector} it cannot link.
  */
 final class VectorFold {

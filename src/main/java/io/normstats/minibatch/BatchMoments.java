@@ -1,5 +1,7 @@
 package io.normstats.minibatch;
 
+import io.normstats.exact.Simd;
+
 /**
  * The moments of one minibatch, per feature: {@code delta = mu_B - mu} (the batch mean's offset from
  * the exact dataset mean {@code mu}) and the biased batch variance {@code sigma2_B} (divided by the
@@ -16,6 +18,11 @@ package io.normstats.minibatch;
  * variance exactly 0. The results depend only on the rows and their order, not on any rounding
  * mode or thread.
  *
+ * <p>Four features at a time go through a SIMD kernel ({@link BatchMomentsVector}) when the JVM has
+ * the Vector API and 256-bit vectors ({@link Simd}); it performs each value's operations in the same
+ * order and gives bit-identical results. Minima and maxima (for the constant-batch test) follow
+ * {@link Math#min}: a NaN makes the batch's moments NaN.
+ *
  * <p>Instances hold scratch arrays of the feature count and are not thread-safe; computing allocates
  * nothing.
  */
@@ -28,10 +35,26 @@ public final class BatchMoments {
   private final double[] min;
   private final double[] max;
   private final double[] batchMean;
+  private final boolean simd;
+  private final Scratch scratch;
+
+  /** Per-feature running sums and results of one batch (the arrays of a {@link BatchMoments}). */
+  record Scratch(double[] sum, double[] comp, double[] sum2, double[] comp2, double[] min,
+      double[] max, double[] mean) {}
 
   /** Scratch space for batches of {@code features} features. */
   public BatchMoments(int features) {
+    this(features, Simd.available());
+  }
+
+  /**
+   * Scratch space for batches of {@code features} features, with the SIMD kernel
+   * ({@link BatchMomentsVector}, when {@code simd} and {@link Simd#available()}) or value by value;
+   * the two give bit-identical results.
+   */
+  BatchMoments(int features, boolean simd) {
     this.features = features;
+    this.simd = simd && Simd.available();
     sum = new double[features];
     comp = new double[features];
     sum2 = new double[features];
@@ -39,6 +62,7 @@ public final class BatchMoments {
     min = new double[features];
     max = new double[features];
     batchMean = new double[features];
+    scratch = new Scratch(sum, comp, sum2, comp2, min, max, batchMean);
   }
 
   /**
@@ -60,8 +84,21 @@ public final class BatchMoments {
    */
   public void compute(double[] rows, int offset, int count, double[] mu, double[] delta,
       double[] variance) {
+    int vectorEnd = simd ? features - features % BatchMomentsVector.LANES : 0;
+    if (vectorEnd > 0) {
+      BatchMomentsVector.compute(rows, offset, count, features, vectorEnd, mu, delta, variance,
+          scratch);
+    }
+    if (vectorEnd < features) {
+      computeValues(rows, offset, count, vectorEnd, mu, delta, variance);
+    }
+  }
+
+  /** The value-by-value code, for features {@code [from, F)}; the SIMD kernel's reference. */
+  private void computeValues(double[] rows, int offset, int count, int from, double[] mu,
+      double[] delta, double[] variance) {
     int f = features;
-    for (int j = 0; j < f; j++) {
+    for (int j = from; j < f; j++) {
       double x = rows[offset + j];
       min[j] = x;
       max[j] = x;
@@ -69,14 +106,10 @@ public final class BatchMoments {
       comp[j] = 0;
     }
     for (int i = 0, base = offset; i < count; i++, base += f) {
-      for (int j = 0; j < f; j++) {
+      for (int j = from; j < f; j++) {
         double x = rows[base + j];
-        if (x < min[j]) {
-          min[j] = x;
-        }
-        if (x > max[j]) {
-          max[j] = x;
-        }
+        min[j] = Math.min(min[j], x);
+        max[j] = Math.max(max[j], x);
         double m = -mu[j];
         double d = x + m; // TwoSum(x, -mu): d + e == x - mu exactly
         double z = d - x;
@@ -88,7 +121,7 @@ public final class BatchMoments {
         sum[j] = t;
       }
     }
-    for (int j = 0; j < f; j++) {
+    for (int j = from; j < f; j++) {
       if (min[j] == max[j]) {
         batchMean[j] = min[j];
         delta[j] = min[j] - mu[j];
@@ -103,7 +136,7 @@ public final class BatchMoments {
       comp2[j] = 0;
     }
     for (int i = 0, base = offset; i < count; i++, base += f) {
-      for (int j = 0; j < f; j++) {
+      for (int j = from; j < f; j++) {
         double e = rows[base + j] - batchMean[j];
         double s = sum[j];
         double t = s + e;
@@ -119,7 +152,7 @@ public final class BatchMoments {
         sum2[j] = t2;
       }
     }
-    for (int j = 0; j < f; j++) {
+    for (int j = from; j < f; j++) {
       if (min[j] == max[j]) {
         variance[j] = 0;
       } else {

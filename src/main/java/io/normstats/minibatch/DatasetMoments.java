@@ -14,6 +14,7 @@ public final class DatasetMoments implements Serializable {
   private final double[] mean;
   private final double[] variance;
   private final double[] sigma;
+  private final double[] stdDev;
   private final double epsilon;
 
   /**
@@ -31,8 +32,10 @@ public final class DatasetMoments implements Serializable {
     this.variance = variance.clone();
     this.epsilon = epsilon;
     this.sigma = new double[mean.length];
+    this.stdDev = new double[mean.length];
     for (int j = 0; j < mean.length; j++) {
       sigma[j] = Math.sqrt(variance[j] + epsilon);
+      stdDev[j] = Math.sqrt(variance[j]);
     }
   }
 
@@ -54,6 +57,11 @@ public final class DatasetMoments implements Serializable {
   /** {@code sqrt(var_pop + epsilon)} of feature {@code j}. */
   public double sigma(int j) {
     return sigma[j];
+  }
+
+  /** {@code sqrt(var_pop)} of feature {@code j}. */
+  public double stdDev(int j) {
+    return stdDev[j];
   }
 
   /** BatchNorm's epsilon. */

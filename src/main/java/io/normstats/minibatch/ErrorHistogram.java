@@ -6,7 +6,8 @@ import java.io.Serializable;
  * The distribution of a non-negative error over many (batch, feature) pairs, in logarithmic bins of
  * {@value #PER_DECADE} per decade from 1e-8 to 1e4, plus one bin below (zero included) and one
  * above; NaN (undefined) values are counted apart, and the exact maximum is kept. Constant size,
- * mergeable, and deterministic (bin edges from {@link StrictMath#log10}).
+ * mergeable, and deterministic (bin edges from {@link StrictMath#pow}; a value equal to an edge
+ * belongs to the bin above it).
  */
 public final class ErrorHistogram implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -33,15 +34,36 @@ public final class ErrorHistogram implements Serializable {
     max = Double.isNaN(max) ? x : Math.max(max, x);
   }
 
+  /** The bins' upper edges: {@code EDGES[i] = upperEdge(i)} for i in 0..BINS. */
+  private static final double[] EDGES = new double[BINS + 1];
+
+  static {
+    for (int i = 0; i <= BINS; i++) {
+      EDGES[i] = upperEdge(i);
+    }
+  }
+
+  /**
+   * The bin of {@code x} (not NaN): the first i with {@code x < upperEdge(i)}, or BINS + 1. A
+   * logarithm guesses it and comparisons with the edges settle it, so the bin depends on the edges
+   * only, never on the logarithm's last bits.
+   */
   static int bin(double x) {
-    if (x < 1e-8) {
+    if (!(x >= EDGES[0])) {
       return 0;
     }
-    if (x >= 1e4) {
+    if (x >= EDGES[BINS]) {
       return BINS + 1;
     }
-    int k = (int) Math.floor((StrictMath.log10(x) - LOW_EXPONENT) * PER_DECADE);
-    return 1 + Math.min(BINS - 1, Math.max(0, k));
+    int i = 1 + Math.min(BINS - 1, Math.max(0,
+        (int) ((Math.log10(x) - LOW_EXPONENT) * PER_DECADE)));
+    while (x >= EDGES[i]) {
+      i++;
+    }
+    while (x < EDGES[i - 1]) {
+      i--;
+    }
+    return i;
   }
 
   /** The upper edge of bin {@code i} (1e-8 for the bin below; +Infinity for the bin above). */

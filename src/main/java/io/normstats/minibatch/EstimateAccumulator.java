@@ -117,7 +117,7 @@ public final class EstimateAccumulator implements Serializable {
       double p = sv + eps;
       double q = v + eps;
       double dd = d * d;
-      meanErrors.add(FeatureErrors.ratio(Math.abs(d), Math.sqrt(sv)));
+      meanErrors.add(FeatureErrors.ratio(Math.abs(d), exact.stdDev(j)));
       varErrors.add(FeatureErrors.ratio(Math.abs(v - sv), sv));
       t[DELTA * f + j] += d;
       t[VAR * f + j] += v;

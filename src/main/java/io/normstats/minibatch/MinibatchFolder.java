@@ -11,12 +11,15 @@ import java.util.List;
  * position {@code p} of epoch {@code c} is the global position {@code q = c * rows + p}; without
  * shuffling every epoch has the input order and there is one copy ({@code q = p}), whose batches each
  * count for every epoch. The folder owns the batches whose first position lies in
- * {@code [from, to)}; it must be given, in increasing order of q, every row from {@code from} up to
- * the end of its last batch, which may reach up to {@code maxBatchSize - 1} positions past
- * {@code to}. Rows it does not need (the tail of a batch owned by the previous range, rows of a
- * dropped last batch) are ignored.
+ * {@code [from, to)}; it must be given, in any order, every row from {@code from} up to the end of
+ * its last batch, which may reach up to {@code maxBatchSize - 1} positions past {@code to}
+ * ({@link #end()}). Rows it does not need (the tail of a batch owned by the previous range, rows of
+ * a dropped last batch) may be given or not.
  *
- * <p>Each batch size keeps a buffer of one batch, so memory is {@code sum of m * F} doubles.
+ * <p>The rows are kept in one block in position order ({@code (end - from) * F} doubles), so every
+ * batch of every size is a contiguous slice of it: {@link #finish()} computes each batch's moments
+ * in place ({@link BatchMoments}) and folds the batches of each size in step order, which makes the
+ * result independent of the order the rows arrived in.
  */
 public final class MinibatchFolder {
   private final DatasetMoments exact;
@@ -24,16 +27,11 @@ public final class MinibatchFolder {
   private final long rows;
   private final long from;
   private final long to;
+  private final long end;
   private final int features;
   private final List<BatchSchedule> schedules;
-  private final List<EstimateAccumulator> accumulators = new ArrayList<>();
-  private final double[][] buffers;
-  private final int[] filled;
-  private final long[] batchStart;
-  private final BatchMoments moments;
-  private final double[] delta;
-  private final double[] variance;
-  private long lastPosition = -1;
+  private final double[] block;
+  private final boolean[] present;
   private BatchObserver observer;
   private boolean accumulate = true;
 
@@ -64,6 +62,7 @@ public final class MinibatchFolder {
    * @param schedules one schedule per batch size, in the settings' order
    * @param from the first position whose batches this folder owns
    * @param to the end (exclusive) of the positions whose batches it owns
+   * @throws IllegalArgumentException if the block of rows would exceed 2^31 - 1 doubles
    */
   public MinibatchFolder(DatasetMoments exact, CompareSettings settings,
       List<BatchSchedule> schedules, long from, long to) {
@@ -73,97 +72,115 @@ public final class MinibatchFolder {
     this.rows = schedules.get(0).rows();
     this.from = from;
     this.to = to;
+    this.end = Math.max(from, Math.min(positions(rows, settings), to + settings.maxBatchSize() - 1));
     this.features = exact.features();
-    int n = schedules.size();
-    this.buffers = new double[n][];
-    this.filled = new int[n];
-    this.batchStart = new long[n];
-    for (int i = 0; i < n; i++) {
-      BatchSchedule s = schedules.get(i);
-      accumulators.add(new EstimateAccumulator(s, features));
-      buffers[i] = new double[Math.multiplyExact(s.batchSize(), features)];
-      batchStart[i] = -1;
+    long doubles = (end - from) * features;
+    if (doubles > Integer.MAX_VALUE - 8) {
+      throw new IllegalArgumentException("a range of " + (end - from) + " rows of " + features
+          + " features does not fit one array");
     }
-    this.moments = new BatchMoments(features);
-    this.delta = new double[features];
-    this.variance = new double[features];
+    this.block = new double[(int) doubles];
+    this.present = new boolean[(int) (end - from)];
+  }
+
+  /** The number of features F. */
+  public int features() {
+    return features;
+  }
+
+  /** The end (exclusive) of the positions this folder reads: its last batch's end at most. */
+  public long end() {
+    return end;
+  }
+
+  /**
+   * The rows' block, row-major in position order: the row at position q is at
+   * {@code block()[offset(q) .. offset(q) + F)}.
+   */
+  public double[] block() {
+    return block;
+  }
+
+  /**
+   * Claims position {@code q}: the offset in {@link #block()} where its F values are to be written.
+   *
+   * @throws IllegalStateException if q is outside {@code [from, end())} or was given before
+   */
+  public int offset(long q) {
+    if (q < from || q >= end) {
+      throw new IllegalStateException("position " + q + " outside [" + from + ", " + end + ")");
+    }
+    int slot = (int) (q - from);
+    if (present[slot]) {
+      throw new IllegalStateException("position " + q + " given twice");
+    }
+    present[slot] = true;
+    return slot * features;
   }
 
   /**
    * Takes the row at global position {@code q}.
    *
    * @param values the row's F feature values (copied)
-   * @throws IllegalStateException if positions do not increase, or a row of an open batch is missing
+   * @throws IllegalStateException as {@link #offset(long)}
    */
   public void accept(long q, double[] values) {
-    if (q <= lastPosition) {
-      throw new IllegalStateException("positions out of order: " + q + " after " + lastPosition);
-    }
-    lastPosition = q;
-    long copy = q / rows;
-    long p = q % rows;
-    for (int i = 0; i < schedules.size(); i++) {
-      BatchSchedule s = schedules.get(i);
-      int m = s.batchSize();
-      long b = p / m;
-      int size = s.sizeOf(b);
-      if (size == 0) {
-        continue; // in a dropped last batch
-      }
-      long start = copy * rows + b * m;
-      if (start < from || start >= to) {
-        continue; // another range's batch
-      }
-      int offset = (int) (p - b * m);
-      if (offset == 0) {
-        if (filled[i] != 0) {
-          throw new IllegalStateException("batch at " + batchStart[i] + " incomplete");
-        }
-        batchStart[i] = start;
-      } else if (batchStart[i] != start || filled[i] != offset) {
-        long missing = batchStart[i] == start ? start + filled[i] : start;
-        throw new IllegalStateException("position " + missing + " missing before " + q
-            + " (batch size " + m + ")");
-      }
-      System.arraycopy(values, 0, buffers[i], offset * features, features);
-      filled[i] = offset + 1;
-      if (filled[i] == size) {
-        fold(i, copy, b, size);
-        filled[i] = 0;
-      }
-    }
-  }
-
-  private void fold(int i, long copy, long b, int size) {
-    BatchSchedule s = schedules.get(i);
-    moments.compute(buffers[i], size, exact.means(), delta, variance);
-    if (observer != null) {
-      observer.batch(i, size, delta, variance);
-    }
-    if (!accumulate) {
-      return;
-    }
-    EstimateAccumulator acc = accumulators.get(i);
-    long perEpoch = s.batchesPerEpoch();
-    if (settings.shuffle()) {
-      acc.add(copy * perEpoch + b + 1, size, delta, variance, exact, settings);
-    } else {
-      for (int e = 0; e < s.epochs(); e++) {
-        acc.add(e * perEpoch + b + 1, size, delta, variance, exact, settings);
-      }
-    }
+    System.arraycopy(values, 0, block, offset(q), features);
   }
 
   /**
-   * The accumulators, one per batch size.
+   * Folds every batch this folder owns, each batch size in step order.
    *
-   * @throws IllegalStateException if a batch this folder owns was not completed
+   * @return the accumulators, one per batch size
+   * @throws IllegalStateException naming the first missing position of an owned batch
    */
   public List<EstimateAccumulator> finish() {
-    for (int i = 0; i < filled.length; i++) {
-      if (filled[i] != 0) {
-        throw new IllegalStateException("batch of size " + schedules.get(i).batchSize() + " at "
-            + batchStart[i] + " incomplete: " + filled[i] + " rows");
+    BatchMoments moments = new BatchMoments(features);
+    double[] delta = new double[features];
+    double[] variance = new double[features];
+    List<EstimateAccumulator> accumulators = new ArrayList<>();
+    for (int i = 0; i < schedules.size(); i++) {
+      BatchSchedule s = schedules.get(i);
+      EstimateAccumulator acc = new EstimateAccumulator(s, features);
+      accumulators.add(acc);
+      int m = s.batchSize();
+      long perEpoch = s.batchesPerEpoch();
+      // the first batch starting at or after from: batches start at copy * rows + b * m
+      long copy = from / rows;
+      long b = ((from - copy * rows) + m - 1) / m;
+      while (true) {
+        if (b >= perEpoch) {
+          copy++;
+          b = 0;
+        }
+        long start = copy * rows + b * m;
+        if (start >= to || start >= end) {
+          break;
+        }
+        int size = s.sizeOf(b);
+        if (size > 0) {
+          int slot = (int) (start - from);
+          for (int k = 0; k < size; k++) {
+            if (!present[slot + k]) {
+              throw new IllegalStateException("position " + (start + k) + " missing (batch size "
+                  + m + ")");
+            }
+          }
+          moments.compute(block, slot * features, size, exact.means(), delta, variance);
+          if (observer != null) {
+            observer.batch(i, size, delta, variance);
+          }
+          if (accumulate) {
+            if (settings.shuffle()) {
+              acc.add(copy * perEpoch + b + 1, size, delta, variance, exact, settings);
+            } else {
+              for (int e = 0; e < s.epochs(); e++) {
+                acc.add(e * perEpoch + b + 1, size, delta, variance, exact, settings);
+              }
+            }
+          }
+        }
+        b++;
       }
     }
     return accumulators;

@@ -12,6 +12,8 @@ import org.apache.spark.ml.linalg.VectorUDT;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.util.ArrayData;
 import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.DataType;
@@ -275,6 +277,58 @@ public final class FeatureSelection implements Serializable {
       return columns.get(i);
     }
     return columns.get(0) + (channels == 0 ? "[" + i + "]" : "[channel " + i + "]");
+  }
+
+  /**
+   * As {@link #values(Row)}, for Spark's internal row of the {@link #projection()}, into
+   * {@code out[0 .. vectorLength())}: no Row, Vector or boxed value per row, one memory copy for a
+   * dense vector or array (Spark's {@code UnsafeArrayData}).
+   *
+   * @throws InputException (data) for a null value or vector, or a vector of another length
+   */
+  void values(InternalRow row, double[] out) {
+    String column = columns.get(0);
+    switch (kind) {
+      case SCALARS -> {
+        for (int j = 0; j < length; j++) {
+          if (row.isNullAt(j)) {
+            throw InputException.data("column '" + columns.get(j) + "' has a null value");
+          }
+          out[j] = row.getDouble(j);
+        }
+      }
+      case VECTOR -> {
+        if (row.isNullAt(0)) {
+          throw InputException.data("column '" + column + "' has a null vector");
+        }
+        InternalRow vector = row.getStruct(0, RowFolding.VECTOR_FIELDS);
+        ArrayData values = vector.getArray(3);
+        if (vector.getByte(0) == RowFolding.DENSE) {
+          checkLength(values.numElements());
+          RowFolding.copy(values, length, out, 0);
+        } else {
+          checkLength(vector.getInt(1));
+          Arrays.fill(out, 0, length, 0.0);
+          ArrayData indices = vector.getArray(2);
+          for (int k = 0; k < indices.numElements(); k++) {
+            out[indices.getInt(k)] = values.getDouble(k);
+          }
+        }
+      }
+      case ARRAY -> {
+        if (row.isNullAt(0)) {
+          throw InputException.data("column '" + column + "' has a null array");
+        }
+        ArrayData values = row.getArray(0);
+        checkLength(values.numElements());
+        for (int j = 0; j < length; j++) {
+          if (values.isNullAt(j)) {
+            throw InputException.data("column '" + column + "' has a null element");
+          }
+        }
+        RowFolding.copy(values, length, out, 0);
+      }
+    }
   }
 
   /**

@@ -18,7 +18,7 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Column;
-import org.apache.spark.sql.Row;
+import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.functions;
 import scala.Tuple2;
 
@@ -31,12 +31,15 @@ import scala.Tuple2;
  *       shuffling) its global position {@code q = epoch * N + permutation(g)}
  *       ({@link MinibatchFolder#position}). All batch sizes share the order of an epoch, so the rows
  *       are shuffled once per epoch, not once per batch size.</li>
- *   <li>The shuffle sends position range {@code [r*L, (r+1)*L)} to reduce task r, sorted by position,
- *       plus the first {@code maxBatchSize - 1} positions of the next range, so that every batch that
- *       starts in the range is complete in the task.</li>
- *   <li>Each task folds its batches in step order ({@link MinibatchFolder}) into one
- *       {@link EstimateAccumulator} per batch size, and the tasks' accumulators are merged in a tree
- *       of fixed shape ({@link #orderedTreeReduce}).</li>
+ *   <li>Each row travels once per epoch copy, packed in the fewest bytes that keep its values
+ *       ({@link PackedRows}: one byte per 8-bit pixel). The shuffle sends position range
+ *       {@code [r*L, (r+1)*L)} to reduce task r, plus the first {@code maxBatchSize - 1} positions
+ *       of the next range, so that every batch that starts in the range is complete in the task;
+ *       the task unpacks each row straight to its place in one block of rows in position order
+ *       (no sort), whatever order the rows arrive in.</li>
+ *   <li>Each task folds its batches, each a slice of the block, in step order
+ *       ({@link MinibatchFolder}) into one {@link EstimateAccumulator} per batch size, and the
+ *       tasks' accumulators are merged in a tree of fixed shape ({@link #orderedTreeReduce}).</li>
  * </ol>
  *
  * <p>The range length L depends only on the feature count and the batch sizes (each task gets about
@@ -45,7 +48,10 @@ import scala.Tuple2;
  * retries.
  */
 public final class MinibatchComparison {
-  /** The bytes of row data each reduce task folds, before overlap. */
+  /**
+   * The bytes of row data (as doubles) each reduce task folds, before overlap: its block of rows in
+   * memory.
+   */
   static final long TASK_BYTES = 16L << 20;
   /** The most reduce tasks the shuffle is cut into. */
   static final int MAX_TASKS = 1_000_000;
@@ -60,10 +66,14 @@ public final class MinibatchComparison {
   private final long rangeLength;
   private final Broadcast<InputOrder> order;
   private final Broadcast<DatasetMoments> moments;
-  private final JavaPairRDD<Long, double[]> sorted;
+  private final JavaPairRDD<Long, byte[]> placed;
 
   private MinibatchComparison(OrderedInput input, FeatureSelection selection,
       ExactStatistics.Ordered exact, CompareSettings settings) {
+    if (selection.channels() != 0) {
+      throw new IllegalArgumentException("the minibatch comparison takes one feature per element, "
+          + "not channels");
+    }
     long rows = exact.order().rows();
     int f = selection.size();
     double[] mean = new double[f];
@@ -98,11 +108,12 @@ public final class MinibatchComparison {
     int overlap = settings.maxBatchSize() - 1;
     long length = rangeLength;
     Broadcast<InputOrder> orderRef = order;
-    JavaRDD<Row> source = input.withOrigin().select(columns.toArray(new Column[0])).javaRDD();
-    JavaPairRDD<Long, double[]> placed = source.mapPartitionsToPair(it -> FaultInjection.afterLast(
-        new Placer(it, selection, orderRef.value(), settings, rows, fileIndex, length, overlap),
-        "minibatch pass, placing rows"));
-    this.sorted = placed.repartitionAndSortWithinPartitions(new RangeOfPositions(tasks, length));
+    JavaRDD<InternalRow> source = input.withOrigin().select(columns.toArray(new Column[0]))
+        .queryExecution().toRdd().toJavaRDD();
+    this.placed = source.mapPartitionsToPair(it -> FaultInjection.afterLast(
+            new Placer(it, selection, orderRef.value(), settings, rows, fileIndex, length, overlap),
+            "minibatch pass, placing rows"))
+        .partitionBy(new RangeOfPositions(tasks, length));
   }
 
   /**
@@ -141,16 +152,14 @@ public final class MinibatchComparison {
     List<BatchSchedule> sch = schedules;
     long length = rangeLength;
     long total = positions;
-    JavaRDD<List<EstimateAccumulator>> partials = sorted.mapPartitionsWithIndex((r, it) -> {
+    JavaRDD<List<EstimateAccumulator>> partials = placed.mapPartitionsWithIndex((r, it) -> {
       long from = r * length;
       MinibatchFolder folder = new MinibatchFolder(m.value(), s, sch, from,
           Math.min(total, from + length));
-      while (it.hasNext()) {
-        Tuple2<Long, double[]> record = it.next();
-        folder.accept(record._1() >>> 1, record._2());
-      }
+      fill(folder, it);
+      List<EstimateAccumulator> folded = folder.finish();
       FaultInjection.afterWork("minibatch pass, estimators");
-      return List.of(folder.finish()).iterator();
+      return List.of(folded).iterator();
     }, true);
     List<EstimateAccumulator> merged = orderedTreeReduce(partials, MinibatchComparison::merge);
     return Comparison.assemble(names, truth, settings, merged);
@@ -174,7 +183,7 @@ public final class MinibatchComparison {
     long length = rangeLength;
     long total = positions;
     double mu = truth.mean(feature);
-    JavaRDD<LinearHistogram> partials = sorted.mapPartitionsWithIndex((r, it) -> {
+    JavaRDD<LinearHistogram> partials = placed.mapPartitionsWithIndex((r, it) -> {
       long from = r * length;
       LinearHistogram h = new LinearHistogram(low, high, bins);
       MinibatchFolder folder = new MinibatchFolder(m.value(), s, sch, from,
@@ -183,10 +192,7 @@ public final class MinibatchComparison {
               h.add(mu + delta[feature]);
             }
           }, false);
-      while (it.hasNext()) {
-        Tuple2<Long, double[]> record = it.next();
-        folder.accept(record._1() >>> 1, record._2());
-      }
+      fill(folder, it);
       folder.finish();
       return List.of(h).iterator();
     }, true);
@@ -194,6 +200,16 @@ public final class MinibatchComparison {
       a.merge(b);
       return a;
     });
+  }
+
+  /** Unpacks a reduce task's shuffled rows into the folder's block, in the order they come. */
+  private static void fill(MinibatchFolder folder, Iterator<Tuple2<Long, byte[]>> records) {
+    double[] block = folder.block();
+    int f = folder.features();
+    while (records.hasNext()) {
+      Tuple2<Long, byte[]> record = records.next();
+      PackedRows.unpack(record._2(), f, block, folder.offset(record._1() >>> 1));
+    }
   }
 
   /** Releases the broadcast state (the shuffle files go with the RDDs). */
@@ -319,8 +335,8 @@ public final class MinibatchComparison {
    * Gives each row of a partition its input index, and emits (key, values) for its position in every
    * epoch copy, plus the overlap copies; lazily, a few records per row.
    */
-  private static final class Placer implements Iterator<Tuple2<Long, double[]>> {
-    private final Iterator<Row> rows;
+  private static final class Placer implements Iterator<Tuple2<Long, byte[]>> {
+    private final Iterator<InternalRow> rows;
     private final FeatureSelection selection;
     private final InputOrder.Indexer indexer;
     private final long rowCount;
@@ -328,10 +344,11 @@ public final class MinibatchComparison {
     private final long rangeLength;
     private final int overlap;
     private final Permutation[] permutations;
-    private final List<Tuple2<Long, double[]>> pending = new ArrayList<>();
+    private final List<Tuple2<Long, byte[]>> pending = new ArrayList<>();
+    private final double[] values;
     private int next;
 
-    Placer(Iterator<Row> rows, FeatureSelection selection, InputOrder order,
+    Placer(Iterator<InternalRow> rows, FeatureSelection selection, InputOrder order,
         CompareSettings settings, long rowCount, int fileIndex, long rangeLength, int overlap) {
       this.rows = rows;
       this.selection = selection;
@@ -340,6 +357,7 @@ public final class MinibatchComparison {
       this.fileIndex = fileIndex;
       this.rangeLength = rangeLength;
       this.overlap = overlap;
+      this.values = new double[selection.vectorLength()];
       int copies = (int) (MinibatchFolder.positions(rowCount, settings) / rowCount);
       this.permutations = new Permutation[copies];
       for (int c = 0; c < copies; c++) {
@@ -359,24 +377,25 @@ public final class MinibatchComparison {
     }
 
     @Override
-    public Tuple2<Long, double[]> next() {
+    public Tuple2<Long, byte[]> next() {
       if (!hasNext()) {
         throw new NoSuchElementException();
       }
       return pending.get(next++);
     }
 
-    private void place(Row row) {
+    private void place(InternalRow row) {
       pending.clear();
       next = 0;
-      long index = indexer.next(row.getString(fileIndex), row.getLong(fileIndex + 1));
-      double[] values = selection.values(row);
+      long index = indexer.next(row.getUTF8String(fileIndex).toString(), row.getLong(fileIndex + 1));
+      selection.values(row, values);
+      byte[] packed = PackedRows.pack(values, values.length);
       for (int c = 0; c < permutations.length; c++) {
         long q = MinibatchFolder.position(index, c, rowCount, permutations[c]);
-        pending.add(new Tuple2<>(q << 1, values));
+        pending.add(new Tuple2<>(q << 1, packed));
         long offsetInRange = q % rangeLength;
         if (q >= rangeLength && offsetInRange < overlap) {
-          pending.add(new Tuple2<>((q << 1) | 1, values));
+          pending.add(new Tuple2<>((q << 1) | 1, packed));
         }
       }
     }

@@ -193,7 +193,13 @@ class ComparisonTest {
     for (int t = 0; t + 1 < cuts.length; t++) {
       MinibatchFolder folder = new MinibatchFolder(exact, s, schedules, cuts[t], cuts[t + 1]);
       long end = Math.min(positions, cuts[t + 1] + s.maxBatchSize() - 1);
+      assertEquals(end, folder.end());
+      List<Long> order = new ArrayList<>();
       for (long q = cuts[t]; q < end; q++) {
+        order.add(q);
+      }
+      java.util.Collections.shuffle(order, random); // a shuffle delivers rows in any order
+      for (long q : order) {
         folder.accept(q, byPosition[(int) q]);
       }
       List<EstimateAccumulator> part = folder.finish();
@@ -223,18 +229,29 @@ class ComparisonTest {
   }
 
   @Test
-  void aFolderRefusesMissingRows() {
+  void aFolderRefusesMissingRepeatedAndStrayRows() {
     double[][] rows = SequentialBatchNorm.sampleRows(20, 1);
     CompareSettings s = new CompareSettings(new int[] {4}, 1, false, 0, true, 0.1, 0.99, 1e-5, 5, 3, 5);
     Estimate ref = SequentialBatchNorm.exact(rows);
     DatasetMoments exact = new DatasetMoments(ref.mean(), ref.var(), 1e-5);
     MinibatchFolder folder = new MinibatchFolder(exact, s,
-        List.of(new BatchSchedule(20, 4, 1, true, 5)), 0, 20);
+        List.of(new BatchSchedule(20, 4, 1, true, 5)), 0, 8);
+    assertEquals(11, folder.end());
     folder.accept(0, rows[0]);
+    folder.accept(2, rows[2]);
     assertThrows(IllegalStateException.class, () -> folder.accept(2, rows[2]));
-    MinibatchFolder other = new MinibatchFolder(exact, s,
-        List.of(new BatchSchedule(20, 4, 1, true, 5)), 0, 20);
-    other.accept(0, rows[0]);
-    assertThrows(IllegalStateException.class, other::finish);
+    assertThrows(IllegalStateException.class, () -> folder.accept(11, rows[11]));
+    for (int q = 3; q < 11; q++) {
+      folder.accept(q, rows[q]);
+    }
+    IllegalStateException missing = assertThrows(IllegalStateException.class, folder::finish);
+    assertEquals("position 1 missing (batch size 4)", missing.getMessage());
+    // the overlap past the last owned batch is not needed
+    MinibatchFolder whole = new MinibatchFolder(exact, s,
+        List.of(new BatchSchedule(20, 4, 1, true, 5)), 4, 8);
+    for (int q = 4; q < 8; q++) {
+      whole.accept(q, rows[q]);
+    }
+    assertEquals(1, whole.finish().get(0).batches());
   }
 }

@@ -3,8 +3,10 @@ package io.normstats.spark;
 import static io.normstats.testing.ExactOracle.assertMoments;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.normstats.InputException;
 import io.normstats.testing.TestSpark;
 import java.math.BigDecimal;
 import java.nio.file.Path;
@@ -16,6 +18,7 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.Metadata;
 import org.apache.spark.sql.types.StructField;
@@ -177,5 +180,62 @@ class ExactStatisticsTest {
           channel * 5 + 5)).toArray(), channels.features().get(c).moments(), "channel " + c);
     }
     vdf.unpersist();
+  }
+
+  /**
+   * The minibatch pass reads Spark's internal rows ({@link FeatureSelection#values(InternalRow,
+   * double[])}); they give the values the external rows
+   * give, for mixed scalar columns, dense and sparse vectors and arrays, and the same one-line
+   * errors for nulls.
+   */
+  @Test
+  void internalRowsGiveTheValuesOfRows() {
+    SplittableRandom r = new SplittableRandom(3);
+    List<Row> vectors = new ArrayList<>();
+    List<Row> arrays = new ArrayList<>();
+    for (int i = 0; i < 200; i++) {
+      double[] v = new double[6];
+      for (int k = 0; k < v.length; k++) {
+        v[k] = r.nextInt(3) == 0 ? 0 : r.nextGaussian() + k;
+      }
+      vectors.add(RowFactory.create(i % 2 == 0 ? Vectors.dense(v) : Vectors.dense(v).toSparse()));
+      List<Double> boxed = new ArrayList<>();
+      for (double x : v) {
+        boxed.add(x);
+      }
+      arrays.add(RowFactory.create(boxed));
+    }
+    Dataset<Row> scalars = spark.createDataFrame(mixedRows(300), MIXED).na().drop();
+    Dataset<Row> vdf = spark.createDataFrame(vectors,
+        new StructType().add("v", new org.apache.spark.ml.linalg.VectorUDT()));
+    Dataset<Row> adf = spark.createDataFrame(arrays,
+        new StructType().add("v", DataTypes.createArrayType(DataTypes.DoubleType)));
+    for (Dataset<Row> df : List.of(scalars, vdf, adf)) {
+      FeatureSelection selection = df == scalars ? FeatureSelection.resolve(df, List.of("i", "f",
+          "l", "d", "m", "x"), null) : FeatureSelection.resolve(df, null, "v");
+      Dataset<Row> projected = df.select(selection.projection());
+      List<Row> external = projected.collectAsList();
+      List<InternalRow> internal = projected.queryExecution().toRdd()
+          .toJavaRDD().map(InternalRow::copy).collect();
+      assertEquals(external.size(), internal.size());
+      double[] out = new double[selection.vectorLength()];
+      for (int i = 0; i < external.size(); i++) {
+        selection.values(internal.get(i), out);
+        double[] expected = selection.values(external.get(i));
+        for (int k = 0; k < out.length; k++) {
+          assertEquals(Double.doubleToLongBits(expected[k]), Double.doubleToLongBits(out[k]),
+              selection.kind() + " row " + i + " value " + k);
+        }
+      }
+    }
+    Dataset<Row> withNull = spark.createDataFrame(List.of(RowFactory.create((Object) null)),
+        new StructType().add("v", new org.apache.spark.ml.linalg.VectorUDT()));
+    FeatureSelection vsel = FeatureSelection.resolve(vdf, null, "v");
+    InternalRow nullRow = withNull.select(vsel.projection())
+        .queryExecution().toRdd().toJavaRDD().map(InternalRow::copy)
+        .first();
+    InputException e = assertThrows(
+        InputException.class, () -> vsel.values(nullRow, new double[6]));
+    assertEquals("column 'v' has a null vector", e.getMessage());
   }
 }
