@@ -202,8 +202,10 @@ class DenseBlocksTest {
     MomentAccumulator acc = new MomentAccumulator(32);
     long allocated = Long.MAX_VALUE;
     // The kernel allocates vector boxes until C2 compiles it; then a round of 200,000 rows (195
-    // blocks and flushes) must allocate nothing. Give the JIT up to 60 rounds.
-    for (int round = 0; round < 60 && allocated != 0; round++) {
+    // blocks and flushes) must allocate nothing. Give the JIT up to 30 s: on a loaded machine
+    // (the CI's two cores) 60 rounds of about 15 ms were once not enough.
+    long deadline = System.nanoTime() + 30_000_000_000L;
+    while (allocated != 0 && System.nanoTime() < deadline) {
       long before = threads.getThreadAllocatedBytes(Thread.currentThread().getId());
       for (int i = 0; i < 200_000; i++) {
         acc.addDense(rows[i & 511]);
