@@ -106,34 +106,50 @@ public final class Comparison {
    */
   public static Result assemble(List<String> names, DatasetMoments exact, CompareSettings settings,
       List<EstimateAccumulator> accumulators) {
-    List<BatchSchedule> schedules = new ArrayList<>();
-    List<EstimatorResult> results = new ArrayList<>();
-    List<Trace> traces = new ArrayList<>();
-    List<Gap> gaps = new ArrayList<>();
-    List<BatchDistribution> distributions = new ArrayList<>();
     for (EstimateAccumulator acc : accumulators) {
       BatchSchedule schedule = acc.schedule();
       if (acc.batches() != schedule.steps()) {
         throw new IllegalStateException("batch size " + schedule.batchSize() + ": folded "
             + acc.batches() + " batches, expected " + schedule.steps());
       }
-      schedules.add(schedule);
-      Map<Estimator, double[][]> finals = new LinkedHashMap<>();
-      traces.addAll(movingAverages(names, exact, settings, acc, finals));
-      for (Estimator est : Estimator.values()) {
-        List<FeatureErrors> features = new ArrayList<>(names.size());
-        for (int j = 0; j < names.size(); j++) {
-          features.add(errors(est, names.get(j), j, exact, acc, finals));
-        }
-        results.add(new EstimatorResult(schedule.batchSize(), est, List.copyOf(features),
-            summarize(features)));
-      }
-      gaps.add(gap(names, acc));
-      distributions.add(new BatchDistribution(schedule.batchSize(), acc.meanErrors(),
-          acc.varErrors()));
+    }
+    // The batch sizes are independent: assembled in parallel (the trace points' spreads are
+    // thousands of sorts of F values), collected in the settings' order.
+    List<Result> parts = accumulators.parallelStream()
+        .map(acc -> assembleOne(names, exact, settings, acc)).toList();
+    List<BatchSchedule> schedules = new ArrayList<>();
+    List<EstimatorResult> results = new ArrayList<>();
+    List<Trace> traces = new ArrayList<>();
+    List<Gap> gaps = new ArrayList<>();
+    List<BatchDistribution> distributions = new ArrayList<>();
+    for (Result part : parts) {
+      schedules.addAll(part.schedules());
+      results.addAll(part.results());
+      traces.addAll(part.traces());
+      gaps.addAll(part.gaps());
+      distributions.addAll(part.batchDistributions());
     }
     return new Result(List.copyOf(schedules), List.copyOf(results), List.copyOf(traces),
         List.copyOf(gaps), List.copyOf(distributions));
+  }
+
+  /** The result of one batch size's accumulator. */
+  private static Result assembleOne(List<String> names, DatasetMoments exact,
+      CompareSettings settings, EstimateAccumulator acc) {
+    BatchSchedule schedule = acc.schedule();
+    Map<Estimator, double[][]> finals = new LinkedHashMap<>();
+    List<Trace> traces = movingAverages(names, exact, settings, acc, finals);
+    List<EstimatorResult> results = new ArrayList<>();
+    for (Estimator est : Estimator.values()) {
+      List<FeatureErrors> features = new ArrayList<>(names.size());
+      for (int j = 0; j < names.size(); j++) {
+        features.add(errors(est, names.get(j), j, exact, acc, finals));
+      }
+      results.add(new EstimatorResult(schedule.batchSize(), est, List.copyOf(features),
+          summarize(features)));
+    }
+    return new Result(List.of(schedule), List.copyOf(results), traces, List.of(gap(names, acc)),
+        List.of(new BatchDistribution(schedule.batchSize(), acc.meanErrors(), acc.varErrors())));
   }
 
   private static FeatureErrors errors(Estimator est, String name, int j, DatasetMoments exact,
@@ -247,7 +263,7 @@ public final class Comparison {
     double[] rel = new double[f];
     for (int j = 0; j < f; j++) {
       double v = exact.variance(j);
-      inStd[j] = FeatureErrors.ratio(Math.abs(meanErr[j]), Math.sqrt(v));
+      inStd[j] = FeatureErrors.ratio(Math.abs(meanErr[j]), exact.stdDev(j));
       rel[j] = FeatureErrors.ratio(Math.abs(varErr[j]), v);
     }
     return new TracePoint(step, epoch, Spread.of(inStd), Spread.of(rel));

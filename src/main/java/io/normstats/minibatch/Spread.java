@@ -18,7 +18,15 @@ public record Spread(double median, double p90, double max, int defined) {
 
   /** The spread of {@code values}, ignoring NaNs. */
   public static Spread of(double[] values) {
-    double[] sorted = Arrays.stream(values).filter(v -> !Double.isNaN(v)).sorted().toArray();
+    double[] defined = new double[values.length];
+    int n = 0;
+    for (double v : values) {
+      if (!Double.isNaN(v)) {
+        defined[n++] = v;
+      }
+    }
+    double[] sorted = n == values.length ? defined : Arrays.copyOf(defined, n);
+    Arrays.sort(sorted);
     if (sorted.length == 0) {
       return new Spread(Double.NaN, Double.NaN, Double.NaN, 0);
     }
