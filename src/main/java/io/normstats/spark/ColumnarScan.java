@@ -1,19 +1,29 @@
 package io.normstats.spark;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.apache.spark.rdd.RDD;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RuntimeConfig;
+import org.apache.spark.sql.catalyst.expressions.Alias;
 import org.apache.spark.sql.catalyst.expressions.Attribute;
 import org.apache.spark.sql.catalyst.expressions.AttributeReference;
+import org.apache.spark.sql.catalyst.expressions.CreateNamedStruct;
+import org.apache.spark.sql.catalyst.expressions.ExprId;
+import org.apache.spark.sql.catalyst.expressions.Expression;
+import org.apache.spark.sql.catalyst.expressions.GetStructField;
+import org.apache.spark.sql.catalyst.expressions.KnownNotNull;
 import org.apache.spark.sql.catalyst.expressions.NamedExpression;
 import org.apache.spark.sql.execution.ColumnarToRowExec;
 import org.apache.spark.sql.execution.ProjectExec;
 import org.apache.spark.sql.execution.SparkPlan;
 import org.apache.spark.sql.execution.WholeStageCodegenExec;
+import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.vectorized.ColumnarBatch;
 import scala.jdk.javaapi.CollectionConverters;
@@ -24,9 +34,11 @@ import scala.jdk.javaapi.CollectionConverters;
  * directly skips Spark's batch-to-row conversion, and lets the statistics copy each column into the
  * row buffer in one tight loop.
  *
- * <p>Only a physical plan of the form [WholeStageCodegen] [Project of columns] ColumnarToRow(scan)
- * qualifies: anything else (filters, computed columns, row-based sources, Spark's vectorized reader
- * turned off or not applicable) is read as rows.
+ * <p>Only a physical plan of the form [WholeStageCodegen] [Projects] ColumnarToRow(scan) whose
+ * every output column is a column of the scan qualifies: renamed columns, and fields of the hidden
+ * {@code _metadata} column (the file and split each row came from, which the scan gives as
+ * per-file constant columns) count as such. Anything else (filters, computed columns, row-based
+ * sources, Spark's vectorized reader turned off or not applicable) is read as rows.
  *
  * <p>Wide selections: Spark's file sources give batches only to plans of at most
  * {@code spark.sql.codegen.maxFields} (100) columns, and turn wider scans into rows with a projection
@@ -58,16 +70,32 @@ record ColumnarScan(RDD<ColumnarBatch> batches, int[] columns, DataType[] types)
     }
   }
 
+  /**
+   * The batches of the scalar features of {@code selection} followed by the file and split columns
+   * of {@code input}'s origin ({@link InputOrder#FILE_COLUMN}, {@link InputOrder#START_COLUMN}), if
+   * the input is a columnar file scan; empty for vector or array features and other inputs.
+   */
+  static Optional<ColumnarScan> withOrigin(OrderedInput input, FeatureSelection selection) {
+    if (selection.kind() != FeatureSelection.Kind.SCALARS) {
+      return Optional.empty();
+    }
+    List<Column> columns = new ArrayList<>(List.of(selection.columnReferences()));
+    columns.add(functions.col(InputOrder.FILE_COLUMN));
+    columns.add(functions.col(InputOrder.START_COLUMN));
+    return of(input.withOrigin().select(columns.toArray(new Column[0])));
+  }
+
   private static Optional<ColumnarScan> plan(Dataset<Row> selected) {
     SparkPlan plan = selected.queryExecution().executedPlan();
     List<Attribute> output = CollectionConverters.asJava(plan.output());
     if (plan instanceof WholeStageCodegenExec stage) {
       plan = stage.child();
     }
-    if (plan instanceof ProjectExec project) {
+    Map<ExprId, Expression> aliases = new HashMap<>();
+    while (plan instanceof ProjectExec project) {
       for (NamedExpression e : CollectionConverters.asJava(project.projectList())) {
-        if (!(e instanceof AttributeReference)) {
-          return Optional.empty();
+        if (e instanceof Alias alias) {
+          aliases.put(alias.exprId(), alias.child());
         }
       }
       plan = project.child();
@@ -81,9 +109,10 @@ record ColumnarScan(RDD<ColumnarBatch> batches, int[] columns, DataType[] types)
     DataType[] types = new DataType[output.size()];
     for (int j = 0; j < columns.length; j++) {
       Attribute a = output.get(j);
+      Expression source = resolve(a, aliases);
       int index = -1;
-      for (int k = 0; k < scanOutput.size(); k++) {
-        if (scanOutput.get(k).exprId().equals(a.exprId())) {
+      for (int k = 0; k < scanOutput.size() && source instanceof AttributeReference ref; k++) {
+        if (scanOutput.get(k).exprId().equals(ref.exprId())) {
           index = k;
         }
       }
@@ -94,5 +123,28 @@ record ColumnarScan(RDD<ColumnarBatch> batches, int[] columns, DataType[] types)
       types[j] = a.dataType();
     }
     return Optional.of(new ColumnarScan(scan.executeColumnar(), columns, types));
+  }
+
+  /**
+   * The expression {@code e} stands for below the projections: an attribute passes through,
+   * an alias is its child, and a field of a struct built by a projection (Spark builds the hidden
+   * {@code _metadata} column so, from per-file constant columns of the scan) is that field's value.
+   * Anything computed resolves to itself, which no scan column matches.
+   */
+  private static Expression resolve(Expression e, Map<ExprId, Expression> aliases) {
+    if (e instanceof AttributeReference ref && aliases.containsKey(ref.exprId())) {
+      return resolve(aliases.get(ref.exprId()), aliases);
+    }
+    if (e instanceof Alias alias) {
+      return resolve(alias.child(), aliases);
+    }
+    if (e instanceof KnownNotNull known) {
+      return resolve(known.child(), aliases);
+    }
+    if (e instanceof GetStructField field
+        && resolve(field.child(), aliases) instanceof CreateNamedStruct struct) {
+      return resolve(struct.valExprs().apply(field.ordinal()), aliases);
+    }
+    return e;
   }
 }

@@ -5,6 +5,7 @@ import io.normstats.exact.FeatureMoments;
 import io.normstats.exact.MomentAccumulator;
 import io.normstats.exact.ScalarMoments;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
@@ -18,8 +19,8 @@ import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.sql.vectorized.ColumnVector;
 import org.apache.spark.sql.vectorized.ColumnarBatch;
-import org.apache.spark.unsafe.types.UTF8String;
 
 /**
  * The exact dataset-level statistics of every feature of a DataFrame, in one pass.
@@ -252,6 +253,10 @@ public final class ExactStatistics {
    * @throws InputException (data) if a vector's length differs from the selection's
    */
   public static Ordered computeOrdered(OrderedInput input, FeatureSelection selection) {
+    Optional<ColumnarScan> scan = ColumnarScan.withOrigin(input, selection);
+    if (scan.isPresent()) {
+      return computeOrderedColumnar(scan.get(), selection);
+    }
     List<org.apache.spark.sql.Column> columns = new ArrayList<>(List.of(selection.projection()));
     columns.add(functions.col(InputOrder.FILE_COLUMN));
     columns.add(functions.col(InputOrder.START_COLUMN));
@@ -259,37 +264,63 @@ public final class ExactStatistics {
         .select(columns.toArray(new org.apache.spark.sql.Column[0])).queryExecution().toRdd()
         .toJavaRDD();
     int fileIndex = columns.size() - 2;
-    CountedPartial total;
-    if (rows.getNumPartitions() == 0) {
-      total = new CountedPartial(new MomentAccumulator(selection.size(),
-          selection.valuesPerFeature()), new InputOrder.Counter());
-    } else {
-      int depth = rows.getNumPartitions() > 64 ? 3 : 2;
-      total = rows.mapPartitions(it -> {
-        InputOrder.Counter counter = new InputOrder.Counter();
-        RowFolding folding = new RowFolding(selection);
-        UTF8String lastFile = null;
-        String file = null;
-        while (it.hasNext()) {
-          InternalRow row = it.next();
-          UTF8String f = row.getUTF8String(fileIndex);
-          if (!f.equals(lastFile)) {
-            lastFile = f.clone();
-            file = f.toString();
-          }
-          counter.add(file, row.getLong(fileIndex + 1));
-          folding.add(row);
-        }
-        FaultInjection.afterWork("exact pass, ordered");
-        return Collections.singletonList(new CountedPartial(folding.accumulator(), counter))
-            .iterator();
-      }).treeReduce((a, b) -> {
-        a.moments().merge(b.moments());
-        a.counter().merge(b.counter());
-        return a;
-      }, depth);
-    }
+    CountedPartial total = treeMergeCounted(rows.mapPartitions(it -> {
+      InputOrder.Counter counter = new InputOrder.Counter();
+      RowFolding folding = new RowFolding(selection);
+      while (it.hasNext()) {
+        InternalRow row = it.next();
+        counter.add(row.getUTF8String(fileIndex), row.getLong(fileIndex + 1));
+        folding.add(row);
+      }
+      FaultInjection.afterWork("exact pass, ordered");
+      return Collections.singletonList(new CountedPartial(folding.accumulator(), counter))
+          .iterator();
+    }), selection);
     return new Ordered(result(total.moments(), selection), InputOrder.of(total.counter().counts()));
+  }
+
+  /**
+   * {@link #computeOrdered} over the columnar batches of a Parquet or ORC scan: the features as
+   * {@link #compute} reads them, the origin from the scan's file and split columns.
+   */
+  private static Ordered computeOrderedColumnar(ColumnarScan scan, FeatureSelection selection) {
+    JavaRDD<ColumnarBatch> batches = scan.batches().toJavaRDD();
+    int d = selection.size();
+    int[] columns = Arrays.copyOf(scan.columns(), d);
+    DataType[] types = Arrays.copyOf(scan.types(), d);
+    int fileColumn = scan.columns()[d];
+    int startColumn = scan.columns()[d + 1];
+    CountedPartial total = treeMergeCounted(batches.mapPartitions(it -> {
+      InputOrder.Counter counter = new InputOrder.Counter();
+      RowFolding folding = new RowFolding(selection);
+      while (it.hasNext()) {
+        ColumnarBatch batch = it.next();
+        ColumnVector files = batch.column(fileColumn);
+        ColumnVector starts = batch.column(startColumn);
+        for (int i = 0; i < batch.numRows(); i++) {
+          counter.add(files.getUTF8String(i), starts.getLong(i));
+        }
+        folding.addBatch(batch, columns, types);
+      }
+      FaultInjection.afterWork("exact pass, ordered, columnar");
+      return Collections.singletonList(new CountedPartial(folding.accumulator(), counter))
+          .iterator();
+    }), selection);
+    return new Ordered(result(total.moments(), selection), InputOrder.of(total.counter().counts()));
+  }
+
+  /** Merges the partitions' moments (exactly) and row counts in a tree. */
+  private static CountedPartial treeMergeCounted(JavaRDD<CountedPartial> partials,
+      FeatureSelection selection) {
+    if (partials.getNumPartitions() == 0) {
+      return new CountedPartial(new MomentAccumulator(selection.size(),
+          selection.valuesPerFeature()), new InputOrder.Counter());
+    }
+    return partials.treeReduce((a, b) -> {
+      a.moments().merge(b.moments());
+      a.counter().merge(b.counter());
+      return a;
+    }, partials.getNumPartitions() > 64 ? 3 : 2);
   }
 
   private record CountedPartial(MomentAccumulator moments, InputOrder.Counter counter)

@@ -5,6 +5,7 @@ import java.io.Serializable;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Map;
+import org.apache.spark.unsafe.types.UTF8String;
 
 /**
  * The input order of a DataFrame read from files: row {@code g} is the g-th row when the files are
@@ -111,6 +112,20 @@ public final class InputOrder implements Serializable {
     private String file;
     private long start = -1;
     private long count;
+    private transient UTF8String lastName;
+    private transient String lastString;
+
+    /**
+     * Counts one row of split ({@code file}, {@code start}), the file as Spark reads it (turned into
+     * a String once per run of rows from the same file).
+     */
+    public void add(UTF8String file, long start) {
+      if (!file.equals(lastName)) {
+        lastName = file.clone();
+        lastString = file.toString();
+      }
+      add(lastString, start);
+    }
 
     /** Counts one row of split ({@code file}, {@code start}). */
     public void add(String file, long start) {

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
+import java.util.Optional;
 import org.apache.spark.Partitioner;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
@@ -20,6 +21,8 @@ import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.unsafe.types.UTF8String;
 import scala.Tuple2;
 
 /**
@@ -101,19 +104,28 @@ public final class MinibatchComparison {
         input.withOrigin().sparkSession().sparkContext());
     this.order = sc.broadcast(exact.order());
     this.moments = sc.broadcast(truth);
-    List<Column> columns = new ArrayList<>(List.of(selection.projection()));
-    columns.add(functions.col(InputOrder.FILE_COLUMN));
-    columns.add(functions.col(InputOrder.START_COLUMN));
-    int fileIndex = columns.size() - 2;
     int overlap = settings.maxBatchSize() - 1;
     long length = rangeLength;
     Broadcast<InputOrder> orderRef = order;
-    JavaRDD<InternalRow> source = input.withOrigin().select(columns.toArray(new Column[0]))
-        .queryExecution().toRdd().toJavaRDD();
-    this.placed = source.mapPartitionsToPair(it -> FaultInjection.afterLast(
-            new Placer(it, selection, orderRef.value(), settings, rows, fileIndex, length, overlap),
-            "minibatch pass, placing rows"))
-        .partitionBy(new RangeOfPositions(tasks, length));
+    Optional<ColumnarScan> scan = ColumnarScan.withOrigin(input, selection);
+    JavaPairRDD<Long, byte[]> unplaced;
+    if (scan.isPresent()) {
+      int[] scanColumns = scan.get().columns();
+      DataType[] types = scan.get().types();
+      unplaced = scan.get().batches().toJavaRDD().mapPartitionsToPair(it -> FaultInjection
+          .afterLast(new Placer(OriginRows.ofBatches(it, scanColumns, types, selection), selection,
+              orderRef.value(), settings, rows, length, overlap), "minibatch pass, placing rows"));
+    } else {
+      List<Column> columns = new ArrayList<>(List.of(selection.projection()));
+      columns.add(functions.col(InputOrder.FILE_COLUMN));
+      columns.add(functions.col(InputOrder.START_COLUMN));
+      JavaRDD<InternalRow> source = input.withOrigin().select(columns.toArray(new Column[0]))
+          .queryExecution().toRdd().toJavaRDD();
+      unplaced = source.mapPartitionsToPair(it -> FaultInjection.afterLast(
+          new Placer(OriginRows.of(it, selection), selection, orderRef.value(), settings, rows,
+              length, overlap), "minibatch pass, placing rows"));
+    }
+    this.placed = unplaced.partitionBy(new RangeOfPositions(tasks, length));
   }
 
   /**
@@ -336,25 +348,23 @@ public final class MinibatchComparison {
    * epoch copy, plus the overlap copies; lazily, a few records per row.
    */
   private static final class Placer implements Iterator<Tuple2<Long, byte[]>> {
-    private final Iterator<InternalRow> rows;
-    private final FeatureSelection selection;
+    private final OriginRows rows;
     private final InputOrder.Indexer indexer;
     private final long rowCount;
-    private final int fileIndex;
     private final long rangeLength;
     private final int overlap;
     private final Permutation[] permutations;
     private final List<Tuple2<Long, byte[]>> pending = new ArrayList<>();
     private final double[] values;
+    private UTF8String lastFile;
+    private String file;
     private int next;
 
-    Placer(Iterator<InternalRow> rows, FeatureSelection selection, InputOrder order,
-        CompareSettings settings, long rowCount, int fileIndex, long rangeLength, int overlap) {
+    Placer(OriginRows rows, FeatureSelection selection, InputOrder order,
+        CompareSettings settings, long rowCount, long rangeLength, int overlap) {
       this.rows = rows;
-      this.selection = selection;
       this.indexer = new InputOrder.Indexer(order);
       this.rowCount = rowCount;
-      this.fileIndex = fileIndex;
       this.rangeLength = rangeLength;
       this.overlap = overlap;
       this.values = new double[selection.vectorLength()];
@@ -368,10 +378,10 @@ public final class MinibatchComparison {
     @Override
     public boolean hasNext() {
       while (next == pending.size()) {
-        if (!rows.hasNext()) {
+        if (!rows.advance()) {
           return false;
         }
-        place(rows.next());
+        place();
       }
       return true;
     }
@@ -384,11 +394,16 @@ public final class MinibatchComparison {
       return pending.get(next++);
     }
 
-    private void place(InternalRow row) {
+    private void place() {
       pending.clear();
       next = 0;
-      long index = indexer.next(row.getUTF8String(fileIndex).toString(), row.getLong(fileIndex + 1));
-      selection.values(row, values);
+      UTF8String f = rows.file();
+      if (!f.equals(lastFile)) {
+        lastFile = f.clone();
+        file = f.toString();
+      }
+      long index = indexer.next(file, rows.start());
+      rows.values(values);
       byte[] packed = PackedRows.pack(values, values.length);
       for (int c = 0; c < permutations.length; c++) {
         long q = MinibatchFolder.position(index, c, rowCount, permutations[c]);

@@ -253,7 +253,8 @@ final class RowFolding {
     }
   }
 
-  private static double value(ColumnVector c, DataType type, int i) {
+  /** Value i of a numeric column, as a double (as {@link FeatureSelection#projection()} casts). */
+  static double value(ColumnVector c, DataType type, int i) {
     if (type instanceof DoubleType) {
       return c.getDouble(i);
     } else if (type instanceof FloatType) {

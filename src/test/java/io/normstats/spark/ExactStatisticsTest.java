@@ -7,6 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.normstats.InputException;
+import io.normstats.minibatch.CompareSettings;
+import io.normstats.minibatch.Comparison;
+import io.normstats.output.CompareOutput;
 import io.normstats.testing.TestSpark;
 import java.math.BigDecimal;
 import java.nio.file.Path;
@@ -19,6 +22,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.Metadata;
 import org.apache.spark.sql.types.StructField;
@@ -99,6 +103,71 @@ class ExactStatisticsTest {
     }
     assertEquals(93, columnar.features().get(2).moments().nullCount()); // i: every 97th row
     assertEquals(18, columnar.features().get(0).moments().nanCount()); // x: every 501st row
+  }
+
+  /**
+   * The report's exact pass, which also counts the rows of every split (the input order), reads a
+   * Parquet file's columnar batches with the file and split taken from the scan's metadata columns,
+   * and agrees with the row reader: statistics, row count and every split's offset.
+   */
+  @Test
+  void orderedPassReadsBatchesWithTheirOrigin() {
+    List<Row> rows = mixedRows(6000);
+    String path = dir.resolve("ordered.parquet").toString();
+    spark.createDataFrame(rows, MIXED).repartition(3).write().parquet(path);
+    List<String> features = List.of("x", "d", "i", "m", "f", "l");
+    OrderedInput input = Inputs.readOrdered(spark, path, InputFormat.PARQUET);
+    FeatureSelection selection = FeatureSelection.resolve(input.data(), features, null);
+    assertTrue(ColumnarScan.of(input.withOrigin().select(selection.columnReferences()[0],
+        functions.col(InputOrder.FILE_COLUMN), functions.col(InputOrder.START_COLUMN)))
+        .isPresent(), "features and origin are read as columnar batches");
+    ExactStatistics.Ordered columnar = ExactStatistics.computeOrdered(input, selection);
+
+    spark.conf().set("spark.sql.parquet.enableVectorizedReader", "false");
+    OrderedInput rowInput = Inputs.readOrdered(spark, path, InputFormat.PARQUET);
+    ExactStatistics.Ordered byRows = ExactStatistics.computeOrdered(rowInput, selection);
+
+    assertEquals(byRows.result(), columnar.result());
+    assertEquals(ExactStatistics.compute(input.data(), selection), columnar.result());
+    assertEquals(6000, columnar.order().rows());
+    assertEquals(byRows.order().rows(), columnar.order().rows());
+    List<Row> splits = input.withOrigin().select(InputOrder.FILE_COLUMN, InputOrder.START_COLUMN)
+        .distinct().collectAsList();
+    assertEquals(3, splits.size());
+    for (Row split : splits) {
+      assertEquals(byRows.order().offset(split.getString(0), split.getLong(1)),
+          columnar.order().offset(split.getString(0), split.getLong(1)), split.toString());
+    }
+  }
+
+  /**
+   * The minibatch pass places a Parquet file's rows from its columnar batches, origin included,
+   * and gives the result the row reader gives, to the byte of compare.json.
+   */
+  @Test
+  void minibatchPassReadsBatchesWithTheirOrigin() throws java.io.IOException {
+    String path = dir.resolve("minibatch.parquet").toString();
+    spark.createDataFrame(mixedRows(3000), MIXED).na().drop().repartition(3).write().parquet(path);
+    List<String> features = List.of("d", "i", "m", "f", "l");
+    CompareSettings settings = new CompareSettings(new int[] {4, 50}, 2, true, 7, true, 0.1, 0.99,
+        1e-5, 20, 3, 5);
+    OrderedInput input = Inputs.readOrdered(spark, path, InputFormat.PARQUET);
+    FeatureSelection selection = FeatureSelection.resolve(input.data(), features, null);
+    assertTrue(ColumnarScan.withOrigin(input, selection).isPresent());
+    String columnar = compareJson(input, selection, settings);
+    spark.conf().set("spark.sql.parquet.enableVectorizedReader", "false");
+    OrderedInput rowInput = Inputs.readOrdered(spark, path, InputFormat.PARQUET);
+    assertFalse(ColumnarScan.withOrigin(rowInput, selection).isPresent());
+    assertEquals(compareJson(rowInput, selection, settings), columnar);
+  }
+
+  private static String compareJson(OrderedInput input, FeatureSelection selection,
+      CompareSettings settings) throws java.io.IOException {
+    ExactStatistics.Ordered exact = ExactStatistics.computeOrdered(input, selection);
+    Comparison.Result result = MinibatchComparison.compute(input, selection, exact, settings);
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    CompareOutput.writeJson(exact.result(), settings, result, bytes);
+    return bytes.toString(java.nio.charset.StandardCharsets.UTF_8);
   }
 
   @Test
