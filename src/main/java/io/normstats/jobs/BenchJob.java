@@ -26,6 +26,15 @@ import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
 import org.apache.commons.io.FileUtils;
+import org.apache.parquet.example.data.Group;
+import org.apache.parquet.example.data.simple.SimpleGroupFactory;
+import org.apache.parquet.hadoop.ParquetWriter;
+import org.apache.parquet.hadoop.example.ExampleParquetWriter;
+import org.apache.parquet.hadoop.metadata.CompressionCodecName;
+import org.apache.parquet.io.LocalOutputFile;
+import org.apache.parquet.schema.MessageType;
+import org.apache.parquet.schema.PrimitiveType;
+import org.apache.parquet.schema.Types;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.function.MapFunction;
 import org.apache.spark.ml.feature.StandardScaler;
@@ -61,6 +70,8 @@ import picocli.CommandLine.Option;
  *       VectorAssembler + Summarizer (mean, variance);</li>
  *   <li>scaling: the exact statistics of 1/8 against all of the rows, and of 64 against 1,024
  *       features with the same number of values per feature;</li>
+ *   <li>wide: the stats job on Parquet files of the same number of values in 32 to 10,000 columns,
+ *       and the report job against it on 3,000 columns;</li>
  *   <li>compare: the compare job (4 batch sizes) against the stats job on Fashion-MNIST images;</li>
  *   <li>recalibrate: each pass of the recalibrate job (ONNX Runtime and the exact moments of the
  *       captured tensors) against plain ONNX Runtime inference over the same rows with the same
@@ -76,8 +87,8 @@ public final class BenchJob implements Callable<Integer> {
   private static final String FASHION =
       "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
   private static final String SAMPLE_MODEL = "sample-data/fashion-mnist-cnn/model.onnx";
-  private static final List<String> SECTIONS = List.of("fit", "stats", "scaling", "groupby", "compare",
-      "recalibrate");
+  private static final List<String> SECTIONS = List.of("fit", "stats", "scaling", "wide", "groupby",
+      "compare", "recalibrate");
 
   @Option(names = "--rows", defaultValue = "2000000", paramLabel = "N",
       description = "Rows of generated data (default: ${DEFAULT-VALUE}).")
@@ -101,12 +112,13 @@ public final class BenchJob implements Callable<Integer> {
   String model;
 
   @Option(names = "--sections", split = ",",
-      defaultValue = "fit,stats,scaling,groupby,compare,recalibrate",
+      defaultValue = "fit,stats,scaling,wide,groupby,compare,recalibrate",
       paramLabel = "S", description = "Sections to run (default: ${DEFAULT-VALUE}).")
   List<String> sections;
 
   @Option(names = "--smoke", description = "A quick run for CI: 20,000 rows, 8 features, 1 round, "
-      + "and the compare and recalibrate sections on 2,000 sample images.")
+      + "wide tables of 200,000 values, and the compare and recalibrate sections on 2,000 sample "
+      + "images.")
   boolean smoke;
 
   @Mixin SparkOptions spark;
@@ -148,6 +160,9 @@ public final class BenchJob implements Callable<Integer> {
       }
       if (sections.contains("scaling")) {
         scaling(session);
+      }
+      if (sections.contains("wide")) {
+        wide(session, work);
       }
       if (sections.contains("groupby")) {
         groupBy(session);
@@ -304,6 +319,74 @@ public final class BenchJob implements Callable<Integer> {
         "exact statistics, 64 features", "<= 17");
     for (Dataset<Row> df : List.of(small, large, narrow, wide)) {
       df.unpersist();
+    }
+  }
+
+  /**
+   * Wide tables: the stats job on Parquet files of the same number of values in 32 to 10,000
+   * columns (rows = values / columns), and the report job against the stats job on the 3,000-column
+   * file. The files are written with parquet-mr's example writer, one per core.
+   */
+  private void wide(SparkSession session, Path work) throws IOException {
+    long values = smoke ? 200_000 : 60_000_000;
+    int[] widths = smoke ? new int[] {8, 200} : new int[] {32, 3_000, 10_000};
+    int reportWidth = smoke ? 200 : 3_000;
+    int files = session.sparkContext().defaultParallelism();
+    Map<Integer, String> paths = new LinkedHashMap<>();
+    for (int c : widths) {
+      Path dir = work.resolve("wide-" + c + ".parquet");
+      writeWideParquet(dir, c, values / c, files);
+      paths.put(c, dir.toString());
+    }
+    int[] round = {0};
+    Map<String, Supplier<Object>> contenders = new LinkedHashMap<>();
+    for (int c : widths) {
+      contenders.put(String.format(Locale.ROOT, "stats job, %,d columns x %,d rows", c, values / c),
+          () -> job("stats", paths.get(c), work, round));
+    }
+    String report = String.format(Locale.ROOT, "report job, %,d columns", reportWidth);
+    contenders.put(report, () -> job("report", paths.get(reportWidth), work, round));
+    Map<String, Double> median = run(String.format(Locale.ROOT,
+        "wide: Parquet doubles, %,d values per file, %d files each", values, files), contenders);
+    String narrowest = String.format(Locale.ROOT, "stats job, %,d columns x %,d rows", widths[0],
+        values / widths[0]);
+    for (int k = 1; k < widths.length; k++) {
+      int c = widths[k];
+      ratio(String.format(Locale.ROOT, "%,d / %,d columns, same values", c, widths[0]), median,
+          String.format(Locale.ROOT, "stats job, %,d columns x %,d rows", c, values / c),
+          narrowest, "<= 2");
+    }
+    ratio(String.format(Locale.ROOT, "report / stats, %,d columns", reportWidth), median, report,
+        String.format(Locale.ROOT, "stats job, %,d columns x %,d rows", reportWidth,
+            values / reportWidth), "<= 3");
+  }
+
+  /**
+   * Writes {@code rows} rows of {@code columns} required doubles {@code c0, c1, ...} (value
+   * {@code (r * (i + 1)) % 1000 / 7 + 1e6}, as the wide-table measurements in BENCHMARKS.md) into
+   * {@code files} Parquet files under {@code dir}, with parquet-mr's example writer: a Spark plan of
+   * thousands of column expressions takes minutes to plan and compile.
+   */
+  static void writeWideParquet(Path dir, int columns, long rows, int files) throws IOException {
+    Files.createDirectories(dir);
+    Types.MessageTypeBuilder builder = Types.buildMessage();
+    for (int i = 0; i < columns; i++) {
+      builder.required(PrimitiveType.PrimitiveTypeName.DOUBLE).named("c" + i);
+    }
+    MessageType schema = builder.named("wide");
+    SimpleGroupFactory groups = new SimpleGroupFactory(schema);
+    for (int f = 0; f < files; f++) {
+      Path file = dir.resolve(String.format(Locale.ROOT, "part-%05d.parquet", f));
+      try (ParquetWriter<Group> writer = ExampleParquetWriter.builder(new LocalOutputFile(file))
+          .withType(schema).withCompressionCodec(CompressionCodecName.SNAPPY).build()) {
+        for (long r = rows * f / files; r < rows * (f + 1) / files; r++) {
+          Group g = groups.newGroup();
+          for (int i = 0; i < columns; i++) {
+            g.add(i, (r * (i + 1)) % 1000 / 7.0 + 1e6);
+          }
+          writer.write(g);
+        }
+      }
     }
   }
 

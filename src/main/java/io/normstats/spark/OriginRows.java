@@ -15,6 +15,9 @@ import org.apache.spark.unsafe.types.UTF8String;
  * without a row conversion.
  */
 abstract class OriginRows {
+  /** The doubles of one tile of batch rows (256 KB, within the L2 cache), at least 16 rows. */
+  static final int TILE_DOUBLES = 1 << 15;
+
   /** Moves to the next row; false when there is none. */
   abstract boolean advance();
 
@@ -62,14 +65,20 @@ abstract class OriginRows {
 
   /**
    * The batches of {@link ColumnarScan#withOrigin}, whose {@code columns} and {@code types} are
-   * the features' then the file's and the split start's.
+   * the features' then the file's and the split start's. The features are copied a tile of rows at
+   * a time into a row-major buffer, one column loop per tile (reading a row across thousands of
+   * column vectors value by value cost 90 ns per value on 3,000 columns).
    */
   static OriginRows ofBatches(Iterator<ColumnarBatch> batches, int[] columns, DataType[] types,
       FeatureSelection selection) {
     int d = selection.size();
+    int capacity = Math.max(16, TILE_DOUBLES / Math.max(1, d));
     return new OriginRows() {
+      private final double[] tile = new double[Math.multiplyExact(capacity, d)];
       private ColumnarBatch batch;
       private int row = -1;
+      private int tileStart;
+      private int tileRows;
 
       @Override
       boolean advance() {
@@ -79,8 +88,31 @@ abstract class OriginRows {
           }
           batch = batches.next();
           row = -1;
+          tileStart = 0;
+          tileRows = 0;
+        }
+        if (row >= tileStart + tileRows) {
+          fill(row);
         }
         return true;
+      }
+
+      private void fill(int from) {
+        int n = Math.min(capacity, batch.numRows() - from);
+        for (int j = 0; j < d; j++) {
+          ColumnVector c = batch.column(columns[j]);
+          if (c.hasNull()) {
+            for (int i = from; i < from + n; i++) {
+              if (c.isNullAt(i)) {
+                throw InputException.data("column '" + selection.columns().get(j)
+                    + "' has a null value");
+              }
+            }
+          }
+          RowFolding.copyColumn(c, types[j], from, n, tile, j, d);
+        }
+        tileStart = from;
+        tileRows = n;
       }
 
       @Override
@@ -95,14 +127,7 @@ abstract class OriginRows {
 
       @Override
       void values(double[] out) {
-        for (int j = 0; j < d; j++) {
-          ColumnVector c = batch.column(columns[j]);
-          if (c.isNullAt(row)) {
-            throw InputException.data("column '" + selection.columns().get(j)
-                + "' has a null value");
-          }
-          out[j] = RowFolding.value(c, types[j], row);
-        }
+        System.arraycopy(tile, (row - tileStart) * d, out, 0, d);
       }
     };
   }

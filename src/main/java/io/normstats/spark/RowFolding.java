@@ -232,7 +232,7 @@ final class RowFolding {
   }
 
   /** Column values {@code from .. from+rows-1} into {@code out[at + r * stride]}. */
-  private static void copyColumn(ColumnVector c, DataType type, int from, int rows, double[] out,
+  static void copyColumn(ColumnVector c, DataType type, int from, int rows, double[] out,
       int at, int stride) {
     if (type instanceof DoubleType) {
       for (int r = 0; r < rows; r++) {

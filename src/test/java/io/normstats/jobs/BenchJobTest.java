@@ -42,6 +42,7 @@ class BenchJobTest {
     for (String ratio : List.of("StandardScaler.fit / BatchNorm.fit",
         "BatchNorm.fit / naive double sum", "SQL avg+var_pop / stats job",
         "VectorAssembler+Summarizer / stats job", "8x rows / 1x rows", "1024 / 64 features",
+        "200 / 8 columns, same values", "report / stats, 200 columns",
         "compare / stats", "exact / avg+var_pop, 1 groups", "exact / avg+var_pop, 1,000 groups",
         "recalibrate level 0 pass / inference over the same graph",
         "recalibrate level 2 pass / inference over the same graph")) {

@@ -161,6 +161,43 @@ class ExactStatisticsTest {
     assertEquals(compareJson(rowInput, selection, settings), columnar);
   }
 
+  /**
+   * The same on 150 columns and 5,000 rows in one file: batches of 4,096 rows are copied in tiles
+   * of {@code TILE_DOUBLES / 150} rows, so tiles end inside batches and batches inside tiles.
+   */
+  @Test
+  void minibatchPassOnAWideTableReadsBatchesInTiles() throws java.io.IOException {
+    int width = 150;
+    int rowCount = 5000;
+    assertTrue(OriginRows.TILE_DOUBLES / width < 4096 && OriginRows.TILE_DOUBLES / width < rowCount);
+    SplittableRandom r = new SplittableRandom(12);
+    List<StructField> fields = new ArrayList<>();
+    for (int j = 0; j < width; j++) {
+      fields.add(new StructField("c" + j, DataTypes.DoubleType, false, Metadata.empty()));
+    }
+    List<Row> rows = new ArrayList<>();
+    for (int i = 0; i < rowCount; i++) {
+      Object[] values = new Object[width];
+      for (int j = 0; j < width; j++) {
+        values[j] = (j + 1) * 10.0 + r.nextGaussian();
+      }
+      rows.add(RowFactory.create(values));
+    }
+    String path = dir.resolve("wide-minibatch.parquet").toString();
+    spark.createDataFrame(rows, new StructType(fields.toArray(new StructField[0]))).coalesce(1)
+        .write().parquet(path);
+    CompareSettings settings = new CompareSettings(new int[] {8, 100}, 1, true, 3, true, 0.1, 0.99,
+        1e-5, 10, 3, 5);
+    OrderedInput input = Inputs.readOrdered(spark, path, InputFormat.PARQUET);
+    FeatureSelection selection = FeatureSelection.resolve(input.data(), null, null);
+    assertEquals(width, selection.size());
+    assertTrue(ColumnarScan.withOrigin(input, selection).isPresent());
+    String columnar = compareJson(input, selection, settings);
+    spark.conf().set("spark.sql.parquet.enableVectorizedReader", "false");
+    assertEquals(compareJson(Inputs.readOrdered(spark, path, InputFormat.PARQUET), selection,
+        settings), columnar);
+  }
+
   private static String compareJson(OrderedInput input, FeatureSelection selection,
       CompareSettings settings) throws java.io.IOException {
     ExactStatistics.Ordered exact = ExactStatistics.computeOrdered(input, selection);
