@@ -6,7 +6,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.apache.spark.rdd.RDD;
-import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RuntimeConfig;
@@ -23,7 +22,6 @@ import org.apache.spark.sql.execution.ColumnarToRowExec;
 import org.apache.spark.sql.execution.ProjectExec;
 import org.apache.spark.sql.execution.SparkPlan;
 import org.apache.spark.sql.execution.WholeStageCodegenExec;
-import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.vectorized.ColumnarBatch;
 import scala.jdk.javaapi.CollectionConverters;
@@ -79,10 +77,7 @@ record ColumnarScan(RDD<ColumnarBatch> batches, int[] columns, DataType[] types)
     if (selection.kind() != FeatureSelection.Kind.SCALARS) {
       return Optional.empty();
     }
-    List<Column> columns = new ArrayList<>(List.of(selection.columnReferences()));
-    columns.add(functions.col(InputOrder.FILE_COLUMN));
-    columns.add(functions.col(InputOrder.START_COLUMN));
-    return of(input.withOrigin().select(columns.toArray(new Column[0])));
+    return of(input.selectWithOrigin(selection.columnReferences()));
   }
 
   private static Optional<ColumnarScan> plan(Dataset<Row> selected) {

@@ -15,7 +15,6 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.catalyst.InternalRow;
-import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
@@ -257,13 +256,9 @@ public final class ExactStatistics {
     if (scan.isPresent()) {
       return computeOrderedColumnar(scan.get(), selection);
     }
-    List<org.apache.spark.sql.Column> columns = new ArrayList<>(List.of(selection.projection()));
-    columns.add(functions.col(InputOrder.FILE_COLUMN));
-    columns.add(functions.col(InputOrder.START_COLUMN));
-    JavaRDD<InternalRow> rows = input.withOrigin()
-        .select(columns.toArray(new org.apache.spark.sql.Column[0])).queryExecution().toRdd()
-        .toJavaRDD();
-    int fileIndex = columns.size() - 2;
+    JavaRDD<InternalRow> rows = input.selectWithOrigin(selection.projection()).queryExecution()
+        .toRdd().toJavaRDD();
+    int fileIndex = selection.projection().length;
     CountedPartial total = treeMergeCounted(rows.mapPartitions(it -> {
       InputOrder.Counter counter = new InputOrder.Counter();
       RowFolding folding = new RowFolding(selection);

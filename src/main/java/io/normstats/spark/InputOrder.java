@@ -105,6 +105,24 @@ public final class InputOrder implements Serializable {
     }
   }
 
+  /**
+   * File names as Strings from Spark's UTF8Strings, converted once per run of rows from the same
+   * file (a task reads its files one after the other).
+   */
+  static final class FileNames {
+    private UTF8String last;
+    private String string;
+
+    /** {@code file} as a String. */
+    String of(UTF8String file) {
+      if (!file.equals(last)) {
+        last = file.clone();
+        string = file.toString();
+      }
+      return string;
+    }
+  }
+
   /** Counts the rows of each split, for one task; merge the tasks' counters with {@link #merge}. */
   public static final class Counter implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -112,19 +130,17 @@ public final class InputOrder implements Serializable {
     private String file;
     private long start = -1;
     private long count;
-    private transient UTF8String lastName;
-    private transient String lastString;
+    private transient FileNames names;
 
     /**
      * Counts one row of split ({@code file}, {@code start}), the file as Spark reads it (turned into
      * a String once per run of rows from the same file).
      */
     public void add(UTF8String file, long start) {
-      if (!file.equals(lastName)) {
-        lastName = file.clone();
-        lastString = file.toString();
+      if (names == null) {
+        names = new FileNames();
       }
-      add(lastString, start);
+      add(names.of(file), start);
     }
 
     /** Counts one row of split ({@code file}, {@code start}). */

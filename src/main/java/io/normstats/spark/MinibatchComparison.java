@@ -18,11 +18,8 @@ import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
-import org.apache.spark.sql.Column;
 import org.apache.spark.sql.catalyst.InternalRow;
-import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataType;
-import org.apache.spark.unsafe.types.UTF8String;
 import scala.Tuple2;
 
 /**
@@ -116,10 +113,7 @@ public final class MinibatchComparison {
           .afterLast(new Placer(OriginRows.ofBatches(it, scanColumns, types, selection), selection,
               orderRef.value(), settings, rows, length, overlap), "minibatch pass, placing rows"));
     } else {
-      List<Column> columns = new ArrayList<>(List.of(selection.projection()));
-      columns.add(functions.col(InputOrder.FILE_COLUMN));
-      columns.add(functions.col(InputOrder.START_COLUMN));
-      JavaRDD<InternalRow> source = input.withOrigin().select(columns.toArray(new Column[0]))
+      JavaRDD<InternalRow> source = input.selectWithOrigin(selection.projection())
           .queryExecution().toRdd().toJavaRDD();
       unplaced = source.mapPartitionsToPair(it -> FaultInjection.afterLast(
           new Placer(OriginRows.of(it, selection), selection, orderRef.value(), settings, rows,
@@ -356,8 +350,7 @@ public final class MinibatchComparison {
     private final Permutation[] permutations;
     private final List<Tuple2<Long, byte[]>> pending = new ArrayList<>();
     private final double[] values;
-    private UTF8String lastFile;
-    private String file;
+    private final InputOrder.FileNames files = new InputOrder.FileNames();
     private int next;
 
     Placer(OriginRows rows, FeatureSelection selection, InputOrder order,
@@ -397,12 +390,7 @@ public final class MinibatchComparison {
     private void place() {
       pending.clear();
       next = 0;
-      UTF8String f = rows.file();
-      if (!f.equals(lastFile)) {
-        lastFile = f.clone();
-        file = f.toString();
-      }
-      long index = indexer.next(file, rows.start());
+      long index = indexer.next(files.of(rows.file()), rows.start());
       rows.values(values);
       byte[] packed = PackedRows.pack(values, values.length);
       for (int c = 0; c < permutations.length; c++) {

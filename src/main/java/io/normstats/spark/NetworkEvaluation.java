@@ -18,7 +18,6 @@ import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.catalyst.InternalRow;
-import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataTypes;
 
 /**
@@ -99,9 +98,7 @@ public final class NetworkEvaluation {
       columns.add(FeatureSelection.quoted(labels.column()).cast(DataTypes.LongType));
     }
     int fileIndex = columns.size();
-    columns.add(functions.col(InputOrder.FILE_COLUMN));
-    columns.add(functions.col(InputOrder.START_COLUMN));
-    Dataset<Row> projected = input.withOrigin().select(columns.toArray(new Column[0]));
+    Dataset<Row> projected = input.selectWithOrigin(columns.toArray(new Column[0]));
     JavaRDD<InternalRow> rows = projected.queryExecution().toRdd().toJavaRDD();
     InputOrder order = null;
     if (labels != null && labels.byIndex() != null) {

@@ -13,11 +13,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.catalyst.InternalRow;
-import org.apache.spark.sql.functions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -172,14 +170,11 @@ public final class NetworkRecalibration {
    */
   public static Result withApproximations(OrderedInput input, FeatureSelection selection,
       Integer partitions, OnnxModel model, Settings settings) {
-    List<Column> columns = new ArrayList<>(List.of(selection.projection()));
-    columns.add(functions.col(InputOrder.FILE_COLUMN));
-    columns.add(functions.col(InputOrder.START_COLUMN));
-    Dataset<Row> withOrigin = input.withOrigin().select(columns.toArray(new Column[0]));
+    Dataset<Row> withOrigin = input.selectWithOrigin(selection.projection());
     JavaRDD<InternalRow> source = withOrigin.queryExecution().toRdd().toJavaRDD();
     JavaRDD<InternalRow> rows = partitions == null ? source
         : withOrigin.repartition(partitions).queryExecution().toRdd().toJavaRDD();
-    return run(rows, columns.size() - 2, source, selection, model, settings);
+    return run(rows, selection.projection().length, source, selection, model, settings);
   }
 
   private static Result run(JavaRDD<InternalRow> rows, int fileIndex,
