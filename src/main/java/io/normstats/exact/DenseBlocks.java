@@ -76,8 +76,18 @@ final class DenseBlocks {
   final double[] buffer;
   private int rows;
   private int rowsSinceFlush;
-  /** The kernel's last lane checks: remainders (0..3), block minima (4..7) and maxima (8..11). */
-  final double[] laneChecks = new double[3 * LANES];
+  /** Offsets in {@link #laneChecks}, one slot per lane of the kernel's last group. */
+  static final int VALUE_REMAINDERS = 0;
+  static final int MINIMA = LANES;
+  static final int MAXIMA = 2 * LANES;
+  static final int SQUARE_REMAINDERS = 3 * LANES;
+  /**
+   * The kernel's last lane checks: the sums of the remainders' magnitudes (of the values, then of
+   * both passes), the block minima and maxima, and the squares' remainders.
+   */
+  final double[] laneChecks = new double[4 * LANES];
+  /** The kernel's last group's partial sums: two value levels, then four square levels. */
+  final double[] groupSums = new double[6 * LANES];
 
   private final int[] exponent;
   final double[] bound;
@@ -195,8 +205,8 @@ final class DenseBlocks {
   /** Whether the kernel's last group fitted in {@code lane}: the check of {@link VectorFold}. */
   private boolean laneFits(int g, int lane) {
     double b = bound[g + lane];
-    return laneChecks[lane] == 0 && Math.abs(laneChecks[LANES + lane]) < b
-        && Math.abs(laneChecks[2 * LANES + lane]) < b;
+    return laneChecks[VALUE_REMAINDERS + lane] == 0 && Math.abs(laneChecks[MINIMA + lane]) < b
+        && Math.abs(laneChecks[MAXIMA + lane]) < b;
   }
 
   /** Chooses the bound of every position of group g that has none from the block's values. */

@@ -42,6 +42,11 @@ class DenseBlocksTest {
         () -> r.nextInt(1000) == 0 ? Double.NaN : r.nextGaussian(),
         () -> r.nextInt(700) == 0 ? Double.NEGATIVE_INFINITY : 3 + r.nextDouble(),
         () -> r.nextInt(3) == 0 ? -0.0 : 0.0,
+        // A zero minimum or maximum takes its sign from Math.min/max, whatever the row order.
+        () -> r.nextInt(3) == 0 ? -0.0 : r.nextBoolean() ? 0.0 : r.nextDouble(),
+        () -> r.nextInt(3) == 0 ? 0.0 : r.nextBoolean() ? -0.0 : -r.nextDouble(),
+        () -> r.nextBoolean() ? 0.0 : r.nextDouble(),
+        () -> r.nextBoolean() ? -0.0 : -r.nextDouble(),
         () -> r.nextInt(2000) == 0 ? 1e30 : r.nextDouble(),
         () -> r.nextInt(2000) == 0 ? 1e-30 : r.nextDouble(),
         () -> r.nextBoolean() ? Double.MAX_VALUE : -Double.MAX_VALUE * r.nextDouble(),
@@ -96,6 +101,8 @@ class DenseBlocksTest {
     return List.of(
         () -> (float) r.nextGaussian(),
         () -> Math.max(0f, (float) r.nextGaussian()), // ReLU outputs: many zeros
+        () -> r.nextInt(3) == 0 ? -0f : Math.max(0f, (float) r.nextGaussian()),
+        () -> r.nextInt(3) == 0 ? 0f : Math.min(-0f, (float) r.nextGaussian()),
         () -> (float) (1000 + 1e-3 * r.nextGaussian()),
         () -> (float) Math.scalb(r.nextDouble(1, 2), r.nextInt(-149, 128)),
         () -> r.nextInt(500) == 0 ? (float) 1e-30 : (float) r.nextDouble(),
