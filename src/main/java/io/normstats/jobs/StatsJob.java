@@ -99,8 +99,8 @@ public final class StatsJob implements Callable<Integer> {
       if (partitions != null) {
         df = df.repartition(partitions);
       }
-      LOG.info("stats: columns {} of {} in {} partitions", selection.columns(), in.input,
-          Inputs.partitions(df));
+      LOG.info("stats: columns {} of {} in {} partitions", columnsForLog(selection.columns()),
+          in.input, Inputs.partitions(df));
       result = ExactStatistics.compute(df, selection);
       checkRows(result, in.input);
       StatsState.State state = StatsState.of(result, selection.channels(),
@@ -150,7 +150,8 @@ public final class StatsJob implements Callable<Integer> {
     if (partitions != null) {
       df = df.repartition(partitions);
     }
-    LOG.info("stats: columns {} of {} per group of {}", selection.columns(), in.input, groupBy);
+    LOG.info("stats: columns {} of {} per group of {}", columnsForLog(selection.columns()),
+        in.input, groupBy);
     List<GroupedStatistics.Group> groups = GroupedStatistics.compute(df, selection, groupBy);
     if (groups.isEmpty()) {
       throw InputException.data("input " + in.input + " has no rows");
@@ -212,5 +213,15 @@ public final class StatsJob implements Callable<Integer> {
     public Invalid convert(String value) {
       return Invalid.valueOf(value.toUpperCase(Locale.ROOT));
     }
+  }
+
+  /** Columns shown in a log line: all of up to 10, else the first 5, the last 2 and the count. */
+  static String columnsForLog(List<String> columns) {
+    int n = columns.size();
+    if (n <= 10) {
+      return columns.toString();
+    }
+    return "[" + String.join(", ", columns.subList(0, 5)) + ", ..., "
+        + String.join(", ", columns.subList(n - 2, n)) + "] (" + n + " columns)";
   }
 }

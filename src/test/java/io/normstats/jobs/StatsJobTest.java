@@ -113,6 +113,17 @@ class StatsJobTest {
   }
 
   @Test
+  void theLogNamesAFewColumnsOfAWideTable() {
+    assertEquals("[a, b]", StatsJob.columnsForLog(List.of("a", "b")));
+    List<String> wide = new ArrayList<>();
+    for (int j = 0; j < 3000; j++) {
+      wide.add("c" + j);
+    }
+    assertEquals("[c0, c1, c2, c3, c4, ..., c2998, c2999] (3000 columns)",
+        StatsJob.columnsForLog(wide));
+  }
+
+  @Test
   void parquetCsvAndJsonInputsGiveTheExactStatistics() throws IOException {
     Dataset<Row> df = scalarFrame().repartition(3);
     Path parquet = tmp.resolve("scalars.parquet");
