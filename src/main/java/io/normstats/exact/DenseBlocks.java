@@ -162,6 +162,14 @@ final class DenseBlocks {
     return capacity - rows;
   }
 
+  /** Copies {@code n} floats from {@code data[from]} to the buffer at {@code offset}, as doubles. */
+  void widen(float[] data, int from, int offset, int n) {
+    int done = simd ? VectorFold.widen(data, from, buffer, offset, n) : 0;
+    for (int i = done; i < n; i++) {
+      buffer[offset + i] = data[from + i];
+    }
+  }
+
   /** Marks {@code n} rows after {@link #nextRow()} as written. */
   void rowsWritten(int n) {
     rows += n;

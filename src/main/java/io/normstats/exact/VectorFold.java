@@ -1,6 +1,7 @@
 package io.normstats.exact;
 
 import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
@@ -16,6 +17,7 @@ import jdk.incubator.vector.VectorSpecies;
 final class VectorFold {
   private static final VectorSpecies<Double> SPECIES = DoubleVector.SPECIES_256;
   private static final VectorSpecies<Long> LONGS = LongVector.SPECIES_256;
+  private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_128;
   private static final int LANES = DenseBlocks.LANES;
 
   private VectorFold() {}
@@ -23,6 +25,22 @@ final class VectorFold {
   /** The bit size of the CPU's preferred vectors (256 with AVX2). */
   static int preferredBits() {
     return DoubleVector.SPECIES_PREFERRED.vectorBitSize();
+  }
+
+  /**
+   * Widens {@code data[from ..]} to {@code buffer[to ..]}, four floats per vector conversion
+   * ({@code vcvtps2pd}), as many as whole vectors hold of the {@code n}.
+   *
+   * @return how many values were copied (the rest, fewer than four, are the caller's)
+   */
+  static int widen(float[] data, int from, double[] buffer, int to, int n) {
+    int whole = n - n % LANES;
+    for (int i = 0; i < whole; i += LANES) {
+      FloatVector.fromArray(FLOATS, data, from + i)
+          .convertShape(VectorOperators.F2D, SPECIES, 0).reinterpretAsDoubles()
+          .intoArray(buffer, to + i);
+    }
+    return whole;
   }
 
   /**

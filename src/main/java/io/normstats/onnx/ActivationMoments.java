@@ -66,25 +66,20 @@ public final class ActivationMoments implements Serializable {
   private void addChannelsLast(int k, long[] shape, float[] f, double[] d, int rows) {
     long[] channelsFirst = {shape[0], shape[2], shape[1]};
     MomentAccumulator acc = accumulator(k, channelsFirst, f != null);
+    int positions = Math.toIntExact(rows * shape[1]);
+    if (f != null) {
+      acc.addFloatRows(f, 0, positions);
+      return;
+    }
     int c = (int) shape[2];
     int from = 0;
-    for (long left = (long) rows * shape[1]; left > 0; ) {
-      int free = (int) Math.min(acc.freeRows(), left);
+    for (int left = positions; left > 0; ) {
+      int free = Math.min(acc.freeRows(), left);
       double[] buffer = acc.rowBuffer();
       int offset = acc.nextRow();
       int stride = acc.rowStride();
-      if (f != null && stride == c) {
-        for (int i = 0, n = free * c; i < n; i++) {
-          buffer[offset + i] = f[from + i];
-        }
-      } else {
-        for (int r = 0; r < free; r++) {
-          int at = offset + r * stride;
-          int src = from + r * c;
-          for (int ch = 0; ch < c; ch++) {
-            buffer[at + ch] = f != null ? f[src + ch] : d[src + ch];
-          }
-        }
+      for (int r = 0; r < free; r++) {
+        System.arraycopy(d, from + r * c, buffer, offset + r * stride, c);
       }
       acc.rowsWritten(free);
       from += free * c;

@@ -2,6 +2,7 @@ package io.normstats.exact;
 
 import static io.normstats.testing.ExactOracle.assertMoments;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.management.ManagementFactory;
@@ -165,6 +166,53 @@ class DenseBlocksTest {
       int f = j;
       assertMoments(column.stream().mapToDouble(row -> row[f]).toArray(), simd.moments(j), "f" + j);
     }
+  }
+
+  @ParameterizedTest(name = "{0} channels x {1} values")
+  @MethodSource("floatShapes")
+  void floatRowsAddAsTheirDoubles(int features, int perFeature) {
+    // Widths that fill the row stride (8 x 1, 16 x 3 = 48) and ones that leave padding (3 x 1,
+    // 5 x 3), batches of any size, values of every float kind including NaN and zeros of both signs.
+    SplittableRandom r = new SplittableRandom(features * 7L + perFeature);
+    List<DoubleSupplier> kinds = floatColumns(r);
+    int width = features * perFeature;
+    // The float kernel for one value per feature (activations), the double kernel for channels.
+    MomentAccumulator widened = perFeature == 1 ? MomentAccumulator.ofFloats(features)
+        : new MomentAccumulator(features, perFeature);
+    MomentAccumulator rows = perFeature == 1 ? MomentAccumulator.ofFloats(features)
+        : new MomentAccumulator(features, perFeature);
+    MomentAccumulator slow = new MomentAccumulator(features, perFeature, false);
+    for (int batch = 0; batch < 40; batch++) {
+      int n = r.nextInt(0, 300);
+      int from = r.nextInt(0, 5);
+      float[] data = new float[from + n * width + r.nextInt(0, 3)];
+      for (int i = 0; i < n; i++) {
+        for (int k = 0; k < width; k++) {
+          data[from + i * width + k] = (float) kinds.get(k % kinds.size()).getAsDouble();
+        }
+      }
+      widened.addFloatRows(data, from, n);
+      for (int i = 0; i < n; i++) {
+        double[] row = new double[width];
+        for (int k = 0; k < width; k++) {
+          row[k] = data[from + i * width + k];
+        }
+        rows.addDenseChannels(row);
+        slow.addDenseChannels(row);
+      }
+    }
+    assertEquals(slow.rows(), widened.rows());
+    for (int j = 0; j < features; j++) {
+      assertEquals(slow.moments(j), widened.moments(j), "feature " + j);
+      assertEquals(rows.moments(j), widened.moments(j), "feature " + j);
+    }
+    float[] tooShort = new float[width];
+    assertThrows(IndexOutOfBoundsException.class, () -> widened.addFloatRows(tooShort, 1, 1));
+  }
+
+  static Stream<Arguments> floatShapes() {
+    return Stream.of(Arguments.of(8, 1), Arguments.of(3, 1), Arguments.of(16, 3),
+        Arguments.of(5, 3));
   }
 
   @Test
