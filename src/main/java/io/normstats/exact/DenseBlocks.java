@@ -37,7 +37,7 @@ import java.util.Arrays;
  *
  * <p>Memory: the block buffer holds {@value #BUFFER_DOUBLES} doubles (64 KiB, so that a block
  * stays in the L1/L2 caches), or {@value #MIN_BLOCK_ROWS} rows of more than 512 positions (128
- * bytes per position), and each vector position keeps 15 doubles and an int (124 bytes) of state.
+ * bytes per position), and each vector position keeps 16 doubles and an int (132 bytes) of state.
  *
  * <p>The kernel uses the JDK's incubating Vector API ({@code jdk.incubator.vector}, which Spark 4
  * adds to every driver and executor JVM). Without it, or with {@code -Dnormstats.simd=false}, blocks
@@ -105,6 +105,8 @@ final class DenseBlocks {
   final double[] u4;
   final double[] min;
   final double[] max;
+  /** 0 for a vector position, NaN for the padding lanes of the last group. */
+  final double[] padding;
 
   DenseBlocks(MomentAccumulator owner, int positions, int perFeature, boolean simd,
       boolean floats) {
@@ -135,6 +137,8 @@ final class DenseBlocks {
     this.max = new double[stride];
     Arrays.fill(min, Double.POSITIVE_INFINITY);
     Arrays.fill(max, Double.NEGATIVE_INFINITY);
+    this.padding = new double[stride];
+    Arrays.fill(padding, positions, stride, Double.NaN);
     Arrays.fill(exponent, 0, positions, UNSET);
     for (int p = positions; p < stride; p++) {
       setExponent(p, 0); // padding lanes hold zeros, which always fit
@@ -162,7 +166,7 @@ final class DenseBlocks {
     return capacity - rows;
   }
 
-  /** Copies {@code n} floats from {@code data[from]} to the buffer at {@code offset}, as doubles. */
+  /** Widens {@code n} floats from {@code data[from]} into the buffer at {@code offset}. */
   void widen(float[] data, int from, int offset, int n) {
     int done = simd ? VectorFold.widen(data, from, buffer, offset, n) : 0;
     for (int i = done; i < n; i++) {

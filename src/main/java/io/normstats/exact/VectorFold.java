@@ -155,7 +155,10 @@ final class VectorFold {
     hi.intoArray(checks, DenseBlocks.MAXIMA);
     s1.intoArray(b.groupSums, 0);
     s2.intoArray(b.groupSums, 4);
-    if (lo.compare(VectorOperators.EQ, 0.0).or(hi.compare(VectorOperators.EQ, 0.0)).anyTrue()) {
+    // The padding lanes past the last position hold zeros and need no sign: NaN there.
+    DoubleVector padding = DoubleVector.fromArray(SPECIES, b.padding, g);
+    if (lo.add(padding).compare(VectorOperators.EQ, 0.0)
+        .or(hi.add(padding).compare(VectorOperators.EQ, 0.0)).anyTrue()) {
       signZeroExtremes(b, g, rows);
     }
   }
