@@ -140,28 +140,49 @@ public final class MomentAccumulator implements Serializable {
   }
 
   /**
-   * Adds {@code rows} dense rows of floats stored one after the other from {@code data[from]}:
-   * row r is {@code data[from + r * w .. from + (r + 1) * w)} with {@code w = features() *
-   * valuesPerRow} values, channel-major as {@link #addDenseChannels} (for example the activations
-   * of a float32 network, channels last). The floats are widened to doubles straight into the
-   * block buffer, four at a time with the SIMD kernel; the result is that of adding each row as
-   * doubles.
+   * Adds {@code rows} dense rows stored one after the other from {@code data[from]}: row r is
+   * {@code data[from + r * w .. from + (r + 1) * w)} with {@code w = features() * valuesPerRow}
+   * values, channel-major as {@link #addDenseChannels} (for example a network's activations,
+   * channels last). The same as adding each row with {@link #addDenseChannels}, without a row
+   * array: the values go straight into the block buffer.
+   *
+   * @throws IndexOutOfBoundsException if {@code data} holds fewer than {@code rows} rows from
+   *     {@code from}
+   */
+  public void addDenseRows(double[] data, int from, int rows) {
+    addRows(null, data, from, rows);
+  }
+
+  /**
+   * As {@link #addDenseRows}, for rows of floats (a float32 network's activations): they are
+   * widened to doubles into the block buffer, four at a time with the SIMD kernel.
    *
    * @throws IndexOutOfBoundsException if {@code data} holds fewer than {@code rows} rows from
    *     {@code from}
    */
   public void addFloatRows(float[] data, int from, int rows) {
+    addRows(data, null, from, rows);
+  }
+
+  /** Adds rows from {@code f} if it is not null, else from {@code d}. */
+  private void addRows(float[] f, double[] d, int from, int rows) {
     int width = features * valuesPerRow;
-    java.util.Objects.checkFromIndexSize(from, Math.multiplyExact(rows, width), data.length);
+    java.util.Objects.checkFromIndexSize(from, Math.multiplyExact(rows, width),
+        f != null ? f.length : d.length);
     DenseBlocks b = blocks();
+    // one copy per block when rows fill the stride (no padding), else one per row
+    int run = b.stride == width ? Integer.MAX_VALUE : 1;
     for (int left = rows, at = from; left > 0; ) {
       int n = Math.min(b.freeRows(), left);
       int offset = b.nextRow();
-      if (b.stride == width) {
-        b.widen(data, at, offset, n * width);
-      } else {
-        for (int r = 0; r < n; r++) {
-          b.widen(data, at + r * width, offset + r * b.stride, width);
+      for (int r = 0; r < n; r += run) {
+        int count = Math.min(run, n - r) * width;
+        int src = at + r * width;
+        int dst = offset + r * b.stride;
+        if (f != null) {
+          b.widen(f, src, dst, count);
+        } else {
+          System.arraycopy(d, src, b.buffer, dst, count);
         }
       }
       b.rowsWritten(n);

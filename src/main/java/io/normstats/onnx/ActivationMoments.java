@@ -69,21 +69,8 @@ public final class ActivationMoments implements Serializable {
     int positions = Math.toIntExact(rows * shape[1]);
     if (f != null) {
       acc.addFloatRows(f, 0, positions);
-      return;
-    }
-    int c = (int) shape[2];
-    int from = 0;
-    for (int left = positions; left > 0; ) {
-      int free = Math.min(acc.freeRows(), left);
-      double[] buffer = acc.rowBuffer();
-      int offset = acc.nextRow();
-      int stride = acc.rowStride();
-      for (int r = 0; r < free; r++) {
-        System.arraycopy(d, from + r * c, buffer, offset + r * stride, c);
-      }
-      acc.rowsWritten(free);
-      from += free * c;
-      left -= free;
+    } else {
+      acc.addDenseRows(d, 0, positions);
     }
   }
 

@@ -170,7 +170,7 @@ class DenseBlocksTest {
 
   @ParameterizedTest(name = "{0} channels x {1} values")
   @MethodSource("floatShapes")
-  void floatRowsAddAsTheirDoubles(int features, int perFeature) {
+  void rowsAddedInBulkEqualRowsAddedOneByOne(int features, int perFeature) {
     // Widths that fill the row stride (8 x 1, 16 x 3 = 48) and ones that leave padding (3 x 1,
     // 5 x 3), batches of any size, values of every float kind including NaN and zeros of both signs.
     SplittableRandom r = new SplittableRandom(features * 7L + perFeature);
@@ -182,6 +182,8 @@ class DenseBlocksTest {
     MomentAccumulator rows = perFeature == 1 ? MomentAccumulator.ofFloats(features)
         : new MomentAccumulator(features, perFeature);
     MomentAccumulator slow = new MomentAccumulator(features, perFeature, false);
+    MomentAccumulator doubles = new MomentAccumulator(features, perFeature);
+    MomentAccumulator doubleRows = new MomentAccumulator(features, perFeature);
     for (int batch = 0; batch < 40; batch++) {
       int n = r.nextInt(0, 300);
       int from = r.nextInt(0, 5);
@@ -192,6 +194,11 @@ class DenseBlocksTest {
         }
       }
       widened.addFloatRows(data, from, n);
+      double[] asDoubles = new double[data.length];
+      for (int i = 0; i < data.length; i++) {
+        asDoubles[i] = data[i];
+      }
+      doubles.addDenseRows(asDoubles, from, n);
       for (int i = 0; i < n; i++) {
         double[] row = new double[width];
         for (int k = 0; k < width; k++) {
@@ -199,15 +206,21 @@ class DenseBlocksTest {
         }
         rows.addDenseChannels(row);
         slow.addDenseChannels(row);
+        doubleRows.addDenseChannels(row);
       }
     }
     assertEquals(slow.rows(), widened.rows());
     for (int j = 0; j < features; j++) {
       assertEquals(slow.moments(j), widened.moments(j), "feature " + j);
       assertEquals(rows.moments(j), widened.moments(j), "feature " + j);
+      assertEquals(doubleRows.moments(j), doubles.moments(j), "feature " + j);
+      assertEquals(slow.moments(j), doubles.moments(j), "feature " + j);
     }
+    assertEquals(slow.rows(), doubles.rows());
     float[] tooShort = new float[width];
     assertThrows(IndexOutOfBoundsException.class, () -> widened.addFloatRows(tooShort, 1, 1));
+    assertThrows(IndexOutOfBoundsException.class,
+        () -> doubles.addDenseRows(new double[width], 1, 1));
   }
 
   static Stream<Arguments> floatShapes() {
