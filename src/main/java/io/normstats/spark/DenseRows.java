@@ -2,7 +2,6 @@ package io.normstats.spark;
 
 import io.normstats.InputException;
 import org.apache.spark.sql.catalyst.InternalRow;
-import org.apache.spark.sql.catalyst.util.ArrayData;
 
 /**
  * Copies the features of Spark's internal rows, as {@link FeatureSelection#projection()} yields
@@ -35,51 +34,7 @@ final class DenseRows {
    *     or a vector of another length
    */
   void read(InternalRow row, double[] out, int offset) {
-    switch (selection.kind()) {
-      case SCALARS -> {
-        for (int j = 0; j < length; j++) {
-          if (row.isNullAt(j)) {
-            throw InputException.data("column '" + selection.columns().get(j)
-                + "' has a null value; the network needs complete rows");
-          }
-          out[offset + j] = row.getDouble(j);
-        }
-      }
-      case VECTOR -> {
-        if (row.isNullAt(0)) {
-          throw InputException.data("column '" + column
-              + "' has a null vector; the network needs complete rows");
-        }
-        InternalRow vector = row.getStruct(0, RowFolding.VECTOR_FIELDS);
-        ArrayData values = vector.getArray(3);
-        if (vector.getByte(0) == RowFolding.DENSE) {
-          selection.checkLength(values.numElements());
-          RowFolding.copy(values, length, out, offset);
-        } else {
-          selection.checkLength(vector.getInt(1));
-          java.util.Arrays.fill(out, offset, offset + length, 0.0);
-          ArrayData indices = vector.getArray(2);
-          for (int k = 0; k < indices.numElements(); k++) {
-            out[offset + indices.getInt(k)] = values.getDouble(k);
-          }
-        }
-      }
-      case ARRAY -> {
-        if (row.isNullAt(0)) {
-          throw InputException.data("column '" + column
-              + "' has a null array; the network needs complete rows");
-        }
-        ArrayData values = row.getArray(0);
-        selection.checkLength(values.numElements());
-        for (int k = 0; k < length; k++) {
-          if (values.isNullAt(k)) {
-            throw InputException.data("column '" + column
-                + "' has a null element; the network needs complete rows");
-          }
-        }
-        RowFolding.copy(values, length, out, offset);
-      }
-    }
+    selection.values(row, out, offset, "; the network needs complete rows");
     for (int k = offset; k < offset + length; k++) {
       if (!Double.isFinite(out[k])) {
         throw InputException.data("column '" + column + "' has a NaN or infinite value ("

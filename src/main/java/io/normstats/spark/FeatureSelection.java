@@ -287,46 +287,57 @@ public final class FeatureSelection implements Serializable {
    * @throws InputException (data) for a null value or vector, or a vector of another length
    */
   void values(InternalRow row, double[] out) {
+    values(row, out, 0, "");
+  }
+
+  /**
+   * As {@link #values(InternalRow, double[])}, into {@code out[offset .. offset +
+   * vectorLength())}, with {@code why} appended to the message of a null value, vector, array or
+   * element (for example "; the network needs complete rows").
+   *
+   * @throws InputException (data) for a null value or vector, or a vector of another length
+   */
+  void values(InternalRow row, double[] out, int offset, String why) {
     String column = columns.get(0);
     switch (kind) {
       case SCALARS -> {
         for (int j = 0; j < length; j++) {
           if (row.isNullAt(j)) {
-            throw InputException.data("column '" + columns.get(j) + "' has a null value");
+            throw InputException.data("column '" + columns.get(j) + "' has a null value" + why);
           }
-          out[j] = row.getDouble(j);
+          out[offset + j] = row.getDouble(j);
         }
       }
       case VECTOR -> {
         if (row.isNullAt(0)) {
-          throw InputException.data("column '" + column + "' has a null vector");
+          throw InputException.data("column '" + column + "' has a null vector" + why);
         }
         InternalRow vector = row.getStruct(0, RowFolding.VECTOR_FIELDS);
         ArrayData values = vector.getArray(3);
         if (vector.getByte(0) == RowFolding.DENSE) {
           checkLength(values.numElements());
-          RowFolding.copy(values, length, out, 0);
+          RowFolding.copy(values, length, out, offset);
         } else {
           checkLength(vector.getInt(1));
-          Arrays.fill(out, 0, length, 0.0);
+          Arrays.fill(out, offset, offset + length, 0.0);
           ArrayData indices = vector.getArray(2);
           for (int k = 0; k < indices.numElements(); k++) {
-            out[indices.getInt(k)] = values.getDouble(k);
+            out[offset + indices.getInt(k)] = values.getDouble(k);
           }
         }
       }
       case ARRAY -> {
         if (row.isNullAt(0)) {
-          throw InputException.data("column '" + column + "' has a null array");
+          throw InputException.data("column '" + column + "' has a null array" + why);
         }
         ArrayData values = row.getArray(0);
         checkLength(values.numElements());
         for (int j = 0; j < length; j++) {
           if (values.isNullAt(j)) {
-            throw InputException.data("column '" + column + "' has a null element");
+            throw InputException.data("column '" + column + "' has a null element" + why);
           }
         }
-        RowFolding.copy(values, length, out, 0);
+        RowFolding.copy(values, length, out, offset);
       }
     }
   }
