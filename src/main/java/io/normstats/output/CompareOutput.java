@@ -1,8 +1,6 @@
 package io.normstats.output;
 
-import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.normstats.minibatch.BatchSchedule;
 import io.normstats.minibatch.CompareSettings;
 import io.normstats.minibatch.Comparison;
@@ -47,9 +45,9 @@ import org.apache.spark.sql.types.StructType;
  *      "mean_err_in_std": [counts], "var_rel_err": [counts]}}, ...]}
  * }</pre>
  * Field meanings are those of {@link FeatureErrors} and {@link Comparison}; the batch
- * distribution's quantiles are upper bounds from {@link ErrorHistogram}'s bins (at most 12% high). Numbers are written as
- * {@link Double#toString(double)} does; undefined values are null; infinite ones the string
- * {@code "Infinity"}.
+ * distribution's quantiles are upper bounds from {@link ErrorHistogram}'s bins (at most 12% high).
+ * Numbers are written as the shortest decimal that parses back to the same double; undefined values
+ * are null; infinite ones the string {@code "Infinity"}.
  *
  * <p>compare.parquet: one row per (batch size, estimator, feature) with the columns of
  * {@link #SCHEMA}.
@@ -86,9 +84,7 @@ public final class CompareOutput {
 
   public static void writeJson(ExactStatistics.Result exact, CompareSettings settings,
       Comparison.Result result, OutputStream stream) throws IOException {
-    try (JsonGenerator g = new ObjectMapper().getFactory().createGenerator(stream,
-        JsonEncoding.UTF8)) {
-      g.useDefaultPrettyPrinter();
+    try (JsonGenerator g = JsonFiles.generator(stream)) {
       writeObject(g, exact, settings, result);
       g.writeRaw('\n');
     }

@@ -1,8 +1,6 @@
 package io.normstats.output;
 
-import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.normstats.exact.ExactMoments;
 import io.normstats.io.SafeTensors;
 import io.normstats.minibatch.EstimateErrors;
@@ -50,7 +48,7 @@ import java.util.function.ToDoubleFunction;
  *       give their median, 90th percentile and maximum over channels. {@code evaluation} appears
  *       with an evaluation input: accuracy is the fraction of rows whose argmax of the output
  *       equals the label (only with labels), changed_predictions the fraction whose argmax differs
- *       from the stored model's. Doubles are written as {@link Double#toString(double)}. Nothing
+ *       from the stored model's. Doubles are written as the shortest decimal of each. Nothing
  *       in it depends on the partitioning, the inference batch size or the time taken: two runs
  *       over the same input and model write the same bytes.</li>
  * </ul>
@@ -100,9 +98,7 @@ public final class RecalibrateOutput {
   /** Writes recalibrate.json. */
   public static void writeJson(NetworkRecalibration.Description run, NetworkRecalibration.Result r,
       NetworkEvaluation.Result evaluation, OutputStream stream) throws IOException {
-    try (JsonGenerator g = new ObjectMapper().getFactory().createGenerator(stream,
-        JsonEncoding.UTF8)) {
-      g.useDefaultPrettyPrinter();
+    try (JsonGenerator g = JsonFiles.generator(stream)) {
       writeObject(g, run, r, evaluation);
       g.writeRaw('\n');
     }

@@ -1,8 +1,6 @@
 package io.normstats.output;
 
-import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.univocity.parsers.csv.CsvWriter;
 import com.univocity.parsers.csv.CsvWriterSettings;
 import io.normstats.exact.FeatureMoments;
@@ -53,9 +51,7 @@ public final class ReportOutput {
   }
 
   static void writeJson(ReportData d, OutputStream stream) throws IOException {
-    try (JsonGenerator g = new ObjectMapper().getFactory().createGenerator(stream,
-        JsonEncoding.UTF8)) {
-      g.useDefaultPrettyPrinter();
+    try (JsonGenerator g = JsonFiles.generator(stream)) {
       g.writeStartObject();
       g.writeObjectFieldStart("header");
       g.writeStringField("input", d.input());

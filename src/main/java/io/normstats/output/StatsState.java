@@ -1,6 +1,5 @@
 package io.normstats.output;
 
-import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -131,8 +130,7 @@ public final class StatsState {
   public static void write(SparkSession spark, State state, OutputDirectory out)
       throws IOException {
     try (OutputStream stream = out.fileSystem().create(out.file("state/state.json"), false);
-        JsonGenerator g = JSON.getFactory().createGenerator(stream, JsonEncoding.UTF8)) {
-      g.useDefaultPrettyPrinter();
+        JsonGenerator g = JsonFiles.generator(stream)) {
       g.writeStartObject();
       g.writeStringField("format", FORMAT);
       g.writeNumberField("version", VERSION);
