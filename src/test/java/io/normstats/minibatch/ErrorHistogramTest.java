@@ -32,6 +32,14 @@ class ErrorHistogramTest {
       double x = Math.pow(10, r.nextDouble(-10, 6));
       assertEquals(scan(x), ErrorHistogram.bin(x), "x = " + x);
     }
+    // both sides of every 1/64 of an octave, where the bin table's keys change
+    for (int e = -28; e <= 14; e++) {
+      for (int k = 0; k < 64; k++) {
+        double x = Math.scalb(1 + k / 64.0, e);
+        assertEquals(scan(x), ErrorHistogram.bin(x), "x = " + x);
+        assertEquals(scan(Math.nextDown(x)), ErrorHistogram.bin(Math.nextDown(x)), "below " + x);
+      }
+    }
     for (double x : new double[] {0.0, -0.0, Double.MIN_VALUE, 1e4, Double.MAX_VALUE,
         Double.POSITIVE_INFINITY}) {
       assertEquals(scan(x), ErrorHistogram.bin(x), "x = " + x);
