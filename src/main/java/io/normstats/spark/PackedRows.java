@@ -19,14 +19,21 @@ final class PackedRows {
 
   /** Packs {@code values[0 .. length)}. */
   static byte[] pack(double[] values, int length) {
+    // one test per form, each stopping at the first value that does not fit: 8-bit data (the
+    // common case) never pays for the float test
     boolean bytes = true;
-    boolean floats = true;
-    for (int k = 0; k < length && floats; k++) {
+    for (int k = 0; k < length; k++) {
       double x = values[k];
-      long bits = Double.doubleToRawLongBits(x);
       int b = (int) x;
-      bytes &= b == x && (b & ~0xFF) == 0 && bits != Long.MIN_VALUE;
-      floats = Double.doubleToRawLongBits((float) x) == bits;
+      if (b != x || (b & ~0xFF) != 0 || Double.doubleToRawLongBits(x) == Long.MIN_VALUE) {
+        bytes = false;
+        break;
+      }
+    }
+    boolean floats = !bytes;
+    for (int k = 0; k < length && floats; k++) {
+      floats = Double.doubleToRawLongBits((float) values[k])
+          == Double.doubleToRawLongBits(values[k]);
     }
     if (bytes) {
       byte[] out = new byte[1 + length];
