@@ -24,8 +24,8 @@ import org.apache.spark.sql.types.StructType;
  * "var_samp", "std_pop", "std_samp", "min", "max", "null_count", "nan_count"}, ...]}}. Doubles are
  * written as the shortest decimal that parses back to the same bits (as Java 19's
  * {@code Double.toString}); an undefined statistic is {@code null}; a variance beyond the double
- * range (values near +-1e308 only) is the string {@code "Infinity"}. stats.parquet holds the same feature table,
- * one row per feature, undefined values as nulls.
+ * range (values near +-1e308 only) is the string {@code "Infinity"}. stats.parquet holds the same
+ * feature table, one row per feature, undefined values as nulls.
  */
 public final class StatsOutput {
   /** The columns of the feature table, in order. */
