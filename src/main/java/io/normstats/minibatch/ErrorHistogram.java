@@ -73,8 +73,8 @@ public final class ErrorHistogram implements Serializable {
    * bits of x index a table of the bin of each 1/64 octave, and one comparison with the edge that
    * may lie inside it settles the bin, without branches, so the bin depends on the edges only. (A
    * logarithm per value cost more than the rest of the estimator update: {@code StrictMath.log10}
-   * is a JNI call on Java 17; a guess from the exponent settled by loops over the edges cost 8 ns,
-   * most of it mispredicted branches.)
+   * is a JNI call on Java 17; a guess from the exponent settled by loops over the edges made the
+   * estimator update, which bins two values, 110 ns instead of 53, mostly mispredicted branches.)
    */
   static int bin(double x) {
     if (!(x >= EDGES[0])) {
