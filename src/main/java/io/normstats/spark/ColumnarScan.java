@@ -2,6 +2,7 @@ package io.normstats.spark;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -99,19 +100,21 @@ record ColumnarScan(RDD<ColumnarBatch> batches, int[] columns, DataType[] types)
       return Optional.empty();
     }
     SparkPlan scan = toRows.child();
-    List<Attribute> scanOutput = new ArrayList<>(CollectionConverters.asJava(scan.output()));
+    // by id, not by scanning: a selection of thousands of columns (quadratic cost otherwise)
+    Map<ExprId, Integer> scanColumns = new HashMap<>();
+    List<Attribute> scanOutput = CollectionConverters.asJava(scan.output());
+    for (int k = 0; k < scanOutput.size(); k++) {
+      scanColumns.putIfAbsent(scanOutput.get(k).exprId(), k);
+    }
+    Map<CreateNamedStruct, List<Expression>> structFields = new IdentityHashMap<>();
     int[] columns = new int[output.size()];
     DataType[] types = new DataType[output.size()];
     for (int j = 0; j < columns.length; j++) {
       Attribute a = output.get(j);
-      Expression source = resolve(a, aliases);
-      int index = -1;
-      for (int k = 0; k < scanOutput.size() && source instanceof AttributeReference ref; k++) {
-        if (scanOutput.get(k).exprId().equals(ref.exprId())) {
-          index = k;
-        }
-      }
-      if (index < 0) {
+      Expression source = resolve(a, aliases, structFields);
+      Integer index = source instanceof AttributeReference ref ? scanColumns.get(ref.exprId())
+          : null;
+      if (index == null) {
         return Optional.empty();
       }
       columns[j] = index;
@@ -126,19 +129,23 @@ record ColumnarScan(RDD<ColumnarBatch> batches, int[] columns, DataType[] types)
    * {@code _metadata} column so, from per-file constant columns of the scan) is that field's value.
    * Anything computed resolves to itself, which no scan column matches.
    */
-  private static Expression resolve(Expression e, Map<ExprId, Expression> aliases) {
+  private static Expression resolve(Expression e, Map<ExprId, Expression> aliases,
+      Map<CreateNamedStruct, List<Expression>> structFields) {
     if (e instanceof AttributeReference ref && aliases.containsKey(ref.exprId())) {
-      return resolve(aliases.get(ref.exprId()), aliases);
+      return resolve(aliases.get(ref.exprId()), aliases, structFields);
     }
     if (e instanceof Alias alias) {
-      return resolve(alias.child(), aliases);
+      return resolve(alias.child(), aliases, structFields);
     }
     if (e instanceof KnownNotNull known) {
-      return resolve(known.child(), aliases);
+      return resolve(known.child(), aliases, structFields);
     }
     if (e instanceof GetStructField field
-        && resolve(field.child(), aliases) instanceof CreateNamedStruct struct) {
-      return resolve(struct.valExprs().apply(field.ordinal()), aliases);
+        && resolve(field.child(), aliases, structFields) instanceof CreateNamedStruct struct) {
+      // valExprs is a Scala List: index a copy, not the list (linear per lookup)
+      List<Expression> values = structFields.computeIfAbsent(struct,
+          s -> new ArrayList<>(CollectionConverters.asJava(s.valExprs())));
+      return resolve(values.get(field.ordinal()), aliases, structFields);
     }
     return e;
   }
