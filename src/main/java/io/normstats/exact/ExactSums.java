@@ -210,11 +210,21 @@ public final class ExactSums implements Serializable {
   public BigInteger toBigInteger(int i) {
     propagateCarries(i);
     int start = i * chunksPerSum;
-    BigInteger result = BigInteger.valueOf(chunks[start + chunksPerSum - 1]);
-    for (int c = start + chunksPerSum - 2; c >= start; c--) {
-      result = result.shiftLeft(32).or(BigInteger.valueOf(chunks[c]));
+    // Big-endian two's complement: the signed top chunk in 8 bytes, then each lower chunk (in
+    // [0, 2^32) after the carries) in 4; one linear pass instead of a shift per chunk.
+    byte[] bytes = new byte[8 + 4 * (chunksPerSum - 1)];
+    long top = chunks[start + chunksPerSum - 1];
+    for (int b = 0; b < 8; b++) {
+      bytes[b] = (byte) (top >>> (56 - 8 * b));
     }
-    return result;
+    for (int c = start + chunksPerSum - 2, at = 8; c >= start; c--, at += 4) {
+      long v = chunks[c];
+      bytes[at] = (byte) (v >>> 24);
+      bytes[at + 1] = (byte) (v >>> 16);
+      bytes[at + 2] = (byte) (v >>> 8);
+      bytes[at + 3] = (byte) v;
+    }
+    return new BigInteger(bytes);
   }
 
   /** Sum {@code i} correctly rounded to the nearest double (ties to even; overflow gives infinity). */
