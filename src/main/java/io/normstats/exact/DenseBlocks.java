@@ -38,6 +38,8 @@ import java.util.Arrays;
  * <p>Memory: the block buffer holds {@value #BUFFER_DOUBLES} doubles (64 KiB, so that a block
  * stays in the L1/L2 caches), or {@value #MIN_BLOCK_ROWS} rows of more than 512 positions (128
  * bytes per position), and each vector position keeps 16 doubles and an int (132 bytes) of state.
+ * Rows given column by column ({@link #addColumns}) go through a tile of at most
+ * {@value #TILE_ROWS} rows x {@value #TILE_POSITIONS} positions (128 KiB) instead.
  *
  * <p>The kernel uses the JDK's incubating Vector API ({@code jdk.incubator.vector}, which Spark 4
  * adds to every driver and executor JVM). Without it, or with {@code -Dnormstats.simd=false}, blocks
@@ -55,6 +57,13 @@ final class DenseBlocks {
    * per-group setup of the kernel).
    */
   static final int MIN_BLOCK_ROWS = 16;
+  /**
+   * Positions of a tile of {@link #addColumns}: a tile of 64 x {@value #TILE_ROWS} doubles is 128
+   * KiB, and its 64 source columns' values (and dictionaries) a few hundred KiB more.
+   */
+  static final int TILE_POSITIONS = 64;
+  /** Rows of a tile of {@link #addColumns}. */
+  static final int TILE_ROWS = 256;
   /** Bound exponents the levels support without overflow, underflow or subnormal grids. */
   static final int MIN_EXPONENT = -450;
   static final int MAX_EXPONENT = 500;
@@ -76,6 +85,8 @@ final class DenseBlocks {
   final double[] buffer;
   private int rows;
   private int rowsSinceFlush;
+  /** The tile of {@link #addColumns}, allocated on first use. */
+  private double[] tile;
   /** Offsets in {@link #laneChecks}, one slot per lane of the kernel's last group. */
   static final int VALUE_REMAINDERS = 0;
   static final int MINIMA = LANES;
@@ -193,25 +204,75 @@ final class DenseBlocks {
     if (rowsSinceFlush + n > FLUSH_ROWS) {
       flush();
     }
-    for (int p = 0; p < positions; p++) {
+    sumRows(0, stride, buffer, 0, stride, n);
+    rowsSinceFlush += n;
+    rows = 0;
+  }
+
+  /**
+   * Adds {@code n} rows of every position, given column by column: {@code columns} copies each
+   * position's values into a tile of at most {@value #TILE_ROWS} rows and {@value #TILE_POSITIONS}
+   * positions, which the kernel sums before the next tile is copied. The same sums as rows through
+   * {@link #nextRow()}, for any {@code n}; what differs is the memory traffic of a wide row: a
+   * tile's source columns, destination and kernel state stay in the L2 cache, where a block of
+   * {@value #MIN_BLOCK_ROWS} rows of thousands of columns fetches each column's values (for a
+   * dictionary-encoded Parquet column, its dictionary too) again for every block.
+   */
+  void addColumns(int n, MomentAccumulator.ColumnCopier columns) {
+    sumBlock();
+    int width = Math.min(stride, TILE_POSITIONS);
+    if (tile == null) {
+      tile = new double[TILE_ROWS * width];
+    }
+    for (int from = 0; from < n; ) {
+      int r = Math.min(TILE_ROWS, n - from);
+      if (rowsSinceFlush + r > FLUSH_ROWS) {
+        flush();
+      }
+      for (int first = 0; first < stride; first += width) {
+        int end = Math.min(first + width, stride);
+        int w = end - first;
+        for (int p = first; p < end; p++) {
+          if (p < positions) {
+            columns.copy(p, from, r, tile, p - first, w);
+          } else {
+            for (int i = 0; i < r; i++) {
+              tile[p - first + i * w] = 0; // padding lanes hold zeros
+            }
+          }
+        }
+        sumRows(first, end, tile, 0, w, r);
+      }
+      rowsSinceFlush += r;
+      from += r;
+    }
+  }
+
+  /**
+   * Sums {@code n} rows of positions {@code first} (a multiple of {@value #LANES}) to {@code end}
+   * (the same or {@link #stride}) held in {@code data}: position p of row i at
+   * {@code data[at + (p - first) + i * dataStride]}.
+   */
+  private void sumRows(int first, int end, double[] data, int at, int dataStride, int n) {
+    for (int p = first; p < Math.min(end, positions); p++) {
       owner.finiteCount[p / perFeature] += n;
     }
-    for (int g = 0; g < stride; g += LANES) {
+    for (int g = first; g < end; g += LANES) {
+      int k = at + g - first;
       boolean allFit = false;
       if (simd) {
-        initExponents(g, n);
-        allFit = floats ? VectorFold.sumGroupFloats(this, g, n) : VectorFold.sumGroup(this, g, n);
+        initExponents(g, data, k, dataStride, n);
+        allFit = floats ? VectorFold.sumGroupFloats(this, g, data, k, dataStride, n)
+            : VectorFold.sumGroup(this, g, data, k, dataStride, n);
       }
       if (!allFit) {
         for (int lane = 0; lane < LANES && g + lane < positions; lane++) {
           if (!simd || !laneFits(g, lane)) {
-            sumSlowly(g + lane, n);
+            sumSlowly(g + lane, data, k + lane, dataStride, n);
           }
         }
       }
     }
-    rowsSinceFlush += n;
-    rows = 0;
   }
 
   /** Whether the kernel's last group fitted in {@code lane}: the check of {@link VectorFold}. */
@@ -221,19 +282,22 @@ final class DenseBlocks {
         && Math.abs(laneChecks[MAXIMA + lane]) < b;
   }
 
-  /** Chooses the bound of every position of group g that has none from the block's values. */
-  private void initExponents(int g, int n) {
-    for (int p = g; p < g + LANES; p++) {
-      if (exponent[p] == UNSET) {
-        setExponent(p, boundExponent(largestFinite(p, n)));
+  /**
+   * Chooses the bound of every position of group g that has none from the block's values (position
+   * g + lane of row i at {@code data[at + lane + i * dataStride]}).
+   */
+  private void initExponents(int g, double[] data, int at, int dataStride, int n) {
+    for (int lane = 0; lane < LANES; lane++) {
+      if (exponent[g + lane] == UNSET) {
+        setExponent(g + lane, boundExponent(largestFinite(data, at + lane, dataStride, n)));
       }
     }
   }
 
-  private double largestFinite(int p, int n) {
+  private static double largestFinite(double[] data, int at, int dataStride, int n) {
     double largest = 0;
-    for (int i = 0, k = p; i < n; i++, k += stride) {
-      double a = Math.abs(buffer[k]);
+    for (int i = 0, k = at; i < n; i++, k += dataStride) {
+      double a = Math.abs(data[k]);
       if (a > largest && a <= Double.MAX_VALUE) {
         largest = a;
       }
@@ -246,13 +310,16 @@ final class DenseBlocks {
     return largest == 0 ? 0 : Math.getExponent(largest) + 1;
   }
 
-  /** The block's values of position p, one by one through the owner's exact sums. */
-  private void sumSlowly(int p, int n) {
+  /**
+   * The block's values of position p (row i at {@code data[at + i * dataStride]}), one by one
+   * through the owner's exact sums.
+   */
+  private void sumSlowly(int p, double[] data, int at, int dataStride, int n) {
     int feature = p / perFeature;
-    for (int i = 0, k = p; i < n; i++, k += stride) {
-      owner.addBlockValue(feature, buffer[k]);
+    for (int i = 0, k = at; i < n; i++, k += dataStride) {
+      owner.addBlockValue(feature, data[k]);
     }
-    int m = boundExponent(largestFinite(p, n));
+    int m = boundExponent(largestFinite(data, at, dataStride, n));
     if (m != exponent[p]) {
       flush(p);
       setExponent(p, m);

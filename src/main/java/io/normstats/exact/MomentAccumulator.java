@@ -193,6 +193,37 @@ public final class MomentAccumulator implements Serializable {
   }
 
   /**
+   * Copies one column of a columnar block of rows into a tile: rows {@code from} to
+   * {@code from + rows - 1} of column {@code column} (a vector position, 0 to
+   * {@code features * valuesPerRow - 1}) go to {@code out[at + r * stride]}, r = 0 to
+   * {@code rows - 1}, as doubles (as floats widened to double, for an accumulator of
+   * {@link #ofFloats}). Every value must be written: a column with nulls is not a dense block.
+   */
+  @FunctionalInterface
+  public interface ColumnCopier {
+    /** Copies the values as described above; called once per column and tile. */
+    void copy(int column, int from, int rows, double[] out, int at, int stride);
+  }
+
+  /**
+   * Adds {@code rows} dense rows given column by column (a columnar batch without nulls: Parquet,
+   * ORC, Arrow): the same moments as adding each row with {@link #addDense}, read in tiles of
+   * up to 256 rows x 64 columns so that a wide table's columns are read in long runs (see
+   * {@link DenseBlocks}). Finite-ness is checked per value as for rows.
+   *
+   * @param rows the number of rows, at least 0
+   * @param columns copies each column's values into the tiles; see {@link ColumnCopier}
+   * @throws IllegalArgumentException if {@code rows < 0}
+   */
+  public void addColumns(int rows, ColumnCopier columns) {
+    if (rows < 0) {
+      throw new IllegalArgumentException("rows must be >= 0: " + rows);
+    }
+    blocks().addColumns(rows, columns);
+    this.rows += rows;
+  }
+
+  /**
    * The row buffer for writing dense rows in place, without an intermediate array (for readers of
    * columnar or off-heap data). Row r of a write starts at an offset from {@link #nextRow()} plus
    * {@code r * rowStride()} and holds {@code features() * valuesPerRow} values (channel-major, as

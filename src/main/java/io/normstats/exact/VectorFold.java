@@ -53,13 +53,15 @@ final class VectorFold {
    * {@code fma(x, 1, c)} (the same correctly rounded sum), so that they run on the multiply
    * pipes beside the additions: 2.1 -> 1.5 ns per value on this machine's Zen 3.
    *
+   * @param data the block: the value of position {@code g + lane} in row {@code i} (0 to
+   *     {@code rows - 1}) is {@code data[at + i * stride + lane]}
    * @return whether every lane's values fit; if not, {@link DenseBlocks#laneFits} tells which
    *     lanes did not: their partial sums are left as they were before the block, for the caller
    *     to redo exactly
    */
-  static boolean sumGroup(DenseBlocks b, int g, int rows) {
-    sumValues(b, g, rows);
-    sumSquares(b, g, rows);
+  static boolean sumGroup(DenseBlocks b, int g, double[] data, int at, int stride, int rows) {
+    sumValues(b, g, data, at, stride, rows);
+    sumSquares(b, g, data, at, stride, rows);
     return settle(b, g, 4);
   }
 
@@ -70,9 +72,10 @@ final class VectorFold {
    * exact (a double that is not a float) makes its lane not fit, and the block is redone value by
    * value, so the sums stay exact for any values; only the speed depends on the promise.
    */
-  static boolean sumGroupFloats(DenseBlocks b, int g, int rows) {
-    sumValues(b, g, rows);
-    sumSquaresOfFloats(b, g, rows);
+  static boolean sumGroupFloats(DenseBlocks b, int g, double[] data, int at, int stride,
+      int rows) {
+    sumValues(b, g, data, at, stride, rows);
+    sumSquaresOfFloats(b, g, data, at, stride, rows);
     return settle(b, g, 3);
   }
 
@@ -126,7 +129,8 @@ final class VectorFold {
    * {@link #signZeroExtremes}, so the result is {@code Math.min}/{@code Math.max}'s in any row
    * order.
    */
-  private static void sumValues(DenseBlocks b, int g, int rows) {
+  private static void sumValues(DenseBlocks b, int g, double[] buffer, int at, int stride,
+      int rows) {
     DoubleVector one = DoubleVector.broadcast(SPECIES, 1.0);
     DoubleVector c1 = DoubleVector.fromArray(SPECIES, b.c1, g);
     DoubleVector c2 = DoubleVector.fromArray(SPECIES, b.c2, g);
@@ -135,9 +139,7 @@ final class VectorFold {
     DoubleVector dirty = DoubleVector.zero(SPECIES);
     DoubleVector lo = DoubleVector.broadcast(SPECIES, Double.POSITIVE_INFINITY);
     DoubleVector hi = DoubleVector.broadcast(SPECIES, Double.NEGATIVE_INFINITY);
-    double[] buffer = b.buffer;
-    int stride = b.stride;
-    for (int i = 0, k = g; i < rows; i++, k += stride) {
+    for (int i = 0, k = at; i < rows; i++, k += stride) {
       DoubleVector x = DoubleVector.fromArray(SPECIES, buffer, k);
       DoubleVector q1 = x.lanewise(VectorOperators.FMA, one, c1).sub(c1);
       DoubleVector r = x.sub(q1);
@@ -159,7 +161,7 @@ final class VectorFold {
     DoubleVector padding = DoubleVector.fromArray(SPECIES, b.padding, g);
     if (lo.add(padding).compare(VectorOperators.EQ, 0.0)
         .or(hi.add(padding).compare(VectorOperators.EQ, 0.0)).anyTrue()) {
-      signZeroExtremes(b, g, rows);
+      signZeroExtremes(b, g, buffer, at, stride, rows);
     }
   }
 
@@ -169,13 +171,12 @@ final class VectorFold {
    * whatever the order of the rows: the comparison-and-blend of {@link #sumValues} keeps the first
    * of equal values.
    */
-  private static void signZeroExtremes(DenseBlocks b, int g, int rows) {
+  private static void signZeroExtremes(DenseBlocks b, int g, double[] buffer, int at, int stride,
+      int rows) {
     LongVector negativeZeros = LongVector.zero(LONGS);
     LongVector positiveZeros = LongVector.zero(LONGS);
     LongVector negativeZero = LongVector.broadcast(LONGS, Double.doubleToRawLongBits(-0.0));
-    double[] buffer = b.buffer;
-    int stride = b.stride;
-    for (int i = 0, k = g; i < rows; i++, k += stride) {
+    for (int i = 0, k = at; i < rows; i++, k += stride) {
       LongVector bits = DoubleVector.fromArray(SPECIES, buffer, k).reinterpretAsLongs();
       negativeZeros = negativeZeros.or(bits.compare(VectorOperators.EQ, negativeZero).toVector());
       positiveZeros = positiveZeros.or(bits.compare(VectorOperators.EQ, 0L).toVector());
@@ -197,7 +198,8 @@ final class VectorFold {
    * {@link DenseBlocks#groupSums} (8..23), the sum of the remainders' magnitudes to
    * {@link DenseBlocks#laneChecks}.
    */
-  private static void sumSquares(DenseBlocks b, int g, int rows) {
+  private static void sumSquares(DenseBlocks b, int g, double[] buffer, int at, int stride,
+      int rows) {
     DoubleVector one = DoubleVector.broadcast(SPECIES, 1.0);
     DoubleVector k1 = DoubleVector.fromArray(SPECIES, b.k1, g);
     DoubleVector k2 = DoubleVector.fromArray(SPECIES, b.k2, g);
@@ -208,9 +210,7 @@ final class VectorFold {
     DoubleVector w3 = DoubleVector.fromArray(SPECIES, b.u3, g);
     DoubleVector w4 = DoubleVector.fromArray(SPECIES, b.u4, g);
     DoubleVector dirty = DoubleVector.zero(SPECIES);
-    double[] buffer = b.buffer;
-    int stride = b.stride;
-    for (int i = 0, k = g; i < rows; i++, k += stride) {
+    for (int i = 0, k = at; i < rows; i++, k += stride) {
       DoubleVector x = DoubleVector.fromArray(SPECIES, buffer, k);
       DoubleVector p = x.mul(x);
       DoubleVector e = x.lanewise(VectorOperators.FMA, x, p.neg());
@@ -243,7 +243,8 @@ final class VectorFold {
    * The squares' pass for floats: p split over the first three square levels; e (zero for a
    * float) only checked, with the remainders.
    */
-  private static void sumSquaresOfFloats(DenseBlocks b, int g, int rows) {
+  private static void sumSquaresOfFloats(DenseBlocks b, int g, double[] buffer, int at, int stride,
+      int rows) {
     DoubleVector one = DoubleVector.broadcast(SPECIES, 1.0);
     DoubleVector k1 = DoubleVector.fromArray(SPECIES, b.k1, g);
     DoubleVector k2 = DoubleVector.fromArray(SPECIES, b.k2, g);
@@ -252,9 +253,7 @@ final class VectorFold {
     DoubleVector w2 = DoubleVector.fromArray(SPECIES, b.u2, g);
     DoubleVector w3 = DoubleVector.fromArray(SPECIES, b.u3, g);
     DoubleVector dirty = DoubleVector.zero(SPECIES);
-    double[] buffer = b.buffer;
-    int stride = b.stride;
-    for (int i = 0, k = g; i < rows; i++, k += stride) {
+    for (int i = 0, k = at; i < rows; i++, k += stride) {
       DoubleVector x = DoubleVector.fromArray(SPECIES, buffer, k);
       DoubleVector p = x.mul(x);
       DoubleVector e = x.lanewise(VectorOperators.FMA, x, p.neg()); // 0 for a float

@@ -206,17 +206,8 @@ final class RowFolding {
       }
       return;
     }
-    double[] buffer = acc.rowBuffer();
-    int stride = acc.rowStride();
-    for (int i = 0; i < n; ) {
-      int rows = Math.min(n - i, acc.freeRows());
-      int offset = acc.nextRow();
-      for (int j = 0; j < d; j++) {
-        copyColumn(vectors[j], types[j], i, rows, buffer, offset + j, stride);
-      }
-      acc.rowsWritten(rows);
-      i += rows;
-    }
+    acc.addColumns(n, (j, from, rows, out, at, stride) ->
+        copyColumn(vectors[j], types[j], from, rows, out, at, stride));
   }
 
   private void addBatchRow(ColumnVector[] vectors, DataType[] types, int i) {

@@ -228,6 +228,83 @@ class DenseBlocksTest {
         Arguments.of(5, 3));
   }
 
+  @ParameterizedTest(name = "{0} features x {1} values, floats {2}")
+  @MethodSource("columnarShapes")
+  void rowsGivenByColumnEqualRowsAddedOneByOne(int features, int perFeature, boolean floats) {
+    // Columnar batches of 0 or 500 to 3,000 rows (more than a tile's and a flush's rows), some
+    // after a single row through the row buffer (a block pending when a batch arrives); widths
+    // below, at and above a tile's 64 positions and with padding; against the value-by-value path
+    // and the oracle.
+    SplittableRandom r = new SplittableRandom(features * 13L + perFeature + (floats ? 1 : 0));
+    List<DoubleSupplier> kinds = floats ? floatColumns(r) : columns(r);
+    int width = features * perFeature;
+    MomentAccumulator columnar = floats ? MomentAccumulator.ofFloats(features)
+        : new MomentAccumulator(features, perFeature);
+    MomentAccumulator slow = new MomentAccumulator(features, perFeature, false);
+    List<double[]> all = new ArrayList<>();
+    for (int batch = 0; batch < 12; batch++) {
+      int n = batch == 3 ? 0 : r.nextInt(500, 3000);
+      double[][] columns = new double[width][n];
+      for (int k = 0; k < width; k++) {
+        // a column keeps its kind for 6 batches: sums of thousands of rows between flushes would
+        // leave the levels' headroom
+        DoubleSupplier kind = kinds.get((k * 7 + batch / 6) % kinds.size());
+        for (int i = 0; i < n; i++) {
+          columns[k][i] = kind.getAsDouble();
+        }
+      }
+      int[] calls = {0};
+      columnar.addColumns(n, (k, from, rows, out, at, stride) -> {
+        calls[0]++;
+        assertTrue(rows <= DenseBlocks.TILE_ROWS && from + rows <= n, "rows " + from + "+" + rows);
+        for (int i = 0; i < rows; i++) {
+          out[at + i * stride] = columns[k][from + i];
+        }
+      });
+      int tiles = (n + DenseBlocks.TILE_ROWS - 1) / DenseBlocks.TILE_ROWS;
+      assertEquals(tiles * width, calls[0], "one copy per column and tile");
+      for (int i = 0; i < n; i++) {
+        double[] row = new double[width];
+        for (int k = 0; k < width; k++) {
+          row[k] = columns[k][i];
+        }
+        slow.addDenseChannels(row);
+        all.add(row);
+      }
+      if (batch % 2 == 0) {
+        continue;
+      }
+      double[] single = new double[width];
+      for (int k = 0; k < width; k++) {
+        single[k] = kinds.get(k % kinds.size()).getAsDouble();
+      }
+      columnar.addDenseChannels(single);
+      slow.addDenseChannels(single);
+      all.add(single);
+    }
+    assertEquals(slow.rows(), columnar.rows());
+    for (int j = 0; j < features; j++) {
+      assertEquals(slow.moments(j), columnar.moments(j), "feature " + j);
+      assertEquals(slow.state(j), columnar.state(j), "feature " + j);
+      if (perFeature == 1 && j % 5 == 0) {
+        int f = j;
+        double[] column = all.stream().mapToDouble(row -> row[f]).filter(Double::isFinite)
+            .toArray();
+        if (column.length > 0) {
+          assertMoments(column, columnar.moments(j), "feature " + j);
+        }
+      }
+    }
+    assertThrows(IllegalArgumentException.class, () -> columnar.addColumns(-1, (k, f, n, o, a,
+        s) -> { }));
+  }
+
+  static Stream<Arguments> columnarShapes() {
+    return Stream.of(Arguments.of(1, 1, false), Arguments.of(7, 1, false),
+        Arguments.of(64, 1, false), Arguments.of(65, 1, false), Arguments.of(203, 1, false),
+        Arguments.of(5, 3, false), Arguments.of(70, 1, true), Arguments.of(3, 1, true));
+  }
+
   @Test
   void rowsWrittenInPlaceEqualAddDense() {
     SplittableRandom r = new SplittableRandom(11);
