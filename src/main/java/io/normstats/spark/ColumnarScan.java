@@ -83,7 +83,8 @@ record ColumnarScan(RDD<ColumnarBatch> batches, int[] columns, DataType[] types)
 
   private static Optional<ColumnarScan> plan(Dataset<Row> selected) {
     SparkPlan plan = selected.queryExecution().executedPlan();
-    List<Attribute> output = CollectionConverters.asJava(plan.output());
+    // copies: the plans' outputs are Scala Lists, linear to index (and to size)
+    List<Attribute> output = new ArrayList<>(CollectionConverters.asJava(plan.output()));
     if (plan instanceof WholeStageCodegenExec stage) {
       plan = stage.child();
     }
@@ -102,7 +103,7 @@ record ColumnarScan(RDD<ColumnarBatch> batches, int[] columns, DataType[] types)
     SparkPlan scan = toRows.child();
     // by id, not by scanning: a selection of thousands of columns (quadratic cost otherwise)
     Map<ExprId, Integer> scanColumns = new HashMap<>();
-    List<Attribute> scanOutput = CollectionConverters.asJava(scan.output());
+    List<Attribute> scanOutput = new ArrayList<>(CollectionConverters.asJava(scan.output()));
     for (int k = 0; k < scanOutput.size(); k++) {
       scanColumns.putIfAbsent(scanOutput.get(k).exprId(), k);
     }
