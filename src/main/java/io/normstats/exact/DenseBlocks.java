@@ -193,7 +193,9 @@ final class DenseBlocks {
   /** Sums the buffered rows and adds every partial sum to the owner's exact sums. */
   void finish() {
     sumBlock();
-    flush();
+    if (rowsSinceFlush > 0) { // else every partial sum is zero: reading d moments stays O(d)
+      flush();
+    }
   }
 
   private void sumBlock() {
