@@ -14,30 +14,45 @@ import java.math.BigInteger;
  */
 public final class ExactMoments {
   private final long count;
+  /** S1 in units of 2^sumExponent, odd (or zero). */
   private final BigInteger sum;
   private final int sumExponent;
-  /** n S2 - S1^2 in units of 2^squaresExponent. */
+  /** n S2 - S1^2 in units of 2^numeratorExponent, odd (or zero). */
   private final BigInteger numerator;
-  private final int squaresExponent;
+  private final int numeratorExponent;
 
   /**
+   * The sums are reduced to odd integers first: an accumulator's sums are in units of 2^-1074
+   * (values) and 2^-2274 (squares), so the sums of ordinary data end in over two thousand zero
+   * bits, and n S2 - S1^2 and the roundings would otherwise work on numbers of thousands of bits.
+   *
    * @param count n, the number of values
    * @param sum S1 in units of {@code 2^sumExponent}
-   * @param sumOfSquares S2 in units of {@code 2^squaresExponent}, with
-   *     {@code 2 * sumExponent >= squaresExponent}
+   * @param sumOfSquares S2 in units of {@code 2^squaresExponent}
+   * @throws AssertionError if n S2 < S1^2 (no sums of n values and their squares)
    */
   ExactMoments(long count, BigInteger sum, int sumExponent, BigInteger sumOfSquares,
       int squaresExponent) {
     this.count = count;
-    this.sum = sum;
-    this.sumExponent = sumExponent;
-    this.squaresExponent = squaresExponent;
-    BigInteger n = BigInteger.valueOf(count);
-    this.numerator = n.multiply(sumOfSquares)
-        .subtract(sum.multiply(sum).shiftLeft(2 * sumExponent - squaresExponent));
+    int sumZeros = trailingZeros(sum);
+    this.sum = sum.shiftRight(sumZeros);
+    this.sumExponent = sumExponent + sumZeros;
+    int squaresZeros = trailingZeros(sumOfSquares);
+    BigInteger s2 = sumOfSquares.shiftRight(squaresZeros);
+    int e2 = squaresExponent + squaresZeros;
+    int e = Math.min(e2, 2 * this.sumExponent); // the finer grid of n S2 and S1^2
+    BigInteger numerator = BigInteger.valueOf(count).multiply(s2).shiftLeft(e2 - e)
+        .subtract(this.sum.multiply(this.sum).shiftLeft(2 * this.sumExponent - e));
     if (numerator.signum() < 0) {
       throw new AssertionError("negative exact variance numerator");
     }
+    int numeratorZeros = trailingZeros(numerator);
+    this.numerator = numerator.shiftRight(numeratorZeros);
+    this.numeratorExponent = e + numeratorZeros;
+  }
+
+  private static int trailingZeros(BigInteger x) {
+    return x.signum() == 0 ? 0 : x.getLowestSetBit();
   }
 
   /** n, the number of values the moments are over. */
@@ -52,22 +67,22 @@ public final class ExactMoments {
 
   /** The double nearest to the population variance (/n); NaN when there are no values. */
   public double varPop() {
-    return count == 0 ? Double.NaN : CorrectRounding.divide(numerator, n2(), squaresExponent);
+    return count == 0 ? Double.NaN : CorrectRounding.divide(numerator, n2(), numeratorExponent);
   }
 
   /** The double nearest to the sample variance (/(n-1)); NaN for fewer than two values. */
   public double varSamp() {
-    return count < 2 ? Double.NaN : CorrectRounding.divide(numerator, nn1(), squaresExponent);
+    return count < 2 ? Double.NaN : CorrectRounding.divide(numerator, nn1(), numeratorExponent);
   }
 
   /** The double nearest to the square root of the population variance; NaN without values. */
   public double stdPop() {
-    return count == 0 ? Double.NaN : CorrectRounding.sqrt(numerator, n2(), squaresExponent);
+    return count == 0 ? Double.NaN : CorrectRounding.sqrt(numerator, n2(), numeratorExponent);
   }
 
   /** The double nearest to the square root of the sample variance; NaN for fewer than two. */
   public double stdSamp() {
-    return count < 2 ? Double.NaN : CorrectRounding.sqrt(numerator, nn1(), squaresExponent);
+    return count < 2 ? Double.NaN : CorrectRounding.sqrt(numerator, nn1(), numeratorExponent);
   }
 
   /** The float nearest to the mean (not the double mean rounded again); NaN without values. */
@@ -78,13 +93,13 @@ public final class ExactMoments {
   /** The float nearest to the population variance; NaN without values. */
   public float varPopToFloat() {
     return count == 0 ? Float.NaN
-        : CorrectRounding.divideToFloat(numerator, n2(), squaresExponent);
+        : CorrectRounding.divideToFloat(numerator, n2(), numeratorExponent);
   }
 
   /** The float nearest to the sample variance; NaN for fewer than two values. */
   public float varSampToFloat() {
     return count < 2 ? Float.NaN
-        : CorrectRounding.divideToFloat(numerator, nn1(), squaresExponent);
+        : CorrectRounding.divideToFloat(numerator, nn1(), numeratorExponent);
   }
 
   private BigInteger n() {
