@@ -91,6 +91,33 @@ class CorrectRoundingTest {
   }
 
   @Test
+  void integerRootsAreTheJdksRoots() {
+    // The root by a double estimate and exact steps, against BigInteger.sqrtAndRemainder: squares,
+    // their neighbours (where a rounded double estimate is off by one), and random widths around
+    // the 112 to 113 bits sqrt takes and past the 120 where it defers to the JDK.
+    java.util.List<BigInteger> xs = new java.util.ArrayList<>();
+    SplittableRandom rnd = new SplittableRandom(11);
+    for (int t = 0; t < 20_000; t++) {
+      int bits = t % 4 == 0 ? rnd.nextInt(1, 130) : rnd.nextInt(108, 118);
+      BigInteger x = new BigInteger(bits, new java.util.Random(rnd.nextLong()));
+      BigInteger r = x.sqrt();
+      xs.add(x);
+      xs.add(r.multiply(r));
+      xs.add(r.multiply(r).subtract(BigInteger.ONE).max(BigInteger.ZERO));
+      xs.add(r.add(BigInteger.ONE).pow(2).subtract(BigInteger.ONE));
+    }
+    xs.add(BigInteger.ZERO);
+    xs.add(BigInteger.ONE.shiftLeft(113).subtract(BigInteger.ONE));
+    xs.add(BigInteger.ONE.shiftLeft(120).subtract(BigInteger.ONE));
+    for (BigInteger x : xs) {
+      BigInteger[] expected = x.sqrtAndRemainder();
+      BigInteger[] actual = CorrectRounding.integerSqrt(x);
+      assertEquals(expected[0], actual[0], "root of " + x);
+      assertEquals(expected[1], actual[1], "remainder of " + x);
+    }
+  }
+
+  @Test
   void floatQuotientsRoundOnceFromTheExactValue() {
     assertEquals(1.5f, CorrectRounding.divideToFloat(big(3), big(2), 0));
     assertEquals(0.1f, CorrectRounding.divideToFloat(big(1), big(10), 0));
