@@ -126,15 +126,8 @@ public final class ScalarMoments {
 
   /** The exact moments of the finite values. */
   public ExactMoments exact() {
-    BigInteger s1 = sum.toBigInteger();
-    BigInteger s2 = squares.toBigInteger();
-    int e1 = sum.unitExponent();
-    int e2 = squares.unitExponent();
-    if (2 * e1 < e2) { // ExactMoments needs S2 in units no coarser than S1's squared
-      s2 = s2.shiftLeft(e2 - 2 * e1);
-      e2 = 2 * e1;
-    }
-    return new ExactMoments(finite, s1, e1, s2, e2);
+    return new ExactMoments(finite, sum.toBigInteger(), sum.unitExponent(),
+        squares.toBigInteger(), squares.unitExponent());
   }
 
   /** The correctly rounded mean; NaN with a NaN or infinity; undefined (NaN) when empty. */
