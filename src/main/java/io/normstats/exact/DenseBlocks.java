@@ -53,8 +53,8 @@ final class DenseBlocks {
   static final int BUFFER_DOUBLES = 1 << 13;
   /**
    * Rows a block holds at least, however wide the rows: a block of one or two rows of thousands of
-   * features would cost a pass over every column per row (the copy from a columnar batch, the
-   * per-group setup of the kernel).
+   * features would pay the kernel's per-group setup for every row or two. (Columnar input does
+   * not go through blocks: {@link #addColumns}.)
    */
   static final int MIN_BLOCK_ROWS = 16;
   /**
