@@ -183,22 +183,29 @@ public final class MinibatchComparison {
    */
   public LinearHistogram batchMeans(int batchSizeIndex, int feature, double low, double high,
       int bins) {
-    Broadcast<DatasetMoments> m = moments;
     CompareSettings s = settings;
     List<BatchSchedule> sch = schedules;
     long length = rangeLength;
     long total = positions;
     double mu = truth.mean(feature);
+    int f = truth.features();
+    // A fold of the one feature at the one batch size: the same batches, and the same bits of
+    // mu_B - mu (BatchMoments gives a feature's moments the same bits whatever the others), for
+    // one value per record instead of all of them at every batch size.
+    DatasetMoments one = new DatasetMoments(new double[] {mu},
+        new double[] {truth.variance(feature)}, s.epsilon());
+    List<BatchSchedule> only = List.of(sch.get(batchSizeIndex));
     JavaRDD<LinearHistogram> partials = placed.mapPartitionsWithIndex((r, it) -> {
       long from = r * length;
       LinearHistogram h = new LinearHistogram(low, high, bins);
-      MinibatchFolder folder = new MinibatchFolder(m.value(), s, sch, from,
-          Math.min(total, from + length)).observe((i, size, delta, variance) -> {
-            if (i == batchSizeIndex) {
-              h.add(mu + delta[feature]);
-            }
-          }, false);
-      fill(folder, it);
+      MinibatchFolder folder = new MinibatchFolder(one, s, only, from,
+          Math.min(total, from + length))
+          .observe((i, size, delta, variance) -> h.add(mu + delta[0]), false);
+      double[] block = folder.block();
+      while (it.hasNext()) {
+        Tuple2<Long, byte[]> record = it.next();
+        block[folder.offset(record._1() >>> 1)] = PackedRows.valueAt(record._2(), f, feature);
+      }
       folder.finish();
       return List.of(h).iterator();
     }, true);

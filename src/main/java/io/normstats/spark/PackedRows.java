@@ -1,5 +1,7 @@
 package io.normstats.spark;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
@@ -14,6 +16,12 @@ final class PackedRows {
   static final byte UNSIGNED_BYTES = 1;
   static final byte FLOATS = 2;
   static final byte DOUBLES = 3;
+
+  /** Little-endian views of a packed row's floats (as int bits) and doubles. */
+  private static final VarHandle FLOAT_BITS =
+      MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+  private static final VarHandle DOUBLE_VALUES =
+      MethodHandles.byteArrayViewVarHandle(double[].class, ByteOrder.LITTLE_ENDIAN);
 
   private PackedRows() {}
 
@@ -64,7 +72,24 @@ final class PackedRows {
    *
    * @throws IllegalStateException if {@code packed} does not hold {@code length} values
    */
-  static void unpack(byte[] packed, int length, double[] out, int offset) {
+  /**
+   * Value {@code k} of a row packed by {@link #pack} from {@code length} values, without unpacking
+   * the others.
+   *
+   * @throws IllegalStateException if {@code packed} is not a packed row of {@code length} values
+   */
+  static double valueAt(byte[] packed, int length, int k) {
+    int width = width(packed, length);
+    java.util.Objects.checkIndex(k, length);
+    return switch (width) {
+      case 1 -> packed[1 + k] & 0xFF;
+      case 4 -> Float.intBitsToFloat((int) FLOAT_BITS.get(packed, 1 + 4 * k));
+      default -> (double) DOUBLE_VALUES.get(packed, 1 + 8 * k);
+    };
+  }
+
+  /** The bytes per value of a packed row of {@code length} values; checks its form and size. */
+  private static int width(byte[] packed, int length) {
     int width = switch (packed[0]) {
       case UNSIGNED_BYTES -> 1;
       case FLOATS -> 4;
@@ -75,6 +100,11 @@ final class PackedRows {
       throw new IllegalStateException("a packed row of " + (packed.length - 1) / width
           + " values where " + length + " were expected");
     }
+    return width;
+  }
+
+  static void unpack(byte[] packed, int length, double[] out, int offset) {
+    int width = width(packed, length);
     switch (width) {
       case 1 -> {
         for (int k = 0; k < length; k++) {

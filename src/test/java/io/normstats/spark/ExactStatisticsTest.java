@@ -198,6 +198,78 @@ class ExactStatisticsTest {
         settings), columnar);
   }
 
+  /**
+   * The batch-mean histogram of one feature at one batch size: every batch's mean once, binned as
+   * the BigDecimal mean of the batch's rows (the input order, without shuffling); rows packed as
+   * bytes, floats and doubles, a last partial batch kept.
+   */
+  @Test
+  void batchMeansBinEveryBatchOnce() throws java.io.IOException {
+    int rowCount = 1003;
+    SplittableRandom r = new SplittableRandom(21);
+    List<Row> rows = new ArrayList<>();
+    double[][] values = new double[rowCount][3];
+    for (int i = 0; i < rowCount; i++) {
+      for (int j = 0; j < 3; j++) {
+        values[i][j] = switch (i % 3) {
+          case 0 -> r.nextInt(256);                           // a row of bytes
+          case 1 -> (float) (100 * j + r.nextGaussian());     // floats
+          default -> 1e6 * (j + 1) + r.nextGaussian();        // doubles
+        };
+      }
+      rows.add(RowFactory.create(values[i][0], values[i][1], values[i][2]));
+    }
+    StructType schema = new StructType().add("a", DataTypes.DoubleType, false)
+        .add("b", DataTypes.DoubleType, false).add("c", DataTypes.DoubleType, false);
+    String path = dir.resolve("batch-means.parquet").toString();
+    spark.createDataFrame(rows, schema).coalesce(1).write().parquet(path);
+    CompareSettings settings = new CompareSettings(new int[] {64, 10}, 1, false, 0, false, 0.1,
+        0.99, 1e-5, 10, 3, 5);
+    OrderedInput input = Inputs.readOrdered(spark, path, InputFormat.PARQUET);
+    FeatureSelection selection = FeatureSelection.resolve(input.data(), null, null);
+    ExactStatistics.Ordered exact = ExactStatistics.computeOrdered(input, selection);
+    MinibatchComparison run = MinibatchComparison.start(input, selection, exact, settings);
+    try {
+      for (int sizeIndex = 0; sizeIndex < 2; sizeIndex++) {
+        int m = settings.batchSizes()[sizeIndex];
+        for (int j = 0; j < 3; j++) {
+          double[] column = new double[rowCount];
+          for (int i = 0; i < rowCount; i++) {
+            column[i] = values[i][j];
+          }
+          List<Double> means = new ArrayList<>();
+          for (int start = 0; start < rowCount; start += m) {
+            int size = Math.min(m, rowCount - start);
+            BigDecimal sum = BigDecimal.ZERO;
+            for (int i = start; i < start + size; i++) {
+              sum = sum.add(new BigDecimal(column[i]));
+            }
+            means.add(sum.divide(BigDecimal.valueOf(size), java.math.MathContext.DECIMAL128)
+                .doubleValue());
+          }
+          // bins over the middle of the means' range, so that they spread and some fall outside
+          double lo = means.stream().mapToDouble(x -> x).min().getAsDouble();
+          double hi = means.stream().mapToDouble(x -> x).max().getAsDouble();
+          double low = lo + (hi - lo) / 10;
+          double high = hi - (hi - lo) / 10;
+          io.normstats.minibatch.LinearHistogram expected =
+              new io.normstats.minibatch.LinearHistogram(low, high, 16);
+          means.forEach(expected::add);
+          io.normstats.minibatch.LinearHistogram actual = run.batchMeans(sizeIndex, j, low, high,
+              16);
+          String what = "feature " + j + ", batch size " + m;
+          assertEquals((rowCount + m - 1) / m, actual.total(), what);
+          assertEquals(java.util.Arrays.toString(expected.counts()),
+              java.util.Arrays.toString(actual.counts()), what);
+          assertEquals(expected.below(), actual.below(), what);
+          assertEquals(expected.above(), actual.above(), what);
+        }
+      }
+    } finally {
+      run.close();
+    }
+  }
+
   private static String compareJson(OrderedInput input, FeatureSelection selection,
       CompareSettings settings) throws java.io.IOException {
     ExactStatistics.Ordered exact = ExactStatistics.computeOrdered(input, selection);

@@ -54,6 +54,8 @@ class PackedRowsTest {
     byte[] packed = PackedRows.pack(row, 2);
     assertEquals(PackedRows.UNSIGNED_BYTES, packed[0]);
     assertThrows(IllegalStateException.class, () -> PackedRows.unpack(packed, 3, new double[3], 0));
+    assertThrows(IllegalStateException.class, () -> PackedRows.valueAt(packed, 3, 0));
+    assertThrows(IndexOutOfBoundsException.class, () -> PackedRows.valueAt(packed, 2, 2));
     double[] out = {9, 9, 9, 9};
     PackedRows.unpack(packed, 2, out, 1);
     assertArrayEquals(new double[] {9, 3, 4, 9}, out);
@@ -65,6 +67,9 @@ class PackedRowsTest {
     for (int k = 0; k < row.length; k++) {
       assertEquals(Double.doubleToRawLongBits(row[k]), Double.doubleToRawLongBits(out[2 + k]),
           "value " + k + ": " + row[k] + " came back as " + out[2 + k]);
+      double one = PackedRows.valueAt(packed, row.length, k);
+      assertEquals(Double.doubleToRawLongBits(row[k]), Double.doubleToRawLongBits(one),
+          "value " + k + " alone: " + row[k] + " came back as " + one);
     }
   }
 }
