@@ -162,14 +162,16 @@ class ExactStatisticsTest {
   }
 
   /**
-   * The same on 150 columns and 5,000 rows in one file: batches of 4,096 rows are copied in tiles
-   * of {@code TILE_DOUBLES / 150} rows, so tiles end inside batches and batches inside tiles.
+   * The same on 150 columns and 5,000 rows in one file: batches of 4,096 and 904 rows are copied
+   * in tiles of {@code TILE_ROWS} rows, so tiles end inside batches, with the batches, and short
+   * at a batch's end.
    */
   @Test
   void minibatchPassOnAWideTableReadsBatchesInTiles() throws java.io.IOException {
     int width = 150;
     int rowCount = 5000;
-    assertTrue(OriginRows.TILE_DOUBLES / width < 4096 && OriginRows.TILE_DOUBLES / width < rowCount);
+    assertTrue(OriginRows.TILE_ROWS < 4096 && 4096 % OriginRows.TILE_ROWS == 0
+        && (rowCount - 4096) % OriginRows.TILE_ROWS != 0);
     SplittableRandom r = new SplittableRandom(12);
     List<StructField> fields = new ArrayList<>();
     for (int j = 0; j < width; j++) {
