@@ -207,9 +207,9 @@ public final class MomentAccumulator implements Serializable {
 
   /**
    * Adds {@code rows} dense rows given column by column (a columnar batch without nulls: Parquet,
-   * ORC, Arrow): the same moments as adding each row with {@link #addDense}, read in tiles of
-   * up to 256 rows x 64 columns so that a wide table's columns are read in long runs (see
-   * {@link DenseBlocks}). Finite-ness is checked per value as for rows.
+   * ORC, Arrow): the same moments as adding each row with {@link #addDense} (or
+   * {@link #addDenseChannels}), read in tiles of up to 256 rows x 64 columns so that a wide
+   * table's columns are read in long runs. Finite-ness is checked per value as for rows.
    *
    * @param rows the number of rows, at least 0
    * @param columns copies each column's values into the tiles; see {@link ColumnCopier}

@@ -105,7 +105,7 @@ record ColumnarScan(RDD<ColumnarBatch> batches, int[] columns, DataType[] types)
     Map<ExprId, Integer> scanColumns = new HashMap<>();
     List<Attribute> scanOutput = new ArrayList<>(CollectionConverters.asJava(scan.output()));
     for (int k = 0; k < scanOutput.size(); k++) {
-      scanColumns.putIfAbsent(scanOutput.get(k).exprId(), k);
+      scanColumns.put(scanOutput.get(k).exprId(), k);
     }
     Map<CreateNamedStruct, List<Expression>> structFields = new IdentityHashMap<>();
     int[] columns = new int[output.size()];
