@@ -30,8 +30,9 @@ import scala.jdk.javaapi.CollectionConverters;
 /**
  * The columnar batches behind a plain column selection from a columnar source: Spark's vectorized
  * Parquet or ORC reader, or another scan that produces {@link ColumnarBatch}es. Reading them
- * directly skips Spark's batch-to-row conversion, and lets the statistics copy each column into the
- * row buffer in one tight loop.
+ * directly skips Spark's batch-to-row conversion, and lets the statistics copy each column, a run
+ * of rows at a time, into the tiles they sum
+ * ({@link io.normstats.exact.MomentAccumulator#addColumns}).
  *
  * <p>Only a physical plan of the form [WholeStageCodegen] [Projects] ColumnarToRow(scan) whose
  * every output column is a column of the scan qualifies: renamed columns, and fields of the hidden
