@@ -78,9 +78,8 @@ abstract class OriginRows {
   static OriginRows ofBatches(Iterator<ColumnarBatch> batches, int[] columns, DataType[] types,
       FeatureSelection selection) {
     int d = selection.size();
-    int capacity = TILE_ROWS;
     return new OriginRows() {
-      private final double[] tile = new double[Math.multiplyExact(capacity, d)];
+      private final double[] tile = new double[Math.multiplyExact(TILE_ROWS, d)];
       private ColumnarBatch batch;
       private int row = -1;
       private int tileStart;
@@ -104,7 +103,7 @@ abstract class OriginRows {
       }
 
       private void fill(int from) {
-        int n = Math.min(capacity, batch.numRows() - from);
+        int n = Math.min(TILE_ROWS, batch.numRows() - from);
         for (int j = 0; j < d; j++) {
           ColumnVector c = batch.column(columns[j]);
           if (c.hasNull()) {
