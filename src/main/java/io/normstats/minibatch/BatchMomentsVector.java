@@ -39,6 +39,23 @@ final class BatchMomentsVector {
   }
 
   /**
+   * Adds each feature's values and squares, over the batch's rows, to {@code sum} and {@code sum2}
+   * (features {@code [0, end)}): {@link BatchMoments#computeUnsignedBytes}'s one pass, whose sums
+   * are exact and so the same in any order.
+   */
+  static void sums(double[] rows, int offset, int count, int f, int end, double[] sum,
+      double[] sum2) {
+    for (int i = 0, base = offset; i < count; i++, base += f) {
+      for (int j = 0; j < end; j += LANES) {
+        DoubleVector x = DoubleVector.fromArray(SPECIES, rows, base + j);
+        DoubleVector.fromArray(SPECIES, sum, j).add(x).intoArray(sum, j);
+        x.lanewise(VectorOperators.FMA, x, DoubleVector.fromArray(SPECIES, sum2, j))
+            .intoArray(sum2, j);
+      }
+    }
+  }
+
+  /**
    * The first pass: minimum, maximum, {@code mu_B - mu} and {@code mu_B}. The rows are the outer
    * loop, each read once front to back (what the hardware prefetcher streams; going down a column
    * group of a batch of 512 rows of 784 features instead was 25% slower), the running sums in

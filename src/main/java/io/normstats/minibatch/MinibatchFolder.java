@@ -19,7 +19,9 @@ import java.util.List;
  * <p>The rows are kept in one block in position order ({@code (end - from) * F} doubles), so every
  * batch of every size is a contiguous slice of it: {@link #finish()} computes each batch's moments
  * in place ({@link BatchMoments}) and folds the batches of each size in step order, which makes the
- * result independent of the order the rows arrived in.
+ * result independent of the order the rows arrived in. A batch whose rows were all given as 8-bit
+ * ({@link #offset(long, boolean)}) gets its moments from exact sums in one pass
+ * ({@link BatchMoments#computeUnsignedBytes}); which kernel a batch takes depends only on its rows.
  */
 public final class MinibatchFolder {
   private final DatasetMoments exact;
@@ -32,6 +34,7 @@ public final class MinibatchFolder {
   private final List<BatchSchedule> schedules;
   private final double[] block;
   private final boolean[] present;
+  private final boolean[] unsignedBytes;
   private BatchObserver observer;
   private boolean accumulate = true;
 
@@ -81,6 +84,7 @@ public final class MinibatchFolder {
     }
     this.block = new double[(int) doubles];
     this.present = new boolean[(int) (end - from)];
+    this.unsignedBytes = new boolean[(int) (end - from)];
   }
 
   /** The number of features F. */
@@ -104,9 +108,11 @@ public final class MinibatchFolder {
   /**
    * Claims position {@code q}: the offset in {@link #block()} where its F values are to be written.
    *
+   * @param unsignedBytes whether the row's values are all 8-bit ({@link BatchMoments#isUnsignedByte});
+   *     the caller vouches for it (a wrong true gives wrong moments)
    * @throws IllegalStateException if q is outside {@code [from, end())} or was given before
    */
-  public int offset(long q) {
+  public int offset(long q, boolean unsignedBytes) {
     if (q < from || q >= end) {
       throw new IllegalStateException("position " + q + " outside [" + from + ", " + end + ")");
     }
@@ -115,6 +121,7 @@ public final class MinibatchFolder {
       throw new IllegalStateException("position " + q + " given twice");
     }
     present[slot] = true;
+    this.unsignedBytes[slot] = unsignedBytes;
     return slot * features;
   }
 
@@ -125,7 +132,11 @@ public final class MinibatchFolder {
    * @throws IllegalStateException as {@link #offset(long)}
    */
   public void accept(long q, double[] values) {
-    System.arraycopy(values, 0, block, offset(q), features);
+    boolean bytes = true;
+    for (int k = 0; k < features && bytes; k++) {
+      bytes = BatchMoments.isUnsignedByte(values[k]);
+    }
+    System.arraycopy(values, 0, block, offset(q, bytes), features);
   }
 
   /**
@@ -160,13 +171,20 @@ public final class MinibatchFolder {
         int size = s.sizeOf(b);
         if (size > 0) {
           int slot = (int) (start - from);
+          boolean bytes = size <= BatchMoments.MAX_UNSIGNED_BYTE_BATCH;
           for (int k = 0; k < size; k++) {
             if (!present[slot + k]) {
               throw new IllegalStateException("position " + (start + k) + " missing (batch size "
                   + m + ")");
             }
+            bytes &= unsignedBytes[slot + k];
           }
-          moments.compute(block, slot * features, size, exact.means(), delta, variance);
+          if (bytes) {
+            moments.computeUnsignedBytes(block, slot * features, size, exact.means(), delta,
+                variance);
+          } else {
+            moments.compute(block, slot * features, size, exact.means(), delta, variance);
+          }
           if (observer != null) {
             observer.batch(i, size, delta, variance);
           }

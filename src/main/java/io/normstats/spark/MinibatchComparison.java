@@ -204,7 +204,9 @@ public final class MinibatchComparison {
       double[] block = folder.block();
       while (it.hasNext()) {
         Tuple2<Long, byte[]> record = it.next();
-        block[folder.offset(record._1() >>> 1)] = PackedRows.valueAt(record._2(), f, feature);
+        byte[] row = record._2();
+        block[folder.offset(record._1() >>> 1, PackedRows.isUnsignedBytes(row))] =
+            PackedRows.valueAt(row, f, feature);
       }
       folder.finish();
       return List.of(h).iterator();
@@ -221,7 +223,9 @@ public final class MinibatchComparison {
     int f = folder.features();
     while (records.hasNext()) {
       Tuple2<Long, byte[]> record = records.next();
-      PackedRows.unpack(record._2(), f, block, folder.offset(record._1() >>> 1));
+      byte[] row = record._2();
+      PackedRows.unpack(row, f, block, folder.offset(record._1() >>> 1,
+          PackedRows.isUnsignedBytes(row)));
     }
   }
 

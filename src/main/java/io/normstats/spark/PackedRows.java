@@ -1,5 +1,6 @@
 package io.normstats.spark;
 
+import io.normstats.minibatch.BatchMoments;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
@@ -31,9 +32,7 @@ final class PackedRows {
     // common case) never pays for the float test
     boolean bytes = true;
     for (int k = 0; k < length; k++) {
-      double x = values[k];
-      int b = (int) x;
-      if (b != x || (b & ~0xFF) != 0 || Double.doubleToRawLongBits(x) == Long.MIN_VALUE) {
+      if (!BatchMoments.isUnsignedByte(values[k])) {
         bytes = false;
         break;
       }
@@ -68,10 +67,13 @@ final class PackedRows {
   }
 
   /**
-   * Unpacks a row of {@code length} values into {@code out[offset .. offset + length)}.
-   *
-   * @throws IllegalStateException if {@code packed} does not hold {@code length} values
+   * Whether a row packed by {@link #pack} holds one byte per value: its values are all 8-bit
+   * ({@link BatchMoments#isUnsignedByte}).
    */
+  static boolean isUnsignedBytes(byte[] packed) {
+    return packed[0] == UNSIGNED_BYTES;
+  }
+
   /**
    * Value {@code k} of a row packed by {@link #pack} from {@code length} values, without unpacking
    * the others.
@@ -103,6 +105,11 @@ final class PackedRows {
     return width;
   }
 
+  /**
+   * Unpacks a row of {@code length} values into {@code out[offset .. offset + length)}.
+   *
+   * @throws IllegalStateException if {@code packed} does not hold {@code length} values
+   */
   static void unpack(byte[] packed, int length, double[] out, int offset) {
     int width = width(packed, length);
     switch (width) {

@@ -1,10 +1,12 @@
 package io.normstats.minibatch;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.normstats.exact.Simd;
 import java.math.BigDecimal;
+import java.math.BigInteger;
 import java.math.MathContext;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -94,6 +96,93 @@ class BatchMomentsTest {
               Double.doubleToLongBits(out[1][j]), what + " var " + out[3][j] + " " + out[1][j]);
         }
       }
+    }
+  }
+
+  /**
+   * The 8-bit kernel against exact rationals (BigInteger sums): the variance correctly rounded, the
+   * offset from mu within an ulp; batches of 1 to 2,000 rows, widths around the 4-lane step, centres
+   * at, near and far from the batch mean, constant and saturated batches.
+   */
+  @Test
+  void unsignedByteBatchesAgainstExactRationals() {
+    Random r = new Random(12);
+    int[] widths = {1, 3, 4, 5, 8, 13, 784};
+    int[] sizes = {1, 2, 3, 7, 8, 100, 512, 2000};
+    for (int width : widths) {
+      for (int m : sizes) {
+        double[] rows = new double[m * width + 5];
+        double[] mu = new double[width];
+        for (int j = 0; j < width; j++) {
+          int kind = (j * 5 + m) % 6;
+          for (int i = 0; i < m; i++) {
+            rows[5 + i * width + j] = switch (kind) {
+              case 0 -> 17;                                          // constant
+              case 1 -> r.nextInt(2) * 255;                          // saturated
+              case 2 -> Math.max(0, Math.min(255, Math.rint(128 + 50 * r.nextGaussian())));
+              default -> r.nextInt(256);
+            };
+          }
+          BigInteger s1 = BigInteger.ZERO;
+          for (int i = 0; i < m; i++) {
+            s1 = s1.add(BigInteger.valueOf((long) rows[5 + i * width + j]));
+          }
+          double batchMean = new BigDecimal(s1).divide(BigDecimal.valueOf(m), MathContext.DECIMAL128)
+              .doubleValue();
+          mu[j] = switch (j % 3) {
+            case 0 -> batchMean;                                     // the offset cancels
+            case 1 -> batchMean + r.nextGaussian() * 1e-7;
+            default -> r.nextDouble() * 255;
+          };
+        }
+        double[] delta = new double[width];
+        double[] var = new double[width];
+        double[] generalDelta = new double[width];
+        double[] generalVar = new double[width];
+        BatchMoments moments = new BatchMoments(width);
+        moments.computeUnsignedBytes(rows, 5, m, mu, delta, var);
+        moments.compute(rows, 5, m, mu, generalDelta, generalVar);
+        for (int j = 0; j < width; j++) {
+          String what = "width " + width + " m=" + m + " feature " + j;
+          BigInteger s1 = BigInteger.ZERO;
+          BigInteger s2 = BigInteger.ZERO;
+          for (int i = 0; i < m; i++) {
+            BigInteger x = BigInteger.valueOf((long) rows[5 + i * width + j]);
+            s1 = s1.add(x);
+            s2 = s2.add(x.multiply(x));
+          }
+          BigInteger mm = BigInteger.valueOf((long) m * m);
+          BigDecimal exactVar = new BigDecimal(s2.multiply(BigInteger.valueOf(m))
+              .subtract(s1.multiply(s1))).divide(new BigDecimal(mm), MathContext.DECIMAL128);
+          BigDecimal exactDelta = new BigDecimal(s1).divide(BigDecimal.valueOf(m),
+              MathContext.DECIMAL128).subtract(new BigDecimal(mu[j]));
+          assertTrue(new BigDecimal(var[j]).subtract(exactVar).abs()
+              .compareTo(new BigDecimal(Math.ulp(var[j]) / 2 * (1 + 1e-9))) <= 0,
+              what + " var " + var[j] + " exact " + exactVar);
+          assertTrue(new BigDecimal(delta[j]).subtract(exactDelta).abs()
+              .compareTo(new BigDecimal(Math.ulp(delta[j]))) <= 0,
+              what + " delta " + delta[j] + " exact " + exactDelta);
+          assertEquals(generalVar[j], var[j], 1e-13 * generalVar[j], what + " var, general kernel");
+          assertEquals(generalDelta[j], delta[j], 1e-13 * Math.abs(generalDelta[j]),
+              what + " delta, general kernel");
+        }
+      }
+    }
+    assertThrows(IllegalArgumentException.class, () -> new BatchMoments(1).computeUnsignedBytes(
+        new double[1], 0, 0, new double[1], new double[1], new double[1]));
+    assertThrows(IllegalArgumentException.class, () -> new BatchMoments(1).computeUnsignedBytes(
+        new double[BatchMoments.MAX_UNSIGNED_BYTE_BATCH + 1], 0,
+        BatchMoments.MAX_UNSIGNED_BYTE_BATCH + 1, new double[1], new double[1], new double[1]));
+  }
+
+  @Test
+  void unsignedBytesAreTheIntegersFrom0To255() {
+    assertTrue(BatchMoments.isUnsignedByte(0.0));
+    assertTrue(BatchMoments.isUnsignedByte(255));
+    assertTrue(BatchMoments.isUnsignedByte(17));
+    for (double x : new double[] {-0.0, -1, 256, 0.5, 254.99999999999997, Double.NaN,
+        Double.POSITIVE_INFINITY, 4294967296.0 + 3}) {
+      assertTrue(!BatchMoments.isUnsignedByte(x), Double.toString(x));
     }
   }
 

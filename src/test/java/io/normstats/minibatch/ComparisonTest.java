@@ -38,7 +38,32 @@ class ComparisonTest {
   @ParameterizedTest
   @MethodSource("settings")
   void foldedEstimatesMatchSequentialTraining(CompareSettings s) {
-    double[][] rows = SequentialBatchNorm.sampleRows(103, 42);
+    foldedEstimatesMatchSequentialTraining(s, SequentialBatchNorm.sampleRows(103, 42));
+  }
+
+  /**
+   * 8-bit rows (pixels: a blob, uniform noise, a trend, a nearly flat patch) take the one-pass
+   * exact-sum kernel; every seventh row has a half-integer value, so batches with it take the
+   * general kernel, and both kinds meet in one run.
+   */
+  @ParameterizedTest
+  @MethodSource("settings")
+  void foldedEstimatesOf8BitRowsMatchSequentialTraining(CompareSettings s) {
+    Random r = new Random(8);
+    double[][] rows = new double[103][4];
+    for (int i = 0; i < rows.length; i++) {
+      rows[i][0] = Math.max(0, Math.min(255, Math.rint(120 + 40 * r.nextGaussian())));
+      rows[i][1] = r.nextInt(256);
+      rows[i][2] = Math.min(255, i * 2 + r.nextInt(20));
+      rows[i][3] = 200 + r.nextInt(5);
+      if (i % 7 == 3) {
+        rows[i][1] += 0.5;
+      }
+    }
+    foldedEstimatesMatchSequentialTraining(s, rows);
+  }
+
+  private static void foldedEstimatesMatchSequentialTraining(CompareSettings s, double[][] rows) {
     Estimate exactRef = SequentialBatchNorm.exact(rows);
     DatasetMoments exact = new DatasetMoments(exactRef.mean(), exactRef.var(), s.epsilon());
     List<String> names = List.of("a", "b", "trend", "offset");
