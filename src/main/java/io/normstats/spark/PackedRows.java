@@ -28,27 +28,27 @@ final class PackedRows {
 
   /** Packs {@code values[0 .. length)}. */
   static byte[] pack(double[] values, int length) {
-    // one test per form, each stopping at the first value that does not fit: 8-bit data (the
-    // common case) never pays for the float test
+    // 8-bit data (the common case) is written as it is tested, in one branch-free pass that stops
+    // at the first value that does not fit, and never pays for the float test
+    byte[] small = new byte[1 + length];
+    small[0] = UNSIGNED_BYTES;
     boolean bytes = true;
     for (int k = 0; k < length; k++) {
-      if (!BatchMoments.isUnsignedByte(values[k])) {
+      double x = values[k];
+      int b = (int) x;
+      small[1 + k] = (byte) b;
+      if (!((b == x) & ((b & ~0xFF) == 0) & (Double.doubleToRawLongBits(x) != Long.MIN_VALUE))) {
         bytes = false;
         break;
       }
     }
-    boolean floats = !bytes;
+    if (bytes) {
+      return small;
+    }
+    boolean floats = true;
     for (int k = 0; k < length && floats; k++) {
       floats = Double.doubleToRawLongBits((float) values[k])
           == Double.doubleToRawLongBits(values[k]);
-    }
-    if (bytes) {
-      byte[] out = new byte[1 + length];
-      out[0] = UNSIGNED_BYTES;
-      for (int k = 0; k < length; k++) {
-        out[1 + k] = (byte) (int) values[k];
-      }
-      return out;
     }
     if (floats) {
       byte[] out = new byte[1 + 4 * length];
