@@ -75,11 +75,15 @@ public final class CompareOutput {
 
   private CompareOutput() {}
 
-  /** Writes compare.json and compare.parquet into {@code out}'s staging directory. */
+  /**
+   * Writes compare.json and compare.parquet into {@code out}'s staging directory, at the same time
+   * ({@link StatsOutput#whileSparkWrites}).
+   */
   public static void write(SparkSession spark, ExactStatistics.Result exact,
       CompareSettings settings, Comparison.Result result, OutputDirectory out) throws IOException {
-    writeJson(exact, settings, result, out.fileSystem().create(out.file("compare.json"), false));
-    writeParquet(spark, result, out.file("compare.parquet"));
+    StatsOutput.whileSparkWrites(() -> writeParquet(spark, result, out.file("compare.parquet")),
+        () -> writeJson(exact, settings, result,
+            out.fileSystem().create(out.file("compare.json"), false)));
   }
 
   public static void writeJson(ExactStatistics.Result exact, CompareSettings settings,
