@@ -62,18 +62,21 @@ public final class CompareJob implements Callable<Integer> {
       FeatureSelection selection = Inputs.select(session, in.input, in.format, input.data(),
           in.features, in.vectorCol, false);
       LOG.info("compare: exact statistics of {} features of {}", selection.size(), in.input);
-      exact = ExactStatistics.computeOrdered(input, selection);
-      StatsJob.checkRows(exact.result(), in.input);
-      StatsJob.checkNoInvalid(exact.result(), "minibatch statistics need complete rows: "
-          + "remove or impute them first");
-      CompareJob.checkSpans(exact.result());
-      long rows = exact.order().rows();
-      checkBatchSizes(settings, rows);
-      LOG.info("compare: {} rows; exact pass done in {} s; minibatches of {}", rows,
-          seconds(start), options.batchSizes);
-      long phase = System.nanoTime();
-      result = MinibatchComparison.compute(input, selection, exact, settings);
-      LOG.info("compare: minibatch pass done in {} s", seconds(phase));
+      try (ExactStatistics.OrderedRows kept =
+          ExactStatistics.computeOrderedKeepingRows(input, selection)) {
+        exact = kept.ordered();
+        StatsJob.checkRows(exact.result(), in.input);
+        StatsJob.checkNoInvalid(exact.result(), "minibatch statistics need complete rows: "
+            + "remove or impute them first");
+        CompareJob.checkSpans(exact.result());
+        long rows = exact.order().rows();
+        checkBatchSizes(settings, rows);
+        LOG.info("compare: {} rows; exact pass done in {} s; minibatches of {}", rows,
+            seconds(start), options.batchSizes);
+        long phase = System.nanoTime();
+        result = MinibatchComparison.compute(kept, selection, settings);
+        LOG.info("compare: minibatch pass done in {} s", seconds(phase));
+      }
       CompareOutput.write(session, exact.result(), settings, result, out);
       out.commit("compare");
       committed = true;

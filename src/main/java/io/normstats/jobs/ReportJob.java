@@ -101,24 +101,28 @@ public final class ReportJob implements Callable<Integer> {
       int partitions = Inputs.partitions(input.withOrigin());
       LOG.info("report: exact statistics of {} features of {} in {} partitions", selection.size(),
           in.input, partitions);
-      ExactStatistics.Ordered exact = ExactStatistics.computeOrdered(input, selection);
-      StatsJob.checkRows(exact.result(), in.input);
-      StatsJob.checkNoInvalid(exact.result(), "minibatch statistics need complete rows: "
-          + "remove or impute them first");
-      CompareJob.checkSpans(exact.result());
-      CompareJob.checkBatchSizes(settings, exact.order().rows());
-      t = phase(phases, "exact statistics", t);
-
-      MinibatchComparison run = MinibatchComparison.start(input, selection, exact, settings);
+      ExactStatistics.Ordered exact;
       ReportData.BatchMeanDistribution distribution;
       Comparison.Result result;
-      try {
-        result = run.result();
-        t = phase(phases, "minibatch estimators", t);
-        distribution = distribution(run, result, exact.result(), settings);
-        t = phase(phases, "batch-mean distribution", t);
-      } finally {
-        run.close();
+      try (ExactStatistics.OrderedRows kept =
+          ExactStatistics.computeOrderedKeepingRows(input, selection)) {
+        exact = kept.ordered();
+        StatsJob.checkRows(exact.result(), in.input);
+        StatsJob.checkNoInvalid(exact.result(), "minibatch statistics need complete rows: "
+            + "remove or impute them first");
+        CompareJob.checkSpans(exact.result());
+        CompareJob.checkBatchSizes(settings, exact.order().rows());
+        t = phase(phases, "exact statistics", t);
+
+        MinibatchComparison run = MinibatchComparison.start(kept, selection, settings);
+        try {
+          result = run.result();
+          t = phase(phases, "minibatch estimators", t);
+          distribution = distribution(run, result, exact.result(), settings);
+          t = phase(phases, "batch-mean distribution", t);
+        } finally {
+          run.close();
+        }
       }
       ReportData.Network recalibration = null;
       if (prepared != null) {

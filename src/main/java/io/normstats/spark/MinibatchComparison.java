@@ -12,14 +12,11 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
-import java.util.Optional;
 import org.apache.spark.Partitioner;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
-import org.apache.spark.sql.catalyst.InternalRow;
-import org.apache.spark.sql.types.DataType;
 import scala.Tuple2;
 
 /**
@@ -68,8 +65,9 @@ public final class MinibatchComparison {
   private final Broadcast<DatasetMoments> moments;
   private final JavaPairRDD<Long, byte[]> placed;
 
-  private MinibatchComparison(OrderedInput input, FeatureSelection selection,
-      ExactStatistics.Ordered exact, CompareSettings settings) {
+  private MinibatchComparison(ExactStatistics.OrderedRows kept, FeatureSelection selection,
+      CompareSettings settings) {
+    ExactStatistics.Ordered exact = kept.ordered();
     if (selection.channels() != 0) {
       throw new IllegalArgumentException("the minibatch comparison takes one feature per element, "
           + "not channels");
@@ -97,43 +95,32 @@ public final class MinibatchComparison {
     this.rangeLength = rangeLength(f, settings.maxBatchSize(), positions);
     int tasks = (int) ((positions + rangeLength - 1) / rangeLength);
 
-    JavaSparkContext sc = JavaSparkContext.fromSparkContext(
-        input.withOrigin().sparkSession().sparkContext());
+    JavaRDD<KeptRows> partitions = kept.rows();
+    JavaSparkContext sc = JavaSparkContext.fromSparkContext(partitions.context());
     this.order = sc.broadcast(exact.order());
     this.moments = sc.broadcast(truth);
     int overlap = settings.maxBatchSize() - 1;
     long length = rangeLength;
     Broadcast<InputOrder> orderRef = order;
-    Optional<ColumnarScan> scan = ColumnarScan.withOrigin(input, selection);
-    JavaPairRDD<Long, byte[]> unplaced;
-    if (scan.isPresent()) {
-      int[] scanColumns = scan.get().columns();
-      DataType[] types = scan.get().types();
-      unplaced = scan.get().batches().toJavaRDD().mapPartitionsToPair(it -> FaultInjection
-          .afterLast(new Placer(OriginRows.ofBatches(it, scanColumns, types, selection), selection,
-              orderRef.value(), settings, rows, length, overlap), "minibatch pass, placing rows"));
-    } else {
-      JavaRDD<InternalRow> source = input.selectWithOrigin(selection.projection())
-          .queryExecution().toRdd().toJavaRDD();
-      unplaced = source.mapPartitionsToPair(it -> FaultInjection.afterLast(
-          new Placer(OriginRows.of(it, selection), selection, orderRef.value(), settings, rows,
-              length, overlap), "minibatch pass, placing rows"));
-    }
+    JavaPairRDD<Long, byte[]> unplaced = partitions.mapPartitionsToPair(it -> FaultInjection
+        .afterLast(new Placer(it.next().cursor(), orderRef.value(), settings, rows, length,
+            overlap), "minibatch pass, placing rows"));
     this.placed = unplaced.partitionBy(new RangeOfPositions(tasks, length));
   }
 
   /**
-   * Runs the comparison.
+   * Runs the comparison over the rows the exact pass kept.
    *
-   * @param input the input, read with its origin
-   * @param selection the features
-   * @param exact the exact statistics pass's result over the same input
+   * @param exact the exact pass over the input, with its rows
+   *     ({@link ExactStatistics#computeOrderedKeepingRows}), complete (no invalid values); left
+   *     open
+   * @param selection the features, as that pass read them
    * @param settings the batch sizes and hyperparameters; every batch size at most the row count
-   * @throws io.normstats.InputException (data) if the input changed since the exact pass
+   * @throws IllegalStateException if a partition's rows were not kept (a null value)
    */
-  public static Comparison.Result compute(OrderedInput input, FeatureSelection selection,
-      ExactStatistics.Ordered exact, CompareSettings settings) {
-    MinibatchComparison run = start(input, selection, exact, settings);
+  public static Comparison.Result compute(ExactStatistics.OrderedRows exact,
+      FeatureSelection selection, CompareSettings settings) {
+    MinibatchComparison run = start(exact, selection, settings);
     try {
       return run.result();
     } finally {
@@ -146,9 +133,9 @@ public final class MinibatchComparison {
    * {@link #batchMeans} a further pass over the same shuffled rows, which does not read the input
    * again. {@link #close()} releases the broadcast state. Arguments as {@link #compute}.
    */
-  public static MinibatchComparison start(OrderedInput input, FeatureSelection selection,
-      ExactStatistics.Ordered exact, CompareSettings settings) {
-    return new MinibatchComparison(input, selection, exact, settings);
+  public static MinibatchComparison start(ExactStatistics.OrderedRows exact,
+      FeatureSelection selection, CompareSettings settings) {
+    return new MinibatchComparison(exact, selection, settings);
   }
 
   /** The minibatch pass: every estimator at every batch size. */
@@ -349,29 +336,26 @@ public final class MinibatchComparison {
   }
 
   /**
-   * Gives each row of a partition its input index, and emits (key, values) for its position in every
-   * epoch copy, plus the overlap copies; lazily, a few records per row.
+   * Gives each kept row of a partition its input index, and emits (key, packed row) for its
+   * position in every epoch copy, plus the overlap copies; lazily, a few records per row.
    */
   private static final class Placer implements Iterator<Tuple2<Long, byte[]>> {
-    private final OriginRows rows;
+    private final KeptRows.Cursor rows;
     private final InputOrder.Indexer indexer;
     private final long rowCount;
     private final long rangeLength;
     private final int overlap;
     private final Permutation[] permutations;
     private final List<Tuple2<Long, byte[]>> pending = new ArrayList<>();
-    private final double[] values;
-    private final InputOrder.FileNames files = new InputOrder.FileNames();
     private int next;
 
-    Placer(OriginRows rows, FeatureSelection selection, InputOrder order,
-        CompareSettings settings, long rowCount, long rangeLength, int overlap) {
+    Placer(KeptRows.Cursor rows, InputOrder order, CompareSettings settings, long rowCount,
+        long rangeLength, int overlap) {
       this.rows = rows;
       this.indexer = new InputOrder.Indexer(order);
       this.rowCount = rowCount;
       this.rangeLength = rangeLength;
       this.overlap = overlap;
-      this.values = new double[selection.vectorLength()];
       int copies = (int) (MinibatchFolder.positions(rowCount, settings) / rowCount);
       this.permutations = new Permutation[copies];
       for (int c = 0; c < copies; c++) {
@@ -401,9 +385,8 @@ public final class MinibatchComparison {
     private void place() {
       pending.clear();
       next = 0;
-      long index = indexer.next(files.of(rows.file()), rows.start());
-      rows.values(values);
-      byte[] packed = PackedRows.pack(values, values.length);
+      long index = indexer.next(rows.file(), rows.start());
+      byte[] packed = rows.packedRow();
       for (int c = 0; c < permutations.length; c++) {
         long q = MinibatchFolder.position(index, c, rowCount, permutations[c]);
         pending.add(new Tuple2<>(q << 1, packed));

@@ -1,10 +1,10 @@
 package io.normstats.spark;
 
-import io.normstats.minibatch.BatchMoments;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 
 /**
  * A row of doubles as the fewest bytes that give every value back bit for bit: the records the
@@ -28,47 +28,71 @@ final class PackedRows {
 
   /** Packs {@code values[0 .. length)}. */
   static byte[] pack(double[] values, int length) {
-    // 8-bit data (the common case) is written as it is tested, in one branch-free pass that stops
-    // at the first value that does not fit, and never pays for the float test
-    byte[] small = new byte[1 + length];
-    small[0] = UNSIGNED_BYTES;
+    byte[] out = new byte[maxBytes(length)];
+    int n = pack(values, 0, length, out, 0);
+    return n == out.length ? out : Arrays.copyOf(out, n);
+  }
+
+  /** The most bytes a packed row of {@code length} values takes: its form byte and 8 per value. */
+  static int maxBytes(int length) {
+    return 1 + 8 * length;
+  }
+
+  /** The bytes of the packed row of {@code length} values that starts at {@code packed[at]}. */
+  static int bytes(byte[] packed, int at, int length) {
+    return 1 + switch (packed[at]) {
+      case UNSIGNED_BYTES -> length;
+      case FLOATS -> 4 * length;
+      case DOUBLES -> 8 * length;
+      default -> throw new IllegalStateException("not a packed row: form " + packed[at]);
+    };
+  }
+
+  /**
+   * Packs {@code values[from .. from + length)} into {@code out} from {@code out[at]}, which has
+   * room for {@link #maxBytes} bytes.
+   *
+   * @return the bytes written
+   */
+  static int pack(double[] values, int from, int length, byte[] out, int at) {
+    // 8-bit data (the common case; BatchMoments.isUnsignedByte, inlined) is written as it is
+    // tested, in one branch-free pass that stops at the first value that does not fit, and never
+    // pays for the float test
+    out[at] = UNSIGNED_BYTES;
     boolean bytes = true;
     for (int k = 0; k < length; k++) {
-      double x = values[k];
+      double x = values[from + k];
       int b = (int) x;
-      small[1 + k] = (byte) b;
+      out[at + 1 + k] = (byte) b;
       if (!((b == x) & ((b & ~0xFF) == 0) & (Double.doubleToRawLongBits(x) != Long.MIN_VALUE))) {
         bytes = false;
         break;
       }
     }
     if (bytes) {
-      return small;
+      return 1 + length;
     }
     boolean floats = true;
-    for (int k = 0; k < length && floats; k++) {
+    for (int k = from; k < from + length && floats; k++) {
       floats = Double.doubleToRawLongBits((float) values[k])
           == Double.doubleToRawLongBits(values[k]);
     }
     if (floats) {
-      byte[] out = new byte[1 + 4 * length];
-      out[0] = FLOATS;
-      ByteBuffer buffer = ByteBuffer.wrap(out, 1, 4 * length).slice().order(ByteOrder.LITTLE_ENDIAN);
+      out[at] = FLOATS;
       for (int k = 0; k < length; k++) {
-        buffer.putFloat((float) values[k]);
+        FLOAT_BITS.set(out, at + 1 + 4 * k, Float.floatToRawIntBits((float) values[from + k]));
       }
-      return out;
+      return 1 + 4 * length;
     }
-    byte[] out = new byte[1 + 8 * length];
-    out[0] = DOUBLES;
-    ByteBuffer.wrap(out, 1, 8 * length).slice().order(ByteOrder.LITTLE_ENDIAN).asDoubleBuffer()
-        .put(values, 0, length);
-    return out;
+    out[at] = DOUBLES;
+    ByteBuffer.wrap(out, at + 1, 8 * length).slice().order(ByteOrder.LITTLE_ENDIAN)
+        .asDoubleBuffer().put(values, from, length);
+    return 1 + 8 * length;
   }
 
   /**
    * Whether a row packed by {@link #pack} holds one byte per value: its values are all 8-bit
-   * ({@link BatchMoments#isUnsignedByte}).
+   * ({@link io.normstats.minibatch.BatchMoments#isUnsignedByte}).
    */
   static boolean isUnsignedBytes(byte[] packed) {
     return packed[0] == UNSIGNED_BYTES;

@@ -165,11 +165,12 @@ class CompareJobTest {
     assertEquals(partitions, withOrigin.rdd().getNumPartitions());
     OrderedInput input = new OrderedInput(withOrigin.select(IdxSource.COLUMN), withOrigin);
     FeatureSelection sel = FeatureSelection.resolve(input.data(), null, null);
-    ExactStatistics.Ordered exact = ExactStatistics.computeOrdered(input, sel);
-    Comparison.Result result = MinibatchComparison.compute(input, sel, exact, s);
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    CompareOutput.writeJson(exact.result(), s, result, bytes);
-    return bytes.toString(StandardCharsets.UTF_8);
+    try (ExactStatistics.OrderedRows kept = ExactStatistics.computeOrderedKeepingRows(input, sel)) {
+      Comparison.Result result = MinibatchComparison.compute(kept, sel, s);
+      ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+      CompareOutput.writeJson(kept.ordered().result(), s, result, bytes);
+      return bytes.toString(StandardCharsets.UTF_8);
+    }
   }
 
   @Test

@@ -163,15 +163,16 @@ class ExactStatisticsTest {
 
   /**
    * The same on 150 columns and 5,000 rows in one file: batches of 4,096 and 904 rows are copied
-   * in tiles of {@code TILE_ROWS} rows, so tiles end inside batches, with the batches, and short
+   * (and kept) in tiles of {@code KEEP_TILE_ROWS} rows, so tiles end inside batches, with the
+   * batches, and short
    * at a batch's end.
    */
   @Test
   void minibatchPassOnAWideTableReadsBatchesInTiles() throws java.io.IOException {
     int width = 150;
     int rowCount = 5000;
-    assertTrue(OriginRows.TILE_ROWS < 4096 && 4096 % OriginRows.TILE_ROWS == 0
-        && (rowCount - 4096) % OriginRows.TILE_ROWS != 0);
+    assertTrue(ExactStatistics.KEEP_TILE_ROWS < 4096 && 4096 % ExactStatistics.KEEP_TILE_ROWS == 0
+        && (rowCount - 4096) % ExactStatistics.KEEP_TILE_ROWS != 0);
     SplittableRandom r = new SplittableRandom(12);
     List<StructField> fields = new ArrayList<>();
     for (int j = 0; j < width; j++) {
@@ -229,8 +230,8 @@ class ExactStatisticsTest {
         0.99, 1e-5, 10, 3, 5);
     OrderedInput input = Inputs.readOrdered(spark, path, InputFormat.PARQUET);
     FeatureSelection selection = FeatureSelection.resolve(input.data(), null, null);
-    ExactStatistics.Ordered exact = ExactStatistics.computeOrdered(input, selection);
-    MinibatchComparison run = MinibatchComparison.start(input, selection, exact, settings);
+    ExactStatistics.OrderedRows kept = ExactStatistics.computeOrderedKeepingRows(input, selection);
+    MinibatchComparison run = MinibatchComparison.start(kept, selection, settings);
     try {
       for (int sizeIndex = 0; sizeIndex < 2; sizeIndex++) {
         int m = settings.batchSizes()[sizeIndex];
@@ -269,16 +270,19 @@ class ExactStatisticsTest {
       }
     } finally {
       run.close();
+      kept.close();
     }
   }
 
   private static String compareJson(OrderedInput input, FeatureSelection selection,
       CompareSettings settings) throws java.io.IOException {
-    ExactStatistics.Ordered exact = ExactStatistics.computeOrdered(input, selection);
-    Comparison.Result result = MinibatchComparison.compute(input, selection, exact, settings);
-    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
-    CompareOutput.writeJson(exact.result(), settings, result, bytes);
-    return bytes.toString(java.nio.charset.StandardCharsets.UTF_8);
+    try (ExactStatistics.OrderedRows kept =
+        ExactStatistics.computeOrderedKeepingRows(input, selection)) {
+      Comparison.Result result = MinibatchComparison.compute(kept, selection, settings);
+      java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+      CompareOutput.writeJson(kept.ordered().result(), settings, result, bytes);
+      return bytes.toString(java.nio.charset.StandardCharsets.UTF_8);
+    }
   }
 
   @Test
