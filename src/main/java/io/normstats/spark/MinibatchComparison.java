@@ -49,7 +49,7 @@ public final class MinibatchComparison {
    * The bytes of row data (as doubles) each reduce task folds, before overlap: its block of rows in
    * memory.
    */
-  static final long TASK_BYTES = 16L << 20;
+  static final long TASK_BYTES = 32L << 20;
   /** The most reduce tasks the shuffle is cut into. */
   static final int MAX_TASKS = 1_000_000;
   /** Partial results merged per tree node. */
