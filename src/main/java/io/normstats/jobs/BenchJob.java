@@ -1,5 +1,7 @@
 package io.normstats.jobs;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.normstats.InputException;
 import io.normstats.ml.BatchNorm;
 import io.normstats.onnx.OnnxModel;
@@ -13,6 +15,7 @@ import io.normstats.spark.NetworkRecalibration;
 import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,6 +27,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.apache.commons.io.FileUtils;
 import org.apache.parquet.example.data.Group;
@@ -72,7 +76,8 @@ import picocli.CommandLine.Option;
  *       features with the same number of values per feature;</li>
  *   <li>wide: the stats job on Parquet files of the same number of values in 32 to 10,000 columns,
  *       and the report job against it on 3,000 columns;</li>
- *   <li>compare: the compare job (4 batch sizes) against the stats job on Fashion-MNIST images;</li>
+ *   <li>compare: the compare job (4 batch sizes) against the stats job on Fashion-MNIST images,
+ *       and the report job's minibatch phases against its exact phase (from its report.json);</li>
  *   <li>recalibrate: each pass of the recalibrate job (ONNX Runtime and the exact moments of the
  *       captured tensors) against plain ONNX Runtime inference over the same rows with the same
  *       pruned graph, on the sample CNN and Fashion-MNIST images, and the whole job.</li>
@@ -405,9 +410,32 @@ public final class BenchJob implements Callable<Integer> {
     contenders.put("normstats stats job", () -> job("stats", images, work, round));
     contenders.put("normstats compare job (batch sizes 8,32,128,512)",
         () -> job("compare", images, work, round));
+    // the report job's own phase timings (report.json): its minibatch passes against its exact pass
+    List<Double> minibatchToExact = new ArrayList<>();
+    contenders.put("normstats report job", () -> job("report", images, work, round,
+        output -> minibatchToExact.add(minibatchToExact(output.resolve("report.json")))));
     Map<String, Double> median = run("compare: " + images, contenders);
     ratio("compare / stats", median, "normstats compare job (batch sizes 8,32,128,512)",
         "normstats stats job", "<= 2");
+    double[] timed = minibatchToExact.stream().skip(1).mapToDouble(x -> x).sorted().toArray();
+    ratios.add(String.format(Locale.ROOT, "  %-55s %6.2f  [%s]",
+        "report: minibatch phases / exact phase", median(timed), "<= 1.5"));
+  }
+
+  /**
+   * The report job's minibatch phases ("minibatch estimators" and "batch-mean distribution")
+   * over its "exact statistics" phase, from the phase timings in its report.json.
+   */
+  private static double minibatchToExact(Path reportJson) {
+    try {
+      JsonNode phases = new ObjectMapper().readTree(reportJson.toFile()).path("header")
+          .path("phases");
+      return (phases.get("minibatch estimators").asDouble()
+          + phases.get("batch-mean distribution").asDouble())
+          / phases.get("exact statistics").asDouble();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   private void recalibrate(SparkSession session, Path work) throws IOException {
@@ -461,6 +489,12 @@ public final class BenchJob implements Callable<Integer> {
   /** Runs job {@code name} on {@code input} in this JVM, into a fresh directory it then deletes. */
   private static Object job(String name, String input, Path work, int[] round,
       String... options) {
+    return job(name, input, work, round, output -> { }, options);
+  }
+
+  /** Runs a job into a new output directory, shows it to {@code inspect}, then deletes it. */
+  private static Object job(String name, String input, Path work, int[] round,
+      Consumer<Path> inspect, String... options) {
     String output = work.resolve(name + "-" + round[0]++).toString();
     List<String> args = new ArrayList<>(List.of(name, "--input", input, "--output", output));
     args.addAll(List.of(options));
@@ -468,6 +502,7 @@ public final class BenchJob implements Callable<Integer> {
     if (code != 0) {
       throw new IllegalStateException("the " + name + " job failed with exit code " + code);
     }
+    inspect.accept(Path.of(output));
     FileUtils.deleteQuietly(new File(output));
     return code;
   }
@@ -496,8 +531,7 @@ public final class BenchJob implements Callable<Integer> {
     for (Map.Entry<String, double[]> e : seconds.entrySet()) {
       double[] sorted = e.getValue().clone();
       Arrays.sort(sorted);
-      double m = sorted.length % 2 == 1 ? sorted[sorted.length / 2]
-          : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+      double m = median(sorted);
       median.put(e.getKey(), m);
       StringBuilder all = new StringBuilder();
       for (double s : e.getValue()) {
@@ -506,6 +540,12 @@ public final class BenchJob implements Callable<Integer> {
       out.printf(Locale.ROOT, "  %-50s median %7.3f s   runs:%s%n", e.getKey(), m, all);
     }
     return median;
+  }
+
+  /** The median of sorted values (the mean of the middle two for an even count). */
+  private static double median(double[] sorted) {
+    return sorted.length % 2 == 1 ? sorted[sorted.length / 2]
+        : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
   }
 
   private void ratio(String name, Map<String, Double> median, String numerator,
