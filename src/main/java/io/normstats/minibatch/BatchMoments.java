@@ -110,10 +110,10 @@ public final class BatchMoments {
   }
 
   /**
-   * Like {@link #compute(double[], int, int, double[], double[], double[])} for a batch whose values
-   * are all 8-bit ({@link #isUnsignedByte}, as image pixels are), in one pass instead of two: the
-   * sums {@code S1 = sum x} and {@code S2 = sum x^2} of such values are integers below 2^53 and so
-   * exact in plain doubles in any order, and from them
+   * Like {@link #compute(double[], int, int, double[], double[], double[])} for a batch whose
+   * values are all 8-bit ({@link #isUnsignedByte}, as image pixels are), in one pass instead of
+   * two: the sums {@code S1 = sum x} and {@code S2 = sum x^2} of such values are integers below
+   * 2^53 and so exact in plain doubles in any order, and from them
    * <ul>
    *   <li>{@code sigma2_B = (m S2 - S1^2) / m^2}, the numerator an exact integer: correctly rounded
    *       (one division), exactly 0 for a constant batch;</li>

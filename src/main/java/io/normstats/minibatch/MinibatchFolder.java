@@ -108,8 +108,9 @@ public final class MinibatchFolder {
   /**
    * Claims position {@code q}: the offset in {@link #block()} where its F values are to be written.
    *
-   * @param unsignedBytes whether the row's values are all 8-bit ({@link BatchMoments#isUnsignedByte});
-   *     the caller vouches for it (a wrong true gives wrong moments)
+   * @param unsignedBytes whether the row's values are all 8-bit
+   *     ({@link BatchMoments#isUnsignedByte}); the caller vouches for it (a wrong true gives wrong
+   *     moments)
    * @throws IllegalStateException if q is outside {@code [from, end())} or was given before
    */
   public int offset(long q, boolean unsignedBytes) {

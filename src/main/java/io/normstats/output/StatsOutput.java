@@ -55,7 +55,8 @@ public final class StatsOutput {
    * local properties and context class loader.
    *
    * @throws IOException from {@code driverWrite}
-   * @throws RuntimeException the job's failure, once both are done (the driver's first if both fail)
+   * @throws RuntimeException the job's failure, once both are done (the driver's first if both
+   *     fail)
    */
   static void whileSparkWrites(Runnable sparkWrite, DriverWrite driverWrite) throws IOException {
     AtomicReference<Throwable> failure = new AtomicReference<>();

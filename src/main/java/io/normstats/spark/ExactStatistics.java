@@ -260,10 +260,10 @@ public final class ExactStatistics {
 
   /**
    * {@link #computeOrdered}, also keeping every row packed ({@link KeptRows}: one byte per 8-bit
-   * value, four per float, else eight, plus a chunk of slack per partition), persisted in memory and
-   * on disk, for a minibatch pass ({@link MinibatchComparison}) that then does not read the input
-   * again. Close the result to release them. A Spark task that loses its kept rows recomputes them
-   * from the input, which gives the same rows.
+   * value, four per float, else eight, plus a chunk of slack per partition), persisted in memory
+   * and on disk, for a minibatch pass ({@link MinibatchComparison}) that then does not read the
+   * input again. Close the result to release them. A Spark task that loses its kept rows
+   * recomputes them from the input, which gives the same rows.
    *
    * @throws InputException (data) as {@link #computeOrdered}
    */

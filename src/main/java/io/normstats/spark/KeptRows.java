@@ -11,14 +11,14 @@ import org.apache.spark.unsafe.types.UTF8String;
  * {@link ExactStatistics#computeOrderedKeepingRows} keeps so that the minibatch pass does not read
  * and convert the input a second time.
  *
- * <p>The rows are stored in chunks of about {@value #CHUNK_BYTES} bytes (a row never straddles two),
- * so a partition takes its packed size plus at most one chunk of slack, whatever its row count
- * (one byte per value for 8-bit pixels). The splits are stored as runs: a task reads each split's
- * rows one after the other.
+ * <p>The rows are stored in chunks of about {@value #CHUNK_BYTES} bytes (a row never straddles
+ * two), so a partition takes its packed size plus at most one chunk of slack, whatever its row
+ * count (one byte per value for 8-bit pixels). The splits are stored as runs: a task reads each
+ * split's rows one after the other.
  *
  * <p>A partition with an incomplete row (a null value or vector) stops keeping rows and says so
- * ({@link #complete()}): the minibatch statistics need complete rows, and the jobs refuse such input
- * after the exact pass.
+ * ({@link #complete()}): the minibatch statistics need complete rows, and the jobs refuse such
+ * input after the exact pass.
  */
 final class KeptRows implements Serializable {
   private static final long serialVersionUID = 1L;

@@ -20,22 +20,24 @@ import org.apache.spark.broadcast.Broadcast;
 import scala.Tuple2;
 
 /**
- * The minibatch comparison on Spark: every batch size, estimator and epoch in one pass over the data
- * after the exact-statistics pass, with nothing proportional to the number of batches on the driver.
+ * The minibatch comparison on Spark: every batch size, estimator and epoch in one pass over the
+ * rows the exact-statistics pass kept ({@link ExactStatistics#computeOrderedKeepingRows}: the input
+ * is read once), with nothing proportional to the number of batches on the driver.
  *
  * <ol>
- *   <li>Each row gets its input index g ({@link InputOrder}), and for each epoch (one copy without
- *       shuffling) its global position {@code q = epoch * N + permutation(g)}
+ *   <li>Each kept row gets its input index g ({@link InputOrder}), and for each epoch (one copy
+ *       without shuffling) its global position {@code q = epoch * N + permutation(g)}
  *       ({@link MinibatchFolder#position}). All batch sizes share the order of an epoch, so the rows
  *       are shuffled once per epoch, not once per batch size.</li>
- *   <li>Each row travels once per epoch copy, packed in the fewest bytes that keep its values
- *       ({@link PackedRows}: one byte per 8-bit pixel). The shuffle sends position range
+ *   <li>Each row travels once per epoch copy, packed as it was kept, in the fewest bytes that keep
+ *       its values ({@link PackedRows}: one byte per 8-bit pixel). The shuffle sends position range
  *       {@code [r*L, (r+1)*L)} to reduce task r, plus the first {@code maxBatchSize - 1} positions
  *       of the next range, so that every batch that starts in the range is complete in the task;
  *       the task unpacks each row straight to its place in one block of rows in position order
  *       (no sort), whatever order the rows arrive in.</li>
  *   <li>Each task folds its batches, each a slice of the block, in step order
- *       ({@link MinibatchFolder}) into one {@link EstimateAccumulator} per batch size, and the
+ *       ({@link MinibatchFolder}; a batch of 8-bit rows, as the packed form says, takes the
+ *       one-pass exact-sum kernel) into one {@link EstimateAccumulator} per batch size, and the
  *       tasks' accumulators are merged in a tree of fixed shape ({@link #orderedTreeReduce}).</li>
  * </ol>
  *
@@ -117,6 +119,8 @@ public final class MinibatchComparison {
    * @param selection the features, as that pass read them
    * @param settings the batch sizes and hyperparameters; every batch size at most the row count
    * @throws IllegalStateException if a partition's rows were not kept (a null value)
+   * @throws io.normstats.InputException (data) if kept rows that Spark lost and recomputed from the
+   *     input differ from the first reading (the input changed)
    */
   public static Comparison.Result compute(ExactStatistics.OrderedRows exact,
       FeatureSelection selection, CompareSettings settings) {

@@ -101,7 +101,8 @@ class BatchMomentsTest {
 
   /**
    * The 8-bit kernel against exact rationals (BigInteger sums): the variance correctly rounded, the
-   * offset from mu within an ulp; batches of 1 to 2,000 rows, widths around the 4-lane step, centres
+   * offset from mu within an ulp; batches of 1 to 2,000 rows, widths around the 4-lane step,
+   * centres
    * at, near and far from the batch mean, constant and saturated batches.
    */
   @Test
@@ -127,8 +128,8 @@ class BatchMomentsTest {
           for (int i = 0; i < m; i++) {
             s1 = s1.add(BigInteger.valueOf((long) rows[5 + i * width + j]));
           }
-          double batchMean = new BigDecimal(s1).divide(BigDecimal.valueOf(m), MathContext.DECIMAL128)
-              .doubleValue();
+          double batchMean = new BigDecimal(s1)
+              .divide(BigDecimal.valueOf(m), MathContext.DECIMAL128).doubleValue();
           mu[j] = switch (j % 3) {
             case 0 -> batchMean;                                     // the offset cancels
             case 1 -> batchMean + r.nextGaussian() * 1e-7;

@@ -16,7 +16,7 @@ import java.util.SplittableRandom;
 import org.apache.spark.unsafe.types.UTF8String;
 import org.junit.jupiter.api.Test;
 
-/** Kept rows come back in order, bit for bit, with their splits, across chunks and serialization. */
+/** Kept rows come back in order, bit for bit, with their splits, across chunks and serializing. */
 class KeptRowsTest {
   private record Row(String file, long start, double[] values) {}
 
