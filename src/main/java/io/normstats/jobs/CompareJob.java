@@ -65,12 +65,8 @@ public final class CompareJob implements Callable<Integer> {
       try (ExactStatistics.OrderedRows kept =
           ExactStatistics.computeOrderedKeepingRows(input, selection)) {
         exact = kept.ordered();
-        StatsJob.checkRows(exact.result(), in.input);
-        StatsJob.checkNoInvalid(exact.result(), "minibatch statistics need complete rows: "
-            + "remove or impute them first");
-        CompareJob.checkSpans(exact.result());
+        checkForMinibatches(exact, in.input, settings);
         long rows = exact.order().rows();
-        checkBatchSizes(settings, rows);
         LOG.info("compare: {} rows; exact pass done in {} s; minibatches of {}", rows,
             seconds(start), options.batchSizes);
         long phase = System.nanoTime();
@@ -94,6 +90,23 @@ public final class CompareJob implements Callable<Integer> {
         + "; wrote " + dir + "/compare.json and " + dir + "/compare.parquet");
     System.out.print(table(result, settings));
     return 0;
+  }
+
+  /**
+   * The checks of an exact pass before its minibatch pass: rows read ({@link StatsJob#checkRows}),
+   * no invalid values, no feature whose span overflows ({@link #checkSpans}), every batch size at
+   * most the row count ({@link #checkBatchSizes}).
+   *
+   * @param input the input path, for the messages
+   * @throws InputException (data or usage) as those checks
+   */
+  static void checkForMinibatches(ExactStatistics.Ordered exact, String input,
+      CompareSettings settings) {
+    StatsJob.checkRows(exact.result(), input);
+    StatsJob.checkNoInvalid(exact.result(), "minibatch statistics need complete rows: "
+        + "remove or impute them first");
+    checkSpans(exact.result());
+    checkBatchSizes(settings, exact.order().rows());
   }
 
   /**

@@ -107,11 +107,7 @@ public final class ReportJob implements Callable<Integer> {
       try (ExactStatistics.OrderedRows kept =
           ExactStatistics.computeOrderedKeepingRows(input, selection)) {
         exact = kept.ordered();
-        StatsJob.checkRows(exact.result(), in.input);
-        StatsJob.checkNoInvalid(exact.result(), "minibatch statistics need complete rows: "
-            + "remove or impute them first");
-        CompareJob.checkSpans(exact.result());
-        CompareJob.checkBatchSizes(settings, exact.order().rows());
+        CompareJob.checkForMinibatches(exact, in.input, settings);
         t = phase(phases, "exact statistics", t);
 
         MinibatchComparison run = MinibatchComparison.start(kept, selection, settings);
