@@ -127,10 +127,11 @@ public final class MinibatchFolder {
   }
 
   /**
-   * Takes the row at global position {@code q}.
+   * Takes the row at global position {@code q}, 8-bit ({@link #offset(long, boolean)}) if its
+   * values are.
    *
    * @param values the row's F feature values (copied)
-   * @throws IllegalStateException as {@link #offset(long)}
+   * @throws IllegalStateException as {@link #offset(long, boolean)}
    */
   public void accept(long q, double[] values) {
     boolean bytes = true;
