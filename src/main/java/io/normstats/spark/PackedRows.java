@@ -4,14 +4,13 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.Arrays;
 
 /**
- * A row of doubles as the fewest bytes that give every value back bit for bit: the records the
- * minibatch pass shuffles. One byte per value when every value is an integer in [0, 255] (8-bit
- * pixels: the shuffle of Fashion-MNIST is 8 times smaller than as doubles), four when every value is
- * a float, else eight. A leading byte says which; -0.0 and NaN payloads are kept (they take the
- * wider forms).
+ * A row of doubles as the fewest bytes that give every value back bit for bit: the rows the exact
+ * pass keeps ({@link KeptRows}) and the minibatch pass shuffles. One byte per value when every
+ * value is an integer in [0, 255] (8-bit pixels: the shuffle of Fashion-MNIST is 8 times smaller
+ * than as doubles), four when every value is a float, else eight. A leading byte says which; -0.0
+ * and NaN payloads are kept (they take the wider forms).
  */
 final class PackedRows {
   static final byte UNSIGNED_BYTES = 1;
@@ -25,13 +24,6 @@ final class PackedRows {
       MethodHandles.byteArrayViewVarHandle(double[].class, ByteOrder.LITTLE_ENDIAN);
 
   private PackedRows() {}
-
-  /** Packs {@code values[0 .. length)}. */
-  static byte[] pack(double[] values, int length) {
-    byte[] out = new byte[maxBytes(length)];
-    int n = pack(values, 0, length, out, 0);
-    return n == out.length ? out : Arrays.copyOf(out, n);
-  }
 
   /** The most bytes a packed row of {@code length} values takes: its form byte and 8 per value. */
   static int maxBytes(int length) {

@@ -8,10 +8,17 @@ import org.junit.jupiter.api.Test;
 
 /** Packed rows give every value back bit for bit, in the narrowest form that can. */
 class PackedRowsTest {
+  /** {@code values[0 .. length)} packed into an array of their packed size. */
+  private static byte[] pack(double[] values, int length) {
+    byte[] out = new byte[PackedRows.maxBytes(length)];
+    int n = PackedRows.pack(values, 0, length, out, 0);
+    return java.util.Arrays.copyOf(out, n);
+  }
+
   @Test
   void pixelsTakeOneBytePerValue() {
     double[] row = {0, 1, 127, 128, 255, 42};
-    byte[] packed = PackedRows.pack(row, row.length);
+    byte[] packed = pack(row, row.length);
     assertEquals(1 + row.length, packed.length);
     assertEquals(PackedRows.UNSIGNED_BYTES, packed[0]);
     assertSameBits(row, packed);
@@ -26,7 +33,7 @@ class PackedRowsTest {
         {-0.0, 7},                            // -0.0 is kept
         {Float.MIN_VALUE, Float.MAX_VALUE, Float.NaN, Double.POSITIVE_INFINITY},
     }) {
-      byte[] packed = PackedRows.pack(row, row.length);
+      byte[] packed = pack(row, row.length);
       assertEquals(PackedRows.FLOATS, packed[0]);
       assertEquals(1 + 4 * row.length, packed.length);
       assertSameBits(row, packed);
@@ -41,7 +48,7 @@ class PackedRowsTest {
         {Double.MIN_VALUE, -Double.MAX_VALUE},
         {1, Double.longBitsToDouble(0x7ff8000000000123L)}, // a NaN whose payload a float loses
     }) {
-      byte[] packed = PackedRows.pack(row, row.length);
+      byte[] packed = pack(row, row.length);
       assertEquals(PackedRows.DOUBLES, packed[0]);
       assertEquals(1 + 8 * row.length, packed.length);
       assertSameBits(row, packed);
@@ -51,7 +58,7 @@ class PackedRowsTest {
   @Test
   void onlyTheGivenLengthIsPackedAndALengthMismatchIsRefused() {
     double[] row = {3, 4, 0.1};
-    byte[] packed = PackedRows.pack(row, 2);
+    byte[] packed = pack(row, 2);
     assertEquals(PackedRows.UNSIGNED_BYTES, packed[0]);
     assertThrows(IllegalStateException.class, () -> PackedRows.unpack(packed, 3, new double[3], 0));
     assertThrows(IllegalStateException.class, () -> PackedRows.valueAt(packed, 3, 0));
