@@ -31,9 +31,13 @@ import java.util.Arrays;
  * doubles) are added to the feature's {@link ExactSums}. The result is therefore exactly the same
  * with or without the kernel, for any block boundaries.
  *
- * <p>Values that are floats (the activations of a float32 network) take a shorter kernel: their
- * squares are exact in double, so the four square levels hold {@code p} alone and the rounding
- * error {@code e} is only checked to be zero ({@link VectorFold#sumGroupFloats}).
+ * <p>A block whose rows all came from float arrays ({@link #widen}: the activations of a float32
+ * network) takes a shorter kernel, {@link VectorFold#sumGroupFloats}: a float's 24-bit
+ * significand needs one value level and two square levels, its square has no rounding error, and
+ * what is left of each is added as it is. That holds for floats only, and only while no non-zero
+ * value is tiny against the lane's bound, which the kernel checks; whether the values are floats
+ * is known from where the rows came from, not checked. Blocks of the two kernels do not share a
+ * flush window: their last levels hold parts of different grids.
  *
  * <p>Memory: the block buffer holds {@value #BUFFER_DOUBLES} doubles (64 KiB, so that a block
  * stays in the L1/L2 caches), or {@value #MIN_BLOCK_ROWS} rows of more than 512 positions (128
@@ -74,8 +78,10 @@ final class DenseBlocks {
 
   private final MomentAccumulator owner;
   private final boolean simd;
-  /** The values are floats: the kernel without the squares' rounding-error levels. */
-  private final boolean floats;
+  /** Every row of the current block came through {@link #widen}: the float kernel sums it. */
+  private boolean blockOfFloats = true;
+  /** The kernel of the blocks summed since the last flush: the float kernel or the other. */
+  private boolean windowOfFloats;
   /** Values per feature: vector position p belongs to feature p / perFeature. */
   private final int perFeature;
   final int positions;
@@ -114,16 +120,19 @@ final class DenseBlocks {
   final double[] u2;
   final double[] u3;
   final double[] u4;
+  /**
+   * {@code 2^(2M-80)}: the float kernel's lane fits only if every non-zero square is at least
+   * this, that is every non-zero |x| at least {@code 2^(M-40)} ({@link VectorFold#sumGroupFloats}).
+   */
+  final double[] squareFloor;
   final double[] min;
   final double[] max;
   /** 0 for a vector position, NaN for the padding lanes of the last group. */
   final double[] padding;
 
-  DenseBlocks(MomentAccumulator owner, int positions, int perFeature, boolean simd,
-      boolean floats) {
+  DenseBlocks(MomentAccumulator owner, int positions, int perFeature, boolean simd) {
     this.owner = owner;
     this.simd = simd;
-    this.floats = floats;
     this.perFeature = perFeature;
     this.positions = positions;
     this.stride = (positions + LANES - 1) / LANES * LANES;
@@ -144,6 +153,7 @@ final class DenseBlocks {
     this.u2 = new double[stride];
     this.u3 = new double[stride];
     this.u4 = new double[stride];
+    this.squareFloor = new double[stride];
     this.min = new double[stride];
     this.max = new double[stride];
     Arrays.fill(min, Double.POSITIVE_INFINITY);
@@ -164,9 +174,10 @@ final class DenseBlocks {
     return rows * stride;
   }
 
-  /** Marks the row at {@link #nextRow()} as written. */
+  /** Marks the row at {@link #nextRow()} as written (a row of doubles). */
   void rowWritten() {
     rows++;
+    blockOfFloats = false;
   }
 
   /** The rows that can still be written before the block is summed (at least 1). */
@@ -177,7 +188,10 @@ final class DenseBlocks {
     return capacity - rows;
   }
 
-  /** Widens {@code n} floats from {@code data[from]} into the buffer at {@code offset}. */
+  /**
+   * Widens {@code n} floats from {@code data[from]} into the buffer at {@code offset}; mark their
+   * rows with {@link #floatRowsWritten}.
+   */
   void widen(float[] data, int from, int offset, int n) {
     int done = simd ? VectorFold.widen(data, from, buffer, offset, n) : 0;
     for (int i = done; i < n; i++) {
@@ -185,8 +199,17 @@ final class DenseBlocks {
     }
   }
 
-  /** Marks {@code n} rows after {@link #nextRow()} as written. */
+  /** Marks {@code n} rows after {@link #nextRow()} as written (rows of doubles). */
   void rowsWritten(int n) {
+    rows += n;
+    blockOfFloats = false;
+  }
+
+  /**
+   * Marks {@code n} rows after {@link #nextRow()} as written, every value of them by
+   * {@link #widen} (floats, so that the float kernel may sum the block).
+   */
+  void floatRowsWritten(int n) {
     rows += n;
   }
 
@@ -203,12 +226,23 @@ final class DenseBlocks {
     if (n == 0) {
       return;
     }
-    if (rowsSinceFlush + n > FLUSH_ROWS) {
-      flush();
-    }
-    sumRows(0, stride, buffer, 0, stride, n);
+    boolean floats = blockOfFloats;
+    startWindow(n, floats);
+    sumRows(0, stride, buffer, 0, stride, n, floats);
     rowsSinceFlush += n;
     rows = 0;
+    blockOfFloats = true;
+  }
+
+  /**
+   * Flushes the partial sums if {@code n} more rows would leave the levels' headroom, or if they
+   * are summed by the other kernel than the rows since the last flush.
+   */
+  private void startWindow(int n, boolean floats) {
+    if (rowsSinceFlush + n > FLUSH_ROWS || rowsSinceFlush > 0 && floats != windowOfFloats) {
+      flush();
+    }
+    windowOfFloats = floats;
   }
 
   /**
@@ -228,9 +262,7 @@ final class DenseBlocks {
     }
     for (int from = 0; from < n; ) {
       int r = Math.min(TILE_ROWS, n - from);
-      if (rowsSinceFlush + r > FLUSH_ROWS) {
-        flush();
-      }
+      startWindow(r, false);
       for (int first = 0; first < stride; first += width) {
         int end = Math.min(first + width, stride);
         int w = end - first;
@@ -243,7 +275,7 @@ final class DenseBlocks {
             }
           }
         }
-        sumRows(first, end, tile, 0, w, r);
+        sumRows(first, end, tile, 0, w, r, false);
       }
       rowsSinceFlush += r;
       from += r;
@@ -253,9 +285,11 @@ final class DenseBlocks {
   /**
    * Sums {@code n} rows of positions {@code first} (a multiple of {@value #LANES}) to {@code end}
    * (the same or {@link #stride}) held in {@code data}: position p of row i at
-   * {@code data[at + (p - first) + i * dataStride]}.
+   * {@code data[at + (p - first) + i * dataStride]}; by the float kernel if {@code floats} (every
+   * value a float).
    */
-  private void sumRows(int first, int end, double[] data, int at, int dataStride, int n) {
+  private void sumRows(int first, int end, double[] data, int at, int dataStride, int n,
+      boolean floats) {
     for (int p = first; p < Math.min(end, positions); p++) {
       owner.finiteCount[p / perFeature] += n;
     }
@@ -332,7 +366,7 @@ final class DenseBlocks {
     exponent[p] = m;
     if (m < MIN_EXPONENT || m > MAX_EXPONENT) {
       // No levels: every lane result is NaN, so the lane always takes the exact slow path.
-      bound[p] = c1[p] = c2[p] = k1[p] = k2[p] = k3[p] = k4[p] = Double.NaN;
+      bound[p] = c1[p] = c2[p] = k1[p] = k2[p] = k3[p] = k4[p] = squareFloor[p] = Double.NaN;
       return;
     }
     int s1 = m + HEADROOM_BITS + 1;
@@ -346,6 +380,7 @@ final class DenseBlocks {
     k2[p] = 1.5 * Math.scalb(1.0, q1 - step);
     k3[p] = 1.5 * Math.scalb(1.0, q1 - 2 * step);
     k4[p] = 1.5 * Math.scalb(1.0, q1 - 3 * step);
+    squareFloor[p] = Math.scalb(1.0, 2 * m - 80);
   }
 
   private void flush() {

@@ -42,7 +42,6 @@ public final class MomentAccumulator implements Serializable {
   /** The dense-row fast path, created on the first dense row; never serialized (see writeObject). */
   private transient DenseBlocks blocks;
   private final boolean simd;
-  private final boolean floats;
 
   /**
    * Creates an empty accumulator.
@@ -68,24 +67,6 @@ public final class MomentAccumulator implements Serializable {
 
   /** As {@link #MomentAccumulator(int, int)}, with the SIMD kernel for dense rows on or off. */
   MomentAccumulator(int features, int valuesPerRow, boolean simd) {
-    this(features, valuesPerRow, simd, false);
-  }
-
-  /**
-   * An empty accumulator for dense rows of floats (float32 values held as doubles, such as the
-   * activations of a float32 network): exactly the sums of {@link #MomentAccumulator(int)}, with a
-   * faster kernel, as the square of a float is exact in double. A value that is not a float is
-   * still summed exactly, by the value-by-value path.
-   *
-   * @param features the number of features (vector length), {@code >= 0}
-   * @throws IllegalArgumentException if {@code features < 0}
-   */
-  public static MomentAccumulator ofFloats(int features) {
-    return new MomentAccumulator(features, 1, DenseBlocks.SIMD, true);
-  }
-
-  /** As {@link #MomentAccumulator(int, int, boolean)}, with the float kernel on or off. */
-  MomentAccumulator(int features, int valuesPerRow, boolean simd, boolean floats) {
     if (features < 0 || valuesPerRow < 1) {
       throw new IllegalArgumentException("features must be >= 0 and values per row >= 1: "
           + features + ", " + valuesPerRow);
@@ -102,7 +83,6 @@ public final class MomentAccumulator implements Serializable {
     this.sums = ExactSums.ofValues(features);
     this.squares = ExactSums.ofSquares(features);
     this.simd = simd;
-    this.floats = floats;
   }
 
   /** The number of features. */
@@ -155,7 +135,9 @@ public final class MomentAccumulator implements Serializable {
 
   /**
    * As {@link #addDenseRows}, for rows of floats (a float32 network's activations): they are
-   * widened to doubles into the block buffer, four at a time with the SIMD kernel.
+   * widened to doubles into the block buffer, four at a time, and a block of such rows only is
+   * summed by the SIMD kernel for floats (fewer extraction levels: see {@link DenseBlocks}), with
+   * the same exact results.
    *
    * @throws IndexOutOfBoundsException if {@code data} holds fewer than {@code rows} rows from
    *     {@code from}
@@ -185,7 +167,11 @@ public final class MomentAccumulator implements Serializable {
           System.arraycopy(d, src, b.buffer, dst, count);
         }
       }
-      b.rowsWritten(n);
+      if (f != null) {
+        b.floatRowsWritten(n);
+      } else {
+        b.rowsWritten(n);
+      }
       this.rows += n;
       at += n * width;
       left -= n;
@@ -196,8 +182,8 @@ public final class MomentAccumulator implements Serializable {
    * Copies one column of a columnar block of rows into a tile: rows {@code from} to
    * {@code from + rows - 1} of column {@code column} (a vector position, 0 to
    * {@code features * valuesPerRow - 1}) go to {@code out[at + r * stride]}, r = 0 to
-   * {@code rows - 1}, as doubles (as floats widened to double, for an accumulator of
-   * {@link #ofFloats}). Every value must be written: a column with nulls is not a dense block.
+   * {@code rows - 1}, as doubles. Every value must be written: a column with nulls is not a dense
+   * block.
    */
   @FunctionalInterface
   public interface ColumnCopier {
@@ -268,7 +254,7 @@ public final class MomentAccumulator implements Serializable {
   private DenseBlocks blocks() {
     if (blocks == null) {
       blocks = new DenseBlocks(this, Math.multiplyExact(features, valuesPerRow), valuesPerRow,
-          simd && DenseBlocks.SIMD, floats);
+          simd && DenseBlocks.SIMD);
     }
     return blocks;
   }

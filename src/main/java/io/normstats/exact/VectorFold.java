@@ -66,15 +66,29 @@ final class VectorFold {
   }
 
   /**
-   * As {@link #sumGroup}, for blocks whose values are floats: the square of a float is exact in
-   * double (24-bit significands, 48-bit products), so the rounding error {@code e} of each square
-   * is zero and needs no levels of its own. The kernel checks it: a value whose square is not
-   * exact (a double that is not a float) makes its lane not fit, and the block is redone value by
-   * value, so the sums stay exact for any values; only the speed depends on the promise.
+   * As {@link #sumGroup}, for blocks whose values are all floats (float32 values widened to double,
+   * which {@link DenseBlocks} knows by where the rows came from; the kernel cannot tell a double
+   * that is not a float and would sum it wrongly). A float has a 24-bit significand, so fewer
+   * extractions suffice, provided that no non-zero value is tiny against the lane's bound:
+   * <ul>
+   *   <li>values: {@code x = q1 + r}, q1 on the first level's grid {@code 2^(M-41)}; r is a
+   *       multiple of {@code ulp(x)} and {@code |r| <= 2^(M-42)}, so the sum of r over
+   *       {@value DenseBlocks#FLUSH_ROWS} rows is exact in a double when
+   *       {@code ulp(x) >= 2^(M-85)};</li>
+   *   <li>squares: {@code x*x = p} exactly (48 significant bits), split over the first two
+   *       square levels ({@code 2^(2M-41)}, {@code 2^(2M-82)}) with the rest
+   *       {@code |pr| <= 2^(2M-83)} added as it is: exact when {@code p} is a multiple of
+   *       {@code 2^(2M-126)}.</li>
+   * </ul>
+   * Both hold when every non-zero |x| is at least {@code 2^(M-40)} (then {@code ulp(x) >=
+   * 2^(M-63)}, subnormal floats included); the squares' pass checks it as {@code p >=
+   * 2^(2M-80)} or {@code p == 0}. A lane with a smaller non-zero value, a NaN or an infinity does
+   * not fit and is redone value by value, as in {@link #sumGroup}. The loops take 10 + 14 vector
+   * operations per four values, where {@link #sumGroup}'s take 15 + 32.
    */
   static boolean sumGroupFloats(DenseBlocks b, int g, double[] data, int at, int stride,
       int rows) {
-    sumValues(b, g, data, at, stride, rows);
+    sumValuesOfFloats(b, g, data, at, stride, rows);
     sumSquaresOfFloats(b, g, data, at, stride, rows);
     return settle(b, g, 3);
   }
@@ -151,28 +165,89 @@ final class VectorFold {
       lo = lo.blend(x, x.compare(VectorOperators.LT, lo));
       hi = hi.blend(x, x.compare(VectorOperators.GT, hi));
     }
-    double[] checks = b.laneChecks;
-    dirty.intoArray(checks, DenseBlocks.VALUE_REMAINDERS);
-    lo.intoArray(checks, DenseBlocks.MINIMA);
-    hi.intoArray(checks, DenseBlocks.MAXIMA);
+    dirty.intoArray(b.laneChecks, DenseBlocks.VALUE_REMAINDERS);
+    lo.intoArray(b.laneChecks, DenseBlocks.MINIMA);
+    hi.intoArray(b.laneChecks, DenseBlocks.MAXIMA);
     s1.intoArray(b.groupSums, 0);
     s2.intoArray(b.groupSums, 4);
-    // The padding lanes past the last position hold zeros and need no sign: NaN there.
-    DoubleVector padding = DoubleVector.fromArray(SPECIES, b.padding, g);
-    if (lo.add(padding).compare(VectorOperators.EQ, 0.0)
-        .or(hi.add(padding).compare(VectorOperators.EQ, 0.0)).anyTrue()) {
-      signZeroExtremes(b, g, buffer, at, stride, rows);
+    signZeroExtremes(b, g, buffer, at, stride, rows);
+  }
+
+  /**
+   * The values' pass of {@link #sumGroupFloats}: {@code x = q1 + r} over the first value level,
+   * the sums of q1 and of r to {@link DenseBlocks#groupSums} (0..7), the lanes' minima and maxima
+   * as in {@link #sumValues}. No remainder is left to check here (a NaN shows in the squares'
+   * pass, an infinity in the maxima).
+   */
+  private static void sumValuesOfFloats(DenseBlocks b, int g, double[] buffer, int at,
+      int stride, int rows) {
+    DoubleVector one = DoubleVector.broadcast(SPECIES, 1.0);
+    DoubleVector c1 = DoubleVector.fromArray(SPECIES, b.c1, g);
+    DoubleVector s1 = DoubleVector.fromArray(SPECIES, b.t1, g);
+    DoubleVector s2 = DoubleVector.fromArray(SPECIES, b.t2, g);
+    DoubleVector lo = DoubleVector.broadcast(SPECIES, Double.POSITIVE_INFINITY);
+    DoubleVector hi = DoubleVector.broadcast(SPECIES, Double.NEGATIVE_INFINITY);
+    // Two rows per step into two sets of sums and extremes: the chains of additions and of
+    // comparisons and blends, not the operations, bound a step of one row.
+    DoubleVector s1b = DoubleVector.zero(SPECIES);
+    DoubleVector s2b = DoubleVector.zero(SPECIES);
+    DoubleVector lob = lo;
+    DoubleVector hib = hi;
+    int i = 0;
+    int k = at;
+    for (; i + 1 < rows; i += 2, k += 2 * stride) {
+      DoubleVector x = DoubleVector.fromArray(SPECIES, buffer, k);
+      DoubleVector y = DoubleVector.fromArray(SPECIES, buffer, k + stride);
+      DoubleVector qx = x.lanewise(VectorOperators.FMA, one, c1).sub(c1);
+      DoubleVector qy = y.lanewise(VectorOperators.FMA, one, c1).sub(c1);
+      s1 = s1.add(qx);
+      s1b = s1b.add(qy);
+      s2 = s2.add(x.sub(qx));
+      s2b = s2b.add(y.sub(qy));
+      lo = lo.blend(x, x.compare(VectorOperators.LT, lo));
+      lob = lob.blend(y, y.compare(VectorOperators.LT, lob));
+      hi = hi.blend(x, x.compare(VectorOperators.GT, hi));
+      hib = hib.blend(y, y.compare(VectorOperators.GT, hib));
     }
+    if (i < rows) {
+      DoubleVector x = DoubleVector.fromArray(SPECIES, buffer, k);
+      DoubleVector q1 = x.lanewise(VectorOperators.FMA, one, c1).sub(c1);
+      s1 = s1.add(q1);
+      s2 = s2.add(x.sub(q1));
+      lo = lo.blend(x, x.compare(VectorOperators.LT, lo));
+      hi = hi.blend(x, x.compare(VectorOperators.GT, hi));
+    }
+    // exact: both halves are sums on the level's grid within its headroom
+    s1 = s1.add(s1b);
+    s2 = s2.add(s2b);
+    lo = lo.blend(lob, lob.compare(VectorOperators.LT, lo));
+    hi = hi.blend(hib, hib.compare(VectorOperators.GT, hi));
+    DoubleVector.zero(SPECIES).intoArray(b.laneChecks, DenseBlocks.VALUE_REMAINDERS);
+    lo.intoArray(b.laneChecks, DenseBlocks.MINIMA);
+    hi.intoArray(b.laneChecks, DenseBlocks.MAXIMA);
+    s1.intoArray(b.groupSums, 0);
+    s2.intoArray(b.groupSums, 4);
+    signZeroExtremes(b, g, buffer, at, stride, rows);
   }
 
   /**
    * Gives a zero minimum the sign {@code Math.min} gives it over the block (-0.0 when a -0.0 is
    * among the values) and a zero maximum the sign {@code Math.max} gives it (+0.0 when a +0.0 is),
    * whatever the order of the rows: the comparison-and-blend of {@link #sumValues} keeps the first
-   * of equal values.
+   * of equal values. Reads the extremes from {@link DenseBlocks#laneChecks}, and the rows only if
+   * one is zero. (The vectors are not passed in: C2 would box them for a call it does not inline.)
    */
   private static void signZeroExtremes(DenseBlocks b, int g, double[] buffer, int at, int stride,
       int rows) {
+    double[] checks = b.laneChecks;
+    // The padding lanes past the last position hold zeros and need no sign: NaN there.
+    DoubleVector padding = DoubleVector.fromArray(SPECIES, b.padding, g);
+    if (!DoubleVector.fromArray(SPECIES, checks, DenseBlocks.MINIMA).add(padding)
+        .compare(VectorOperators.EQ, 0.0)
+        .or(DoubleVector.fromArray(SPECIES, checks, DenseBlocks.MAXIMA).add(padding)
+            .compare(VectorOperators.EQ, 0.0)).anyTrue()) {
+      return;
+    }
     LongVector negativeZeros = LongVector.zero(LONGS);
     LongVector positiveZeros = LongVector.zero(LONGS);
     LongVector negativeZero = LongVector.broadcast(LONGS, Double.doubleToRawLongBits(-0.0));
@@ -181,7 +256,6 @@ final class VectorFold {
       negativeZeros = negativeZeros.or(bits.compare(VectorOperators.EQ, negativeZero).toVector());
       positiveZeros = positiveZeros.or(bits.compare(VectorOperators.EQ, 0L).toVector());
     }
-    double[] checks = b.laneChecks;
     for (int lane = 0; lane < LANES; lane++) {
       if (checks[DenseBlocks.MINIMA + lane] == 0) {
         checks[DenseBlocks.MINIMA + lane] = negativeZeros.lane(lane) != 0 ? -0.0 : 0.0;
@@ -240,33 +314,33 @@ final class VectorFold {
   }
 
   /**
-   * The squares' pass for floats: p split over the first three square levels; e (zero for a
-   * float) only checked, with the remainders.
+   * The squares' pass of {@link #sumGroupFloats}: {@code p = x*x} split over the first two square
+   * levels, the rest added as it is ({@link DenseBlocks#groupSums} 8..19); the sum of the squares
+   * below the lane's floor {@code 2^(2M-80)} ({@link DenseBlocks#squareFloor}), which is zero
+   * exactly when no non-zero value is tiny and no value is NaN, to {@link DenseBlocks#laneChecks}.
    */
-  private static void sumSquaresOfFloats(DenseBlocks b, int g, double[] buffer, int at, int stride,
-      int rows) {
+  private static void sumSquaresOfFloats(DenseBlocks b, int g, double[] buffer, int at,
+      int stride, int rows) {
     DoubleVector one = DoubleVector.broadcast(SPECIES, 1.0);
+    DoubleVector zero = DoubleVector.zero(SPECIES);
     DoubleVector k1 = DoubleVector.fromArray(SPECIES, b.k1, g);
     DoubleVector k2 = DoubleVector.fromArray(SPECIES, b.k2, g);
-    DoubleVector k3 = DoubleVector.fromArray(SPECIES, b.k3, g);
+    DoubleVector floor = DoubleVector.fromArray(SPECIES, b.squareFloor, g);
     DoubleVector w1 = DoubleVector.fromArray(SPECIES, b.u1, g);
     DoubleVector w2 = DoubleVector.fromArray(SPECIES, b.u2, g);
     DoubleVector w3 = DoubleVector.fromArray(SPECIES, b.u3, g);
-    DoubleVector dirty = DoubleVector.zero(SPECIES);
+    DoubleVector dirty = zero;
     for (int i = 0, k = at; i < rows; i++, k += stride) {
       DoubleVector x = DoubleVector.fromArray(SPECIES, buffer, k);
       DoubleVector p = x.mul(x);
-      DoubleVector e = x.lanewise(VectorOperators.FMA, x, p.neg()); // 0 for a float
       DoubleVector p1 = p.lanewise(VectorOperators.FMA, one, k1).sub(k1);
       DoubleVector pr = p.sub(p1);
       DoubleVector p2 = pr.lanewise(VectorOperators.FMA, one, k2).sub(k2);
-      pr = pr.sub(p2);
-      DoubleVector p3 = pr.lanewise(VectorOperators.FMA, one, k3).sub(k3);
-      pr = pr.sub(p3);
       w1 = w1.add(p1);
       w2 = w2.add(p2);
-      w3 = w3.add(p3);
-      dirty = dirty.add(pr.abs().add(e.abs()));
+      w3 = w3.add(pr.sub(p2));
+      // p itself where it is below the floor or NaN (the comparison fails), else 0
+      dirty = dirty.add(p.blend(zero, p.compare(VectorOperators.GE, floor)));
     }
     dirty.intoArray(b.laneChecks, DenseBlocks.SQUARE_REMAINDERS);
     w1.intoArray(b.groupSums, 8);

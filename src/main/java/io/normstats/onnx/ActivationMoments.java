@@ -65,7 +65,7 @@ public final class ActivationMoments implements Serializable {
   /** Adds from {@code f} if it is not null, else from {@code d}. */
   private void addChannelsLast(int k, long[] shape, float[] f, double[] d, int rows) {
     long[] channelsFirst = {shape[0], shape[2], shape[1]};
-    MomentAccumulator acc = accumulator(k, channelsFirst, f != null);
+    MomentAccumulator acc = accumulator(k, channelsFirst);
     int positions = Math.toIntExact(rows * shape[1]);
     if (f != null) {
       acc.addFloatRows(f, 0, positions);
@@ -74,7 +74,7 @@ public final class ActivationMoments implements Serializable {
     }
   }
 
-  private MomentAccumulator accumulator(int k, long[] shape, boolean floats) {
+  private MomentAccumulator accumulator(int k, long[] shape) {
     if (shape.length < 2) {
       throw InputException.usage("the input of " + names[k] + " has shape "
           + Arrays.toString(shape) + "; BatchNormalization needs [N, C, ...]");
@@ -82,7 +82,7 @@ public final class ActivationMoments implements Serializable {
     long[] item = Arrays.copyOfRange(shape, 1, shape.length);
     if (moments[k] == null) {
       int c = Math.toIntExact(item[0]);
-      moments[k] = floats ? MomentAccumulator.ofFloats(c) : new MomentAccumulator(c);
+      moments[k] = new MomentAccumulator(c);
       itemShapes[k] = item;
     } else if (!Arrays.equals(itemShapes[k], item)) {
       throw InputException.data("the input of " + names[k] + " has items of shape "

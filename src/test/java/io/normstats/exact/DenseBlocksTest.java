@@ -97,7 +97,10 @@ class DenseBlocksTest {
     }
   }
 
-  /** Float columns (and, in the last ones, doubles that are not floats) for the float kernel. */
+  /**
+   * Float columns for the float kernel, among them ones whose lanes must not fit: a non-zero
+   * value below {@code 2^(M-40)} against the lane's bound {@code 2^M}, NaN, infinities.
+   */
   static List<DoubleSupplier> floatColumns(SplittableRandom r) {
     return List.of(
         () -> (float) r.nextGaussian(),
@@ -109,35 +112,99 @@ class DenseBlocksTest {
         () -> r.nextInt(500) == 0 ? (float) 1e-30 : (float) r.nextDouble(),
         () -> r.nextInt(500) == 0 ? Float.NaN : (float) r.nextGaussian(),
         () -> Float.MIN_VALUE * r.nextInt(0, 1 << 20),
-        () -> r.nextInt(300) == 0 ? 0.1 : (float) r.nextGaussian(), // 0.1 is not a float
-        () -> r.nextGaussian());                                   // no float at all
+        // Bound 2^1 (values up to 2 - 2^-22); 24-bit values at the floor 2^-39 and just under it.
+        () -> r.nextInt(4) == 0 ? 2 - 0x1p-22f : fullFloat(r, -39) * (r.nextBoolean() ? 1 : -1),
+        () -> r.nextInt(400) == 0 ? fullFloat(r, -40) : 2 - 0x1p-22f * r.nextInt(1, 1 << 20),
+        () -> r.nextInt(700) == 0 ? Float.NEGATIVE_INFINITY : fullFloat(r, r.nextInt(-39, 1)),
+        () -> fullFloat(r, r.nextInt(-140, -110))); // subnormal floats among small normal ones
   }
 
-  @ParameterizedTest(name = "{0} features, {2} rows")
+  /** A float in [2^e, 2^(e+1)) with random low significand bits. */
+  static float fullFloat(SplittableRandom r, int e) {
+    return Math.scalb((float) (1 + r.nextInt(1 << 23) * 0x1p-23), e);
+  }
+
+  @ParameterizedTest(name = "{0} features x {1} values, {2} rows")
   @MethodSource("shapes")
   void theFloatKernelGivesTheBitsOfTheExactPath(int features, int perFeature, int rows) {
-    if (perFeature != 1) {
-      return; // the float kernel is for rows of one value per feature
-    }
     SplittableRandom r = new SplittableRandom(features * 17L + rows);
     List<DoubleSupplier> kinds = floatColumns(r);
-    MomentAccumulator floats = MomentAccumulator.ofFloats(features);
-    MomentAccumulator slow = new MomentAccumulator(features, 1, false);
-    double[][] data = new double[rows][features];
-    for (double[] row : data) {
-      for (int k = 0; k < features; k++) {
-        row[k] = kinds.get(k % kinds.size()).getAsDouble();
+    int width = features * perFeature;
+    MomentAccumulator floats = new MomentAccumulator(features, perFeature);
+    MomentAccumulator slow = new MomentAccumulator(features, perFeature, false);
+    double[][] data = new double[rows][width];
+    float[] batch = new float[rows * width];
+    for (int i = 0; i < rows; i++) {
+      for (int k = 0; k < width; k++) {
+        batch[i * width + k] = (float) kinds.get((k / perFeature + k) % kinds.size()).getAsDouble();
+        data[i][k] = batch[i * width + k];
       }
-      floats.addDense(row);
-      slow.addDense(row);
+      slow.addDenseChannels(data[i]);
     }
+    floats.addFloatRows(batch, 0, rows);
     for (int j = 0; j < features; j++) {
+      assertEquals(slow.state(j), floats.state(j), "feature " + j);
       assertEquals(slow.moments(j), floats.moments(j), "feature " + j);
       assertEquals(slow.exact(j).varPopToFloat(), floats.exact(j).varPopToFloat());
+      if (perFeature != 1) {
+        continue;
+      }
       int f = j;
       double[] column = java.util.Arrays.stream(data).mapToDouble(row -> row[f])
           .filter(Double::isFinite).toArray();
       assertMoments(column, floats.moments(j), "feature " + j);
+    }
+  }
+
+  @Test
+  void theFloatKernelsFloorIsWhereItsLastSquareLevelStaysExact() {
+    // Bound 2^1 (a value of 2 - 2^-22 in every block). Squares of floats just at the floor 2^-39
+    // and just under it, chosen so that what is left after the two square levels is near +2^-81:
+    // 1,024 of them sum to about 2^-71. At the floor that is 2^53 units of ulp(x)^2 = 2^-124, the
+    // most an exact double holds; under it (ulp(x)^2 = 2^-126) it is not exact, and the lane must
+    // fall back to the value-by-value path. Against the value-by-value path and the oracle.
+    SplittableRandom r = new SplittableRandom(5);
+    int rows = 3000;
+    float[] batch = new float[rows * 2];
+    for (int i = 0; i < rows; i++) {
+      boolean big = i % 400 == 0;
+      batch[2 * i] = big ? 2 - 0x1p-22f : largeRest(r, -39);
+      batch[2 * i + 1] = big ? 2 - 0x1p-22f : largeRest(r, -40);
+    }
+    MomentAccumulator floats = new MomentAccumulator(2);
+    MomentAccumulator slow = new MomentAccumulator(2, 1, false);
+    floats.addFloatRows(batch, 0, rows);
+    for (int i = 0; i < rows; i++) {
+      slow.addDense(new double[] {batch[2 * i], batch[2 * i + 1]});
+    }
+    for (int j = 0; j < 2; j++) {
+      // the exact sums themselves: an error of 2^-126 would not show in the rounded moments
+      assertEquals(slow.state(j), floats.state(j), "feature " + j);
+      assertEquals(slow.moments(j), floats.moments(j), "feature " + j);
+      double[] column = new double[rows];
+      for (int i = 0; i < rows; i++) {
+        column[i] = batch[2 * i + j];
+      }
+      assertMoments(column, floats.moments(j), "feature " + j);
+    }
+  }
+
+  /**
+   * A float in [2^e, 2^(e+1)) whose square, after the float kernel's two square levels for the
+   * bound 2^1 (grids 2^-39 and 2^-80), leaves more than 0.45 * 2^-81.
+   */
+  static float largeRest(SplittableRandom r, int e) {
+    double k1 = 1.5 * 0x1p13;
+    double k2 = 1.5 * 0x1p-28;
+    while (true) {
+      float x = fullFloat(r, e);
+      double p = (double) x * x;
+      double p1 = (p + k1) - k1;
+      double pr = p - p1;
+      double p2 = (pr + k2) - k2;
+      if (pr - p2 > 0.45 * 0x1p-81) {
+        return x;
+      }
     }
   }
 
@@ -176,14 +243,15 @@ class DenseBlocksTest {
     SplittableRandom r = new SplittableRandom(features * 7L + perFeature);
     List<DoubleSupplier> kinds = floatColumns(r);
     int width = features * perFeature;
-    // The float kernel for one value per feature (activations), the double kernel for channels.
-    MomentAccumulator widened = perFeature == 1 ? MomentAccumulator.ofFloats(features)
-        : new MomentAccumulator(features, perFeature);
-    MomentAccumulator rows = perFeature == 1 ? MomentAccumulator.ofFloats(features)
-        : new MomentAccumulator(features, perFeature);
+    MomentAccumulator widened = new MomentAccumulator(features, perFeature);
+    MomentAccumulator rows = new MomentAccumulator(features, perFeature);
     MomentAccumulator slow = new MomentAccumulator(features, perFeature, false);
     MomentAccumulator doubles = new MomentAccumulator(features, perFeature);
     MomentAccumulator doubleRows = new MomentAccumulator(features, perFeature);
+    // float batches and double batches (the float and the double kernel) in one accumulator
+    MomentAccumulator mixed = new MomentAccumulator(features, perFeature);
+    List<DoubleSupplier> doubleKinds = columns(r);
+    MomentAccumulator mixedSlow = new MomentAccumulator(features, perFeature, false);
     for (int batch = 0; batch < 40; batch++) {
       int n = r.nextInt(0, 300);
       int from = r.nextInt(0, 5);
@@ -199,6 +267,23 @@ class DenseBlocksTest {
         asDoubles[i] = data[i];
       }
       doubles.addDenseRows(asDoubles, from, n);
+      if (batch % 3 == 0) {
+        mixed.addFloatRows(data, from, n);
+        for (int i = 0; i < n; i++) {
+          mixedSlow.addDenseChannels(java.util.Arrays.copyOfRange(asDoubles, from + i * width,
+              from + (i + 1) * width));
+        }
+      } else {
+        double[] other = new double[n * width];
+        for (int i = 0; i < other.length; i++) {
+          other[i] = doubleKinds.get(i % width % doubleKinds.size()).getAsDouble();
+        }
+        mixed.addDenseRows(other, 0, n);
+        for (int i = 0; i < n; i++) {
+          mixedSlow.addDenseChannels(java.util.Arrays.copyOfRange(other, i * width,
+              (i + 1) * width));
+        }
+      }
       for (int i = 0; i < n; i++) {
         double[] row = new double[width];
         for (int k = 0; k < width; k++) {
@@ -211,10 +296,12 @@ class DenseBlocksTest {
     }
     assertEquals(slow.rows(), widened.rows());
     for (int j = 0; j < features; j++) {
+      assertEquals(slow.state(j), widened.state(j), "feature " + j);
       assertEquals(slow.moments(j), widened.moments(j), "feature " + j);
       assertEquals(rows.moments(j), widened.moments(j), "feature " + j);
       assertEquals(doubleRows.moments(j), doubles.moments(j), "feature " + j);
       assertEquals(slow.moments(j), doubles.moments(j), "feature " + j);
+      assertEquals(mixedSlow.state(j), mixed.state(j), "feature " + j);
     }
     assertEquals(slow.rows(), doubles.rows());
     float[] tooShort = new float[width];
@@ -238,8 +325,7 @@ class DenseBlocksTest {
     SplittableRandom r = new SplittableRandom(features * 13L + perFeature + (floats ? 1 : 0));
     List<DoubleSupplier> kinds = floats ? floatColumns(r) : columns(r);
     int width = features * perFeature;
-    MomentAccumulator columnar = floats ? MomentAccumulator.ofFloats(features)
-        : new MomentAccumulator(features, perFeature);
+    MomentAccumulator columnar = new MomentAccumulator(features, perFeature);
     MomentAccumulator slow = new MomentAccumulator(features, perFeature, false);
     List<double[]> all = new ArrayList<>();
     for (int batch = 0; batch < 12; batch++) {
