@@ -170,7 +170,12 @@ final class VectorFold {
     hi.intoArray(b.laneChecks, DenseBlocks.MAXIMA);
     s1.intoArray(b.groupSums, 0);
     s2.intoArray(b.groupSums, 4);
-    signZeroExtremes(b, g, buffer, at, stride, rows);
+    // The padding lanes past the last position hold zeros and need no sign: NaN there.
+    DoubleVector padding = DoubleVector.fromArray(SPECIES, b.padding, g);
+    if (lo.add(padding).compare(VectorOperators.EQ, 0.0)
+        .or(hi.add(padding).compare(VectorOperators.EQ, 0.0)).anyTrue()) {
+      signZeroExtremes(b, g, buffer, at, stride, rows);
+    }
   }
 
   /**
@@ -227,27 +232,25 @@ final class VectorFold {
     hi.intoArray(b.laneChecks, DenseBlocks.MAXIMA);
     s1.intoArray(b.groupSums, 0);
     s2.intoArray(b.groupSums, 4);
-    signZeroExtremes(b, g, buffer, at, stride, rows);
+    // The padding lanes past the last position hold zeros and need no sign: NaN there.
+    DoubleVector padding = DoubleVector.fromArray(SPECIES, b.padding, g);
+    if (lo.add(padding).compare(VectorOperators.EQ, 0.0)
+        .or(hi.add(padding).compare(VectorOperators.EQ, 0.0)).anyTrue()) {
+      signZeroExtremes(b, g, buffer, at, stride, rows);
+    }
   }
 
   /**
    * Gives a zero minimum the sign {@code Math.min} gives it over the block (-0.0 when a -0.0 is
    * among the values) and a zero maximum the sign {@code Math.max} gives it (+0.0 when a +0.0 is),
    * whatever the order of the rows: the comparison-and-blend of {@link #sumValues} keeps the first
-   * of equal values. Reads the extremes from {@link DenseBlocks#laneChecks}, and the rows only if
-   * one is zero. (The vectors are not passed in: C2 would box them for a call it does not inline.)
+   * of equal values. Reads the extremes from {@link DenseBlocks#laneChecks}; called only when one
+   * is zero (checking that here instead boxes the values' pass's vectors: Java 17's C2 allocated a
+   * vector per call).
    */
   private static void signZeroExtremes(DenseBlocks b, int g, double[] buffer, int at, int stride,
       int rows) {
     double[] checks = b.laneChecks;
-    // The padding lanes past the last position hold zeros and need no sign: NaN there.
-    DoubleVector padding = DoubleVector.fromArray(SPECIES, b.padding, g);
-    if (!DoubleVector.fromArray(SPECIES, checks, DenseBlocks.MINIMA).add(padding)
-        .compare(VectorOperators.EQ, 0.0)
-        .or(DoubleVector.fromArray(SPECIES, checks, DenseBlocks.MAXIMA).add(padding)
-            .compare(VectorOperators.EQ, 0.0)).anyTrue()) {
-      return;
-    }
     LongVector negativeZeros = LongVector.zero(LONGS);
     LongVector positiveZeros = LongVector.zero(LONGS);
     LongVector negativeZero = LongVector.broadcast(LONGS, Double.doubleToRawLongBits(-0.0));
