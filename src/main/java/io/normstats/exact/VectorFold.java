@@ -227,6 +227,8 @@ final class VectorFold {
     s2 = s2.add(s2b);
     lo = lo.blend(lob, lob.compare(VectorOperators.LT, lo));
     hi = hi.blend(hib, hib.compare(VectorOperators.GT, hi));
+    // The rest is sumValues' ending: a method shared by both, given these vectors or reading them
+    // back, made C2 box vectors of the values' passes (BENCHMARKS.md, "a float kernel").
     DoubleVector.zero(SPECIES).intoArray(b.laneChecks, DenseBlocks.VALUE_REMAINDERS);
     lo.intoArray(b.laneChecks, DenseBlocks.MINIMA);
     hi.intoArray(b.laneChecks, DenseBlocks.MAXIMA);
