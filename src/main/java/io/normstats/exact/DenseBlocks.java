@@ -41,7 +41,7 @@ import java.util.Arrays;
  *
  * <p>Memory: the block buffer holds {@value #BUFFER_DOUBLES} doubles (64 KiB, so that a block
  * stays in the L1/L2 caches), or {@value #MIN_BLOCK_ROWS} rows of more than 512 positions (128
- * bytes per position), and each vector position keeps 16 doubles and an int (132 bytes) of state.
+ * bytes per position), and each vector position keeps 17 doubles and an int (140 bytes) of state.
  * Rows given column by column ({@link #addColumns}) go through a tile of at most
  * {@value #TILE_ROWS} rows x {@value #TILE_POSITIONS} positions (128 KiB) instead.
  *

@@ -20,7 +20,7 @@ import java.util.Arrays;
  * no BigInteger work; {@link #moments} does the one correctly rounded division per statistic.
  *
  * <p>Memory: 1,720 bytes per feature ({@code 8 * (67 + 142) + 48}) for the exact state, plus, once
- * dense rows arrive, 132 bytes per vector element and a row buffer of 64 KiB, or of 16 rows when
+ * dense rows arrive, 140 bytes per vector element and a row buffer of 64 KiB, or of 16 rows when
  * rows are wider than 512 values, and once columns arrive ({@link #addColumns}) a tile of 128 KiB.
  * Only the exact state is serialized. Instances are not thread-safe.
  */

@@ -34,7 +34,7 @@ import org.apache.spark.unsafe.types.UTF8String;
  * number of executors, and task retries (a retried task recomputes its partition's accumulator from
  * scratch; Spark accumulators, which can count a retried task twice, are not used).
  *
- * <p>Per-task state: 1,720 bytes per feature, 132 bytes per vector element, a row buffer of 64 KiB
+ * <p>Per-task state: 1,720 bytes per feature, 140 bytes per vector element, a row buffer of 64 KiB
  * (16 rows when rows are wider than 512 values) and, for columnar batches, a tile of 128 KiB (see
  * {@link MomentAccumulator}); 1,720 bytes per feature travel to the driver.
  */
