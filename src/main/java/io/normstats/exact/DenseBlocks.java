@@ -31,17 +31,19 @@ import java.util.Arrays;
  * doubles) are added to the feature's {@link ExactSums}. The result is therefore exactly the same
  * with or without the kernel, for any block boundaries.
  *
- * <p>A block whose rows all came from float arrays ({@link #widen}: the activations of a float32
- * network) takes a shorter kernel, {@link VectorFold#sumGroupFloats}: a float's 24-bit
- * significand needs one value level and two square levels, its square has no rounding error, and
- * what is left of each is added as it is. That holds for floats only, and only while no non-zero
- * value is tiny against the lane's bound, which the kernel checks; whether the values are floats
- * is known from where the rows came from, not checked. Blocks of the two kernels do not share a
- * flush window: their last levels hold parts of different grids.
+ * <p>Rows of floats (the activations of a float32 network, {@link #addFloats}) take a shorter
+ * kernel, {@link VectorFold#sumGroupFloats}, which reads the floats where they are: a float's
+ * 24-bit significand needs one value level and two square levels, its square has no rounding
+ * error, and what is left of each is added as it is. That holds for floats only, and only while no
+ * non-zero value is tiny against the lane's bound, which the kernel checks. Whole blocks are summed
+ * in the caller's array; fewer rows, or rows whose width leaves padding, are copied into a block
+ * buffer of floats first. Blocks of the two kernels do not share a flush window: their last levels
+ * hold parts of different grids.
  *
  * <p>Memory: the block buffer holds {@value #BUFFER_DOUBLES} doubles (64 KiB, so that a block
  * stays in the L1/L2 caches), or {@value #MIN_BLOCK_ROWS} rows of more than 512 positions (128
- * bytes per position), and each vector position keeps 17 doubles and an int (140 bytes) of state.
+ * bytes per position); the float block buffer, allocated when float rows first need it, half of
+ * that; and each vector position keeps 17 doubles and an int (140 bytes) of state.
  * Rows given column by column ({@link #addColumns}) go through a tile of at most
  * {@value #TILE_ROWS} rows x {@value #TILE_POSITIONS} positions (128 KiB) instead.
  *
@@ -78,8 +80,6 @@ final class DenseBlocks {
 
   private final MomentAccumulator owner;
   private final boolean simd;
-  /** Every row of the current block came through {@link #widen}: the float kernel sums it. */
-  private boolean blockOfFloats = true;
   /** The kernel of the blocks summed since the last flush: the float kernel or the other. */
   private boolean windowOfFloats;
   /** Values per feature: vector position p belongs to feature p / perFeature. */
@@ -90,6 +90,11 @@ final class DenseBlocks {
   final int capacity;
   final double[] buffer;
   private int rows;
+  /** The float block buffer (same capacity and stride as {@link #buffer}), allocated on first use. */
+  private float[] floats;
+  private int floatRows;
+  /** One position's values of a float block as doubles, for the value-by-value path. */
+  private double[] column;
   private int rowsSinceFlush;
   /** The tile of {@link #addColumns}, allocated on first use. */
   private double[] tile;
@@ -174,10 +179,9 @@ final class DenseBlocks {
     return rows * stride;
   }
 
-  /** Marks the row at {@link #nextRow()} as written (a row of doubles). */
+  /** Marks the row at {@link #nextRow()} as written. */
   void rowWritten() {
     rows++;
-    blockOfFloats = false;
   }
 
   /** The rows that can still be written before the block is summed (at least 1). */
@@ -188,34 +192,49 @@ final class DenseBlocks {
     return capacity - rows;
   }
 
-  /**
-   * Widens {@code n} floats from {@code data[from]} into the buffer at {@code offset}; mark their
-   * rows with {@link #floatRowsWritten}.
-   */
-  void widen(float[] data, int from, int offset, int n) {
-    int done = simd ? VectorFold.widen(data, from, buffer, offset, n) : 0;
-    for (int i = done; i < n; i++) {
-      buffer[offset + i] = data[from + i];
-    }
-  }
-
-  /** Marks {@code n} rows after {@link #nextRow()} as written (rows of doubles). */
+  /** Marks {@code n} rows after {@link #nextRow()} as written. */
   void rowsWritten(int n) {
     rows += n;
-    blockOfFloats = false;
   }
 
   /**
-   * Marks {@code n} rows after {@link #nextRow()} as written, every value of them by
-   * {@link #widen} (floats, so that the float kernel may sum the block).
+   * Adds {@code n} rows of floats stored one after the other from {@code data[from]}, {@code width}
+   * values each ({@link #positions}): whole blocks are summed where they are when the rows fill
+   * the stride, the rest go through the float block buffer.
    */
-  void floatRowsWritten(int n) {
-    rows += n;
+  void addFloats(float[] data, int from, int n, int width) {
+    if (floats == null) {
+      floats = new float[buffer.length];
+      column = new double[capacity];
+    }
+    for (int left = n, at = from; left > 0; ) {
+      int count;
+      if (floatRows == 0 && left >= capacity && width == stride) {
+        count = capacity;
+        sumFloatRows(data, at, count);
+      } else {
+        count = Math.min(capacity - floatRows, left);
+        if (width == stride) {
+          System.arraycopy(data, at, floats, floatRows * stride, count * width);
+        } else {
+          for (int r = 0; r < count; r++) {
+            System.arraycopy(data, at + r * width, floats, (floatRows + r) * stride, width);
+          }
+        }
+        floatRows += count;
+        if (floatRows == capacity) {
+          sumFloatBlock();
+        }
+      }
+      at += count * width;
+      left -= count;
+    }
   }
 
   /** Sums the buffered rows and adds every partial sum to the owner's exact sums. */
   void finish() {
     sumBlock();
+    sumFloatBlock();
     if (rowsSinceFlush > 0) { // else every partial sum is zero: reading d moments stays O(d)
       flush();
     }
@@ -226,12 +245,61 @@ final class DenseBlocks {
     if (n == 0) {
       return;
     }
-    boolean floats = blockOfFloats;
-    startWindow(n, floats);
-    sumRows(0, stride, buffer, 0, stride, n, floats);
+    startWindow(n, false);
+    sumRows(0, stride, buffer, 0, stride, n);
     rowsSinceFlush += n;
     rows = 0;
-    blockOfFloats = true;
+  }
+
+  private void sumFloatBlock() {
+    if (floatRows > 0) {
+      sumFloatRows(floats, 0, floatRows);
+      floatRows = 0;
+    }
+  }
+
+  /**
+   * Sums {@code n} rows of floats by the float kernel: position p of row i at
+   * {@code data[at + p + i * stride]}.
+   */
+  private void sumFloatRows(float[] data, int at, int n) {
+    startWindow(n, true);
+    for (int p = 0; p < positions; p++) {
+      owner.finiteCount[p / perFeature] += n;
+    }
+    for (int g = 0; g < stride; g += LANES) {
+      int k = at + g;
+      boolean allFit = false;
+      if (simd) {
+        for (int lane = 0; lane < LANES; lane++) {
+          if (exponent[g + lane] == UNSET) {
+            int count = column(data, k + lane, n);
+            setExponent(g + lane, boundExponent(largestFinite(column, 0, 1, count)));
+          }
+        }
+        allFit = VectorFold.sumGroupFloats(this, g, data, k, stride, n);
+      }
+      if (!allFit) {
+        for (int lane = 0; lane < LANES && g + lane < positions; lane++) {
+          if (!simd || !laneFits(g, lane)) {
+            int count = column(data, k + lane, n);
+            sumSlowly(g + lane, column, 0, 1, count);
+          }
+        }
+      }
+    }
+    rowsSinceFlush += n;
+  }
+
+  /**
+   * Copies one position's values of a float block (row i at {@code data[at + i * stride]}) into
+   * {@link #column} as doubles, and returns how many: {@code n}.
+   */
+  private int column(float[] data, int at, int n) {
+    for (int i = 0, k = at; i < n; i++, k += stride) {
+      column[i] = data[k];
+    }
+    return n;
   }
 
   /**
@@ -275,7 +343,7 @@ final class DenseBlocks {
             }
           }
         }
-        sumRows(first, end, tile, 0, w, r, false);
+        sumRows(first, end, tile, 0, w, r);
       }
       rowsSinceFlush += r;
       from += r;
@@ -285,11 +353,9 @@ final class DenseBlocks {
   /**
    * Sums {@code n} rows of positions {@code first} (a multiple of {@value #LANES}) to {@code end}
    * (the same or {@link #stride}) held in {@code data}: position p of row i at
-   * {@code data[at + (p - first) + i * dataStride]}; by the float kernel if {@code floats} (every
-   * value a float).
+   * {@code data[at + (p - first) + i * dataStride]}.
    */
-  private void sumRows(int first, int end, double[] data, int at, int dataStride, int n,
-      boolean floats) {
+  private void sumRows(int first, int end, double[] data, int at, int dataStride, int n) {
     for (int p = first; p < Math.min(end, positions); p++) {
       owner.finiteCount[p / perFeature] += n;
     }
@@ -298,8 +364,7 @@ final class DenseBlocks {
       boolean allFit = false;
       if (simd) {
         initExponents(g, data, k, dataStride, n);
-        allFit = floats ? VectorFold.sumGroupFloats(this, g, data, k, dataStride, n)
-            : VectorFold.sumGroup(this, g, data, k, dataStride, n);
+        allFit = VectorFold.sumGroup(this, g, data, k, dataStride, n);
       }
       if (!allFit) {
         for (int lane = 0; lane < LANES && g + lane < positions; lane++) {

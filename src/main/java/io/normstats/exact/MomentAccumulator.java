@@ -2,6 +2,7 @@ package io.normstats.exact;
 
 import java.io.Serializable;
 import java.util.Arrays;
+import java.util.Objects;
 
 /**
  * Exact first and second moments of {@code features} numeric features over a stream of rows.
@@ -130,27 +131,33 @@ public final class MomentAccumulator implements Serializable {
    *     {@code from}
    */
   public void addDenseRows(double[] data, int from, int rows) {
-    addRows(null, data, from, rows);
+    addRows(data, from, rows);
   }
 
   /**
-   * As {@link #addDenseRows}, for rows of floats (a float32 network's activations): they are
-   * widened to doubles into the block buffer, four at a time, and a block of such rows only is
-   * summed by the SIMD kernel for floats (fewer extraction levels: see {@link DenseBlocks}), with
-   * the same exact results.
+   * As {@link #addDenseRows}, for rows of floats (a float32 network's activations): they are summed
+   * by the SIMD kernel for floats (fewer extraction levels: see {@link DenseBlocks}), in place
+   * where whole blocks of rows fill the kernel's stride, with the same exact results.
    *
    * @throws IndexOutOfBoundsException if {@code data} holds fewer than {@code rows} rows from
    *     {@code from}
    */
   public void addFloatRows(float[] data, int from, int rows) {
-    addRows(data, null, from, rows);
+    int width = features * valuesPerRow;
+    Objects.checkFromIndexSize(from, Math.multiplyExact(rows, width), data.length);
+    blocks().addFloats(data, from, rows, width);
+    this.rows += rows;
   }
 
-  /** Adds rows from {@code f} if it is not null, else from {@code d}. */
-  private void addRows(float[] f, double[] d, int from, int rows) {
+  /**
+   * Adds rows of doubles ({@link #addDenseRows}) through the block buffer.
+   *
+   * @throws IndexOutOfBoundsException if {@code data} holds fewer than {@code rows} rows from
+   *     {@code from}
+   */
+  private void addRows(double[] data, int from, int rows) {
     int width = features * valuesPerRow;
-    java.util.Objects.checkFromIndexSize(from, Math.multiplyExact(rows, width),
-        f != null ? f.length : d.length);
+    Objects.checkFromIndexSize(from, Math.multiplyExact(rows, width), data.length);
     DenseBlocks b = blocks();
     // one copy per block when rows fill the stride (no padding), else one per row
     int run = b.stride == width ? Integer.MAX_VALUE : 1;
@@ -159,19 +166,9 @@ public final class MomentAccumulator implements Serializable {
       int offset = b.nextRow();
       for (int r = 0; r < n; r += run) {
         int count = Math.min(run, n - r) * width;
-        int src = at + r * width;
-        int dst = offset + r * b.stride;
-        if (f != null) {
-          b.widen(f, src, dst, count);
-        } else {
-          System.arraycopy(d, src, b.buffer, dst, count);
-        }
+        System.arraycopy(data, at + r * width, b.buffer, offset + r * b.stride, count);
       }
-      if (f != null) {
-        b.floatRowsWritten(n);
-      } else {
-        b.rowsWritten(n);
-      }
+      b.rowsWritten(n);
       this.rows += n;
       at += n * width;
       left -= n;

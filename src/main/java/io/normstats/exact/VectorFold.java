@@ -27,20 +27,10 @@ final class VectorFold {
     return DoubleVector.SPECIES_PREFERRED.vectorBitSize();
   }
 
-  /**
-   * Widens {@code data[from ..]} to {@code buffer[to ..]}, four floats per vector conversion
-   * ({@code vcvtps2pd}), as many as whole vectors hold of the {@code n}.
-   *
-   * @return how many values were copied (the rest, fewer than four, are the caller's)
-   */
-  static int widen(float[] data, int from, double[] buffer, int to, int n) {
-    int whole = n - n % LANES;
-    for (int i = 0; i < whole; i += LANES) {
-      FloatVector.fromArray(FLOATS, data, from + i)
-          .convertShape(VectorOperators.F2D, SPECIES, 0).reinterpretAsDoubles()
-          .intoArray(buffer, to + i);
-    }
-    return whole;
+  /** Four floats from {@code data[k]}, widened to doubles (exactly; {@code vcvtps2pd}). */
+  private static DoubleVector floats(float[] data, int k) {
+    return (DoubleVector) FloatVector.fromArray(FLOATS, data, k)
+        .convertShape(VectorOperators.F2D, SPECIES, 0);
   }
 
   /**
@@ -66,9 +56,8 @@ final class VectorFold {
   }
 
   /**
-   * As {@link #sumGroup}, for blocks whose values are all floats (float32 values widened to double,
-   * which {@link DenseBlocks} knows by where the rows came from; the kernel cannot tell a double
-   * that is not a float and would sum it wrongly). A float has a 24-bit significand, so fewer
+   * As {@link #sumGroup}, for a block of floats (float32 values, read from {@code data} and
+   * widened to double in registers). A float has a 24-bit significand, so fewer
    * extractions suffice, provided that no non-zero value is tiny against the lane's bound:
    * <ul>
    *   <li>values: {@code x = q1 + r}, q1 on the first level's grid {@code 2^(M-41)}; r is a
@@ -86,7 +75,7 @@ final class VectorFold {
    * not fit and is redone value by value, as in {@link #sumGroup}. The loops take 10 + 14 vector
    * operations per four values, where {@link #sumGroup}'s take 15 + 32.
    */
-  static boolean sumGroupFloats(DenseBlocks b, int g, double[] data, int at, int stride,
+  static boolean sumGroupFloats(DenseBlocks b, int g, float[] data, int at, int stride,
       int rows) {
     sumValuesOfFloats(b, g, data, at, stride, rows);
     sumSquaresOfFloats(b, g, data, at, stride, rows);
@@ -184,7 +173,7 @@ final class VectorFold {
    * as in {@link #sumValues}. No remainder is left to check here (a NaN shows in the squares'
    * pass, an infinity in the maxima).
    */
-  private static void sumValuesOfFloats(DenseBlocks b, int g, double[] buffer, int at,
+  private static void sumValuesOfFloats(DenseBlocks b, int g, float[] buffer, int at,
       int stride, int rows) {
     DoubleVector one = DoubleVector.broadcast(SPECIES, 1.0);
     DoubleVector c1 = DoubleVector.fromArray(SPECIES, b.c1, g);
@@ -201,8 +190,8 @@ final class VectorFold {
     int i = 0;
     int k = at;
     for (; i + 1 < rows; i += 2, k += 2 * stride) {
-      DoubleVector x = DoubleVector.fromArray(SPECIES, buffer, k);
-      DoubleVector y = DoubleVector.fromArray(SPECIES, buffer, k + stride);
+      DoubleVector x = floats(buffer, k);
+      DoubleVector y = floats(buffer, k + stride);
       DoubleVector qx = x.lanewise(VectorOperators.FMA, one, c1).sub(c1);
       DoubleVector qy = y.lanewise(VectorOperators.FMA, one, c1).sub(c1);
       s1 = s1.add(qx);
@@ -215,7 +204,7 @@ final class VectorFold {
       hib = hib.blend(y, y.compare(VectorOperators.GT, hib));
     }
     if (i < rows) {
-      DoubleVector x = DoubleVector.fromArray(SPECIES, buffer, k);
+      DoubleVector x = floats(buffer, k);
       DoubleVector q1 = x.lanewise(VectorOperators.FMA, one, c1).sub(c1);
       s1 = s1.add(q1);
       s2 = s2.add(x.sub(q1));
@@ -258,6 +247,31 @@ final class VectorFold {
     LongVector negativeZero = LongVector.broadcast(LONGS, Double.doubleToRawLongBits(-0.0));
     for (int i = 0, k = at; i < rows; i++, k += stride) {
       LongVector bits = DoubleVector.fromArray(SPECIES, buffer, k).reinterpretAsLongs();
+      negativeZeros = negativeZeros.or(bits.compare(VectorOperators.EQ, negativeZero).toVector());
+      positiveZeros = positiveZeros.or(bits.compare(VectorOperators.EQ, 0L).toVector());
+    }
+    for (int lane = 0; lane < LANES; lane++) {
+      if (checks[DenseBlocks.MINIMA + lane] == 0) {
+        checks[DenseBlocks.MINIMA + lane] = negativeZeros.lane(lane) != 0 ? -0.0 : 0.0;
+      }
+      if (checks[DenseBlocks.MAXIMA + lane] == 0) {
+        checks[DenseBlocks.MAXIMA + lane] = positiveZeros.lane(lane) != 0 ? 0.0 : -0.0;
+      }
+    }
+  }
+
+  /**
+   * {@link #signZeroExtremes(DenseBlocks, int, double[], int, int, int)} over a block of floats
+   * (the same loop on the widened values: a float zero widens to a double zero of its sign).
+   */
+  private static void signZeroExtremes(DenseBlocks b, int g, float[] buffer, int at, int stride,
+      int rows) {
+    double[] checks = b.laneChecks;
+    LongVector negativeZeros = LongVector.zero(LONGS);
+    LongVector positiveZeros = LongVector.zero(LONGS);
+    LongVector negativeZero = LongVector.broadcast(LONGS, Double.doubleToRawLongBits(-0.0));
+    for (int i = 0, k = at; i < rows; i++, k += stride) {
+      LongVector bits = floats(buffer, k).reinterpretAsLongs();
       negativeZeros = negativeZeros.or(bits.compare(VectorOperators.EQ, negativeZero).toVector());
       positiveZeros = positiveZeros.or(bits.compare(VectorOperators.EQ, 0L).toVector());
     }
@@ -324,7 +338,7 @@ final class VectorFold {
    * below the lane's floor {@code 2^(2M-80)} ({@link DenseBlocks#squareFloor}), which is zero
    * exactly when no non-zero value is tiny and no value is NaN, to {@link DenseBlocks#laneChecks}.
    */
-  private static void sumSquaresOfFloats(DenseBlocks b, int g, double[] buffer, int at,
+  private static void sumSquaresOfFloats(DenseBlocks b, int g, float[] buffer, int at,
       int stride, int rows) {
     DoubleVector one = DoubleVector.broadcast(SPECIES, 1.0);
     DoubleVector zero = DoubleVector.zero(SPECIES);
@@ -336,7 +350,7 @@ final class VectorFold {
     DoubleVector w3 = DoubleVector.fromArray(SPECIES, b.u3, g);
     DoubleVector dirty = zero;
     for (int i = 0, k = at; i < rows; i++, k += stride) {
-      DoubleVector x = DoubleVector.fromArray(SPECIES, buffer, k);
+      DoubleVector x = floats(buffer, k);
       DoubleVector p = x.mul(x);
       DoubleVector p1 = p.lanewise(VectorOperators.FMA, one, k1).sub(k1);
       DoubleVector pr = p.sub(p1);
