@@ -20,10 +20,11 @@ import java.util.Arrays;
  * <ul>
  *   <li>{@link #ofValues(int)}: sums of finite doubles; exact for up to 2^63 terms;</li>
  *   <li>{@link #ofSquares(int)}: sums of exact squares {@code x*x} of finite doubles, whose range
- *       (2^-2148 to 2^2048) is wider than a double's. Each square is split exactly into two doubles,
- *       {@code p = x*x} and {@code e = Math.fma(x, x, -p)}; where {@code e} would underflow
- *       ({@code |x| < 2^-400}) or {@code p} overflow ({@code |x| > 2^500}), {@code x} is first scaled by
- *       2^600 or 2^-600 and the parts are added with the inverse power-of-two weight.</li>
+ *       (2^-2148 to 2^2048) is wider than a double's. For {@code 2^-400 <= |x| <= 2^500} the square
+ *       of x's 53-bit significand, a 106-bit integer ({@link Math#multiplyHigh} and the low 64
+ *       bits), is added at its place in one step over five chunks; other values are scaled by
+ *       2^600 or 2^-600 first and their square split exactly into two doubles, {@code p = y*y} and
+ *       {@code e = Math.fma(y, y, -p)}, added with the inverse power-of-two weight.</li>
  * </ul>
  *
  * <p>Memory: {@value #VALUE_CHUNKS} longs per sum of values and {@value #SQUARE_CHUNKS} per sum of
@@ -109,7 +110,9 @@ public final class ExactSums implements Serializable {
 
   /**
    * Adds {@code x*x}, computed exactly, to sum {@code i} of a bank made by {@link #ofSquares}.
-   * {@code x} must be finite (see {@link #add}).
+   * {@code x} must be finite (see {@link #add}). For {@code 2^-400 <= |x| <= 2^500} (a normal
+   * double {@code m * 2^k}) the 106-bit integer {@code m*m} goes to its place in one step
+   * ({@link #addProduct}); other values are scaled first, as the class describes.
    */
   public void addSquare(int i, double x) {
     double a = Math.abs(x);
@@ -124,10 +127,32 @@ public final class ExactSums implements Serializable {
       addScaled(i, p, -2 * SQUARE_SCALE);
       addScaled(i, Math.fma(y, y, -p), -2 * SQUARE_SCALE);
     } else {
-      double p = x * x;
-      addScaled(i, p, 0);
-      addScaled(i, Math.fma(x, x, -p), 0);
+      // x = m * 2^(biased - 1075), a normal double: x*x = m*m * 2^(2 * (biased - 1075))
+      long bits = Double.doubleToRawLongBits(x);
+      int biased = (int) (bits >>> 52) & 0x7FF;
+      long m = (bits & FRACTION_MASK) | (1L << 52);
+      int position = 2 * (biased - 1075) - lowExponent;
+      addProduct(chunks, i * chunksPerSum + (position >>> 5), Math.multiplyHigh(m, m), m * m,
+          position & 31);
+      if (--addsUntilCarry[i] == 0) {
+        propagateCarries(i);
+      }
     }
+  }
+
+  /**
+   * Adds the non-negative integer {@code high * 2^64 + low} (below 2^106: a product of two 53-bit
+   * significands), shifted left by {@code shift} (0 to 31) bits, to the chunks {@code at} to
+   * {@code at + 4}: at most 2^32 to each, the same carry headroom as any other term.
+   */
+  static void addProduct(long[] chunks, int at, long high, long low, int shift) {
+    // chunk j takes bits [32 j - shift, 32 j - shift + 32) of the product; the double shifts
+    // give 0 where a single shift by 64 would leave the value unshifted
+    chunks[at] += (low << shift) & LOW_32;
+    chunks[at + 1] += (low >>> (32 - shift)) & LOW_32;
+    chunks[at + 2] += (((low >>> 1) >>> (63 - shift)) | (high << shift)) & LOW_32;
+    chunks[at + 3] += (high >>> (32 - shift)) & LOW_32;
+    chunks[at + 4] += (high >>> 32) >>> (32 - shift);
   }
 
   /** Adds {@code v * 2^scale} exactly; the layout must have room for that range. */
@@ -145,15 +170,9 @@ public final class ExactSums implements Serializable {
     int position = biased - 1 + scale + offset;
     int c = i * chunksPerSum + (position >>> 5);
     int shift = position & 31;
-    long low = (m << shift) & LOW_32;
-    long high = m >>> (32 - shift);
-    if (bits < 0) {
-      chunks[c] -= low;
-      chunks[c + 1] -= high;
-    } else {
-      chunks[c] += low;
-      chunks[c + 1] += high;
-    }
+    long sign = bits >> 63; // 0, or -1 to negate: (v ^ -1) + 1 = -v
+    chunks[c] += (((m << shift) & LOW_32) ^ sign) - sign;
+    chunks[c + 1] += ((m >>> (32 - shift)) ^ sign) - sign;
     if (--addsUntilCarry[i] == 0) {
       propagateCarries(i);
     }

@@ -57,7 +57,12 @@ public final class WindowedSum {
     addScaled(x, 0);
   }
 
-  /** Adds {@code x*x} exactly, split as {@link ExactSums#addSquare} does; {@code x} finite. */
+  /**
+   * Adds {@code x*x} exactly; {@code x} finite. As {@link ExactSums#addSquare}: for
+   * {@code 2^-400 <= |x| <= 2^500} the 106-bit square of the significand, else {@code x} scaled
+   * by {@code 2^600} or {@code 2^-600} and split into {@code p = y*y} and
+   * {@code e = fma(y, y, -p)}.
+   */
   public void addSquare(double x) {
     double a = Math.abs(x);
     if (a > BIG) {
@@ -71,9 +76,18 @@ public final class WindowedSum {
       addScaled(p, -2 * SQUARE_SCALE);
       addScaled(Math.fma(y, y, -p), -2 * SQUARE_SCALE);
     } else {
-      double p = x * x;
-      addScaled(p, 0);
-      addScaled(Math.fma(x, x, -p), 0);
+      // x = m * 2^(biased - 1075), a normal double: x*x = m*m * 2^(2 * (biased - 1075))
+      long bits = Double.doubleToRawLongBits(x);
+      int biased = (int) (bits >>> 52) & 0x7FF;
+      long m = (bits & FRACTION_MASK) | (1L << 52);
+      int position = 2 * (biased - 1075) - lowExponent;
+      int c = position >>> 5;
+      cover(c, c + 5);
+      ExactSums.addProduct(chunks, c - lo, Math.multiplyHigh(m, m), m * m, position & 31);
+      normalized = false;
+      if (--addsUntilCarry == 0) {
+        propagateCarries();
+      }
     }
   }
 
@@ -93,15 +107,9 @@ public final class WindowedSum {
     int shift = position & 31;
     cover(c, c + 2);
     int i = c - lo;
-    long low = (m << shift) & LOW_32;
-    long high = m >>> (32 - shift);
-    if (bits < 0) {
-      chunks[i] -= low;
-      chunks[i + 1] -= high;
-    } else {
-      chunks[i] += low;
-      chunks[i + 1] += high;
-    }
+    long sign = bits >> 63; // 0, or -1 to negate: (v ^ -1) + 1 = -v
+    chunks[i] += (((m << shift) & LOW_32) ^ sign) - sign;
+    chunks[i + 1] += ((m >>> (32 - shift)) ^ sign) - sign;
     normalized = false;
     if (--addsUntilCarry == 0) {
       propagateCarries();

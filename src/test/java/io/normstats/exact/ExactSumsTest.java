@@ -67,6 +67,45 @@ class ExactSumsTest {
   }
 
   @Test
+  void squaresAtEveryShiftAndAtTheScalingBoundsAreExact() {
+    // Squares in the unscaled range [2^-400, 2^500] go in as the 106-bit square of the
+    // significand, spread over five chunks by its shift (0..31); around the bounds the scaled
+    // split takes over. Every exponent of the range (so every shift, twice), significands with
+    // all bits set or random, both signs, 3 rounds (over the carry interval), both accumulators,
+    // against BigDecimal.
+    SplittableRandom rnd = new SplittableRandom(17);
+    ExactSums bank = ExactSums.ofSquares(1);
+    WindowedSum windowed = WindowedSum.ofSquares();
+    BigDecimal expected = BigDecimal.ZERO;
+    for (int round = 0; round < 3; round++) {
+      for (int e = -410; e <= 510; e++) {
+        double significand = switch (round) {
+          case 0 -> 2 - 0x1p-52; // 53 bits set: the square's top chunk is reached at shift 31
+          case 1 -> 1;
+          default -> 1 + rnd.nextDouble();
+        };
+        double x = (rnd.nextBoolean() ? 1 : -1) * Math.scalb(significand, e);
+        bank.addSquare(0, x);
+        windowed.addSquare(x);
+        BigDecimal b = new BigDecimal(x);
+        expected = expected.add(b.multiply(b));
+      }
+    }
+    for (double x : new double[] {0x1p500, Math.nextUp(0x1p500), 0x1p-400,
+        Math.nextDown(0x1p-400), -0x1p500, -0x1p-400}) {
+      bank.addSquare(0, x);
+      windowed.addSquare(x);
+      BigDecimal b = new BigDecimal(x);
+      expected = expected.add(b.multiply(b));
+    }
+    assertEquals(0, expected.compareTo(exact(bank, 0)), "ExactSums");
+    BigDecimal w = new BigDecimal(windowed.toBigInteger());
+    int u = windowed.unitExponent();
+    BigDecimal unit = new BigDecimal(BigInteger.ONE.shiftLeft(Math.abs(u)));
+    assertEquals(0, expected.compareTo(u >= 0 ? w.multiply(unit) : w.divide(unit)), "WindowedSum");
+  }
+
+  @Test
   void cancellationLeavesTheSmallTerms() {
     ExactSums s = ExactSums.ofValues(1);
     double[] terms = {1e300, 1.0, -1e300, Double.MIN_VALUE, 1e-300, -1e-300, -0.0};
