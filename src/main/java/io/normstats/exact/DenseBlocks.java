@@ -38,7 +38,8 @@ import java.util.Arrays;
  * non-zero value is tiny against the lane's bound, which the kernel checks. Whole blocks are summed
  * in the caller's array; fewer rows, or rows whose width leaves padding, are copied into a block
  * buffer of floats first. Blocks of the two kernels do not share a flush window: their last levels
- * hold parts of different grids.
+ * hold parts of different grids. Channels-first tensors ({@link #addRuns}) are summed where they
+ * are too: a feature's S contiguous values of an item are S/4 rows of its four lanes.
  *
  * <p>Memory: the block buffer holds {@value #BUFFER_DOUBLES} doubles (64 KiB, so that a block
  * stays in the L1/L2 caches), or {@value #MIN_BLOCK_ROWS} rows of more than 512 positions (128
@@ -205,7 +206,9 @@ final class DenseBlocks {
   void addFloats(float[] data, int from, int n, int width) {
     if (floats == null) {
       floats = new float[buffer.length];
-      column = new double[capacity];
+    }
+    if (column == null) {
+      column = new double[FLUSH_ROWS];
     }
     for (int left = n, at = from; left > 0; ) {
       int count;
@@ -264,39 +267,79 @@ final class DenseBlocks {
    */
   private void sumFloatRows(float[] data, int at, int n) {
     startWindow(n, true);
-    for (int p = 0; p < positions; p++) {
-      owner.finiteCount[p / perFeature] += n;
-    }
     for (int g = 0; g < stride; g += LANES) {
-      int k = at + g;
-      boolean allFit = false;
-      if (simd) {
-        for (int lane = 0; lane < LANES; lane++) {
-          if (exponent[g + lane] == UNSET) {
-            int count = column(data, k + lane, n);
-            setExponent(g + lane, boundExponent(largestFinite(column, 0, 1, count)));
-          }
-        }
-        allFit = VectorFold.sumGroupFloats(this, g, data, k, stride, n);
-      }
-      if (!allFit) {
-        for (int lane = 0; lane < LANES && g + lane < positions; lane++) {
-          if (!simd || !laneFits(g, lane)) {
-            int count = column(data, k + lane, n);
-            sumSlowly(g + lane, column, 0, 1, count);
-          }
-        }
-      }
+      sumFloatGroup(g, data, at + g, stride, n);
     }
     rowsSinceFlush += n;
   }
 
   /**
-   * Copies one position's values of a float block (row i at {@code data[at + i * stride]}) into
-   * {@link #column} as doubles, and returns how many: {@code n}.
+   * Sums {@code n} rows of group g's positions from floats by the float kernel, row i of position
+   * {@code g + lane} at {@code data[at + lane + i * dataStride]}; the caller keeps the window.
    */
-  private int column(float[] data, int at, int n) {
-    for (int i = 0, k = at; i < n; i++, k += stride) {
+  private void sumFloatGroup(int g, float[] data, int at, int dataStride, int n) {
+    for (int p = g; p < Math.min(g + LANES, positions); p++) {
+      owner.finiteCount[p / perFeature] += n;
+    }
+    boolean allFit = false;
+    if (simd) {
+      for (int lane = 0; lane < LANES; lane++) {
+        if (exponent[g + lane] == UNSET) {
+          int count = column(data, at + lane, dataStride, n);
+          setExponent(g + lane, boundExponent(largestFinite(column, 0, 1, count)));
+        }
+      }
+      allFit = VectorFold.sumGroupFloats(this, g, data, at, dataStride, n);
+    }
+    if (!allFit) {
+      for (int lane = 0; lane < LANES && g + lane < positions; lane++) {
+        if (!simd || !laneFits(g, lane)) {
+          int count = column(data, at + lane, dataStride, n);
+          sumSlowly(g + lane, column, 0, 1, count);
+        }
+      }
+    }
+  }
+
+  /**
+   * Adds {@code items} items of a channels-first tensor {@code [items, C, S]} held from
+   * {@code data[from]} (C = features, perFeature == {@value #LANES}, S = {@code runRows * }
+   * {@value #LANES}): item n's S values of feature j, {@code data[from + (n * C + j) * S ..]}, as
+   * {@code runRows} rows of the feature's {@value #LANES} positions, summed where they are by the
+   * float kernel (from {@code floatData}) or the general one (from {@code doubles} if
+   * {@code floatData} is null).
+   */
+  void addRuns(float[] floatData, double[] doubles, int from, int items, int runRows) {
+    int spatial = runRows * LANES;
+    boolean floatRuns = floatData != null;
+    if (column == null) {
+      column = new double[FLUSH_ROWS];
+    }
+    int features = positions / LANES;
+    for (int item = 0; item < items; item++) {
+      int base = from + item * features * spatial;
+      for (int first = 0; first < runRows; first += FLUSH_ROWS) {
+        int n = Math.min(FLUSH_ROWS, runRows - first);
+        startWindow(n, floatRuns);
+        for (int j = 0; j < features; j++) {
+          int at = base + j * spatial + first * LANES;
+          if (floatRuns) {
+            sumFloatGroup(j * LANES, floatData, at, LANES, n);
+          } else {
+            sumRows(j * LANES, j * LANES + LANES, doubles, at, LANES, n);
+          }
+        }
+        rowsSinceFlush += n;
+      }
+    }
+  }
+
+  /**
+   * Copies one position's values of a float block (row i at {@code data[at + i * dataStride]})
+   * into {@link #column} as doubles, and returns how many: {@code n}.
+   */
+  private int column(float[] data, int at, int dataStride, int n) {
+    for (int i = 0, k = at; i < n; i++, k += dataStride) {
       column[i] = data[k];
     }
     return n;

@@ -150,6 +150,47 @@ public final class MomentAccumulator implements Serializable {
   }
 
   /**
+   * Adds {@code items} items of a channels-first tensor {@code [items, C, S]} of floats held from
+   * {@code data[from]} (a float32 network's activations as it computes them), C =
+   * {@link #features()}, S a multiple of {@value #RUN_LANES}: each item's S values of channel j,
+   * contiguous at {@code data[from + (n * C + j) * S ..]}, are values of feature j. The
+   * accumulator must have {@value #RUN_LANES} values per row: the values are summed where they
+   * are, each run of S as {@code S / 4} rows of the feature's four positions (exact sums do not
+   * depend on how a feature's values are arranged; {@link #rows()} grows by
+   * {@code items * S / 4}). For other S, an accumulator of S values per row takes the items as
+   * rows ({@link #addFloatRows}).
+   *
+   * @throws IllegalArgumentException if the accumulator has not {@value #RUN_LANES} values per
+   *     row, or {@code spatial} is not a positive multiple of {@value #RUN_LANES}
+   * @throws IndexOutOfBoundsException if {@code data} holds fewer than {@code items} items from
+   *     {@code from}
+   */
+  public void addChannelsFirst(float[] data, int from, int items, int spatial) {
+    addRuns(data, null, data.length, from, items, spatial);
+  }
+
+  /** As {@link #addChannelsFirst(float[], int, int, int)}, for a tensor of doubles. */
+  public void addChannelsFirst(double[] data, int from, int items, int spatial) {
+    addRuns(null, data, data.length, from, items, spatial);
+  }
+
+  /** Values per row of an accumulator that takes channels-first items. */
+  public static final int RUN_LANES = DenseBlocks.LANES;
+
+  private void addRuns(float[] f, double[] d, int length, int from, int items, int spatial) {
+    if (valuesPerRow != RUN_LANES || spatial <= 0 || spatial % RUN_LANES != 0) {
+      throw new IllegalArgumentException("channels-first items of " + spatial
+          + " values per channel need a positive multiple of " + RUN_LANES
+          + " and an accumulator of " + RUN_LANES + " values per row; this one has "
+          + valuesPerRow);
+    }
+    Objects.checkFromIndexSize(from,
+        Math.multiplyExact(Math.multiplyExact(items, features), spatial), length);
+    blocks().addRuns(f, d, from, items, spatial / RUN_LANES);
+    this.rows += (long) items * (spatial / RUN_LANES);
+  }
+
+  /**
    * Adds rows of doubles ({@link #addDenseRows}) through the block buffer.
    *
    * @throws IndexOutOfBoundsException if {@code data} holds fewer than {@code rows} rows from

@@ -12,15 +12,18 @@ import java.util.Arrays;
  * channel c is one feature over all {@code N * D1 * ... * Dk} values (the BatchNorm2d/3d
  * statistics); for {@code [N, C]} each element is a channel (BatchNorm1d).
  *
- * <p>The tensors arrive channels-last, {@code [N, S, C]} with {@code S = D1 * ... * Dk}, as
- * {@link OnnxModel#capturingChannelsLast} outputs them: each (item, position) is then one
- * contiguous row of C values of a {@link MomentAccumulator} of C features, so the exact SIMD path
- * sums many rows per block whatever the spatial size; the values are the float32 (or float64)
- * activations exactly. Merging is exact, so the moments are
- * bit-for-bit the same for any split of the rows into tasks and batches.
+ * <p>The tensors arrive as the network computes them, channels-first {@code [N, C, D1, ..., Dk]}
+ * ({@link OnnxModel#capturing}), and are summed where they are: with {@code S = D1 * ... * Dk} a
+ * multiple of 4, each item's S contiguous values of a channel are S/4 rows of that channel's four
+ * SIMD lanes ({@link MomentAccumulator#addChannelsFirst}); otherwise each item is a row of C
+ * channels of S values ({@link MomentAccumulator#addFloatRows}; {@code [N, C]} is S = 1). The
+ * values are the
+ * float32 (or float64) activations exactly. Merging is exact, so the moments are bit-for-bit the
+ * same for any split of the rows into tasks and batches.
  *
- * <p>Memory: per tensor, the accumulator's exact state (1,720 bytes per channel) and, on the
- * dense path, its row buffer (64 KiB, or 16 rows of more than 512 values).
+ * <p>Memory: per tensor, the accumulator's exact state (1,720 bytes per channel, and 140 bytes of
+ * kernel state per SIMD lane: 4 per channel, or S per channel when S is not a multiple of 4) and
+ * its row buffer (64 KiB, or 16 items of more than 512 values).
  */
 public final class ActivationMoments implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -28,6 +31,7 @@ public final class ActivationMoments implements Serializable {
   private final String[] names;
   private final MomentAccumulator[] moments;
   private final long[][] itemShapes;
+  private final long[] items;
 
   /**
    * Empty moments for the named tensors.
@@ -38,6 +42,7 @@ public final class ActivationMoments implements Serializable {
     this.names = names.clone();
     this.moments = new MomentAccumulator[names.length];
     this.itemShapes = new long[names.length][];
+    this.items = new long[names.length];
   }
 
   /** The number of tensors. */
@@ -46,32 +51,39 @@ public final class ActivationMoments implements Serializable {
   }
 
   /**
-   * Adds the first {@code rows} items of tensor k from a float batch laid out channels-last: shape
-   * {@code [n, S, C]}, each item's S positions of C channels (see
-   * {@link OnnxModel#capturingChannelsLast}). The moments are those of the channels-first
-   * tensor: {@link #itemShape} is then {@code [C, S]}.
+   * Adds the first {@code rows} items of tensor k from a float batch of shape
+   * {@code [n, C, D1, ..., Dk]} (n >= rows; k >= 0), row-major as ONNX Runtime outputs it: the
+   * moments of each channel c over the items' {@code D1 * ... * Dk} values of c.
+   * {@link #itemShape} is then {@code [C, D1, ..., Dk]}.
    *
-   * @throws InputException (data) if the item shape differs from earlier batches'
+   * @throws InputException (usage) if the shape has fewer than 2 dimensions; (data) if the item
+   *     shape differs from earlier batches'
    */
-  public void addChannelsLast(int k, long[] shape, float[] data, int rows) {
-    addChannelsLast(k, shape, data, null, rows);
+  public void add(int k, long[] shape, float[] data, int rows) {
+    add(k, shape, data, null, rows);
   }
 
-  /** As {@link #addChannelsLast(int, long[], float[], int)}, from a double batch. */
-  public void addChannelsLast(int k, long[] shape, double[] data, int rows) {
-    addChannelsLast(k, shape, null, data, rows);
+  /** As {@link #add(int, long[], float[], int)}, from a double batch. */
+  public void add(int k, long[] shape, double[] data, int rows) {
+    add(k, shape, null, data, rows);
   }
 
   /** Adds from {@code f} if it is not null, else from {@code d}. */
-  private void addChannelsLast(int k, long[] shape, float[] f, double[] d, int rows) {
-    long[] channelsFirst = {shape[0], shape[2], shape[1]};
-    MomentAccumulator acc = accumulator(k, channelsFirst);
-    int positions = Math.toIntExact(rows * shape[1]);
-    if (f != null) {
-      acc.addFloatRows(f, 0, positions);
+  private void add(int k, long[] shape, float[] f, double[] d, int rows) {
+    MomentAccumulator acc = accumulator(k, shape);
+    int spatial = spatial(shape);
+    if (spatial % MomentAccumulator.RUN_LANES == 0) {
+      if (f != null) {
+        acc.addChannelsFirst(f, 0, rows, spatial);
+      } else {
+        acc.addChannelsFirst(d, 0, rows, spatial);
+      }
+    } else if (f != null) { // items as rows of C channels of S values
+      acc.addFloatRows(f, 0, rows);
     } else {
-      acc.addDenseRows(d, 0, positions);
+      acc.addDenseRows(d, 0, rows);
     }
+    items[k] += rows;
   }
 
   private MomentAccumulator accumulator(int k, long[] shape) {
@@ -82,7 +94,9 @@ public final class ActivationMoments implements Serializable {
     long[] item = Arrays.copyOfRange(shape, 1, shape.length);
     if (moments[k] == null) {
       int c = Math.toIntExact(item[0]);
-      moments[k] = new MomentAccumulator(c);
+      int spatial = spatial(shape);
+      moments[k] = new MomentAccumulator(c,
+          spatial % MomentAccumulator.RUN_LANES == 0 ? MomentAccumulator.RUN_LANES : spatial);
       itemShapes[k] = item;
     } else if (!Arrays.equals(itemShapes[k], item)) {
       throw InputException.data("the input of " + names[k] + " has items of shape "
@@ -115,6 +129,7 @@ public final class ActivationMoments implements Serializable {
       if (moments[k] == null) {
         moments[k] = other.moments[k];
         itemShapes[k] = other.itemShapes[k];
+        items[k] = other.items[k];
         continue;
       }
       if (!Arrays.equals(itemShapes[k], other.itemShapes[k])) {
@@ -122,6 +137,7 @@ public final class ActivationMoments implements Serializable {
             + Arrays.toString(itemShapes[k]) + " and " + Arrays.toString(other.itemShapes[k]));
       }
       moments[k].merge(other.moments[k]);
+      items[k] += other.items[k];
     }
     return this;
   }
@@ -153,22 +169,13 @@ public final class ActivationMoments implements Serializable {
     return out;
   }
 
-  /** The item shape {@code [C, S]} of tensor k, or null before its first batch. */
+  /** The item shape {@code [C, D1, ..., Dk]} of tensor k, or null before its first batch. */
   public long[] itemShape(int k) {
     return itemShapes[k] == null ? null : itemShapes[k].clone();
   }
 
   /** The number of items (rows of the input) added to tensor k. */
   public long items(int k) {
-    if (moments[k] == null) {
-      return 0;
-    }
-    return moments[k].rows() / spatial(prepend(itemShapes[k]));
-  }
-
-  private static long[] prepend(long[] item) {
-    long[] s = new long[item.length + 1];
-    System.arraycopy(item, 0, s, 1, item.length);
-    return s;
+    return items[k];
   }
 }

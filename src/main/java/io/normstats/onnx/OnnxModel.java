@@ -400,20 +400,6 @@ public final class OnnxModel {
    * @throws IllegalArgumentException if a tensor is not a value of the graph
    */
   public Capture capturing(List<String> tensors) {
-    return capture(tensors, false);
-  }
-
-  /**
-   * As {@link #capturing}, with each tensor {@code [N, C, D1, ...]} (or {@code [N, C]}) output
-   * channels-last as {@code [N, S, C]} with {@code S = D1 * ...} (1 for {@code [N, C]}): the same
-   * values, each item's S positions of C channels contiguous, as a row-oriented consumer reads
-   * them best. Reshape to {@code [N, C, S]} and Transpose {@code [0, 2, 1]} after each tensor.
-   */
-  public Capture capturingChannelsLast(List<String> tensors) {
-    return capture(tensors, true);
-  }
-
-  private Capture capture(List<String> tensors, boolean channelsLast) {
     GraphProto g = proto.getGraph();
     Map<String, NodeProto> producer = new HashMap<>();
     for (NodeProto n : order) {
@@ -428,20 +414,11 @@ public final class OnnxModel {
     ArrayDeque<String> work = new ArrayDeque<>();
     List<NodeProto> identities = new ArrayList<>();
     List<String> outputs = new ArrayList<>();
-    String flat = unique("normstats_shape_n_c_rest", initializerMap(g));
     for (String t : tensors) {
       if (!producer.containsKey(t) && !initializers.contains(t) && !graphInputs.contains(t)) {
         throw new IllegalArgumentException("no value '" + t + "' in " + what);
       }
-      if (channelsLast) {
-        String ncs = t + "__normstats_ncs";
-        String nsc = t + "__normstats_nsc";
-        identities.add(node("Reshape", ncs, List.of(t, flat), ncs));
-        identities.add(NodeProto.newBuilder().setOpType("Transpose").setName(nsc).addInput(ncs)
-            .addOutput(nsc).addAttribute(AttributeProto.newBuilder().setName("perm").addInts(0)
-                .addInts(2).addInts(1).setType(AttributeProto.AttributeType.INTS)).build());
-        outputs.add(nsc);
-      } else if (producer.containsKey(t)) {
+      if (producer.containsKey(t)) {
         outputs.add(t);
       } else {
         String out = t + CAPTURE_SUFFIX;
@@ -477,9 +454,6 @@ public final class OnnxModel {
       if (needed.contains(t.getName())) {
         b.addInitializer(t);
       }
-    }
-    if (channelsLast) {
-      b.addInitializer(Tensors.int64(flat, new long[] {0, 0, -1}));
     }
     for (SparseTensorProto t : g.getSparseInitializerList()) {
       if (needed.contains(t.getValues().getName())) {

@@ -24,8 +24,8 @@ import scala.Tuple2;
  *
  * <p>Each pass broadcasts the model's bytes (once per executor) and runs one
  * {@link NetworkSession} per task: rows are read from Spark's internal rows ({@link DenseRows}),
- * run in batches, and each captured tensor, output channels-last by the graph
- * ({@link OnnxModel#capturingChannelsLast}), is folded into {@link ActivationMoments}. Partial
+ * run in batches, and each captured tensor, as the graph computes it ({@link OnnxModel#capturing}),
+ * is folded into {@link ActivationMoments}. Partial
  * moments merge exactly, so a pass's moments are bit-for-bit the same for any partitioning as long
  * as each row's activations do not depend on its batch, which {@link NetworkSession} provides. A
  * retried task recomputes its partition from scratch.
@@ -278,9 +278,9 @@ public final class NetworkPasses {
     session.run(n);
     for (int k = 0; k < moments.size(); k++) {
       if (session.type(k) == ElementType.FLOAT) {
-        moments.addChannelsLast(k, session.shape(k), session.floats(k), n);
+        moments.add(k, session.shape(k), session.floats(k), n);
       } else {
-        moments.addChannelsLast(k, session.shape(k), session.doubles(k), n);
+        moments.add(k, session.shape(k), session.doubles(k), n);
       }
     }
   }

@@ -306,7 +306,7 @@ public final class NetworkRecalibration {
   /** The pass that captures the inputs of {@code layers} from {@code model}. */
   static NetworkPasses.Pass pass(OnnxModel model, List<BatchNormLayer> layers,
       NetworkInput input, long[] item, int batchSize) {
-    OnnxModel.Capture capture = model.capturingChannelsLast(layers.stream()
+    OnnxModel.Capture capture = model.capturing(layers.stream()
         .map(BatchNormLayer::input).toList());
     String[] names = layers.stream().map(BatchNormLayer::node).toArray(String[]::new);
     return new NetworkPasses.Pass(model.what(), capture, names, input, item, batchSize);

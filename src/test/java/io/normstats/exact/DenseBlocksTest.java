@@ -14,6 +14,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -309,6 +310,83 @@ class DenseBlocksTest {
     assertThrows(IndexOutOfBoundsException.class, () -> floats.addFloatRows(tooShort, 1, 1));
     assertThrows(IndexOutOfBoundsException.class,
         () -> doubles.addDenseRows(new double[width], 1, 1));
+  }
+
+  @ParameterizedTest(name = "{0} channels x {1} positions")
+  @CsvSource({"13, 4", "3, 196", "2, 5000"})
+  void channelsFirstItemsGiveTheBitsOfTheExactPath(int channels, int spatial) {
+    // Items of a channels-first tensor [n, C, S], each channel's S values summed where they are
+    // (as S/4 rows of the channel's 4 lanes; 5,000 positions are more than a flush window of
+    // rows), floats by the float kernel and doubles by the general one, of
+    // every kind (channel c takes kind c), mixed with rows added one by one; against the value-by-
+    // value path over the same values as rows of C.
+    SplittableRandom r = new SplittableRandom(channels * 31L + spatial);
+    List<DoubleSupplier> floatKinds = floatColumns(r);
+    List<DoubleSupplier> doubleKinds = columns(r);
+    int lanes = MomentAccumulator.RUN_LANES;
+    MomentAccumulator floats = new MomentAccumulator(channels, lanes);
+    MomentAccumulator doubles = new MomentAccumulator(channels, lanes);
+    MomentAccumulator slowFloats = new MomentAccumulator(channels, 1, false);
+    MomentAccumulator slowDoubles = new MomentAccumulator(channels, 1, false);
+    long rows = 0;
+    for (int batch = 0; batch < 6; batch++) {
+      int n = r.nextInt(0, 40_000 / spatial + 2);
+      int from = r.nextInt(0, 3);
+      float[] f = new float[from + n * channels * spatial];
+      double[] d = new double[f.length];
+      for (int i = 0; i < n; i++) {
+        for (int c = 0; c < channels; c++) {
+          for (int p = 0; p < spatial; p++) {
+            int k = from + (i * channels + c) * spatial + p;
+            f[k] = (float) floatKinds.get((c + batch) % floatKinds.size()).getAsDouble();
+            d[k] = doubleKinds.get((c + batch) % doubleKinds.size()).getAsDouble();
+          }
+        }
+      }
+      floats.addChannelsFirst(f, from, n, spatial);
+      doubles.addChannelsFirst(d, from, n, spatial);
+      rows += (long) n * (spatial / lanes);
+      for (int i = 0; i < n; i++) {
+        for (int p = 0; p < spatial; p++) {
+          double[] floatRow = new double[channels];
+          double[] doubleRow = new double[channels];
+          for (int c = 0; c < channels; c++) {
+            floatRow[c] = f[from + (i * channels + c) * spatial + p];
+            doubleRow[c] = d[from + (i * channels + c) * spatial + p];
+          }
+          slowFloats.addDense(floatRow);
+          slowDoubles.addDense(doubleRow);
+        }
+      }
+      // a row through the block buffer between the batches (4 values of each channel)
+      double[] row = new double[channels * lanes];
+      for (int k = 0; k < row.length; k++) {
+        row[k] = r.nextGaussian();
+      }
+      floats.addDenseChannels(row);
+      doubles.addDenseChannels(row);
+      rows++;
+      for (int lane = 0; lane < lanes; lane++) {
+        double[] values = new double[channels];
+        for (int c = 0; c < channels; c++) {
+          values[c] = row[c * lanes + lane];
+        }
+        slowFloats.addDense(values);
+        slowDoubles.addDense(values);
+      }
+    }
+    assertEquals(rows, floats.rows());
+    assertEquals(rows, doubles.rows());
+    for (int c = 0; c < channels; c++) {
+      assertEquals(slowFloats.state(c), floats.state(c), "float channel " + c);
+      assertEquals(slowDoubles.state(c), doubles.state(c), "double channel " + c);
+    }
+    assertThrows(IllegalArgumentException.class,
+        () -> new MomentAccumulator(channels).addChannelsFirst(new float[channels * 4], 0, 1, 4));
+    assertThrows(IllegalArgumentException.class,
+        () -> floats.addChannelsFirst(new float[channels * 6], 0, 1, 6));
+    assertThrows(IndexOutOfBoundsException.class,
+        () -> floats.addChannelsFirst(new float[channels * spatial], 1, 1, spatial));
   }
 
   static Stream<Arguments> floatShapes() {

@@ -183,7 +183,7 @@ class RecalibrateJobTest {
 
     // In prediction mode the written model's BatchNorms output, per channel over the training
     // data, mean beta and variance gamma^2 var / (var + eps), as BatchNorm intends.
-    OnnxModel.Capture outputs = written.capturingChannelsLast(written.batchNorms().stream()
+    OnnxModel.Capture outputs = written.capturing(written.batchNorms().stream()
         .map(BatchNormLayer::output).toList());
     String[] names = written.batchNorms().stream().map(BatchNormLayer::node)
         .toArray(String[]::new);
@@ -197,7 +197,7 @@ class RecalibrateJobTest {
         }
         s.run(250);
         for (int k = 0; k < 3; k++) {
-          moments.addChannelsLast(k, s.shape(k), s.floats(k), 250);
+          moments.add(k, s.shape(k), s.floats(k), 250);
         }
       }
     }

@@ -121,39 +121,6 @@ class NetworkSessionTest {
   }
 
   @Test
-  void channelsLastCapturesHoldTheSameValuesTransposed() {
-    List<BatchNormLayer> layers = SAMPLE.batchNorms();
-    List<String> inputs = bnInputs(SAMPLE);
-    List<float[]> plain = capture(SAMPLE, inputs, images, 64);
-    OnnxModel.Capture last = SAMPLE.capturingChannelsLast(inputs);
-    NetworkInput in = SAMPLE.input(null);
-    try (NetworkSession s = new NetworkSession(last.model().toByteArray(), "m", in,
-        in.itemShape(784), last.outputs(), 50)) {
-      for (int i = 0; i < 50; i++) {
-        System.arraycopy(images[i], 0, s.rows(), i * 784, 784);
-      }
-      s.run(50);
-      s.run(50); // the second full batch goes into the pinned outputs
-      int offset = 0;
-      for (int k = 0; k < layers.size(); k++) {
-        long[] shape = s.shape(k);
-        int c = layers.get(k).channels();
-        int spatial = (int) shape[1];
-        assertArrayEquals(new long[] {50, spatial, c}, shape);
-        for (int i = 0; i < 50; i++) {
-          for (int ch = 0; ch < c; ch++) {
-            for (int p = 0; p < spatial; p++) {
-              assertEquals(plain.get(i)[offset + ch * spatial + p],
-                  s.floats(k)[(i * spatial + p) * c + ch]);
-            }
-          }
-        }
-        offset += c * spatial;
-      }
-    }
-  }
-
-  @Test
   void trainingModeNormalizesWithTheBatchsStatistics() {
     OnnxModel m = OnnxModel.parse(OnnxGraphs.residualMlp(5, 7), "mlp");
     OnnxModel train = m.withBatchNormsInTrainingMode();
