@@ -262,7 +262,9 @@ final class VectorFold {
 
   /**
    * {@link #signZeroExtremes(DenseBlocks, int, double[], int, int, int)} over a block of floats
-   * (the same loop on the widened values: a float zero widens to a double zero of its sign).
+   * (the same loop on the widened values: a float zero widens to a double zero of its sign). The
+   * two differ only in how a row is loaded; a shared method would take the running vectors across
+   * a call, which C2 boxes (see {@link #sumValuesOfFloats}).
    */
   private static void signZeroExtremes(DenseBlocks b, int g, float[] buffer, int at, int stride,
       int rows) {
