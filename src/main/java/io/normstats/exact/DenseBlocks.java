@@ -94,7 +94,10 @@ final class DenseBlocks {
   /** The float block buffer (same capacity and stride as {@link #buffer}), allocated on first use. */
   private float[] floats;
   private int floatRows;
-  /** One position's values of a float block as doubles, for the value-by-value path. */
+  /**
+   * One position's values of a float block as doubles, for the value-by-value path; allocated on
+   * first use.
+   */
   private double[] column;
   private int rowsSinceFlush;
   /** The tile of {@link #addColumns}, allocated on first use. */
@@ -204,12 +207,6 @@ final class DenseBlocks {
    * the stride, the rest go through the float block buffer.
    */
   void addFloats(float[] data, int from, int n, int width) {
-    if (floats == null) {
-      floats = new float[buffer.length];
-    }
-    if (column == null) {
-      column = new double[FLUSH_ROWS];
-    }
     for (int left = n, at = from; left > 0; ) {
       int count;
       if (floatRows == 0 && left >= capacity && width == stride) {
@@ -217,6 +214,9 @@ final class DenseBlocks {
         sumFloatRows(data, at, count);
       } else {
         count = Math.min(capacity - floatRows, left);
+        if (floats == null) {
+          floats = new float[buffer.length];
+        }
         if (width == stride) {
           System.arraycopy(data, at, floats, floatRows * stride, count * width);
         } else {
@@ -312,9 +312,6 @@ final class DenseBlocks {
   void addRuns(float[] floatData, double[] doubles, int from, int items, int runRows) {
     int spatial = runRows * LANES;
     boolean floatRuns = floatData != null;
-    if (column == null) {
-      column = new double[FLUSH_ROWS];
-    }
     int features = positions / LANES;
     for (int item = 0; item < items; item++) {
       int base = from + item * features * spatial;
@@ -339,6 +336,9 @@ final class DenseBlocks {
    * into {@link #column} as doubles, and returns how many: {@code n}.
    */
   private int column(float[] data, int at, int dataStride, int n) {
+    if (column == null) {
+      column = new double[FLUSH_ROWS];
+    }
     for (int i = 0, k = at; i < n; i++, k += dataStride) {
       column[i] = data[k];
     }
