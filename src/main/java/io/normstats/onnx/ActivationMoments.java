@@ -17,9 +17,8 @@ import java.util.Arrays;
  * multiple of 4, each item's S contiguous values of a channel are S/4 rows of that channel's four
  * SIMD lanes ({@link MomentAccumulator#addChannelsFirst}); otherwise each item is a row of C
  * channels of S values ({@link MomentAccumulator#addFloatRows}; {@code [N, C]} is S = 1). The
- * values are the
- * float32 (or float64) activations exactly. Merging is exact, so the moments are bit-for-bit the
- * same for any split of the rows into tasks and batches.
+ * values are the float32 (or float64) activations exactly. Merging is exact, so the moments are
+ * bit-for-bit the same for any split of the rows into tasks and batches.
  *
  * <p>Memory: per tensor, the accumulator's exact state (1,720 bytes per channel, and 140 bytes of
  * kernel state per SIMD lane: 4 per channel, or S per channel when S is not a multiple of 4) and
@@ -72,7 +71,9 @@ public final class ActivationMoments implements Serializable {
   private void add(int k, long[] shape, float[] f, double[] d, int rows) {
     MomentAccumulator acc = accumulator(k, shape);
     int spatial = spatial(shape);
-    if (spatial % MomentAccumulator.RUN_LANES == 0) {
+    if (spatial == 0) {
+      // items without values (a zero-sized dimension): counted, nothing to sum
+    } else if (spatial % MomentAccumulator.RUN_LANES == 0) {
       if (f != null) {
         acc.addChannelsFirst(f, 0, rows, spatial);
       } else {

@@ -116,6 +116,17 @@ class ActivationMomentsTest {
   }
 
   @Test
+  void itemsOfNoValuesAreCountedAndAddNothing() {
+    ActivationMoments m = new ActivationMoments(new String[] {"bn"});
+    m.add(0, new long[] {3, 2, 0}, new float[0], 3); // [N, C, 0]
+    m.add(0, new long[] {2, 2, 0}, new double[0], 2);
+    assertEquals(5, m.items(0));
+    assertArrayEquals(new long[] {2, 0}, m.itemShape(0));
+    assertEquals(0, m.exact(0)[0].count());
+    assertEquals(0, m.exact(0)[1].count());
+  }
+
+  @Test
   void oneDimensionalInputsAreOneStatisticPerElement() {
     ActivationMoments m = new ActivationMoments(new String[] {"bn1d"});
     float[] t = {1, 10, 2, 20, 3, 30, 4, 40};
