@@ -524,4 +524,34 @@ class DenseBlocksTest {
     }
     assertEquals(0, allocated, "bytes allocated by 200,000 compiled dense rows");
   }
+
+  @Test
+  void addingFloatsAllocatesNothingOnceCompiled() {
+    // The same for the float kernel: rows of 32 floats (512 a call: whole blocks in place) and
+    // channels-first items [16, 8, 196] (each channel's run as 49 rows of 4 lanes).
+    com.sun.management.ThreadMXBean threads =
+        (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+    SplittableRandom r = new SplittableRandom(4);
+    float[] rows = new float[512 * 32];
+    float[] items = new float[16 * 8 * 196];
+    for (int k = 0; k < rows.length; k++) {
+      rows[k] = (float) (r.nextGaussian() * 100 + k % 32);
+    }
+    for (int k = 0; k < items.length; k++) {
+      items[k] = (float) r.nextGaussian();
+    }
+    MomentAccumulator byRows = new MomentAccumulator(32);
+    MomentAccumulator byItems = new MomentAccumulator(8, MomentAccumulator.RUN_LANES);
+    long allocated = Long.MAX_VALUE;
+    long deadline = System.nanoTime() + 30_000_000_000L;
+    while (allocated != 0 && System.nanoTime() < deadline) {
+      long before = threads.getThreadAllocatedBytes(Thread.currentThread().getId());
+      for (int i = 0; i < 400; i++) {
+        byRows.addFloatRows(rows, 0, 512);
+        byItems.addChannelsFirst(items, 0, 16, 196);
+      }
+      allocated = threads.getThreadAllocatedBytes(Thread.currentThread().getId()) - before;
+    }
+    assertEquals(0, allocated, "bytes allocated by 204,800 rows and 6,400 items, compiled");
+  }
 }
