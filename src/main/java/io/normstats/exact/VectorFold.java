@@ -19,6 +19,12 @@ final class VectorFold {
   private static final VectorSpecies<Long> LONGS = LongVector.SPECIES_256;
   private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_128;
   private static final int LANES = DenseBlocks.LANES;
+  /**
+   * The multiplier of the extractions' {@code fma(x, 1, c)}, loaded with {@code fromArray} rather
+   * than broadcast: in a JVM that had run other vector code, C2 left the passes' broadcast of 1 (a
+   * cold call site before the loop) as a call, which allocated a vector per group.
+   */
+  private static final double[] ONES = {1, 1, 1, 1};
 
   private VectorFold() {}
 
@@ -134,7 +140,7 @@ final class VectorFold {
    */
   private static void sumValues(DenseBlocks b, int g, double[] buffer, int at, int stride,
       int rows) {
-    DoubleVector one = DoubleVector.broadcast(SPECIES, 1.0);
+    DoubleVector one = DoubleVector.fromArray(SPECIES, ONES, 0);
     DoubleVector c1 = DoubleVector.fromArray(SPECIES, b.c1, g);
     DoubleVector c2 = DoubleVector.fromArray(SPECIES, b.c2, g);
     DoubleVector s1 = DoubleVector.fromArray(SPECIES, b.t1, g);
@@ -175,7 +181,7 @@ final class VectorFold {
    */
   private static void sumValuesOfFloats(DenseBlocks b, int g, float[] buffer, int at,
       int stride, int rows) {
-    DoubleVector one = DoubleVector.broadcast(SPECIES, 1.0);
+    DoubleVector one = DoubleVector.fromArray(SPECIES, ONES, 0);
     DoubleVector c1 = DoubleVector.fromArray(SPECIES, b.c1, g);
     DoubleVector s1 = DoubleVector.fromArray(SPECIES, b.t1, g);
     DoubleVector s2 = DoubleVector.fromArray(SPECIES, b.t2, g);
@@ -295,7 +301,7 @@ final class VectorFold {
    */
   private static void sumSquares(DenseBlocks b, int g, double[] buffer, int at, int stride,
       int rows) {
-    DoubleVector one = DoubleVector.broadcast(SPECIES, 1.0);
+    DoubleVector one = DoubleVector.fromArray(SPECIES, ONES, 0);
     DoubleVector k1 = DoubleVector.fromArray(SPECIES, b.k1, g);
     DoubleVector k2 = DoubleVector.fromArray(SPECIES, b.k2, g);
     DoubleVector k3 = DoubleVector.fromArray(SPECIES, b.k3, g);
@@ -342,7 +348,7 @@ final class VectorFold {
    */
   private static void sumSquaresOfFloats(DenseBlocks b, int g, float[] buffer, int at,
       int stride, int rows) {
-    DoubleVector one = DoubleVector.broadcast(SPECIES, 1.0);
+    DoubleVector one = DoubleVector.fromArray(SPECIES, ONES, 0);
     DoubleVector zero = DoubleVector.zero(SPECIES);
     DoubleVector k1 = DoubleVector.fromArray(SPECIES, b.k1, g);
     DoubleVector k2 = DoubleVector.fromArray(SPECIES, b.k2, g);
