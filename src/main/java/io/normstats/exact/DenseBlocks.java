@@ -112,6 +112,8 @@ final class DenseBlocks {
    * both passes), the block minima and maxima, and the squares' remainders.
    */
   final double[] laneChecks = new double[4 * LANES];
+  /** The zero-sign pass's lane bits: -0.0 seen (0..3), +0.0 seen (4..7). */
+  final long[] zeroBits = new long[2 * LANES];
   /** The kernel's last group's partial sums: two value levels, then four square levels. */
   final double[] groupSums = new double[6 * LANES];
 

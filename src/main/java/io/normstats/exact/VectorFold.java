@@ -247,7 +247,6 @@ final class VectorFold {
    */
   private static void signZeroExtremes(DenseBlocks b, int g, double[] buffer, int at, int stride,
       int rows) {
-    double[] checks = b.laneChecks;
     LongVector negativeZeros = LongVector.zero(LONGS);
     LongVector positiveZeros = LongVector.zero(LONGS);
     LongVector negativeZero = LongVector.broadcast(LONGS, Double.doubleToRawLongBits(-0.0));
@@ -256,25 +255,20 @@ final class VectorFold {
       negativeZeros = negativeZeros.or(bits.compare(VectorOperators.EQ, negativeZero).toVector());
       positiveZeros = positiveZeros.or(bits.compare(VectorOperators.EQ, 0L).toVector());
     }
-    for (int lane = 0; lane < LANES; lane++) {
-      if (checks[DenseBlocks.MINIMA + lane] == 0) {
-        checks[DenseBlocks.MINIMA + lane] = negativeZeros.lane(lane) != 0 ? -0.0 : 0.0;
-      }
-      if (checks[DenseBlocks.MAXIMA + lane] == 0) {
-        checks[DenseBlocks.MAXIMA + lane] = positiveZeros.lane(lane) != 0 ? 0.0 : -0.0;
-      }
-    }
+    negativeZeros.intoArray(b.zeroBits, 0);
+    positiveZeros.intoArray(b.zeroBits, LANES);
+    signZeros(b);
   }
 
   /**
    * {@link #signZeroExtremes(DenseBlocks, int, double[], int, int, int)} over a block of floats
    * (the same loop on the widened values: a float zero widens to a double zero of its sign). The
-   * two differ only in how a row is loaded; a shared method would take the running vectors across
-   * a call, which C2 boxes (see {@link #sumValuesOfFloats}).
+   * two loops differ only in how a row is loaded; a shared loop would take the running vectors
+   * across a call, which C2 boxes (see {@link #sumValuesOfFloats}), so they share the ending
+   * through {@link DenseBlocks#zeroBits} instead.
    */
   private static void signZeroExtremes(DenseBlocks b, int g, float[] buffer, int at, int stride,
       int rows) {
-    double[] checks = b.laneChecks;
     LongVector negativeZeros = LongVector.zero(LONGS);
     LongVector positiveZeros = LongVector.zero(LONGS);
     LongVector negativeZero = LongVector.broadcast(LONGS, Double.doubleToRawLongBits(-0.0));
@@ -283,12 +277,24 @@ final class VectorFold {
       negativeZeros = negativeZeros.or(bits.compare(VectorOperators.EQ, negativeZero).toVector());
       positiveZeros = positiveZeros.or(bits.compare(VectorOperators.EQ, 0L).toVector());
     }
+    negativeZeros.intoArray(b.zeroBits, 0);
+    positiveZeros.intoArray(b.zeroBits, LANES);
+    signZeros(b);
+  }
+
+  /**
+   * Sets each zero extreme of {@link DenseBlocks#laneChecks} from the lanes' zero bits in
+   * {@link DenseBlocks#zeroBits} (non-zero where a -0.0, then a +0.0, was among the values).
+   */
+  private static void signZeros(DenseBlocks b) {
+    double[] checks = b.laneChecks;
+    long[] bits = b.zeroBits;
     for (int lane = 0; lane < LANES; lane++) {
       if (checks[DenseBlocks.MINIMA + lane] == 0) {
-        checks[DenseBlocks.MINIMA + lane] = negativeZeros.lane(lane) != 0 ? -0.0 : 0.0;
+        checks[DenseBlocks.MINIMA + lane] = bits[lane] != 0 ? -0.0 : 0.0;
       }
       if (checks[DenseBlocks.MAXIMA + lane] == 0) {
-        checks[DenseBlocks.MAXIMA + lane] = positiveZeros.lane(lane) != 0 ? 0.0 : -0.0;
+        checks[DenseBlocks.MAXIMA + lane] = bits[LANES + lane] != 0 ? 0.0 : -0.0;
       }
     }
   }
