@@ -50,7 +50,7 @@ public final class CompareJob implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     CompareSettings settings = options.settings();
-    SparkSession session = spark.session("compare");
+    SparkSession session = spark.session("compare", in);
     long start = System.nanoTime();
     OutputDirectory out = OutputDirectory.prepare(
         session.sparkContext().hadoopConfiguration(), in.output, in.overwrite, in.input);

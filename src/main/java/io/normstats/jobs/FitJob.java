@@ -72,7 +72,7 @@ public final class FitJob implements Callable<Integer> {
     if (!(epsilon >= 0)) {
       throw InputException.usage("--epsilon must be >= 0: " + epsilon);
     }
-    SparkSession session = spark.session("fit");
+    SparkSession session = spark.session("fit", in);
     OutputDirectory out = OutputDirectory.prepare(session.sparkContext().hadoopConfiguration(),
         in.output, in.overwrite, in.input);
     Path tensors = safetensors == null ? null : new Path(safetensors);

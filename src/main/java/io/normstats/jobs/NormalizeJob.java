@@ -109,7 +109,7 @@ public final class NormalizeJob implements Callable<Integer> {
     if (method.groupNorm != null && method.groupNorm < 1) {
       throw InputException.usage("--group-norm must be at least 1: " + method.groupNorm);
     }
-    SparkSession session = spark.session("normalize");
+    SparkSession session = spark.session("normalize", in);
     OutputDirectory out = OutputDirectory.prepare(session.sparkContext().hadoopConfiguration(),
         in.output, in.overwrite, in.input);
     boolean committed = false;

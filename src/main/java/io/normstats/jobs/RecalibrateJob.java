@@ -62,7 +62,7 @@ public final class RecalibrateJob implements Callable<Integer> {
       throw InputException.usage("--partitions must be at least 1: " + partitions);
     }
     network.settings();
-    SparkSession session = spark.session("recalibrate");
+    SparkSession session = spark.session("recalibrate", in);
     long start = System.nanoTime();
     List<String> inputs = new ArrayList<>(List.of(in.input));
     inputs.addAll(network.files(model));

@@ -81,7 +81,7 @@ public final class ReportJob implements Callable<Integer> {
     if (model != null) {
       network.settings();
     }
-    SparkSession session = spark.session("report");
+    SparkSession session = spark.session("report", in);
     List<String> inputs = new ArrayList<>(List.of(in.input));
     if (model != null) {
       inputs.addAll(network.files(model));

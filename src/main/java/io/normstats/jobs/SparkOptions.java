@@ -1,6 +1,8 @@
 package io.normstats.jobs;
 
+import io.normstats.spark.Inputs;
 import org.apache.spark.SparkConf;
+import org.apache.spark.deploy.SparkHadoopUtil;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Option;
 
@@ -16,13 +18,34 @@ public final class SparkOptions {
    * {@code spark.master}, else embedded {@code local[*]}.
    */
   public SparkSession session(String job) {
-    SparkConf conf = new SparkConf();
     SparkSession.Builder builder = SparkSession.builder().appName("normstats " + job);
     if (master != null) {
       builder.master(master);
-    } else if (!conf.contains("spark.master")) {
+    } else if (!new SparkConf().contains("spark.master")) {
       builder.master("local[*]");
     }
     return builder.getOrCreate();
+  }
+
+  /**
+   * As {@link #session(String)} for a job that reads {@code in}'s input, which in an embedded run
+   * (a {@code local} master) is first checked to exist with the Hadoop configuration the session
+   * would have ({@code spark.hadoop.*} settings included): a mistyped path is reported in about a
+   * second instead of after Spark's start-up (7 to 8 s here). On a cluster the read checks it, with
+   * the cluster's file systems.
+   *
+   * @throws io.normstats.InputException (usage) if the input does not exist or cannot be opened
+   */
+  public SparkSession session(String job, InputOptions in) {
+    if (embedded()) {
+      Inputs.checkExists(SparkHadoopUtil.get().newConfiguration(new SparkConf()), in.input);
+    }
+    return session(job);
+  }
+
+  /** Whether the job runs embedded: its master (as {@link #session(String)} picks it) is local. */
+  boolean embedded() {
+    String url = master != null ? master : new SparkConf().get("spark.master", "local[*]");
+    return url.startsWith("local");
   }
 }

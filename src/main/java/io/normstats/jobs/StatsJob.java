@@ -78,7 +78,7 @@ public final class StatsJob implements Callable<Integer> {
     if (partitions != null && partitions < 1) {
       throw InputException.usage("--partitions must be at least 1: " + partitions);
     }
-    SparkSession session = spark.session("stats");
+    SparkSession session = spark.session("stats", in);
     long start = System.nanoTime();
     OutputDirectory out = OutputDirectory.prepare(
         session.sparkContext().hadoopConfiguration(), in.output, in.overwrite, in.input);

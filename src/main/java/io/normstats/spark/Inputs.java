@@ -365,9 +365,19 @@ public final class Inputs {
 
   /** The file status of {@code path}. @throws InputException (usage) if it does not exist */
   static FileStatus checkExists(SparkSession spark, String path) {
+    return checkExists(spark.sparkContext().hadoopConfiguration(), path);
+  }
+
+  /**
+   * The file status of {@code path} on the file system {@code conf} gives it (the check every read
+   * makes first; jobs also make it before Spark starts, {@code SparkOptions.session}).
+   *
+   * @throws InputException (usage) if it does not exist or cannot be opened
+   */
+  public static FileStatus checkExists(Configuration conf, String path) {
     try {
       Path p = new Path(path);
-      FileSystem fs = p.getFileSystem(spark.sparkContext().hadoopConfiguration());
+      FileSystem fs = p.getFileSystem(conf);
       return fs.getFileStatus(p);
     } catch (FileNotFoundException e) {
       throw InputException.usage("input " + path + " does not exist");

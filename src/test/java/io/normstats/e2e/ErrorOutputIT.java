@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.normstats.testing.Launcher;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -47,5 +48,23 @@ class ErrorOutputIT {
     Path nan = Files.writeString(tmp.resolve("nan.json"), "{\"v\": [1.0, 2.0]}\n{\"v\": [NaN, 1.0]}\n");
     assertOneClearLine("column 'v' has a NaN or infinite value", 1, "normalize", "--input",
         nan.toString(), "--rms-norm");
+  }
+
+  /**
+   * A mistyped --input is reported before Spark starts: with {@code local[x]}, an embedded master
+   * Spark cannot parse, the job's error is the input's, not Spark's failure to start.
+   */
+  @Test
+  void aMissingInputIsReportedBeforeSparkStarts() throws Exception {
+    String missing = tmp.resolve("no-such-images.idx.gz").toString();
+    String model = Launcher.HOME.resolve("sample-data/fashion-mnist-cnn/model.onnx").toString();
+    List<List<String>> jobs = List.of(List.of("stats"), List.of("compare"), List.of("report"),
+        List.of("fit"), List.of("normalize", "--rms-norm"),
+        List.of("recalibrate", "--model", model));
+    for (List<String> job : jobs) {
+      List<String> args = new ArrayList<>(job);
+      args.addAll(List.of("--master", "local[x]", "--input", missing));
+      assertOneClearLine("input " + missing + " does not exist", 2, args.toArray(String[]::new));
+    }
   }
 }
