@@ -18,12 +18,9 @@ public final class SparkOptions {
    * {@code spark.master}, else embedded {@code local[*]}.
    */
   public SparkSession session(String job) {
-    SparkConf conf = new SparkConf();
     SparkSession.Builder builder = SparkSession.builder().appName("normstats " + job);
-    if (master != null) {
-      builder.master(master);
-    } else if (!conf.contains("spark.master")) {
-      builder.master("local[*]");
+    if (master != null || !new SparkConf().contains("spark.master")) {
+      builder.master(masterUrl());
     }
     return builder.getOrCreate();
   }
@@ -45,9 +42,13 @@ public final class SparkOptions {
     return session(job);
   }
 
-  /** Whether the job runs embedded: its master (as {@link #session(String)} picks it) is local. */
+  /** The job's master: {@code --master}, else {@code spark.master}, else {@code local[*]}. */
+  String masterUrl() {
+    return master != null ? master : new SparkConf().get("spark.master", "local[*]");
+  }
+
+  /** Whether the job runs embedded: its master is local. */
   boolean embedded() {
-    String url = master != null ? master : new SparkConf().get("spark.master", "local[*]");
-    return url.startsWith("local");
+    return masterUrl().startsWith("local");
   }
 }
