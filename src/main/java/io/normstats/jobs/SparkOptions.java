@@ -1,6 +1,8 @@
 package io.normstats.jobs;
 
+import io.normstats.output.OutputDirectory;
 import io.normstats.spark.Inputs;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkConf;
 import org.apache.spark.deploy.SparkHadoopUtil;
 import org.apache.spark.sql.SparkSession;
@@ -26,18 +28,22 @@ public final class SparkOptions {
   }
 
   /**
-   * As {@link #session(String)} for a job that reads {@code in}'s input, which in an embedded run
-   * (a {@code local} master) is first checked to exist with the Hadoop configuration the session
-   * would have (built by Spark's {@code SparkHadoopUtil}, as SparkContext builds its own, with the
-   * {@code spark.hadoop.*} settings): a mistyped path is reported about 3 s after the command
-   * instead of after Spark's start-up (7.7 s here). On a cluster the read checks it, with the
-   * cluster's file systems.
+   * As {@link #session(String)} for a job that reads {@code in}'s input and writes its output,
+   * which in an embedded run (a {@code local} master) are first checked with the Hadoop
+   * configuration the session would have (built by Spark's {@code SparkHadoopUtil}, as SparkContext
+   * builds its own, with the {@code spark.hadoop.*} settings): a missing input or an existing
+   * output without {@code --overwrite} is reported about 3 s after the command instead of after
+   * Spark's start-up (7.7 s here). The job's own checks (the read, {@code OutputDirectory.prepare})
+   * still follow; on a cluster only they run, with the cluster's file systems.
    *
-   * @throws io.normstats.InputException (usage) if the input does not exist or cannot be opened
+   * @throws io.normstats.InputException (usage) if the input does not exist or cannot be opened, or
+   *     the output may not be written ({@code OutputDirectory.check})
    */
   public SparkSession session(String job, InputOptions in) {
     if (embedded()) {
-      Inputs.checkExists(SparkHadoopUtil.get().newConfiguration(new SparkConf()), in.input);
+      Configuration conf = SparkHadoopUtil.get().newConfiguration(new SparkConf());
+      Inputs.checkExists(conf, in.input);
+      OutputDirectory.check(conf, in.output, in.overwrite, in.input);
     }
     return session(job);
   }

@@ -66,27 +66,11 @@ public final class OutputDirectory {
       Path target = new Path(dir);
       FileSystem fs = target.getFileSystem(conf);
       target = fs.makeQualified(target);
-      for (String input : inputs) {
-        Path in = fs.makeQualified(new Path(input));
-        for (Path p = in; p != null; p = p.getParent()) {
-          if (p.equals(target)) {
-            throw InputException.usage("output " + dir + " is or contains the input " + input);
-          }
-        }
-      }
+      checkInputs(fs, target, dir, inputs);
       repairInterrupted(fs, target);
       boolean exists = fs.exists(target);
       if (exists) {
-        if (!overwrite) {
-          throw InputException.usage("output " + dir + " already exists (pass --overwrite to replace it)");
-        }
-        FileStatus status = fs.getFileStatus(target);
-        boolean ours = status.isDirectory()
-            && (fs.listStatus(target).length == 0 || fs.exists(new Path(target, MARKER)));
-        if (!ours) {
-          throw InputException.usage("refusing to overwrite " + dir
-              + ": it is not empty and not a normstats output");
-        }
+        checkReplaceable(fs, target, dir, overwrite);
       }
       Path parent = target.getParent();
       if (parent != null && !fs.exists(parent)) {
@@ -99,6 +83,54 @@ public final class OutputDirectory {
       return new OutputDirectory(fs, target, staging, exists);
     } catch (IOException e) {
       throw InputException.usage("cannot write output " + dir + ": " + e.getMessage());
+    }
+  }
+
+  /**
+   * The checks of {@link #prepare} that read and write nothing, for a job to make before Spark
+   * starts: every error this raises, {@code prepare} would raise too (repairing an interrupted run
+   * only ever restores a missing {@code dir}, never removes one).
+   *
+   * @throws InputException (usage) if {@code dir} is or contains an input, or exists and may not
+   *     be replaced
+   */
+  public static void check(Configuration conf, String dir, boolean overwrite, String... inputs) {
+    try {
+      Path target = new Path(dir);
+      FileSystem fs = target.getFileSystem(conf);
+      target = fs.makeQualified(target);
+      checkInputs(fs, target, dir, inputs);
+      if (fs.exists(target)) {
+        checkReplaceable(fs, target, dir, overwrite);
+      }
+    } catch (IOException e) {
+      throw InputException.usage("cannot write output " + dir + ": " + e.getMessage());
+    }
+  }
+
+  private static void checkInputs(FileSystem fs, Path target, String dir, String... inputs) {
+    for (String input : inputs) {
+      Path in = fs.makeQualified(new Path(input));
+      for (Path p = in; p != null; p = p.getParent()) {
+        if (p.equals(target)) {
+          throw InputException.usage("output " + dir + " is or contains the input " + input);
+        }
+      }
+    }
+  }
+
+  /** Refuses an existing {@code target} unless {@code overwrite} and it is ours (or empty). */
+  private static void checkReplaceable(FileSystem fs, Path target, String dir, boolean overwrite)
+      throws IOException {
+    if (!overwrite) {
+      throw InputException.usage("output " + dir + " already exists (pass --overwrite to replace it)");
+    }
+    FileStatus status = fs.getFileStatus(target);
+    boolean ours = status.isDirectory()
+        && (fs.listStatus(target).length == 0 || fs.exists(new Path(target, MARKER)));
+    if (!ours) {
+      throw InputException.usage("refusing to overwrite " + dir
+          + ": it is not empty and not a normstats output");
     }
   }
 

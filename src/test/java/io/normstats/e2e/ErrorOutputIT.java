@@ -67,4 +67,30 @@ class ErrorOutputIT {
       assertOneClearLine("input " + missing + " does not exist", 2, args.toArray(String[]::new));
     }
   }
+
+  /**
+   * An output that may not be written is reported before Spark starts too (same {@code local[x]}
+   * master), and what is there is left as it was.
+   */
+  @Test
+  void anOutputThatMayNotBeWrittenIsReportedBeforeSparkStarts() throws Exception {
+    String images = Launcher.HOME.resolve("sample-data/fashion-mnist/t10k-images-idx3-ubyte.gz")
+        .toString();
+    Path theirs = Files.createDirectories(tmp.resolve("theirs"));
+    Path file = Files.writeString(theirs.resolve("notes.txt"), "not normstats'");
+    String[][] cases = {
+        {"output " + theirs + " already exists (pass --overwrite to replace it)"},
+        {"refusing to overwrite " + theirs + ": it is not empty and not a normstats output",
+            "--overwrite"}};
+    for (String[] c : cases) {
+      List<String> args = new ArrayList<>(List.of("stats", "--master", "local[x]", "--input",
+          images, "--output", theirs.toString()));
+      args.addAll(List.of(c).subList(1, c.length));
+      Launcher.Result r = Launcher.launch(tmp, Map.of(), 5, args.toArray(String[]::new));
+      assertEquals(2, r.exitCode(), r.stderr());
+      List<String> lines = r.stderr().lines().filter(l -> !l.isBlank()).toList();
+      assertEquals("normstats stats: error: " + c[0], lines.get(lines.size() - 1), r.stderr());
+      assertEquals("not normstats'", Files.readString(file));
+    }
+  }
 }
