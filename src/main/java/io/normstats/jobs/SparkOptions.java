@@ -32,7 +32,7 @@ public final class SparkOptions {
    * which in an embedded run (a {@code local} master) are first checked with the Hadoop
    * configuration the session would have (built by Spark's {@code SparkHadoopUtil}, as SparkContext
    * builds its own, with the {@code spark.hadoop.*} settings): a missing input or an existing
-   * output without {@code --overwrite} is reported about 3 s after the command instead of after
+   * output without {@code --overwrite} is reported 3 to 4 s after the command instead of after
    * Spark's start-up (7.7 s here). The job's own checks (the read, {@code OutputDirectory.prepare})
    * still follow; on a cluster only they run, with the cluster's file systems.
    *
