@@ -68,10 +68,7 @@ public final class OutputDirectory {
       target = fs.makeQualified(target);
       checkInputs(fs, target, dir, inputs);
       repairInterrupted(fs, target);
-      boolean exists = fs.exists(target);
-      if (exists) {
-        checkReplaceable(fs, target, dir, overwrite);
-      }
+      boolean exists = checkReplaceable(fs, target, dir, overwrite);
       Path parent = target.getParent();
       if (parent != null && !fs.exists(parent)) {
         fs.mkdirs(parent);
@@ -100,9 +97,7 @@ public final class OutputDirectory {
       FileSystem fs = target.getFileSystem(conf);
       target = fs.makeQualified(target);
       checkInputs(fs, target, dir, inputs);
-      if (fs.exists(target)) {
-        checkReplaceable(fs, target, dir, overwrite);
-      }
+      checkReplaceable(fs, target, dir, overwrite);
     } catch (IOException e) {
       throw InputException.usage("cannot write output " + dir + ": " + e.getMessage());
     }
@@ -119,9 +114,16 @@ public final class OutputDirectory {
     }
   }
 
-  /** Refuses an existing {@code target} unless {@code overwrite} and it is ours (or empty). */
-  private static void checkReplaceable(FileSystem fs, Path target, String dir, boolean overwrite)
-      throws IOException {
+  /**
+   * Refuses an existing {@code target} unless {@code overwrite} and it is ours (or empty).
+   *
+   * @return whether {@code target} exists
+   */
+  private static boolean checkReplaceable(FileSystem fs, Path target, String dir,
+      boolean overwrite) throws IOException {
+    if (!fs.exists(target)) {
+      return false;
+    }
     if (!overwrite) {
       throw InputException.usage("output " + dir + " already exists (pass --overwrite to replace it)");
     }
@@ -132,6 +134,7 @@ public final class OutputDirectory {
       throw InputException.usage("refusing to overwrite " + dir
           + ": it is not empty and not a normstats output");
     }
+    return true;
   }
 
   /** A new hidden path beside {@code target} owned by this process. */
