@@ -4,8 +4,9 @@ import java.util.Arrays;
 
 /**
  * The dense-row fast path of a {@link MomentAccumulator}: rows are copied into a row-major block
- * buffer, and each block is summed exactly, four vector positions at a time, by a SIMD kernel
- * ({@link VectorFold}) that needs no per-value branching or integer work.
+ * buffer, and each block is summed exactly, {@link #LANES} vector positions at a time (4, or 8
+ * with 512-bit vectors), by a SIMD kernel ({@link VectorFold}) that needs no per-value branching
+ * or integer work.
  *
  * <h2>Exact sums by error-free extraction</h2>
  *
@@ -39,7 +40,7 @@ import java.util.Arrays;
  * in the caller's array; fewer rows, or rows whose width leaves padding, are copied into a block
  * buffer of floats first. Blocks of the two kernels do not share a flush window: their last levels
  * hold parts of different grids. Channels-first tensors ({@link #addRuns}) are summed where they
- * are too: a feature's S contiguous values of an item are S/4 rows of its four lanes.
+ * are too: a feature's S contiguous values of an item are S/LANES rows of its LANES lanes.
  *
  * <p>Memory: the block buffer holds {@value #BUFFER_DOUBLES} doubles (64 KiB, so that a block
  * stays in the L1/L2 caches), or {@value #MIN_BLOCK_ROWS} rows of more than 512 positions (128
@@ -56,7 +57,11 @@ final class DenseBlocks {
   /** Rows between flushes of the partial sums: 2^HEADROOM_BITS. */
   static final int FLUSH_ROWS = 1024;
   static final int HEADROOM_BITS = 10;
-  static final int LANES = 4;
+  /**
+   * Vector positions the kernel sums at a time: the doubles of one of its vectors, 8 with 512-bit
+   * vectors, else 4 ({@link Simd#lanes()}). Only the grouping depends on it, not the sums.
+   */
+  static final int LANES = Simd.lanes();
   static final int BUFFER_DOUBLES = 1 << 13;
   /**
    * Rows a block holds at least, however wide the rows: a block of one or two rows of thousands of
@@ -107,12 +112,19 @@ final class DenseBlocks {
   static final int MINIMA = LANES;
   static final int MAXIMA = 2 * LANES;
   static final int SQUARE_REMAINDERS = 3 * LANES;
+  /** Offsets in {@link #groupSums}, one slot each: the two value levels, the four square levels. */
+  static final int T1 = 0;
+  static final int T2 = LANES;
+  static final int U1 = 2 * LANES;
+  static final int U2 = 3 * LANES;
+  static final int U3 = 4 * LANES;
+  static final int U4 = 5 * LANES;
   /**
    * The kernel's last lane checks: the sums of the remainders' magnitudes (of the values, then of
    * both passes), the block minima and maxima, and the squares' remainders.
    */
   final double[] laneChecks = new double[4 * LANES];
-  /** The zero-sign pass's lane bits: -0.0 seen (0..3), +0.0 seen (4..7). */
+  /** The zero-sign pass's lane bits: -0.0 seen (one slot from 0), +0.0 seen (from LANES). */
   final long[] zeroBits = new long[2 * LANES];
   /** The kernel's last group's partial sums: two value levels, then four square levels. */
   final double[] groupSums = new double[6 * LANES];
@@ -305,14 +317,15 @@ final class DenseBlocks {
 
   /**
    * Adds {@code items} items of a channels-first tensor {@code [items, C, S]} held from
-   * {@code data[from]} (C = features, perFeature == {@value #LANES}, S = {@code runRows * }
-   * {@value #LANES}): item n's S values of feature j, {@code data[from + (n * C + j) * S ..]}, as
-   * {@code runRows} rows of the feature's {@value #LANES} positions, summed where they are by the
-   * float kernel (from {@code floatData}) or the general one (from {@code doubles} if
-   * {@code floatData} is null).
+   * {@code data[from]} (C = features, perFeature == {@code LANES}, S = {@code spatial}): the first
+   * {@code runRows * LANES} of item n's S values of feature j,
+   * {@code data[from + (n * C + j) * S ..]}, as {@code runRows = S / LANES} rows of the
+   * feature's {@code LANES} positions, summed where they are by the float kernel (from
+   * {@code floatData}) or the general one (from {@code doubles} if {@code floatData} is null). The
+   * caller adds the rest of each run, {@code S % LANES} values.
    */
-  void addRuns(float[] floatData, double[] doubles, int from, int items, int runRows) {
-    int spatial = runRows * LANES;
+  void addRuns(float[] floatData, double[] doubles, int from, int items, int spatial) {
+    int runRows = spatial / LANES;
     boolean floatRuns = floatData != null;
     int features = positions / LANES;
     for (int item = 0; item < items; item++) {
@@ -396,7 +409,7 @@ final class DenseBlocks {
   }
 
   /**
-   * Sums {@code n} rows of positions {@code first} (a multiple of {@value #LANES}) to {@code end}
+   * Sums {@code n} rows of positions {@code first} (a multiple of {@code LANES}) to {@code end}
    * (the same or {@link #stride}) held in {@code data}: position p of row i at
    * {@code data[at + (p - first) + i * dataStride]}.
    */

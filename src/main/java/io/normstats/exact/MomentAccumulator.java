@@ -42,6 +42,12 @@ public final class MomentAccumulator implements Serializable {
   private final ExactSums squares;
   /** The dense-row fast path, created on the first dense row; never serialized (see writeObject). */
   private transient DenseBlocks blocks;
+  /**
+   * The channels-first path when the kernel's vectors hold more than {@value #RUN_LANES} values
+   * ({@link DenseBlocks#LANES} positions per feature); else {@link #blocks} serves it. Never
+   * serialized.
+   */
+  private transient DenseBlocks runBlocks;
   private final boolean simd;
 
   /**
@@ -155,10 +161,10 @@ public final class MomentAccumulator implements Serializable {
    * {@link #features()}, S a multiple of {@value #RUN_LANES}: each item's S values of channel j,
    * contiguous at {@code data[from + (n * C + j) * S ..]}, are values of feature j. The
    * accumulator must have {@value #RUN_LANES} values per row: the values are summed where they
-   * are, each run of S as {@code S / 4} rows of the feature's four positions (exact sums do not
-   * depend on how a feature's values are arranged; {@link #rows()} grows by
-   * {@code items * S / 4}). For other S, an accumulator of S values per row takes the items as
-   * rows ({@link #addFloatRows}).
+   * are, each run of S as rows of the kernel's vector width (exact sums do not depend on how a
+   * feature's values are arranged; {@link #rows()} grows by {@code items * S / 4}, whatever the
+   * width). For other S, an accumulator of S values per row takes the items as rows
+   * ({@link #addFloatRows}).
    *
    * @throws IllegalArgumentException if the accumulator has not {@value #RUN_LANES} values per
    *     row, or {@code spatial} is not a positive multiple of {@value #RUN_LANES}
@@ -174,8 +180,12 @@ public final class MomentAccumulator implements Serializable {
     addRuns(null, data, data.length, from, items, spatial);
   }
 
-  /** Values per row of an accumulator that takes channels-first items. */
-  public static final int RUN_LANES = DenseBlocks.LANES;
+  /**
+   * Values per row of an accumulator that takes channels-first items: 4 on every machine, since
+   * the values per row are part of the state tasks send and merge (the kernel's own width, 4 or 8
+   * values, is not).
+   */
+  public static final int RUN_LANES = 4;
 
   private void addRuns(float[] f, double[] d, int length, int from, int items, int spatial) {
     if (valuesPerRow != RUN_LANES || spatial <= 0 || spatial % RUN_LANES != 0) {
@@ -186,8 +196,39 @@ public final class MomentAccumulator implements Serializable {
     }
     Objects.checkFromIndexSize(from,
         Math.multiplyExact(Math.multiplyExact(items, features), spatial), length);
-    blocks().addRuns(f, d, from, items, spatial / RUN_LANES);
+    int lanes = DenseBlocks.LANES;
+    if (spatial >= lanes) {
+      runBlocks().addRuns(f, d, from, items, spatial);
+    }
+    int tail = spatial % lanes; // 0, or RUN_LANES with 8 lanes
+    if (tail != 0) {
+      addRunTails(f, d, from, items, spatial, tail);
+    }
     this.rows += (long) items * (spatial / RUN_LANES);
+  }
+
+  /**
+   * Adds the last {@code tail} values of every item's run of every channel, which
+   * {@link DenseBlocks#addRuns} leaves: one row of {@code features * tail} values per item, through
+   * the block buffer ({@code tail == valuesPerRow}).
+   */
+  private void addRunTails(float[] f, double[] d, int from, int items, int spatial, int tail) {
+    DenseBlocks b = blocks();
+    for (int item = 0; item < items; item++) {
+      int offset = b.nextRow();
+      for (int j = 0; j < features; j++) {
+        int at = from + (item * features + j) * spatial + spatial - tail;
+        int to = offset + j * tail;
+        if (f != null) {
+          for (int k = 0; k < tail; k++) {
+            b.buffer[to + k] = f[at + k];
+          }
+        } else {
+          System.arraycopy(d, at, b.buffer, to, tail);
+        }
+      }
+      b.rowWritten();
+    }
   }
 
   /**
@@ -297,10 +338,25 @@ public final class MomentAccumulator implements Serializable {
     return blocks;
   }
 
+  /** The blocks of channels-first runs ({@link #runBlocks}). */
+  private DenseBlocks runBlocks() {
+    if (DenseBlocks.LANES == valuesPerRow) {
+      return blocks();
+    }
+    if (runBlocks == null) {
+      runBlocks = new DenseBlocks(this, Math.multiplyExact(features, DenseBlocks.LANES),
+          DenseBlocks.LANES, simd && DenseBlocks.SIMD);
+    }
+    return runBlocks;
+  }
+
   /** Sums the buffered dense rows into the exact sums (before reading or merging). */
   private void finish() {
     if (blocks != null) {
       blocks.finish();
+    }
+    if (runBlocks != null) {
+      runBlocks.finish();
     }
   }
 

@@ -8,39 +8,41 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The SIMD kernel of {@link DenseBlocks}: sums one group of four vector positions over the rows of a
- * block with 256-bit vectors (AVX2), by the extraction levels {@link DenseBlocks} describes.
+ * The SIMD kernel of {@link DenseBlocks}: sums one group of {@link DenseBlocks#LANES} vector
+ * positions over the rows of a block, by the extraction levels {@link DenseBlocks} describes, with
+ * vectors of {@link Simd#bits()} bits: 8 positions with 512-bit vectors (AVX-512), 4 with 256-bit
+ * ones (AVX2). The lanes are independent, so the width decides the speed only.
  *
  * <p>Load this class only after {@link Simd#available()}: when the JVM does not resolve
  * {@code jdk.incubator.vector} it cannot link.
  */
 final class VectorFold {
-  private static final VectorSpecies<Double> SPECIES = DoubleVector.SPECIES_256;
-  private static final VectorSpecies<Long> LONGS = LongVector.SPECIES_256;
-  private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_128;
+  private static final boolean WIDE = Simd.bits() == 512;
+  private static final VectorSpecies<Double> SPECIES =
+      WIDE ? DoubleVector.SPECIES_512 : DoubleVector.SPECIES_256;
+  private static final VectorSpecies<Long> LONGS =
+      WIDE ? LongVector.SPECIES_512 : LongVector.SPECIES_256;
+  /** As many floats as {@link #SPECIES} holds doubles, in half the bits. */
+  private static final VectorSpecies<Float> FLOATS =
+      WIDE ? FloatVector.SPECIES_256 : FloatVector.SPECIES_128;
   private static final int LANES = DenseBlocks.LANES;
   /**
    * The multiplier of the extractions' {@code fma(x, 1, c)}, loaded with {@code fromArray} rather
    * than broadcast: in a JVM that had run other vector code, C2 left the passes' broadcast of 1 (a
    * cold call site before the loop) as a call, which allocated a vector per group.
    */
-  private static final double[] ONES = {1, 1, 1, 1};
+  private static final double[] ONES = {1, 1, 1, 1, 1, 1, 1, 1};
 
   private VectorFold() {}
 
-  /** The bit size of the CPU's preferred vectors (256 with AVX2). */
-  static int preferredBits() {
-    return DoubleVector.SPECIES_PREFERRED.vectorBitSize();
-  }
-
-  /** Four floats from {@code data[k]}, widened to doubles (exactly; {@code vcvtps2pd}). */
+  /** {@code LANES} floats from {@code data[k]}, widened to doubles (exactly; {@code vcvtps2pd}). */
   private static DoubleVector floats(float[] data, int k) {
     return (DoubleVector) FloatVector.fromArray(FLOATS, data, k)
         .convertShape(VectorOperators.F2D, SPECIES, 0);
   }
 
   /**
-   * Adds the block's values of positions g..g+3 to their partial sums and block minima and maxima.
+   * Adds the block's values of positions g..g+LANES-1 to their partial sums and block minima and maxima.
    *
    * <p>The values and the squares are two passes over the group's rows ({@link #sumValues},
    * {@link #sumSquares}), each in its own method: one loop holding the 6 partial sums, 12 level
@@ -79,7 +81,7 @@ final class VectorFold {
    * 2^(M-63)}, subnormal floats included); the squares' pass checks it as {@code p >=
    * 2^(2M-80)} or {@code p == 0}. A lane with a smaller non-zero value, a NaN or an infinity does
    * not fit and is redone value by value, as in {@link #sumGroup}. The loops take 10 + 14 vector
-   * operations per four values, where {@link #sumGroup}'s take 15 + 32.
+   * operations per vector of values, where {@link #sumGroup}'s take 15 + 32.
    */
   static boolean sumGroupFloats(DenseBlocks b, int g, float[] data, int at, int stride,
       int rows) {
@@ -105,13 +107,13 @@ final class VectorFold {
     VectorMask<Double> fits = dirty.compare(VectorOperators.EQ, 0.0)
         .and(lo.abs().compare(VectorOperators.LT, bound))
         .and(hi.abs().compare(VectorOperators.LT, bound));
-    keep(b.t1, g, sums, 0, fits);
-    keep(b.t2, g, sums, 4, fits);
-    keep(b.u1, g, sums, 8, fits);
-    keep(b.u2, g, sums, 12, fits);
-    keep(b.u3, g, sums, 16, fits);
+    keep(b.t1, g, sums, DenseBlocks.T1, fits);
+    keep(b.t2, g, sums, DenseBlocks.T2, fits);
+    keep(b.u1, g, sums, DenseBlocks.U1, fits);
+    keep(b.u2, g, sums, DenseBlocks.U2, fits);
+    keep(b.u3, g, sums, DenseBlocks.U3, fits);
     if (levels == 4) {
-      keep(b.u4, g, sums, 20, fits);
+      keep(b.u4, g, sums, DenseBlocks.U4, fits);
     }
     DoubleVector min = DoubleVector.fromArray(SPECIES, b.min, g);
     DoubleVector max = DoubleVector.fromArray(SPECIES, b.max, g);
@@ -121,7 +123,7 @@ final class VectorFold {
     return fits.allTrue();
   }
 
-  /** {@code target[g..g+3] = fits ? sums[at..at+3] : target[g..g+3]}. */
+  /** {@code target[g + lane] = fits ? sums[at + lane] : target[g + lane]} for every lane. */
   private static void keep(double[] target, int g, double[] sums, int at, VectorMask<Double> fits) {
     DoubleVector.fromArray(SPECIES, target, g)
         .blend(DoubleVector.fromArray(SPECIES, sums, at), fits).intoArray(target, g);
@@ -129,7 +131,7 @@ final class VectorFold {
 
   /**
    * The values' pass: {@code x = q1 + q2 + r} over the two value levels, with r = 0 when x is on
-   * the second grid; the sums of q1 and q2 go to {@link DenseBlocks#groupSums} (0..7), the sum of
+   * the second grid; the sums of q1 and q2 go to {@link DenseBlocks#groupSums} (T1, T2), the sum of
    * |r| and the lanes' minima and maxima to {@link DenseBlocks#laneChecks}.
    *
    * <p>Minima and maxima are taken by a comparison and a blend (two instructions, where
@@ -163,8 +165,8 @@ final class VectorFold {
     dirty.intoArray(b.laneChecks, DenseBlocks.VALUE_REMAINDERS);
     lo.intoArray(b.laneChecks, DenseBlocks.MINIMA);
     hi.intoArray(b.laneChecks, DenseBlocks.MAXIMA);
-    s1.intoArray(b.groupSums, 0);
-    s2.intoArray(b.groupSums, 4);
+    s1.intoArray(b.groupSums, DenseBlocks.T1);
+    s2.intoArray(b.groupSums, DenseBlocks.T2);
     // The padding lanes past the last position hold zeros and need no sign: NaN there.
     DoubleVector padding = DoubleVector.fromArray(SPECIES, b.padding, g);
     if (lo.add(padding).compare(VectorOperators.EQ, 0.0)
@@ -175,7 +177,7 @@ final class VectorFold {
 
   /**
    * The values' pass of {@link #sumGroupFloats}: {@code x = q1 + r} over the first value level,
-   * the sums of q1 and of r to {@link DenseBlocks#groupSums} (0..7), the lanes' minima and maxima
+   * the sums of q1 and of r to {@link DenseBlocks#groupSums} (T1, T2), the lanes' minima and maxima
    * as in {@link #sumValues}. No remainder is left to check here (a NaN shows in the squares'
    * pass, an infinity in the maxima).
    */
@@ -227,8 +229,8 @@ final class VectorFold {
     DoubleVector.zero(SPECIES).intoArray(b.laneChecks, DenseBlocks.VALUE_REMAINDERS);
     lo.intoArray(b.laneChecks, DenseBlocks.MINIMA);
     hi.intoArray(b.laneChecks, DenseBlocks.MAXIMA);
-    s1.intoArray(b.groupSums, 0);
-    s2.intoArray(b.groupSums, 4);
+    s1.intoArray(b.groupSums, DenseBlocks.T1);
+    s2.intoArray(b.groupSums, DenseBlocks.T2);
     // The padding lanes past the last position hold zeros and need no sign: NaN there.
     DoubleVector padding = DoubleVector.fromArray(SPECIES, b.padding, g);
     if (lo.add(padding).compare(VectorOperators.EQ, 0.0)
@@ -302,7 +304,7 @@ final class VectorFold {
   /**
    * The squares' pass: {@code x*x = p + e} exactly ({@code e = fma(x, x, -p)}), p split over the
    * first three square levels and e over the last three; the level sums go to
-   * {@link DenseBlocks#groupSums} (8..23), the sum of the remainders' magnitudes to
+   * {@link DenseBlocks#groupSums} (U1 to U4), the sum of the remainders' magnitudes to
    * {@link DenseBlocks#laneChecks}.
    */
   private static void sumSquares(DenseBlocks b, int g, double[] buffer, int at, int stride,
@@ -340,15 +342,15 @@ final class VectorFold {
       dirty = dirty.add(pr.abs().add(er.abs()));
     }
     dirty.intoArray(b.laneChecks, DenseBlocks.SQUARE_REMAINDERS);
-    w1.intoArray(b.groupSums, 8);
-    w2.intoArray(b.groupSums, 12);
-    w3.intoArray(b.groupSums, 16);
-    w4.intoArray(b.groupSums, 20);
+    w1.intoArray(b.groupSums, DenseBlocks.U1);
+    w2.intoArray(b.groupSums, DenseBlocks.U2);
+    w3.intoArray(b.groupSums, DenseBlocks.U3);
+    w4.intoArray(b.groupSums, DenseBlocks.U4);
   }
 
   /**
    * The squares' pass of {@link #sumGroupFloats}: {@code p = x*x} split over the first two square
-   * levels, the rest added as it is ({@link DenseBlocks#groupSums} 8..19); the sum of the squares
+   * levels, the rest added as it is ({@link DenseBlocks#groupSums} U1 to U3); the sum of the squares
    * below the lane's floor {@code 2^(2M-80)} ({@link DenseBlocks#squareFloor}), which is zero
    * exactly when no non-zero value is tiny and no value is NaN, to {@link DenseBlocks#laneChecks}.
    */
@@ -376,8 +378,8 @@ final class VectorFold {
       dirty = dirty.add(p.blend(zero, p.compare(VectorOperators.GE, floor)));
     }
     dirty.intoArray(b.laneChecks, DenseBlocks.SQUARE_REMAINDERS);
-    w1.intoArray(b.groupSums, 8);
-    w2.intoArray(b.groupSums, 12);
-    w3.intoArray(b.groupSums, 16);
+    w1.intoArray(b.groupSums, DenseBlocks.U1);
+    w2.intoArray(b.groupSums, DenseBlocks.U2);
+    w3.intoArray(b.groupSums, DenseBlocks.U3);
   }
 }

@@ -1,13 +1,15 @@
 package io.normstats.minibatch;
 
+import io.normstats.exact.Simd;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The SIMD kernel of {@link BatchMoments}: the same compensated two-pass formulas, four features per
- * 256-bit vector (AVX2), about three times faster than value by value. Every lane performs exactly
+ * The SIMD kernel of {@link BatchMoments}: the same compensated two-pass formulas, {@link #LANES}
+ * features per vector (8 with 512-bit vectors, 4 with 256-bit ones: {@link
+ * io.normstats.exact.Simd#bits()}), about three times faster than value by value. Every lane performs exactly
  * the operations of the value-by-value code, in the same order ({@code Math.min}, {@code Math.max}
  * and {@code Math.fma} are lane-wise {@code MIN}, {@code MAX} and {@code FMA}), so the results are
  * bit-identical to it.
@@ -19,14 +21,16 @@ import jdk.incubator.vector.VectorSpecies;
  * resolve {@code jdk.incubator.vector} it cannot link.
  */
 final class BatchMomentsVector {
-  private static final VectorSpecies<Double> SPECIES = DoubleVector.SPECIES_256;
-  static final int LANES = 4;
+  private static final VectorSpecies<Double> SPECIES =
+      Simd.bits() == 512 ? DoubleVector.SPECIES_512 : DoubleVector.SPECIES_256;
+  /** Features per vector: 8 or 4. */
+  static final int LANES = Simd.lanes();
 
   private BatchMomentsVector() {}
 
   /**
    * Computes the moments of features {@code [0, end)} of the batch, {@code end} a multiple of
-   * {@value #LANES}; arguments as {@link BatchMoments#compute(double[], int, int, double[],
+   * {@link #LANES}; arguments as {@link BatchMoments#compute(double[], int, int, double[],
    * double[], double[])}, with {@code f} the row stride; the scratch arrays hold at least
    * {@code end} elements.
    */

@@ -316,8 +316,9 @@ class DenseBlocksTest {
   @CsvSource({"13, 4", "3, 196", "2, 5000"})
   void channelsFirstItemsGiveTheBitsOfTheExactPath(int channels, int spatial) {
     // Items of a channels-first tensor [n, C, S], each channel's S values summed where they are
-    // (as S/4 rows of the channel's 4 lanes; 5,000 positions are more than a flush window of
-    // rows), floats by the float kernel and doubles by the general one, of
+    // (as rows of the kernel's 4 or 8 lanes; with 8, the last 4 values of a run of 4 or 196 go
+    // through the block buffer; 5,000 positions are more than a flush window of rows), floats by
+    // the float kernel and doubles by the general one, of
     // every kind (channel c takes kind c), mixed with rows added one by one; against the value-by-
     // value path over the same values as rows of C.
     SplittableRandom r = new SplittableRandom(channels * 31L + spatial);

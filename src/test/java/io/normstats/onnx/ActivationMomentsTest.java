@@ -47,7 +47,8 @@ class ActivationMomentsTest {
   @ParameterizedTest(name = "{0} x {1} positions")
   @CsvSource({
       "6, 7", // 42 positions: items as rows of 5 channels of 42 values
-      "6, 8", // 48: each channel's values summed where they are, as rows of 4 lanes
+      "6, 8", // 48: each channel's values summed where they are, as rows of 4 or 8 lanes
+      "14, 14", // 196, a multiple of 4 but not of 8: with 8 lanes, each run's last 4 as rows
       "64, 72", // 4,608: a channel's run of an item is more than a flush window of rows
       "33, 33", // 1,089 positions: items of more than 512 values as rows
       "1, 1"}) // [N, C]
