@@ -18,9 +18,9 @@ import io.normstats.exact.Simd;
  * variance exactly 0. The results depend only on the rows and their order, not on any rounding
  * mode or thread.
  *
- * <p>Four features at a time go through a SIMD kernel ({@link BatchMomentsVector}) when the JVM has
- * the Vector API and 256-bit vectors ({@link Simd}); it performs each value's operations in the same
- * order and gives bit-identical results. Minima and maxima (for the constant-batch test) follow
+ * <p>Eight or four features at a time (512- or 256-bit vectors, {@link Simd#bits()}) go through a
+ * SIMD kernel ({@link BatchMomentsVector}) when the JVM has the Vector API ({@link Simd}); it
+ * performs each value's operations in the same order and gives bit-identical results. Minima and maxima (for the constant-batch test) follow
  * {@link Math#min}: a NaN makes the batch's moments NaN.
  *
  * <p>Instances hold scratch arrays of the feature count and are not thread-safe; computing allocates
