@@ -22,8 +22,10 @@ import java.util.Objects;
  *
  * <p>Memory: 1,720 bytes per feature ({@code 8 * (67 + 142) + 48}) for the exact state, plus, once
  * dense rows arrive, 140 bytes per vector element and a row buffer of 64 KiB, or of 16 rows when
- * rows are wider than 512 values, and once columns arrive ({@link #addColumns}) a tile of 128 KiB.
- * Only the exact state is serialized. Instances are not thread-safe.
+ * rows are wider than 512 values, and once columns arrive ({@link #addColumns}) a tile of 128 KiB;
+ * with 512-bit kernels, channels-first items ({@link #addChannelsFirst}) take a second such set
+ * for their runs (8 positions per feature). Only the exact state is serialized. Instances are not
+ * thread-safe.
  */
 public final class MomentAccumulator implements Serializable {
   private static final long serialVersionUID = 1L;
