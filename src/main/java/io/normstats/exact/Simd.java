@@ -10,11 +10,12 @@ import jdk.incubator.vector.DoubleVector;
  * bit-identical results; this only decides the speed.
  *
  * <p>The kernels use 512-bit vectors (8 doubles) where the CPU has them (AVX-512), else 256-bit
- * ones (4 doubles); {@code -Dnormstats.simd.bits=256} forces the narrower ones. Every kernel of a
- * JVM uses the same width: Java 17's C2 compiles the Vector API's shared methods by their
- * JVM-wide type profile, and once they have seen two vector shapes it stops compiling them to
- * vector instructions for one of them (BENCHMARKS.md, "512-bit vectors"). The width decides only
- * how many positions a kernel sums at a time, never the results or the state a task sends.
+ * ones (4 doubles); {@code -Dnormstats.simd.bits=256} forces the narrower ones (any other value
+ * leaves the CPU's). Every kernel of a JVM uses the same width: Java 17's C2 compiles the Vector
+ * API's shared methods by their JVM-wide type profile, and once they have seen two vector shapes
+ * it stops compiling them to vector instructions for one of them (BENCHMARKS.md, "512-bit
+ * kernels"). The width decides only how many positions a kernel sums at a time, never the results
+ * or the state a task sends.
  */
 public final class Simd {
   private static final boolean AVAILABLE = probe();
@@ -63,24 +64,9 @@ public final class Simd {
   /**
    * 512 where the CPU's preferred vectors have that many bits, unless
    * {@code -Dnormstats.simd.bits=256}; else 256.
-   *
-   * @throws IllegalArgumentException if {@code normstats.simd.bits} is set to something other than
-   *     256 or 512
    */
   private static int chooseBits() {
-    String forced = System.getProperty("normstats.simd.bits");
-    int preferred = Preferred.bits() >= 512 ? 512 : 256;
-    if (forced == null) {
-      return preferred;
-    }
-    switch (forced.trim()) {
-      case "256":
-        return 256;
-      case "512":
-        return preferred;
-      default:
-        throw new IllegalArgumentException(
-            "-Dnormstats.simd.bits=" + forced + ": 256 or 512 expected");
-    }
+    boolean narrow = "256".equals(System.getProperty("normstats.simd.bits", "").trim());
+    return !narrow && Preferred.bits() >= 512 ? 512 : 256;
   }
 }
