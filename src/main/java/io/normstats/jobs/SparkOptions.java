@@ -20,11 +20,7 @@ public final class SparkOptions {
    * {@code spark.master}, else embedded {@code local[*]}.
    */
   public SparkSession session(String job) {
-    SparkSession.Builder builder = SparkSession.builder().appName("normstats " + job);
-    if (master != null || !new SparkConf().contains("spark.master")) {
-      builder.master(masterUrl());
-    }
-    return builder.getOrCreate();
+    return SparkSession.builder().appName("normstats " + job).master(masterUrl()).getOrCreate();
   }
 
   /**
