@@ -6,6 +6,7 @@ import io.normstats.onnx.OnnxModel;
 import io.normstats.spark.FeatureSelection;
 import io.normstats.spark.InputFormat;
 import io.normstats.spark.Inputs;
+import io.normstats.spark.ModelFiles;
 import io.normstats.spark.NetworkEvaluation;
 import io.normstats.spark.NetworkRecalibration;
 import io.normstats.spark.OrderedInput;
@@ -126,7 +127,7 @@ public final class NetworkOptions {
       InputFormat format, Map<String, String> readOptions) throws IOException {
     NetworkRecalibration.Settings settings = settings();
     Configuration conf = session.sparkContext().hadoopConfiguration();
-    OnnxModel model = OnnxModel.parse(readBytes(conf, path, "model"), path);
+    OnnxModel model = ModelFiles.read(conf, path, "model");
     model.requireBatchNorms();
     model.input(inputName).itemShape(selection.vectorLength());
     NetworkEvaluation.Prepared eval = null;
@@ -198,17 +199,9 @@ public final class NetworkOptions {
    */
   static byte[] readBytes(Configuration conf, String path, String what) throws IOException {
     Path p = new Path(path);
-    FileSystem fs = p.getFileSystem(conf);
-    if (!fs.exists(p)) {
-      throw InputException.usage(what + " " + path + " does not exist");
-    }
-    if (fs.getFileStatus(p).isDirectory()) {
-      throw InputException.usage(what + " " + path + " is a directory, not a file");
-    }
-    try (InputStream s = fs.open(p)) {
-      return s.readAllBytes();
-    }
+    return ModelFiles.readFile(p.getFileSystem(conf), p, what + " " + path);
   }
+
 
   /**
    * The labels of an IDX label file (idx1, one value per item), as whole numbers.

@@ -4,6 +4,7 @@ import io.normstats.InputException;
 import io.normstats.exact.ExactMoments;
 import io.normstats.onnx.OnnxModel;
 import io.normstats.spark.FeatureSelection;
+import io.normstats.spark.ModelFiles;
 import io.normstats.spark.NetworkRecalibration;
 import io.normstats.spark.NetworkTransform;
 import java.io.IOException;
@@ -140,7 +141,7 @@ public final class BatchNormRecalibration extends Estimator<RecalibratedNetworkM
     Dataset<Row> df = dataset.toDF();
     NetworkRecalibration.Result result;
     try {
-      OnnxModel model = OnnxModel.parse(read(df, path), path);
+      OnnxModel model = read(df, path);
       FeatureSelection selection = FeatureSelection.resolve(df, null, getInputCol());
       result = NetworkRecalibration.exact(df, selection, model,
           new NetworkRecalibration.Settings(getInputName(), getBatchSize(),
@@ -171,21 +172,16 @@ public final class BatchNormRecalibration extends Estimator<RecalibratedNetworkM
     return model.setParent(this);
   }
 
-  /** The bytes of the file at {@code path}; IllegalArgumentException if it does not exist. */
-  private static byte[] read(Dataset<Row> df, String path) {
+  /** The model at {@code path} with its external data; InputException (usage) if missing. */
+  private static OnnxModel read(Dataset<Row> df, String path) {
     try {
-      Path p = new Path(path);
-      FileSystem fs = p.getFileSystem(df.sparkSession().sparkContext().hadoopConfiguration());
-      if (!fs.exists(p)) {
-        throw new IllegalArgumentException("modelPath " + path + " does not exist");
-      }
-      try (InputStream in = fs.open(p)) {
-        return in.readAllBytes();
-      }
+      return ModelFiles.read(df.sparkSession().sparkContext().hadoopConfiguration(), path,
+          "modelPath");
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read " + path, e);
     }
   }
+
 
   @Override
   public BatchNormRecalibration copy(ParamMap extra) {

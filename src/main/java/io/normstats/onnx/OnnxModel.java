@@ -75,6 +75,26 @@ public final class OnnxModel {
    *     graph or opset), or its graph has a cycle or a node whose input nothing produces
    */
   public static OnnxModel parse(byte[] bytes, String what) {
+    return parse(bytes, what, null);
+  }
+
+  /**
+   * Parses an ONNX model whose initializers may keep their data in files beside it (ONNX's
+   * external data, as PyTorch's default exporter writes {@code MODEL.onnx.data}): that data is
+   * read into the model, which is then self-contained. The parameters of every BatchNormalization
+   * become initializers of its own where an exporter shared them or fed them through Identity or
+   * Constant nodes ({@link BatchNormParameters}); the graph computes the same.
+   *
+   * @param bytes the serialized ModelProto (an {@code .onnx} file)
+   * @param what how to name the model in messages (its path)
+   * @param files reads the external data files, relative to the model's directory; null when the
+   *     model came without its path
+   * @throws InputException (data) as {@link #parse(byte[], String)}, or if external data does not
+   *     hold a tensor's values; (usage) if external data is needed and {@code files} is null, a
+   *     data file is missing or outside the model's directory, or the model with its data is over
+   *     2 GB
+   */
+  public static OnnxModel parse(byte[] bytes, String what, ExternalData.Files files) {
     ModelProto proto;
     try {
       proto = ModelProto.parseFrom(bytes);
@@ -89,13 +109,8 @@ public final class OnnxModel {
           : proto.getIrVersion() <= 0 ? "IR version" : proto.getOpsetImportCount() == 0
           ? "opset" : "nodes") + ")");
     }
-    for (TensorProto t : proto.getGraph().getInitializerList()) {
-      if (t.getDataLocation() == TensorProto.DataLocation.EXTERNAL) {
-        throw InputException.usage(what + " keeps initializer '" + t.getName()
-            + "' in an external data file; save the model with its data inside");
-      }
-    }
-    return new OnnxModel(proto, what);
+    proto = ExternalData.inline(proto, what, files);
+    return new OnnxModel(BatchNormParameters.owned(proto), what);
   }
 
   /** The serialized model. */
@@ -182,7 +197,7 @@ public final class OnnxModel {
    * The BatchNormalization layers, in topological order, with their levels.
    *
    * @throws InputException (usage) for a layer in training mode or inside a subgraph, or one whose
-   *     scale, B, mean or var is not an initializer of C float or double values
+   *     scale, B, mean or var is not stored in the model as C float or double values
    */
   public List<BatchNormLayer> batchNorms() {
     if (layers == null) {
@@ -198,9 +213,11 @@ public final class OnnxModel {
    */
   public List<BatchNormLayer> requireBatchNorms() {
     if (batchNorms().isEmpty()) {
-      throw InputException.usage(what + " has no BatchNormalization node (an exporter may have "
-          + "folded them into the Conv or Gemm before; export from PyTorch in eval mode with "
-          + "training=TrainingMode.PRESERVE and do_constant_folding=False)");
+      throw InputException.usage(what + " has no BatchNormalization node: an exporter folded "
+          + "them into the Conv or Gemm before, or the network has none. PyTorch keeps them with "
+          + "torch.onnx.export(model, x, f, dynamo=True, optimize=False) or with "
+          + "torch.onnx.export(model, x, f, dynamo=False, "
+          + "training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False)");
     }
     return batchNorms();
   }
@@ -275,8 +292,13 @@ public final class OnnxModel {
       String input = n.getInput(k + 1);
       TensorProto t = initializers.get(input);
       if (t == null) {
+        NodeProto from = order.stream().filter(p -> p.getOutputList().contains(input))
+            .findFirst().orElse(null);
         throw InputException.usage(what + ": the " + roles[k] + " of BatchNormalization " + name
-            + " ('" + input + "') is not an initializer");
+            + " ('" + input + "') is " + (from != null ? "computed by node " + label(from) + " ("
+            + from.getOpType() + ")" : "a graph input") + ", not stored in the model; normstats "
+            + "recalibrates BatchNormalizations whose parameters are initializers (or Constant "
+            + "or Identity nodes of one)");
       }
       ElementType type = ElementType.of(t.getDataType());
       if (type == null) {
@@ -581,7 +603,7 @@ public final class OnnxModel {
   }
 
   /** A node's inputs, and the outer values its subgraphs read. */
-  private static Collection<String> inputsOf(NodeProto n) {
+  static Collection<String> inputsOf(NodeProto n) {
     if (n.getAttributeList().stream().noneMatch(a -> a.hasG() || a.getGraphsCount() > 0)) {
       return n.getInputList();
     }

@@ -220,8 +220,14 @@ class OnnxModelTest {
 
     // the mean is a graph input, not an initializer
     ModelProto fed = editNode(base, "bn_a", n -> n.setInput(3, "x"));
-    assertUsage(fed, "t.onnx: the input_mean of BatchNormalization bn_a ('x') is not an "
-        + "initializer");
+    assertUsage(fed, "t.onnx: the input_mean of BatchNormalization bn_a ('x') is a graph input, "
+        + "not stored in the model; normstats recalibrates BatchNormalizations whose parameters "
+        + "are initializers (or Constant or Identity nodes of one)");
+    // the variance is computed from the data
+    ModelProto computed = editNode(base, "bn_b", n -> n.setInput(4, "r1"));
+    assertUsage(computed, "t.onnx: the input_var of BatchNormalization bn_b ('r1') is computed by "
+        + "node relu_a (Relu), not stored in the model; normstats recalibrates BatchNormalizations "
+        + "whose parameters are initializers (or Constant or Identity nodes of one)");
 
     // two data inputs and no name
     ModelProto twoInputs = base.toBuilder().setGraph(base.getGraph().toBuilder().addInput(
