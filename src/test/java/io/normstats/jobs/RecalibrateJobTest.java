@@ -347,7 +347,17 @@ class RecalibrateJobTest {
             -1, 1, 28, 28))).build());
     Path small = modelFile("mlp.onnx", OnnxGraphs.residualMlpGraph(5, 1, 17));
     String eval = tmp.resolve("eval-images-idx3-ubyte.gz").toString();
+    // PyTorch's default export without its external data file beside it
+    Path withoutData = Files.createDirectories(tmp.resolve("without-data")).resolve("dynamo.onnx");
+    Files.copy(Path.of("sample-data/zoo/resnet/dynamo.onnx"), withoutData,
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    String folded = "sample-data/zoo/resnet/dynamo_folded.onnx";
     return List.of(
+        new Bad("an external data file missing", List.of("--model", withoutData.toString()), 2,
+            "the external data file " + withoutData + ".data of model " + withoutData
+                + " does not exist (ONNX looks for it beside the model)"),
+        new Bad("BatchNorms folded by the exporter", List.of("--model", folded), 2,
+            folded + " has no BatchNormalization node: an exporter folded them"),
         new Bad("not an ONNX file", List.of("--model", notOnnx.toString()), 1,
             notOnnx + " is not an ONNX model"),
         new Bad("a truncated model", List.of("--model", truncated.toString()), 1,

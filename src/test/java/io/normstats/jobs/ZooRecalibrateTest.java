@@ -1,0 +1,172 @@
+package io.normstats.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.normstats.io.SafeTensors;
+import io.normstats.onnx.BatchNormLayer;
+import io.normstats.onnx.OnnxModel;
+import io.normstats.onnx.proto.OnnxProto.ModelProto;
+import io.normstats.onnx.proto.OnnxProto.TensorProto;
+import io.normstats.testing.IdxFiles;
+import io.normstats.testing.TestSpark;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The recalibrate job on the model zoo (sample-data/zoo, made by make_zoo.py): small versions of
+ * torchvision's ResNet, MobileNetV2, EfficientNet blocks and DenseNet and a BatchNorm3d/1d net,
+ * exported by PyTorch's TorchScript exporter (Identity-shared initializers, opset 20 and 9) and by
+ * its default exporter (external data). Every layer's statistics must equal those of an
+ * independent bottom-up PyTorch oracle (float64 sums of PyTorch's float32 activations, in
+ * expected.json) within the float32 rounding that separates ONNX Runtime's activations from
+ * PyTorch's.
+ */
+class ZooRecalibrateTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Path ZOO = Path.of("sample-data/zoo");
+  private static final List<String> ARCHITECTURES = List.of("resnet", "resnet_untrained",
+      "mobilenet_v2", "efficientnet_blocks", "densenet", "volumetric");
+  /**
+   * Largest difference from the oracle, relative to the channel's standard deviation: ONNX
+   * Runtime and PyTorch compute the float32 activations in different orders (each rounding is
+   * 6e-8 relative); measured up to 2.5e-7 for the means and 3.3e-7 for the variances.
+   */
+  private static final double TOLERANCE = 1e-6;
+  private static double[][] images;
+  private static String input;
+  @TempDir static Path tmp;
+
+  @BeforeAll
+  static void start() throws IOException {
+    TestSpark.session("ZooRecalibrateTest");
+    images = IdxFiles.readGzipImages(Path.of("sample-data/fashion-mnist/t10k-images-idx3-ubyte.gz"));
+    int rows = JSON.readTree(ZOO.resolve("resnet/expected.json").toFile()).get("rows").asInt();
+    int[][] part = new int[rows][];
+    for (int i = 0; i < rows; i++) {
+      part[i] = java.util.Arrays.stream(images[i]).mapToInt(v -> (int) v).toArray();
+    }
+    Path file = tmp.resolve("zoo-rows-idx3-ubyte.gz");
+    IdxFiles.writeImages(file, 28, 28, part, true);
+    input = file.toString();
+  }
+
+  @TestFactory
+  Stream<DynamicTest> everyExportEqualsTheOracle() {
+    List<DynamicTest> tests = new ArrayList<>();
+    for (String arch : ARCHITECTURES) {
+      for (String export : List.of("legacy.onnx", "dynamo.onnx", "legacy_opset9.onnx")) {
+        Path model = ZOO.resolve(arch).resolve(export);
+        if (Files.exists(model)) {
+          tests.add(DynamicTest.dynamicTest(arch + "/" + export, () -> check(arch, model)));
+        }
+      }
+    }
+    assertEquals(6 * 2 + 1, tests.size());
+    return tests.stream();
+  }
+
+  private static void check(String arch, Path model) throws Exception {
+    JsonNode expected = JSON.readTree(ZOO.resolve(arch).resolve("expected.json").toFile());
+    Path out = tmp.resolve(arch + "-" + model.getFileName());
+    TestSpark.ok("recalibrate", "--model", model.toString(), "--input", input,
+        "--output", out.toString());
+    JsonNode json = JSON.readTree(out.resolve("recalibrate.json").toFile());
+    // the written model holds its data inside, whatever the export kept beside it
+    try (Stream<Path> files = Files.list(out)) {
+      assertEquals(List.of("bn_stats.safetensors", "model.onnx", "recalibrate.json"),
+          files.map(p -> p.getFileName().toString())
+              .filter(f -> !f.startsWith(".") && !f.startsWith("_")).sorted().toList());
+    }
+    assertTrue(ModelProto.parseFrom(Files.readAllBytes(out.resolve("model.onnx"))).getGraph()
+        .getInitializerList().stream()
+        .noneMatch(t -> t.getDataLocation() == TensorProto.DataLocation.EXTERNAL));
+    OnnxModel written = OnnxModel.parse(Files.readAllBytes(out.resolve("model.onnx")), "written");
+    Map<String, SafeTensors.Tensor> tensors;
+    try (InputStream in = Files.newInputStream(out.resolve("bn_stats.safetensors"))) {
+      tensors = SafeTensors.read(in, "bn_stats.safetensors");
+    }
+    JsonNode layers = expected.get("layers");
+    assertEquals(layers.size(), written.batchNorms().size());
+    assertEquals(2 * layers.size(), tensors.size());
+    Map<String, JsonNode> byNode = new HashMap<>();
+    json.get("layers").forEach(l -> byNode.put(l.get("node").asText(), l));
+    Set<String> prefixes = new HashSet<>();
+    double worst = 0;
+    double worstVar = 0;
+    for (BatchNormLayer layer : written.batchNorms()) {
+      // the layer's statistics are initializers of its own, named after the state-dict keys
+      assertTrue(layer.mean().endsWith(".running_mean"), layer.mean());
+      String prefix = layer.mean().substring(0, layer.mean().length() - ".running_mean".length());
+      assertEquals(prefix + ".running_var", layer.variance());
+      assertTrue(prefixes.add(prefix), prefix);
+      JsonNode oracle = layers.get(prefix);
+      assertTrue(oracle != null, prefix + " is not in expected.json");
+      JsonNode ours = byNode.get(layer.node());
+      assertEquals(oracle.get("count").asLong(), ours.get("count").asLong(), prefix);
+      double[] exactMean = doubles(ours.get("mean"));
+      double[] exactVar = doubles(ours.get("var_pop"));
+      double[] written32 = tensors.get(layer.mean()).values();
+      double[] written32Var = tensors.get(layer.variance()).values();
+      for (int c = 0; c < layer.channels(); c++) {
+        double mean = oracle.get("mean").get(c).asDouble();
+        double var = oracle.get("var_pop").get(c).asDouble();
+        double std = Math.sqrt(var);
+        String at = prefix + " channel " + c;
+        worst = Math.max(worst, Math.abs(mean - exactMean[c]) / std);
+        worstVar = Math.max(worstVar, Math.abs(var - exactVar[c]) / var);
+        assertEquals(mean, exactMean[c], TOLERANCE * std + 1e-30, at + " mean");
+        assertEquals(var, exactVar[c], 2 * TOLERANCE * var + 1e-30, at + " var_pop");
+        // the model and the safetensors file hold the float nearest to the exact value
+        assertEquals((float) exactMean[c], (float) written32[c], at);
+        assertEquals((float) exactVar[c], (float) written32Var[c], at);
+        assertEquals((float) exactMean[c], (float) layer.storedMean()[c], at);
+      }
+    }
+    assertEquals(layers.size(), prefixes.size());
+    System.out.printf("%s %s: mean err/std %.2e, var rel err %.2e%n", arch, model.getFileName(),
+        worst, worstVar);
+  }
+
+  @Test
+  void theSameBytesForAnyPartitioningAndBatchSize() throws Exception {
+    for (String model : List.of("resnet/dynamo.onnx", "densenet/legacy.onnx")) {
+      Path a = tmp.resolve("p1-" + model.replace('/', '-'));
+      Path b = tmp.resolve("p4-" + model.replace('/', '-'));
+      String path = ZOO.resolve(model).toString();
+      TestSpark.ok("recalibrate", "--model", path, "--input", input, "--partitions", "1",
+          "--output", a.toString());
+      TestSpark.ok("recalibrate", "--model", path, "--input", input, "--partitions", "4",
+          "--batch-size", "7", "--output", b.toString());
+      for (String f : List.of("recalibrate.json", "model.onnx", "bn_stats.safetensors")) {
+        assertArrayEquals(Files.readAllBytes(a.resolve(f)), Files.readAllBytes(b.resolve(f)),
+            model + " " + f);
+      }
+    }
+  }
+
+  private static double[] doubles(JsonNode array) {
+    double[] out = new double[array.size()];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = array.get(i).asDouble();
+    }
+    return out;
+  }
+}
