@@ -47,7 +47,8 @@ class ZooRecalibrateTest {
   /**
    * Largest difference from the oracle, relative to the channel's standard deviation: ONNX
    * Runtime and PyTorch compute the float32 activations in different orders (each rounding is
-   * 6e-8 relative); measured up to 2.5e-7 for the means and 3.3e-7 for the variances.
+   * 6e-8 relative, and ONNX Runtime folds upstream BatchNorms into their Conv); measured up to
+   * 3.5e-7 for the means and 5.5e-7 (relative) for the variances.
    */
   private static final double TOLERANCE = 1e-6;
   private static double[][] images;

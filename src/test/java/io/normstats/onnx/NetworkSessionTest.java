@@ -95,9 +95,10 @@ class NetworkSessionTest {
   void theCapturedTensorIsTheBatchNormsInput() {
     BatchNormLayer bn1 = SAMPLE.batchNorms().get(0);
     BatchNormLayer bn2 = SAMPLE.batchNorms().get(1);
-    // bn2's input alone (bn1 upstream, not captured: ORT could fold it into conv1 if it optimized)
+    // bn2's input alone (bn1 upstream, not captured: ONNX Runtime folds it into conv1)
     List<float[]> alone = capture(SAMPLE, List.of(bn2.input()), images, 64);
-    // and with bn1's input and output captured too, which no optimizer may fold away
+    // and with bn1's input and output captured too, which no optimizer may fold away: the same
+    // values, up to the float32 rounding of conv1's weights with bn1 folded in
     List<float[]> withBn1 = capture(SAMPLE, List.of(bn2.input(), bn1.input(), bn1.output()),
         images, 64);
     int c1 = bn1.channels();
@@ -106,7 +107,9 @@ class NetworkSessionTest {
     for (int i = 0; i < images.length; i++) {
       float[] a = alone.get(i);
       float[] w = withBn1.get(i);
-      assertArrayEquals(a, java.util.Arrays.copyOfRange(w, 0, n2), "bn2 input, row " + i);
+      for (int j = 0; j < n2; j++) {
+        assertEquals(w[j], a[j], 1e-5 * (1 + Math.abs(w[j])), "bn2 input, row " + i);
+      }
       // bn1's output is its inference formula applied to the captured input
       for (int c = 0; c < c1; c++) {
         double inv = bn1.scaleValues()[c] / Math.sqrt(bn1.storedVariance()[c] + bn1.epsilon());
