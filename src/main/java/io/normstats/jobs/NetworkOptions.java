@@ -102,8 +102,14 @@ public final class NetworkOptions {
   /**
    * @throws InputException (usage) for option values that cannot work together
    */
+  /** The recalibrate job's controls (--layers, --prior-weight, --approximations); null in report. */
+  RecalibrateControls controls;
+
   NetworkRecalibration.Settings settings() {
     FitJob.check("--variance", variance, "population", "sample");
+    if (controls != null) {
+      controls.approximations();
+    }
     if (evalInput == null && (evalLabels != null || labelCol != null || evalOutput != null)) {
       throw InputException.usage("--eval-labels, --label-col and --eval-output need "
           + "--eval-input");
@@ -111,8 +117,9 @@ public final class NetworkOptions {
     if (evalLabels != null && labelCol != null) {
       throw InputException.usage("give either --eval-labels or --label-col, not both");
     }
-    return new NetworkRecalibration.Settings(inputName, batchSize, "sample".equals(variance),
-        preciseBnBatchSize);
+    NetworkRecalibration.Settings settings = new NetworkRecalibration.Settings(inputName,
+        batchSize, "sample".equals(variance), preciseBnBatchSize);
+    return controls == null ? settings : controls.apply(settings);
   }
 
   /**
@@ -128,7 +135,7 @@ public final class NetworkOptions {
     NetworkRecalibration.Settings settings = settings();
     Configuration conf = session.sparkContext().hadoopConfiguration();
     OnnxModel model = ModelFiles.read(conf, path, "model");
-    model.requireBatchNorms();
+    settings.select(model);
     model.input(inputName).itemShape(selection.vectorLength());
     NetworkEvaluation.Prepared eval = null;
     if (evalInput != null) {
@@ -143,16 +150,23 @@ public final class NetworkOptions {
   /** Recalibrates the model on the input, and evaluates the four versions if asked to. */
   Run run(Prepared p, String input, OrderedInput rows, FeatureSelection selection,
       Integer partitions) {
+    java.util.Set<NetworkRecalibration.Approximation> approximations = controls == null
+        ? java.util.EnumSet.allOf(NetworkRecalibration.Approximation.class)
+        : controls.approximations();
     NetworkRecalibration.Result result = NetworkRecalibration.withApproximations(rows, selection,
-        partitions, p.model(), p.settings());
+        partitions, p.model(), p.settings(), approximations);
     NetworkEvaluation.Result evaluation = null;
     if (p.evaluation() != null) {
       long t = System.nanoTime();
       Map<String, OnnxModel> versions = new LinkedHashMap<>();
       versions.put("stored", p.model());
       versions.put("recalibrated", result.recalibrated());
-      versions.put("one_pass", result.onePass());
-      versions.put("precise_bn", result.preciseBn());
+      if (result.onePass() != null) {
+        versions.put("one_pass", result.onePass());
+      }
+      if (result.preciseBn() != null) {
+        versions.put("precise_bn", result.preciseBn());
+      }
       evaluation = NetworkEvaluation.evaluate(p.evaluation(), versions, inputName, evalOutput,
           batchSize);
       LOG.info("evaluation on {} rows done in {} s", evaluation.rows(),
@@ -162,7 +176,9 @@ public final class NetworkOptions {
         p.path(), input, variance,
         preciseBnBatchSize, evalInput, evalLabels != null ? evalLabels
         : labelCol != null ? "column " + labelCol : null,
-        NetworkEvaluation.output(p.model(), evalOutput));
+        NetworkEvaluation.output(p.model(), evalOutput),
+        approximations.stream().map(NetworkRecalibration.Approximation::label).toList(),
+        p.settings().layers(), p.settings().priorWeight());
     return new Run(result, evaluation, description);
   }
 

@@ -54,6 +54,8 @@ public final class RecalibrateJob implements Callable<Integer> {
 
   @Mixin NetworkOptions network;
 
+  @Mixin RecalibrateControls controls;
+
   @Mixin SparkOptions spark;
 
   @Override
@@ -61,6 +63,7 @@ public final class RecalibrateJob implements Callable<Integer> {
     if (partitions != null && partitions < 1) {
       throw InputException.usage("--partitions must be at least 1: " + partitions);
     }
+    network.controls = controls;
     network.settings();
     SparkSession session = spark.session("recalibrate", in);
     long start = System.nanoTime();
@@ -90,7 +93,8 @@ public final class RecalibrateJob implements Callable<Integer> {
     NetworkRecalibration.Result result = run.result();
     System.out.println("recalibrate: " + result.rows() + " rows, " + result.layers().size()
         + " BatchNorm layers in " + result.levels() + " levels (" + result.passes()
-        + " passes, and one for precise_bn); wrote " + dir + "/model.onnx, " + dir
+        + " passes" + (result.preciseBn() != null ? ", and one for precise_bn" : "")
+        + "); wrote " + dir + "/model.onnx, " + dir
         + "/bn_stats.safetensors and " + dir + "/recalibrate.json");
     System.out.println(summary(result, "sample".equals(network.variance)));
     if (run.evaluation() != null) {
@@ -102,14 +106,22 @@ public final class RecalibrateJob implements Callable<Integer> {
   /** Per layer, the median over channels of the variance's relative error of each estimate. */
   static String summary(NetworkRecalibration.Result r, boolean sample) {
     StringBuilder b = new StringBuilder("median over channels of |var - exact| / exact:\n");
-    b.append(String.format(Locale.ROOT, "%-28s %5s %10s %10s %10s%n", "layer", "level", "stored",
-        "one_pass", "precise_bn"));
+    List<String> estimates = new ArrayList<>(List.of("stored"));
+    if (r.onePass() != null) {
+      estimates.add("one_pass");
+    }
+    if (r.preciseBn() != null) {
+      estimates.add("precise_bn");
+    }
+    b.append(String.format(Locale.ROOT, "%-28s %5s", "layer", "level"));
+    estimates.forEach(e -> b.append(String.format(Locale.ROOT, " %10s", e)));
+    b.append('\n');
     for (NetworkRecalibration.Layer l : r.layers()) {
       Map<String, EstimateErrors> errors = l.errors(sample);
-      b.append(String.format(Locale.ROOT, "%-28s %5d %10.3g %10.3g %10.3g%n", l.layer().node(),
-          l.layer().level(), errors.get("stored").varRelErr().median(),
-          errors.get("one_pass").varRelErr().median(),
-          errors.get("precise_bn").varRelErr().median()));
+      b.append(String.format(Locale.ROOT, "%-28s %5d", l.layer().node(), l.layer().level()));
+      estimates.forEach(e -> b.append(String.format(Locale.ROOT, " %10.3g",
+          errors.get(e).varRelErr().median())));
+      b.append('\n');
     }
     return b.toString().stripTrailing();
   }

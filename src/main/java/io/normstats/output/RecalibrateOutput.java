@@ -116,6 +116,19 @@ public final class RecalibrateOutput {
     g.writeNumberField("passes", r.passes());
     g.writeStringField("variance", run.variance());
     g.writeNumberField("precise_bn_batch_size", run.preciseBnBatchSize());
+    g.writeArrayFieldStart("approximations");
+    for (String a : run.approximations()) {
+      g.writeString(a);
+    }
+    g.writeEndArray();
+    if (!run.layers().isEmpty()) {
+      g.writeArrayFieldStart("layers_selected");
+      for (String glob : run.layers()) {
+        g.writeString(glob);
+      }
+      g.writeEndArray();
+    }
+    g.writeNumberField("prior_weight", run.priorWeight());
     g.writeArrayFieldStart("layers");
     for (NetworkRecalibration.Layer l : r.layers()) {
       writeLayer(g, l, sample);
@@ -142,6 +155,8 @@ public final class RecalibrateOutput {
     array(g, "var_samp", values(l.exact(), ExactMoments::varSamp));
     array(g, "stored_mean", layer.storedMean());
     array(g, "stored_var", layer.storedVariance());
+    array(g, "written_mean", l.written()[0]);
+    array(g, "written_var", l.written()[1]);
     for (String name : List.of("one_pass", "precise_bn")) {
       ExactMoments[] m = name.equals("one_pass") ? l.onePass() : l.preciseBn();
       if (m != null) {

@@ -57,10 +57,21 @@ public final class NetworkRecalibration {
    * @param sampleVariance write the sample variance (/(n-1), PyTorch's running_var convention)
    *     instead of the population variance (/n)
    * @param preciseBnBatchSize the minibatch size of the precise_bn approximation
+   * @param layers globs of the layers to recompute, matched against a layer's node name and
+   *     its parameter prefix ({@code net.layer1.0.bn1} for {@code net.layer1.0.bn1.running_mean});
+   *     {@code *} any characters, {@code ?} one; empty for every layer. The others keep their
+   *     stored statistics.
+   * @param priorWeight W in [0, 1]: each recomputed layer gets W * stored + (1 - W) * exact, mean
+   *     and variance alike (computed in double, then rounded to the stored type), bottom-up: the
+   *     layers above are measured with these. 0 (the exact statistics) by default; Schneider et
+   *     al. 2020 (arXiv:2006.16971) use W = N / (N + n) for test-time adaptation.
    */
   public record Settings(String inputName, int batchSize, boolean sampleVariance,
-      int preciseBnBatchSize) {
-    /** @throws InputException (usage) for a batch size below 1 or a minibatch below 2 */
+      int preciseBnBatchSize, List<String> layers, double priorWeight) {
+    /**
+     * @throws InputException (usage) for a batch size below 1, a minibatch below 2, a prior
+     *     weight outside [0, 1] or an empty glob
+     */
     public Settings {
       if (batchSize < 1) {
         throw InputException.usage("--batch-size must be at least 1: " + batchSize);
@@ -69,6 +80,106 @@ public final class NetworkRecalibration {
         throw InputException.usage("--precise-bn-batch-size must be at least 2: "
             + preciseBnBatchSize);
       }
+      if (!(priorWeight >= 0 && priorWeight <= 1)) {
+        throw InputException.usage("--prior-weight must be in [0, 1]: " + priorWeight);
+      }
+      layers = layers == null ? List.of() : List.copyOf(layers);
+      for (String g : layers) {
+        if (g.isBlank()) {
+          throw InputException.usage("--layers has an empty pattern");
+        }
+      }
+    }
+
+    /** Every layer, exact statistics. */
+    public Settings(String inputName, int batchSize, boolean sampleVariance,
+        int preciseBnBatchSize) {
+      this(inputName, batchSize, sampleVariance, preciseBnBatchSize, List.of(), 0);
+    }
+
+    /**
+     * The layers these settings recompute, in topological order.
+     *
+     * @throws InputException (usage) if a glob matches no layer
+     */
+    public List<BatchNormLayer> select(OnnxModel model) {
+      List<BatchNormLayer> all = model.requireBatchNorms();
+      if (layers.isEmpty()) {
+        return all;
+      }
+      List<java.util.regex.Pattern> patterns = new ArrayList<>();
+      for (String g : layers) {
+        java.util.regex.Pattern p = glob(g);
+        if (all.stream().noneMatch(l -> matches(p, l))) {
+          throw InputException.usage("--layers: '" + g + "' matches no BatchNormalization of "
+              + model.what() + " (node names such as '" + all.get(0).node()
+              + "', or parameter prefixes such as '" + prefix(all.get(0)) + "')");
+        }
+        patterns.add(p);
+      }
+      return all.stream().filter(l -> patterns.stream().anyMatch(p -> matches(p, l))).toList();
+    }
+
+    private static boolean matches(java.util.regex.Pattern p, BatchNormLayer l) {
+      return p.matcher(l.node()).matches() || p.matcher(prefix(l)).matches();
+    }
+
+    /** A layer's parameter prefix: the common start of its four parameters' names, less a dot. */
+    static String prefix(BatchNormLayer l) {
+      String p = l.mean();
+      for (String other : List.of(l.variance(), l.scale(), l.bias())) {
+        int i = 0;
+        while (i < p.length() && i < other.length() && p.charAt(i) == other.charAt(i)) {
+          i++;
+        }
+        p = p.substring(0, i);
+      }
+      return p.endsWith(".") ? p.substring(0, p.length() - 1) : p;
+    }
+
+    private static java.util.regex.Pattern glob(String g) {
+      StringBuilder r = new StringBuilder();
+      for (char c : g.toCharArray()) {
+        r.append(c == '*' ? ".*" : c == '?' ? "." : java.util.regex.Pattern.quote(
+            String.valueOf(c)));
+      }
+      return java.util.regex.Pattern.compile(r.toString());
+    }
+
+    /**
+     * The statistics written for a layer: the exact ones rounded to its stored type, or with a
+     * prior weight W, W * stored + (1 - W) * exact in double, then rounded.
+     */
+    double[][] written(BatchNormLayer layer, ExactMoments[] moments) {
+      double[][] exact = layer.round(moments, sampleVariance);
+      if (priorWeight == 0) {
+        return exact;
+      }
+      double[][] out = new double[2][layer.channels()];
+      for (int c = 0; c < layer.channels(); c++) {
+        double mean = moments[c].mean();
+        double var = sampleVariance ? moments[c].varSamp() : moments[c].varPop();
+        out[0][c] = priorWeight * layer.storedMean()[c] + (1 - priorWeight) * mean;
+        out[1][c] = priorWeight * layer.storedVariance()[c] + (1 - priorWeight) * var;
+        if (layer.statsType() == io.normstats.onnx.ElementType.FLOAT) {
+          out[0][c] = (float) out[0][c];
+          out[1][c] = (float) out[1][c];
+        }
+      }
+      return out;
+    }
+  }
+
+  /** The comparison passes to run beside the exact statistics. */
+  public enum Approximation {
+    /** Every layer measured in the first pass, with the stored statistics upstream. */
+    ONE_PASS,
+    /** fvcore's PreciseBN: upstream layers in training mode, minibatches in input order. */
+    PRECISE_BN;
+
+    /** The name on the command line and in the outputs: one_pass, precise_bn. */
+    public String label() {
+      return name().toLowerCase(Locale.ROOT);
     }
   }
 
@@ -127,9 +238,13 @@ public final class NetworkRecalibration {
    * @param evalInput the evaluation input's path, or null
    * @param labels the label file, {@code "column COL"}, or null
    * @param evalOutput the output whose argmax is the prediction
+   * @param approximations the approximations run ("one_pass", "precise_bn"), in that order
+   * @param layers the globs of the layers recomputed, empty for all
+   * @param priorWeight the weight of the stored statistics in the written ones
    */
   public record Description(String model, String input, String variance, int preciseBnBatchSize,
-      String evalInput, String labels, String evalOutput) {
+      String evalInput, String labels, String evalOutput, List<String> approximations,
+      List<String> layers, double priorWeight) {
     /** Whether the sample variance (/(n-1)) is written. */
     public boolean sampleVariance() {
       return "sample".equals(variance);
@@ -170,68 +285,95 @@ public final class NetworkRecalibration {
    */
   public static Result withApproximations(OrderedInput input, FeatureSelection selection,
       Integer partitions, OnnxModel model, Settings settings) {
+    return withApproximations(input, selection, partitions, model, settings,
+        java.util.EnumSet.allOf(Approximation.class));
+  }
+
+  /**
+   * The exact statistics of every layer {@code settings} selects, and the approximations asked
+   * for (none, one or both).
+   *
+   * @throws InputException as {@link #exact}, and (usage) for a {@code --layers} glob that matches
+   *     no layer
+   */
+  public static Result withApproximations(OrderedInput input, FeatureSelection selection,
+      Integer partitions, OnnxModel model, Settings settings,
+      java.util.Set<Approximation> approximations) {
     Dataset<Row> withOrigin = input.selectWithOrigin(selection.projection());
     JavaRDD<InternalRow> source = withOrigin.queryExecution().toRdd().toJavaRDD();
     JavaRDD<InternalRow> rows = partitions == null ? source
         : withOrigin.repartition(partitions).queryExecution().toRdd().toJavaRDD();
-    return run(rows, selection.projection().length, source, selection, model, settings);
+    return run(rows, selection.projection().length, source, selection, model, settings,
+        approximations);
   }
 
   private static Result run(JavaRDD<InternalRow> rows, int fileIndex,
       JavaRDD<InternalRow> ordered, FeatureSelection selection, OnnxModel model,
       Settings settings) {
-    List<BatchNormLayer> layers = model.requireBatchNorms();
+    return run(rows, fileIndex, ordered, selection, model, settings,
+        ordered == null ? java.util.EnumSet.noneOf(Approximation.class)
+            : java.util.EnumSet.allOf(Approximation.class));
+  }
+
+  private static Result run(JavaRDD<InternalRow> rows, int fileIndex,
+      JavaRDD<InternalRow> ordered, FeatureSelection selection, OnnxModel model,
+      Settings settings, java.util.Set<Approximation> approximations) {
+    List<BatchNormLayer> layers = settings.select(model);
     NetworkInput input = model.input(settings.inputName());
     long[] item = input.itemShape(selection.vectorLength());
-    boolean approximate = ordered != null;
+    boolean onePassOn = ordered != null && approximations.contains(Approximation.ONE_PASS);
+    boolean preciseOn = ordered != null && approximations.contains(Approximation.PRECISE_BN);
     int levels = model.levels();
+    List<Integer> measuredLevels = layers.stream().map(BatchNormLayer::level).distinct()
+        .sorted().toList();
     Map<String, ExactMoments[]> exact = new LinkedHashMap<>();
     Map<String, double[][]> written = new LinkedHashMap<>();
     Map<String, ExactMoments[]> onePass = new LinkedHashMap<>();
     long rowCount = -1;
     InputOrder order = null;
-    for (int level = 0; level < levels; level++) {
+    for (int level : measuredLevels) {
       long start = System.nanoTime();
-      int k = level;
-      List<BatchNormLayer> measured = layers.stream().filter(l -> l.level() == k).toList();
-      List<BatchNormLayer> captured = level == 0 && approximate ? layers : measured;
-      OnnxModel upstream = level == 0 ? model : model.withStatistics(written);
+      boolean first = rowCount < 0;
+      List<BatchNormLayer> measured = layers.stream().filter(l -> l.level() == level).toList();
+      List<BatchNormLayer> captured = first && onePassOn ? layers : measured;
+      OnnxModel upstream = written.isEmpty() ? model : model.withStatistics(written);
       NetworkPasses.Pass pass = pass(upstream, captured, input, item, settings.batchSize());
       NetworkPasses.Captured result = NetworkPasses.capture(rows, selection, pass,
-          level == 0 ? fileIndex : -1);
+          first ? fileIndex : -1);
       ActivationMoments moments = result.moments();
       long items = moments.items(0);
       if (items == 0) {
         throw InputException.data("the input has no rows");
       }
-      if (level == 0) {
+      if (first) {
         rowCount = items;
         order = result.order();
       } else if (items != rowCount) {
         throw InputException.data("the input changed while the job ran: " + rowCount
-            + " rows in the first pass, " + items + " in pass " + (level + 1));
+            + " rows in the first pass, " + items + " in the pass of level " + level);
       }
       for (int j = 0; j < captured.size(); j++) {
         BatchNormLayer layer = captured.get(j);
         ExactMoments[] m = checkChannels(layer, moments.exact(j), moments.itemShape(j));
         if (layer.level() == level) {
           exact.put(layer.node(), m);
-          written.put(layer.node(), layer.round(m, settings.sampleVariance()));
+          written.put(layer.node(), settings.written(layer, m));
         }
-        if (level == 0 && approximate) {
+        if (first && onePassOn) {
           onePass.put(layer.node(), m);
         }
       }
       double s = (System.nanoTime() - start) / 1e9;
       LOG.info("recalibrate: level {} of {} ({} layer(s){}) done in {} s", level, levels,
-          measured.size(), level == 0 && approximate ? ", with one_pass" : "",
+          measured.size(), first && onePassOn ? ", with one_pass" : "",
           String.format(Locale.ROOT, "%.1f", s));
     }
     OnnxModel recalibrated = model.withStatistics(written);
     Map<String, ExactMoments[]> precise = new LinkedHashMap<>();
-    OnnxModel onePassModel = null;
+    OnnxModel onePassModel = onePassOn
+        ? model.withStatistics(rounded(layers, onePass, settings)) : null;
     OnnxModel preciseModel = null;
-    if (approximate) {
+    if (preciseOn) {
       long start = System.nanoTime();
       int minibatch = input.fixedBatchSize() > 0 ? (int) input.fixedBatchSize()
           : settings.preciseBnBatchSize();
@@ -246,7 +388,6 @@ public final class NetworkRecalibration {
       double s = (System.nanoTime() - start) / 1e9;
       LOG.info("recalibrate: precise_bn (minibatches of {}) done in {} s", minibatch,
           String.format(Locale.ROOT, "%.1f", s));
-      onePassModel = model.withStatistics(rounded(layers, onePass, settings));
       preciseModel = model.withStatistics(rounded(layers, precise, settings));
     }
     List<Layer> out = new ArrayList<>();
@@ -254,8 +395,8 @@ public final class NetworkRecalibration {
       out.add(new Layer(l, exact.get(l.node()), written.get(l.node()), onePass.get(l.node()),
           precise.get(l.node())));
     }
-    return new Result(rowCount, levels, levels, List.copyOf(out), recalibrated, onePassModel,
-        preciseModel);
+    return new Result(rowCount, levels, measuredLevels.size(), List.copyOf(out), recalibrated,
+        onePassModel, preciseModel);
   }
 
   /**

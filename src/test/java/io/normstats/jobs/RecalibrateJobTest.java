@@ -353,6 +353,13 @@ class RecalibrateJobTest {
         java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     String folded = "sample-data/zoo/resnet/dynamo_folded.onnx";
     return List.of(
+        new Bad("a prior weight above 1", List.of("--model", MODEL, "--prior-weight", "1.5"), 2,
+            "--prior-weight must be in [0, 1]: 1.5"),
+        new Bad("--layers matching nothing", List.of("--model", MODEL, "--layers", "bn1,conv*"),
+            2, "--layers: 'conv*' matches no BatchNormalization of " + MODEL + " (node names such "
+                + "as '/bn1/BatchNormalization', or parameter prefixes such as 'bn1')"),
+        new Bad("an unknown approximation", List.of("--model", MODEL, "--approximations",
+            "one_pass,fast"), 2, "--approximations: unknown 'fast' (one_pass, precise_bn or none)"),
         new Bad("an external data file missing", List.of("--model", withoutData.toString()), 2,
             "the external data file " + withoutData + ".data of model " + withoutData
                 + " does not exist (ONNX looks for it beside the model)"),

@@ -163,6 +163,113 @@ class ZooRecalibrateTest {
     }
   }
 
+  private static JsonNode layerOf(JsonNode json, String node) {
+    for (JsonNode l : json.get("layers")) {
+      if (l.get("node").asText().equals(node)) {
+        return l;
+      }
+    }
+    return null;
+  }
+
+  private static JsonNode recalibrate(String name, String... extra) throws IOException {
+    Path out = tmp.resolve("controls-" + name);
+    List<String> args = new ArrayList<>(List.of("--model",
+        ZOO.resolve("resnet/legacy.onnx").toString(), "--input", input, "--output",
+        out.toString()));
+    args.addAll(List.of(extra));
+    TestSpark.ok("recalibrate", args.toArray(new String[0]));
+    return JSON.readTree(out.resolve("recalibrate.json").toFile());
+  }
+
+  private static byte[] bytes(String name, String file) throws IOException {
+    return Files.readAllBytes(tmp.resolve("controls-" + name).resolve(file));
+  }
+
+  @Test
+  void layersPriorWeightAndApproximations() throws Exception {
+    JsonNode all = recalibrate("default");
+    assertEquals(List.of("one_pass", "precise_bn"), strings(all.get("approximations")));
+    assertEquals(0.0, all.get("prior_weight").asDouble());
+
+    // --approximations none: the same exact statistics, no comparison passes
+    JsonNode none = recalibrate("none", "--approximations", "none");
+    assertEquals(List.of(), strings(none.get("approximations")));
+    for (JsonNode l : none.get("layers")) {
+      assertTrue(!l.has("one_pass") && !l.has("precise_bn"), l.get("node").asText());
+      assertEquals(List.of("stored"), strings(l.get("errors").fieldNames()));
+    }
+    for (String f : List.of("model.onnx", "bn_stats.safetensors")) {
+      assertArrayEquals(bytes("default", f), bytes("none", f), f);
+    }
+    JsonNode onePassOnly = recalibrate("one-pass", "--approximations", "one_pass");
+    assertEquals(List.of("stored", "one_pass"),
+        strings(onePassOnly.get("layers").get(0).get("errors").fieldNames()));
+
+    // --layers: only the top block's second bn2 is recomputed, with the stored statistics below
+    // it: what one_pass measures for it in the default run, in one pass. (Up to float32
+    // rounding: one_pass captures every BatchNorm's input, so ONNX Runtime folds none of them
+    // into its Conv; here the stored BatchNorms below are folded.)
+    JsonNode top = recalibrate("top", "--layers", "net.5.1.bn2", "--approximations", "none");
+    assertEquals(1, top.get("layers").size());
+    assertEquals(1, top.get("passes").asInt());
+    JsonNode mine = top.get("layers").get(0);
+    JsonNode theirs = layerOf(all, mine.get("node").asText());
+    for (int c = 0; c < mine.get("channels").asInt(); c++) {
+      double var = theirs.get("one_pass").get("var").get(c).asDouble();
+      assertEquals(theirs.get("one_pass").get("mean").get(c).asDouble(),
+          mine.get("written_mean").get(c).asDouble(), 1e-6 * Math.sqrt(var));
+      assertEquals(var, mine.get("written_var").get(c).asDouble(), 1e-6 * var);
+    }
+    OnnxModel stored = OnnxModel.parse(Files.readAllBytes(ZOO.resolve("resnet/legacy.onnx")), "s");
+    OnnxModel written = OnnxModel.parse(bytes("top", "model.onnx"), "w");
+    for (int k = 0; k < stored.batchNorms().size(); k++) {
+      BatchNormLayer before = stored.batchNorms().get(k);
+      BatchNormLayer after = written.batchNorms().get(k);
+      if (!before.mean().startsWith("net.5.1.bn2.")) {
+        assertArrayEquals(before.storedMean(), after.storedMean(), before.node());
+        assertArrayEquals(before.storedVariance(), after.storedVariance(), before.node());
+      }
+    }
+    // a glob over node names and prefixes: every layer of the last stage, by either name
+    JsonNode stage = recalibrate("stage", "--layers", "net.5.*", "--approximations", "none");
+    assertEquals(5, stage.get("layers").size());
+
+    // --prior-weight 0.25: written = 0.25 stored + 0.75 exact, bottom-up
+    JsonNode prior = recalibrate("prior", "--prior-weight", "0.25", "--approximations", "none");
+    assertEquals(0.25, prior.get("prior_weight").asDouble());
+    int differ = 0;
+    for (JsonNode l : prior.get("layers")) {
+      JsonNode exact = layerOf(all, l.get("node").asText());
+      for (int c = 0; c < l.get("channels").asInt(); c++) {
+        double mean = 0.25 * l.get("stored_mean").get(c).asDouble()
+            + 0.75 * l.get("mean").get(c).asDouble();
+        double var = 0.25 * l.get("stored_var").get(c).asDouble()
+            + 0.75 * l.get("var_pop").get(c).asDouble();
+        assertEquals((float) mean, (float) l.get("written_mean").get(c).asDouble());
+        assertEquals((float) var, (float) l.get("written_var").get(c).asDouble());
+        if (l.get("level").asInt() == 0) { // nothing below it: the exact statistics as before
+          assertEquals(exact.get("mean").get(c).asDouble(), l.get("mean").get(c).asDouble());
+        } else if (l.get("mean").get(c).asDouble() != exact.get("mean").get(c).asDouble()) {
+          differ++;
+        }
+      }
+    }
+    assertTrue(differ > 100, "the layers above see the mixed statistics: " + differ);
+  }
+
+  private static List<String> strings(JsonNode array) {
+    List<String> out = new ArrayList<>();
+    array.forEach(v -> out.add(v.asText()));
+    return out;
+  }
+
+  private static List<String> strings(java.util.Iterator<String> names) {
+    List<String> out = new ArrayList<>();
+    names.forEachRemaining(out::add);
+    return out;
+  }
+
   private static double[] doubles(JsonNode array) {
     double[] out = new double[array.size()];
     for (int i = 0; i < out.length; i++) {
