@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 
@@ -10,7 +12,10 @@ def _java_params(java_obj):
     out = {}
     for p in java_obj.params():
         default = java_obj.getDefault(p)
-        out[p.name()] = default.get() if default.isDefined() else None
+        value = default.get() if default.isDefined() else None
+        if value is not None and p.getClass().getSimpleName() == "StringArrayParam":
+            value = json.loads(p.jsonEncode(value))  # a Java String[] as a list
+        out[p.name()] = value
     return out
 
 

@@ -73,3 +73,38 @@ def test_recalibration_refuses_a_missing_model(spark, images):
     df, _ = images
     with pytest.raises(IllegalArgumentException, match="modelPath /nonexistent.onnx does not exist"):
         BatchNormRecalibration(modelPath="/nonexistent.onnx", inputCol="image").fit(df)
+
+
+def test_layers_and_prior_weight_as_the_job_takes_them(spark, repo, images, tmp_path):
+    from pyspark.errors import IllegalArgumentException
+    from normstats.ml import BatchNormRecalibration
+
+    df, path = images
+    onnx = str(repo / "sample-data" / "fashion-mnist-cnn" / "model.onnx")
+    stage = BatchNormRecalibration(modelPath=onnx, inputCol="image", layers=["bn2", "/bn3/*"],
+                                   priorWeight=0.5)
+    assert stage.getLayers() == ["bn2", "/bn3/*"] and stage.getPriorWeight() == 0.5
+    model = stage.fit(df)
+    assert [layer.node for layer in model.layers] == ["/bn2/BatchNormalization",
+                                                      "/bn3/BatchNormalization"]
+
+    out = tmp_path / "job"
+    subprocess.run([str(repo / "jobs" / "normstats"), "recalibrate", "--model", onnx,
+                    "--input", path, "--vector-col", "image", "--layers", "bn2,/bn3/*",
+                    "--prior-weight", "0.5", "--approximations", "none", "--output", str(out),
+                    "--master", "local[2]"],
+                   check=True, env={**os.environ, "NORMSTATS_JAVA_OPTS": "-Xmx1g"},
+                   stdout=subprocess.DEVNULL)
+    report = json.loads((out / "recalibrate.json").read_text())
+    assert report["prior_weight"] == 0.5 and report["approximations"] == []
+    assert model.onnxModel == (out / "model.onnx").read_bytes()
+    # bn1 kept its stored statistics; bn2 and bn3 hold halfway between stored and exact
+    for layer in report["layers"]:
+        for c in range(layer["channels"]):
+            mixed = 0.5 * layer["stored_mean"][c] + 0.5 * layer["mean"][c]
+            assert abs(layer["written_mean"][c] - mixed) <= 1e-7 * (1 + abs(mixed))
+
+    with pytest.raises(IllegalArgumentException, match="priorWeight"):
+        BatchNormRecalibration(modelPath=onnx, inputCol="image", priorWeight=1.5).fit(df)
+    with pytest.raises(IllegalArgumentException, match="matches no BatchNormalization"):
+        BatchNormRecalibration(modelPath=onnx, inputCol="image", layers=["conv*"]).fit(df)

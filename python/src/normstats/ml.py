@@ -586,12 +586,20 @@ class BatchNormRecalibration(JavaEstimator["RecalibratedNetworkModel"], _Network
         Rows per ONNX Runtime run; the results do not depend on it.
     inputName, outputName : str, optional
         The network input fed (default: its only input) and output written (default: its first).
+    layers : list of str, default []
+        Globs of the layers to recompute, matched against node names and parameter prefixes
+        (``"net.layer4.*"``; ``*`` any characters, ``?`` one); empty for all. The others keep
+        their stored statistics.
+    priorWeight : float, default 0.0
+        W in [0, 1]: each recomputed layer gets ``W * stored + (1 - W) * exact`` (mean and
+        variance alike, bottom-up), as Schneider et al. 2020 (arXiv:2006.16971).
 
     Raises
     ------
     pyspark.errors.IllegalArgumentException
-        From ``fit``, if modelPath is unset or missing, has no BatchNormalization, or the vectors
-        do not fit the network's input.
+        From ``fit``, if modelPath is unset or missing, has no BatchNormalization, a ``layers``
+        glob matches none, or the vectors do not fit the network's input; from the setters, for
+        a priorWeight outside [0, 1].
     normstats.NormstatsInputError
         From ``fit``, for a file that is not an ONNX model, a null vector, a NaN, no rows.
     """
@@ -602,6 +610,13 @@ class BatchNormRecalibration(JavaEstimator["RecalibratedNetworkModel"], _Network
     varianceMode: Param[str] = Param(
         Params._dummy(), "varianceMode", "'population' (/n, what BatchNorm normalizes with) or "
         "'sample' (/(n-1), as StandardScaler)", typeConverter=TypeConverters.toString)
+    layers: Param[List[str]] = Param(
+        Params._dummy(), "layers", "globs of the BatchNormalization layers to recompute (node "
+        "names or parameter prefixes; * any characters, ? one); empty for all",
+        typeConverter=TypeConverters.toListString)
+    priorWeight: Param[float] = Param(
+        Params._dummy(), "priorWeight", "the weight W of the stored statistics: W * stored + "
+        "(1 - W) * exact, in [0, 1]", typeConverter=TypeConverters.toFloat)
 
     _input_kwargs: Dict[str, Any]
 
@@ -609,10 +624,11 @@ class BatchNormRecalibration(JavaEstimator["RecalibratedNetworkModel"], _Network
     def __init__(self, *, modelPath: Optional[str] = None, inputCol: Optional[str] = None,
                  outputCol: Optional[str] = None, varianceMode: str = "population",
                  batchSize: int = 64, inputName: Optional[str] = None,
-                 outputName: Optional[str] = None) -> None:
+                 outputName: Optional[str] = None, layers: Optional[List[str]] = None,
+                 priorWeight: float = 0.0) -> None:
         super().__init__()
         self._java_obj = self._new_java_obj(f"{_JAVA_PACKAGE}.BatchNormRecalibration", self.uid)
-        self._setDefault(varianceMode="population")
+        self._setDefault(varianceMode="population", layers=[], priorWeight=0.0)
         kwargs = self._input_kwargs
         self.setParams(**kwargs)
 
@@ -620,7 +636,8 @@ class BatchNormRecalibration(JavaEstimator["RecalibratedNetworkModel"], _Network
     def setParams(self, *, modelPath: Optional[str] = None, inputCol: Optional[str] = None,
                   outputCol: Optional[str] = None, varianceMode: str = "population",
                   batchSize: int = 64, inputName: Optional[str] = None,
-                  outputName: Optional[str] = None) -> "BatchNormRecalibration":
+                  outputName: Optional[str] = None, layers: Optional[List[str]] = None,
+                  priorWeight: float = 0.0) -> "BatchNormRecalibration":
         """Sets the given params (keyword arguments only)."""
         kwargs = self._input_kwargs
         return self._set(**kwargs)
@@ -640,6 +657,22 @@ class BatchNormRecalibration(JavaEstimator["RecalibratedNetworkModel"], _Network
     def setVarianceMode(self, value: str) -> "BatchNormRecalibration":
         """Sets the variance stored: 'population' (/n) or 'sample' (/(n-1))."""
         return self._set(varianceMode=value)
+
+    def getLayers(self) -> List[str]:
+        """The globs of the layers recomputed; empty for all."""
+        return self.getOrDefault(self.layers)
+
+    def setLayers(self, value: List[str]) -> "BatchNormRecalibration":
+        """Recomputes only the layers these globs match (node names or parameter prefixes)."""
+        return self._set(layers=value)
+
+    def getPriorWeight(self) -> float:
+        """W, the weight of the stored statistics."""
+        return self.getOrDefault(self.priorWeight)
+
+    def setPriorWeight(self, value: float) -> "BatchNormRecalibration":
+        """Sets W in [0, 1]: W * stored + (1 - W) * exact, bottom-up."""
+        return self._set(priorWeight=value)
 
     def _fit(self, dataset: DataFrame) -> "RecalibratedNetworkModel":
         with java_errors():

@@ -2,6 +2,7 @@ package io.normstats.jobs;
 
 import io.normstats.InputException;
 import io.normstats.io.IdxReader;
+import io.normstats.onnx.BatchNormFolding;
 import io.normstats.onnx.OnnxModel;
 import io.normstats.spark.FeatureSelection;
 import io.normstats.spark.InputFormat;
@@ -13,14 +14,12 @@ import io.normstats.spark.OrderedInput;
 import io.normstats.spark.ReadErrors;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.SparkSession;
 import org.slf4j.Logger;
@@ -77,7 +76,7 @@ public final class NetworkOptions {
 
   /** A recalibration, its evaluation (or null) and what the JSON says about the run. */
   record Run(NetworkRecalibration.Result result, NetworkEvaluation.Result evaluation,
-      NetworkRecalibration.Description description) {}
+      NetworkRecalibration.Description description, BatchNormFolding.Folded folded) {}
 
   /** Whether any of these options was given a value other than its default. */
   boolean given() {
@@ -178,8 +177,16 @@ public final class NetworkOptions {
         : labelCol != null ? "column " + labelCol : null,
         NetworkEvaluation.output(p.model(), evalOutput),
         approximations.stream().map(NetworkRecalibration.Approximation::label).toList(),
-        p.settings().layers(), p.settings().priorWeight());
-    return new Run(result, evaluation, description);
+        p.settings().layers(), p.settings().priorWeight(),
+        p.settings().sample() == null ? null : p.settings().sample().seed());
+    BatchNormFolding.Folded folded = null;
+    if (controls != null && controls.fold) {
+      folded = BatchNormFolding.fold(result.recalibrated(), result.layers().stream()
+          .map(l -> l.layer().node()).toList());
+      LOG.info("fold: {} of {} BatchNorm layers folded", result.layers().size()
+          - folded.unfolded().size(), result.layers().size());
+    }
+    return new Run(result, evaluation, description, folded);
   }
 
   /** The evaluation input, its features as the input's, and its labels, checked. */

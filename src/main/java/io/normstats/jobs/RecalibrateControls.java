@@ -24,6 +24,20 @@ public final class RecalibrateControls {
           + "mean and variance, W in [0, 1] (default: ${DEFAULT-VALUE}, exact).")
   double priorWeight;
 
+  @Option(names = "--sample-rows", paramLabel = "N",
+      description = "Recalibrate on exactly N rows: those with the smallest hash of (seed, the "
+          + "row's position in the input), the same rows for any partitioning (default: all).")
+  Long sampleRows;
+
+  @Option(names = "--seed", defaultValue = "0", paramLabel = "S",
+      description = "The seed of --sample-rows (default: ${DEFAULT-VALUE}).")
+  long seed;
+
+  @Option(names = "--fold",
+      description = "Also write DIR/model_folded.onnx: each recalibrated BatchNorm folded into "
+          + "the Conv, ConvTranspose or Gemm before it (in double, then the stored type).")
+  boolean fold;
+
   @Option(names = "--approximations", defaultValue = "one_pass,precise_bn", paramLabel = "LIST",
       description = "The comparison passes to run: one_pass, precise_bn, both (default: "
           + "${DEFAULT-VALUE}) or none.")
@@ -32,7 +46,8 @@ public final class RecalibrateControls {
   /** The settings with these controls. */
   NetworkRecalibration.Settings apply(NetworkRecalibration.Settings s) {
     return new NetworkRecalibration.Settings(s.inputName(), s.batchSize(), s.sampleVariance(),
-        s.preciseBnBatchSize(), layers, priorWeight);
+        s.preciseBnBatchSize(), layers, priorWeight,
+        sampleRows == null ? null : new NetworkRecalibration.Sample(sampleRows, seed));
   }
 
   /**

@@ -79,7 +79,8 @@ public final class RecalibrateJob implements Callable<Integer> {
           in.features, in.vectorCol, false);
       NetworkOptions.Prepared prepared = network.prepare(session, model, selection, in.format, in.readOptions);
       run = network.run(prepared, in.input, input, selection, partitions);
-      RecalibrateOutput.write(run.description(), run.result(), run.evaluation(), out);
+      RecalibrateOutput.write(run.description(), run.result(), run.evaluation(), run.folded(),
+          out);
       out.commit("recalibrate");
       committed = true;
     } finally {
@@ -91,7 +92,9 @@ public final class RecalibrateJob implements Callable<Integer> {
     LOG.info("recalibrate: done in {} s", String.format(Locale.ROOT, "%.1f",
         (System.nanoTime() - start) / 1e9));
     NetworkRecalibration.Result result = run.result();
-    System.out.println("recalibrate: " + result.rows() + " rows, " + result.layers().size()
+    System.out.println("recalibrate: " + result.rows() + " rows"
+        + (result.inputRows() != result.rows() ? " (sampled from " + result.inputRows() + ")"
+        : "") + ", " + result.layers().size()
         + " BatchNorm layers in " + result.levels() + " levels (" + result.passes()
         + " passes" + (result.preciseBn() != null ? ", and one for precise_bn" : "")
         + "); wrote " + dir + "/model.onnx, " + dir

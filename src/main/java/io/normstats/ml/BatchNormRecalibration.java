@@ -8,16 +8,16 @@ import io.normstats.spark.ModelFiles;
 import io.normstats.spark.NetworkRecalibration;
 import io.normstats.spark.NetworkTransform;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
-import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.Path;
 import org.apache.spark.ml.Estimator;
+import org.apache.spark.ml.param.DoubleParam;
 import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.param.ParamValidators;
+import org.apache.spark.ml.param.StringArrayParam;
 import org.apache.spark.ml.util.DefaultParamsReader;
 import org.apache.spark.ml.util.DefaultParamsWritable;
 import org.apache.spark.ml.util.Identifiable;
@@ -35,8 +35,12 @@ import org.apache.spark.sql.types.StructType;
  *
  * <p>Params: modelPath (the .onnx file, any Hadoop file system; read when fitting), varianceMode
  * ("population", the default: /n, what BatchNorm normalizes with; "sample": /(n-1), as PyTorch's
- * running_var), and the network params of {@link NetworkParams} (inputCol, outputCol, batchSize,
- * inputName, outputName).
+ * running_var), layers (globs of the layers to recompute, by node name or parameter prefix such as
+ * {@code net.layer4.*}; empty, the default, for all; the others keep their stored statistics),
+ * priorWeight (W in [0, 1], default 0: each recomputed layer gets W * stored + (1 - W) * exact,
+ * bottom-up, as Schneider et al. 2020, arXiv:2006.16971), and the network params of
+ * {@link NetworkParams} (inputCol, outputCol, batchSize, inputName, outputName). The same as the
+ * recalibrate job's {@code --variance}, {@code --layers} and {@code --prior-weight}.
  */
 public final class BatchNormRecalibration extends Estimator<RecalibratedNetworkModel>
     implements NetworkParams<BatchNormRecalibration>, DefaultParamsWritable {
@@ -46,6 +50,8 @@ public final class BatchNormRecalibration extends Estimator<RecalibratedNetworkM
   private final NetworkParams.Declared network;
   private final Param<String> modelPath;
   private final Param<String> varianceMode;
+  private final StringArrayParam layers;
+  private final DoubleParam priorWeight;
 
   /** A stage with the given uid. */
   public BatchNormRecalibration(String uid) {
@@ -54,8 +60,16 @@ public final class BatchNormRecalibration extends Estimator<RecalibratedNetworkM
     this.modelPath = new Param<>(this, "modelPath", "the ONNX model whose BatchNormalization "
         + "layers are recalibrated (read when fitting)");
     this.varianceMode = BatchNorm.varianceModeParam(this);
+    this.layers = new StringArrayParam(this, "layers", "globs of the BatchNormalization layers "
+        + "to recompute (node names or parameter prefixes; * any characters, ? one); empty for "
+        + "all");
+    this.priorWeight = new DoubleParam(this, "priorWeight", "the weight W of the stored "
+        + "statistics: W * stored + (1 - W) * exact, in [0, 1]",
+        ParamValidators.inRange(0, 1));
     NetworkParams.defaults(this);
     setDefault(varianceMode, "population");
+    setDefault(layers, new String[0]);
+    setDefault(priorWeight, 0.0);
   }
 
   /** A stage with a random uid. */
@@ -110,6 +124,40 @@ public final class BatchNormRecalibration extends Estimator<RecalibratedNetworkM
     return this;
   }
 
+  public StringArrayParam layers() {
+    return layers;
+  }
+
+  public DoubleParam priorWeight() {
+    return priorWeight;
+  }
+
+  /** The globs of the layers recomputed; empty for all. */
+  public String[] getLayers() {
+    return getOrDefault(layers);
+  }
+
+  /** Only the layers these globs match are recomputed (node name or parameter prefix). */
+  public BatchNormRecalibration setLayers(String... value) {
+    set(layers, value);
+    return this;
+  }
+
+  /** W in [0, 1]: the weight of the stored statistics. */
+  public double getPriorWeight() {
+    return (Double) getOrDefault(priorWeight);
+  }
+
+  /**
+   * Mixes the stored statistics in: W * stored + (1 - W) * exact, bottom-up.
+   *
+   * @throws IllegalArgumentException if W is outside [0, 1]
+   */
+  public BatchNormRecalibration setPriorWeight(double value) {
+    set(priorWeight, value);
+    return this;
+  }
+
   /** "population" (default) or "sample". */
   public BatchNormRecalibration setVarianceMode(String value) {
     set(varianceMode, value);
@@ -145,7 +193,8 @@ public final class BatchNormRecalibration extends Estimator<RecalibratedNetworkM
       FeatureSelection selection = FeatureSelection.resolve(df, null, getInputCol());
       result = NetworkRecalibration.exact(df, selection, model,
           new NetworkRecalibration.Settings(getInputName(), getBatchSize(),
-              "sample".equals(getOrDefault(varianceMode)), 2));
+              "sample".equals(getOrDefault(varianceMode)), 2, List.of(getLayers()),
+              getPriorWeight(), null));
     } catch (InputException e) {
       if (InputException.find(e).exitCode() == InputException.USAGE) {
         throw new IllegalArgumentException(e.getMessage(), e);

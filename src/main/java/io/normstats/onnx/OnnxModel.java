@@ -66,6 +66,16 @@ public final class OnnxModel {
     this.order = topologicalOrder(proto.getGraph(), what);
   }
 
+  /** A model of an edited protobuf (this package's graph edits). */
+  static OnnxModel of(ModelProto proto, String what) {
+    return new OnnxModel(proto, what);
+  }
+
+  /** The protobuf (for this package's graph edits). */
+  ModelProto proto() {
+    return proto;
+  }
+
   /**
    * Parses an ONNX model.
    *

@@ -5,6 +5,7 @@ import io.normstats.exact.ExactMoments;
 import io.normstats.io.SafeTensors;
 import io.normstats.minibatch.EstimateErrors;
 import io.normstats.minibatch.Spread;
+import io.normstats.onnx.BatchNormFolding;
 import io.normstats.onnx.BatchNormLayer;
 import io.normstats.onnx.ElementType;
 import io.normstats.spark.NetworkEvaluation;
@@ -56,17 +57,26 @@ import java.util.function.ToDoubleFunction;
 public final class RecalibrateOutput {
   private RecalibrateOutput() {}
 
-  /** Writes model.onnx, bn_stats.safetensors and recalibrate.json into {@code out}. */
+  /**
+   * Writes model.onnx, bn_stats.safetensors and recalibrate.json into {@code out}, and
+   * model_folded.onnx when {@code folded} is not null.
+   */
   public static void write(NetworkRecalibration.Description run, NetworkRecalibration.Result r,
-      NetworkEvaluation.Result evaluation, OutputDirectory out) throws IOException {
+      NetworkEvaluation.Result evaluation, BatchNormFolding.Folded folded, OutputDirectory out)
+      throws IOException {
     try (OutputStream s = out.fileSystem().create(out.file("model.onnx"), false)) {
       s.write(r.recalibrated().toByteArray());
+    }
+    if (folded != null) {
+      try (OutputStream s = out.fileSystem().create(out.file("model_folded.onnx"), false)) {
+        s.write(folded.model().toByteArray());
+      }
     }
     try (OutputStream s = out.fileSystem().create(out.file("bn_stats.safetensors"), false)) {
       writeSafetensors(r, s);
     }
     try (OutputStream s = out.fileSystem().create(out.file("recalibrate.json"), false)) {
-      writeJson(run, r, evaluation, s);
+      writeJson(run, r, evaluation, folded, s);
     }
   }
 
@@ -97,9 +107,10 @@ public final class RecalibrateOutput {
 
   /** Writes recalibrate.json. */
   public static void writeJson(NetworkRecalibration.Description run, NetworkRecalibration.Result r,
-      NetworkEvaluation.Result evaluation, OutputStream stream) throws IOException {
+      NetworkEvaluation.Result evaluation, BatchNormFolding.Folded folded, OutputStream stream)
+      throws IOException {
     try (JsonGenerator g = JsonFiles.generator(stream)) {
-      writeObject(g, run, r, evaluation);
+      writeObject(g, run, r, evaluation, folded);
       g.writeRaw('\n');
     }
   }
@@ -107,11 +118,21 @@ public final class RecalibrateOutput {
   /** Writes the recalibrate.json object to {@code g} (the report embeds it). */
   static void writeObject(JsonGenerator g, NetworkRecalibration.Description run,
       NetworkRecalibration.Result r, NetworkEvaluation.Result evaluation) throws IOException {
+    writeObject(g, run, r, evaluation, null);
+  }
+
+  static void writeObject(JsonGenerator g, NetworkRecalibration.Description run,
+      NetworkRecalibration.Result r, NetworkEvaluation.Result evaluation,
+      BatchNormFolding.Folded folded) throws IOException {
     boolean sample = run.sampleVariance();
     g.writeStartObject();
     g.writeStringField("model", run.model());
     g.writeStringField("input", run.input());
     g.writeNumberField("rows", r.rows());
+    g.writeNumberField("input_rows", r.inputRows());
+    if (run.seed() != null) {
+      g.writeNumberField("seed", run.seed());
+    }
     g.writeNumberField("levels", r.levels());
     g.writeNumberField("passes", r.passes());
     g.writeStringField("variance", run.variance());
@@ -136,6 +157,20 @@ public final class RecalibrateOutput {
     g.writeEndArray();
     if (evaluation != null) {
       writeEvaluation(g, run, evaluation);
+    }
+    if (folded != null) {
+      g.writeObjectFieldStart("fold");
+      g.writeStringField("model", "model_folded.onnx");
+      g.writeNumberField("folded", r.layers().size() - folded.unfolded().size());
+      g.writeArrayFieldStart("unfolded");
+      for (BatchNormFolding.Unfolded u : folded.unfolded()) {
+        g.writeStartObject();
+        g.writeStringField("node", u.node());
+        g.writeStringField("reason", u.reason());
+        g.writeEndObject();
+      }
+      g.writeEndArray();
+      g.writeEndObject();
     }
     g.writeEndObject();
   }

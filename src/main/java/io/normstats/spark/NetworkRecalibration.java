@@ -65,9 +65,11 @@ public final class NetworkRecalibration {
    *     and variance alike (computed in double, then rounded to the stored type), bottom-up: the
    *     layers above are measured with these. 0 (the exact statistics) by default; Schneider et
    *     al. 2020 (arXiv:2006.16971) use W = N / (N + n) for test-time adaptation.
+   * @param sample the rows to recalibrate on ({@link RowSample}), or null for all; only inputs
+   *     read from files have the input order it needs ({@link #withApproximations})
    */
   public record Settings(String inputName, int batchSize, boolean sampleVariance,
-      int preciseBnBatchSize, List<String> layers, double priorWeight) {
+      int preciseBnBatchSize, List<String> layers, double priorWeight, Sample sample) {
     /**
      * @throws InputException (usage) for a batch size below 1, a minibatch below 2, a prior
      *     weight outside [0, 1] or an empty glob
@@ -91,10 +93,10 @@ public final class NetworkRecalibration {
       }
     }
 
-    /** Every layer, exact statistics. */
+    /** Every layer, exact statistics, all rows. */
     public Settings(String inputName, int batchSize, boolean sampleVariance,
         int preciseBnBatchSize) {
-      this(inputName, batchSize, sampleVariance, preciseBnBatchSize, List.of(), 0);
+      this(inputName, batchSize, sampleVariance, preciseBnBatchSize, List.of(), 0, null);
     }
 
     /**
@@ -170,6 +172,12 @@ public final class NetworkRecalibration {
     }
   }
 
+  /**
+   * Recalibrate on exactly {@code rows} rows of the input, chosen by {@link RowSample} with
+   * {@code seed}: the same rows for any partitioning.
+   */
+  public record Sample(long rows, long seed) {}
+
   /** The comparison passes to run beside the exact statistics. */
   public enum Approximation {
     /** Every layer measured in the first pass, with the stored statistics upstream. */
@@ -241,10 +249,11 @@ public final class NetworkRecalibration {
    * @param approximations the approximations run ("one_pass", "precise_bn"), in that order
    * @param layers the globs of the layers recomputed, empty for all
    * @param priorWeight the weight of the stored statistics in the written ones
+   * @param seed the seed of the row sample, or null for all rows
    */
   public record Description(String model, String input, String variance, int preciseBnBatchSize,
       String evalInput, String labels, String evalOutput, List<String> approximations,
-      List<String> layers, double priorWeight) {
+      List<String> layers, double priorWeight, Long seed) {
     /** Whether the sample variance (/(n-1)) is written. */
     public boolean sampleVariance() {
       return "sample".equals(variance);
@@ -254,7 +263,8 @@ public final class NetworkRecalibration {
   /**
    * The recalibration.
    *
-   * @param rows the number of input rows
+   * @param rows the number of rows the statistics are over
+   * @param inputRows the number of input rows ({@code rows} unless sampled)
    * @param levels the number of levels
    * @param passes the distributed passes of the exact statistics (= levels)
    * @param layers every layer, in topological order
@@ -262,7 +272,7 @@ public final class NetworkRecalibration {
    * @param onePass the model with the one_pass statistics, or null
    * @param preciseBn the model with the precise_bn statistics, or null
    */
-  public record Result(long rows, int levels, int passes, List<Layer> layers,
+  public record Result(long rows, long inputRows, int levels, int passes, List<Layer> layers,
       OnnxModel recalibrated, OnnxModel onePass, OnnxModel preciseBn) {}
 
   /**
@@ -301,10 +311,20 @@ public final class NetworkRecalibration {
       java.util.Set<Approximation> approximations) {
     Dataset<Row> withOrigin = input.selectWithOrigin(selection.projection());
     JavaRDD<InternalRow> source = withOrigin.queryExecution().toRdd().toJavaRDD();
+    int fileIndex = selection.projection().length;
+    settings.select(model); // a --layers glob that matches nothing fails before any pass
+    if (settings.sample() != null) {
+      RowSample.Sampled sampled = RowSample.of(source, fileIndex, settings.sample().rows(),
+          settings.sample().seed());
+      JavaRDD<InternalRow> rows = partitions == null ? sampled.rows()
+          : sampled.rows().map(InternalRow::copy).repartition(partitions);
+      Result r = run(rows, fileIndex, sampled.rows(), selection, model, settings, approximations);
+      return new Result(r.rows(), sampled.inputRows(), r.levels(), r.passes(), r.layers(),
+          r.recalibrated(), r.onePass(), r.preciseBn());
+    }
     JavaRDD<InternalRow> rows = partitions == null ? source
         : withOrigin.repartition(partitions).queryExecution().toRdd().toJavaRDD();
-    return run(rows, selection.projection().length, source, selection, model, settings,
-        approximations);
+    return run(rows, fileIndex, source, selection, model, settings, approximations);
   }
 
   private static Result run(JavaRDD<InternalRow> rows, int fileIndex,
@@ -395,8 +415,8 @@ public final class NetworkRecalibration {
       out.add(new Layer(l, exact.get(l.node()), written.get(l.node()), onePass.get(l.node()),
           precise.get(l.node())));
     }
-    return new Result(rowCount, levels, measuredLevels.size(), List.copyOf(out), recalibrated,
-        onePassModel, preciseModel);
+    return new Result(rowCount, rowCount, levels, measuredLevels.size(), List.copyOf(out),
+        recalibrated, onePassModel, preciseModel);
   }
 
   /**

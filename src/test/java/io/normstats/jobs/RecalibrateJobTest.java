@@ -358,6 +358,8 @@ class RecalibrateJobTest {
         new Bad("--layers matching nothing", List.of("--model", MODEL, "--layers", "bn1,conv*"),
             2, "--layers: 'conv*' matches no BatchNormalization of " + MODEL + " (node names such "
                 + "as '/bn1/BatchNormalization', or parameter prefixes such as 'bn1')"),
+        new Bad("a sample larger than the input", List.of("--model", MODEL, "--sample-rows",
+            "1001"), 2, "--sample-rows 1001 is more than the input's 1000 rows"),
         new Bad("an unknown approximation", List.of("--model", MODEL, "--approximations",
             "one_pass,fast"), 2, "--approximations: unknown 'fast' (one_pass, precise_bn or none)"),
         new Bad("an external data file missing", List.of("--model", withoutData.toString()), 2,

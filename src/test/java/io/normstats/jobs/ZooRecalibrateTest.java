@@ -87,12 +87,14 @@ class ZooRecalibrateTest {
   private static void check(String arch, Path model) throws Exception {
     JsonNode expected = JSON.readTree(ZOO.resolve(arch).resolve("expected.json").toFile());
     Path out = tmp.resolve(arch + "-" + model.getFileName());
-    TestSpark.ok("recalibrate", "--model", model.toString(), "--input", input,
+    TestSpark.ok("recalibrate", "--model", model.toString(), "--input", input, "--fold",
         "--output", out.toString());
     JsonNode json = JSON.readTree(out.resolve("recalibrate.json").toFile());
+    checkFolded(arch + "/" + model.getFileName(), out, json);
     // the written model holds its data inside, whatever the export kept beside it
     try (Stream<Path> files = Files.list(out)) {
-      assertEquals(List.of("bn_stats.safetensors", "model.onnx", "recalibrate.json"),
+      assertEquals(List.of("bn_stats.safetensors", "model.onnx", "model_folded.onnx",
+          "recalibrate.json"),
           files.map(p -> p.getFileName().toString())
               .filter(f -> !f.startsWith(".") && !f.startsWith("_")).sorted().toList());
     }
@@ -160,6 +162,50 @@ class ZooRecalibrateTest {
         assertArrayEquals(Files.readAllBytes(a.resolve(f)), Files.readAllBytes(b.resolve(f)),
             model + " " + f);
       }
+    }
+  }
+
+  /**
+   * The folded model computes the written model's logits up to the float32 rounding of the folded
+   * weights; every BatchNorm that stayed is listed with a reason, and is still in the graph.
+   */
+  private static void checkFolded(String name, Path out, JsonNode json) throws IOException {
+    byte[] written = Files.readAllBytes(out.resolve("model.onnx"));
+    byte[] folded = Files.readAllBytes(out.resolve("model_folded.onnx"));
+    JsonNode fold = json.get("fold");
+    int layers = json.get("layers").size();
+    int stayed = fold.get("unfolded").size();
+    assertEquals(layers - stayed, fold.get("folded").asInt());
+    ModelProto f = ModelProto.parseFrom(folded);
+    assertEquals(stayed, f.getGraph().getNodeList().stream()
+        .filter(n -> n.getOpType().equals("BatchNormalization")).count(), name);
+    for (JsonNode u : fold.get("unfolded")) {
+      assertTrue(!u.get("reason").asText().isEmpty());
+    }
+    float[] a = logits(written, 128);
+    float[] b = logits(folded, 128);
+    double worst = 0;
+    double scale = 0;
+    for (int i = 0; i < a.length; i++) {
+      worst = Math.max(worst, Math.abs(a[i] - b[i]));
+      scale = Math.max(scale, Math.abs(a[i]));
+    }
+    System.out.printf("%s: %d of %d folded, largest logit difference %.2e (logits up to %.1f)%n",
+        name, layers - stayed, layers, worst, scale);
+    assertTrue(worst <= 1e-4 * scale, name + ": " + worst + " against logits up to " + scale);
+  }
+
+  /** The logits of the first {@code n} images. */
+  private static float[] logits(byte[] model, int n) {
+    OnnxModel m = OnnxModel.parse(model, "m");
+    io.normstats.onnx.NetworkInput in = m.input(null);
+    try (io.normstats.onnx.NetworkSession s = new io.normstats.onnx.NetworkSession(model, "m", in,
+        in.itemShape(784), List.of(m.outputs().get(0)), n)) {
+      for (int i = 0; i < n; i++) {
+        System.arraycopy(images[i], 0, s.rows(), i * 784, 784);
+      }
+      s.run(n);
+      return java.util.Arrays.copyOf(s.floats(0), n * 10);
     }
   }
 
@@ -256,6 +302,53 @@ class ZooRecalibrateTest {
       }
     }
     assertTrue(differ > 100, "the layers above see the mixed statistics: " + differ);
+  }
+
+  @Test
+  void aSampleOfRowsIsTheSameForAnyPartitioning() throws Exception {
+    // the rows --sample-rows 100 --seed 7 keeps, found here: the 100 smallest (hash, index)
+    int n = JSON.readTree(ZOO.resolve("resnet/expected.json").toFile()).get("rows").asInt();
+    Long[] order = new Long[n];
+    for (int i = 0; i < n; i++) {
+      order[i] = (long) i;
+    }
+    java.util.Arrays.sort(order, java.util.Comparator
+        .comparingLong((Long g) -> io.normstats.spark.RowSample.hash(7, g))
+        .thenComparingLong(g -> g));
+    int[] kept = java.util.Arrays.stream(order, 0, 100).mapToInt(Long::intValue).sorted()
+        .toArray();
+    int[][] part = new int[100][];
+    for (int i = 0; i < 100; i++) {
+      part[i] = java.util.Arrays.stream(images[kept[i]]).mapToInt(v -> (int) v).toArray();
+    }
+    Path subset = tmp.resolve("sampled-idx3-ubyte.gz");
+    IdxFiles.writeImages(subset, 28, 28, part, true);
+    String model = ZOO.resolve("resnet/dynamo.onnx").toString();
+    Path a = tmp.resolve("sample-p1");
+    Path b = tmp.resolve("sample-p4");
+    Path c = tmp.resolve("sample-subset");
+    TestSpark.ok("recalibrate", "--model", model, "--input", input, "--sample-rows", "100",
+        "--seed", "7", "--partitions", "1", "--output", a.toString());
+    TestSpark.ok("recalibrate", "--model", model, "--input", input, "--sample-rows", "100",
+        "--seed", "7", "--partitions", "4", "--batch-size", "7", "--output", b.toString());
+    TestSpark.ok("recalibrate", "--model", model, "--input", subset.toString(),
+        "--output", c.toString());
+    for (String f : List.of("recalibrate.json", "model.onnx", "bn_stats.safetensors")) {
+      assertArrayEquals(Files.readAllBytes(a.resolve(f)), Files.readAllBytes(b.resolve(f)), f);
+    }
+    // the same statistics as the 100 rows alone, precise_bn's minibatches included
+    for (String f : List.of("model.onnx", "bn_stats.safetensors")) {
+      assertArrayEquals(Files.readAllBytes(a.resolve(f)), Files.readAllBytes(c.resolve(f)), f);
+    }
+    JsonNode json = JSON.readTree(a.resolve("recalibrate.json").toFile());
+    JsonNode whole = JSON.readTree(c.resolve("recalibrate.json").toFile());
+    assertEquals(100, json.get("rows").asLong());
+    assertEquals(512, json.get("input_rows").asLong());
+    assertEquals(7, json.get("seed").asLong());
+    for (int k = 0; k < json.get("layers").size(); k++) {
+      assertEquals(whole.get("layers").get(k).get("precise_bn"),
+          json.get("layers").get(k).get("precise_bn"));
+    }
   }
 
   private static List<String> strings(JsonNode array) {
