@@ -258,6 +258,33 @@ class ExportedModelsTest {
   }
 
   @Test
+  void aBatchNormInsideAnIfBranchIsAClearError() throws Exception {
+    ModelProto base = OnnxGraphs.residualMlpGraph(4, 3, 17);
+    // the then-branch of an If holds a copy of bn_a
+    NodeProto bn = base.getGraph().getNodeList().stream()
+        .filter(n -> n.getName().equals("bn_a")).findFirst().orElseThrow();
+    GraphProto branch = GraphProto.newBuilder().setName("then")
+        .addNode(bn.toBuilder().setName("inner_bn").setOutput(0, "inner_out"))
+        .addOutput(io.normstats.onnx.proto.OnnxProto.ValueInfoProto.newBuilder()
+            .setName("inner_out"))
+        .build();
+    GraphProto.Builder g = base.getGraph().toBuilder();
+    g.addInitializer(TensorProto.newBuilder().setName("cond")
+        .setDataType(TensorProto.DataType.BOOL_VALUE).addInt32Data(1));
+    g.addNode(NodeProto.newBuilder().setOpType("If").setName("branchy").addInput("cond")
+        .addOutput("if_out")
+        .addAttribute(AttributeProto.newBuilder().setName("then_branch")
+            .setType(AttributeProto.AttributeType.GRAPH).setG(branch))
+        .addAttribute(AttributeProto.newBuilder().setName("else_branch")
+            .setType(AttributeProto.AttributeType.GRAPH).setG(branch)));
+    OnnxModel m = OnnxModel.parse(base.toBuilder().setGraph(g).build().toByteArray(), "if.onnx");
+    InputException e = assertThrows(InputException.class, m::batchNorms);
+    assertEquals(InputException.USAGE, e.exitCode());
+    assertEquals("if.onnx: node branchy holds a BatchNormalization inside a subgraph, which "
+        + "normstats does not recalibrate", e.getMessage());
+  }
+
+  @Test
   void aModelWhoseBatchNormsWereFoldedShowsBothExportCalls() throws Exception {
     OnnxModel folded = OnnxModel.parse(Files.readAllBytes(ZOO.resolve("resnet/dynamo_folded.onnx")),
         "folded.onnx");
