@@ -235,8 +235,8 @@ public final class BatchNormFolding {
         weights[i] = (float) weights[i];
       }
     }
-    String wName = unique(p.getInput(1) + "__folded", names);
-    String bName = unique((biasName != null ? biasName : bn.bias()) + "__folded", names);
+    String wName = OnnxModel.uniqueName(p.getInput(1) + "__folded", names);
+    String bName = OnnxModel.uniqueName((biasName != null ? biasName : bn.bias()) + "__folded", names);
     added.add(OnnxModel.Tensors.of(wName, type, weights, dims));
     added.add(OnnxModel.Tensors.of(bName, type, newBias, List.of((long) c)));
     p.setInput(1, wName);
@@ -285,14 +285,5 @@ public final class BatchNormFolding {
 
   private static String label(NodeProto.Builder n) {
     return n.getName().isEmpty() ? n.getOpType() + "(" + n.getOutput(0) + ")" : n.getName();
-  }
-
-  private static String unique(String name, Set<String> taken) {
-    String n = name;
-    for (int k = 1; taken.contains(n); k++) {
-      n = name + "_" + k;
-    }
-    taken.add(n);
-    return n;
   }
 }

@@ -137,7 +137,7 @@ final class BatchNormParameters {
         changed = true;
         if (initializer && !pinned.contains(v) && claimed.add(v)) {
           // the others read a copy: this layer keeps the name (its state-dict key)
-          String copy = unique(v + "__shared", names);
+          String copy = OnnxModel.uniqueName(v + "__shared", names);
           initializers.put(copy, t.toBuilder().setName(copy).build());
           for (int j = 0; j < nodes.size(); j++) {
             NodeProto.Builder other = nodes.get(j);
@@ -164,7 +164,7 @@ final class BatchNormParameters {
           added.add(initializers.get(v));
           continue;
         }
-        String own = unique(v + "__" + sanitize(label(bn.build())), names);
+        String own = OnnxModel.uniqueName(v + "__" + sanitize(label(bn.build())), names);
         initializers.put(own, t.toBuilder().setName(own).build());
         added.add(initializers.get(own));
         bn.setInput(k, own);
@@ -270,14 +270,5 @@ final class BatchNormParameters {
 
   private static String sanitize(String s) {
     return s.replaceAll("[^A-Za-z0-9_.]", "_").replaceAll("^_+", "");
-  }
-
-  private static String unique(String name, Set<String> taken) {
-    String n = name;
-    for (int k = 1; taken.contains(n); k++) {
-      n = name + "_" + k;
-    }
-    taken.add(n);
-    return n;
   }
 }

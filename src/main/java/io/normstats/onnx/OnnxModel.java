@@ -591,6 +591,16 @@ public final class OnnxModel {
         .addOutput(output).build();
   }
 
+  /** The first of name, name_1, name_2, ... not in {@code taken}, which it joins. */
+  static String uniqueName(String name, Set<String> taken) {
+    String n = name;
+    for (int k = 1; taken.contains(n); k++) {
+      n = name + "_" + k;
+    }
+    taken.add(n);
+    return n;
+  }
+
   private static String unique(String name, Map<String, ?> taken) {
     String n = name;
     for (int k = 1; taken.containsKey(n); k++) {
