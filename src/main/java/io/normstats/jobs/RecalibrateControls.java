@@ -38,6 +38,12 @@ public final class RecalibrateControls {
           + "the Conv, ConvTranspose or Gemm before it (in double, then the stored type).")
   boolean fold;
 
+  @Option(names = "--activation-cache", defaultValue = "auto", paramLabel = "MODE",
+      description = "on: each pass starts from the values the previous one cut, persisted by "
+          + "Spark; off: from the input; auto (default): on from three passes up. The same bits "
+          + "either way.")
+  String activationCache;
+
   @Option(names = "--approximations", defaultValue = "one_pass,precise_bn", paramLabel = "LIST",
       description = "The comparison passes to run: one_pass, precise_bn, both (default: "
           + "${DEFAULT-VALUE}) or none.")
@@ -47,7 +53,19 @@ public final class RecalibrateControls {
   NetworkRecalibration.Settings apply(NetworkRecalibration.Settings s) {
     return new NetworkRecalibration.Settings(s.inputName(), s.batchSize(), s.sampleVariance(),
         s.preciseBnBatchSize(), layers, priorWeight,
-        sampleRows == null ? null : new NetworkRecalibration.Sample(sampleRows, seed));
+        sampleRows == null ? null : new NetworkRecalibration.Sample(sampleRows, seed),
+        activationCache());
+  }
+
+  /**
+   * The activation cache mode.
+   *
+   * @throws InputException (usage) for a mode other than auto, on or off
+   */
+  NetworkRecalibration.ActivationCache activationCache() {
+    FitJob.check("--activation-cache", activationCache, "auto", "on", "off");
+    return NetworkRecalibration.ActivationCache.valueOf(activationCache.toUpperCase(
+        java.util.Locale.ROOT));
   }
 
   /**

@@ -194,7 +194,7 @@ public final class BatchNormRecalibration extends Estimator<RecalibratedNetworkM
       result = NetworkRecalibration.exact(df, selection, model,
           new NetworkRecalibration.Settings(getInputName(), getBatchSize(),
               "sample".equals(getOrDefault(varianceMode)), 2, List.of(getLayers()),
-              getPriorWeight(), null));
+              getPriorWeight(), null, NetworkRecalibration.ActivationCache.AUTO));
     } catch (InputException e) {
       if (InputException.find(e).exitCode() == InputException.USAGE) {
         throw new IllegalArgumentException(e.getMessage(), e);

@@ -432,6 +432,67 @@ public final class OnnxModel {
    * @throws IllegalArgumentException if a tensor is not a value of the graph
    */
   public Capture capturing(List<String> tensors) {
+    return slice(Map.of(), tensors);
+  }
+
+  /**
+   * The values a pass computing level {@code level}'s BatchNorm inputs leaves for the passes
+   * after it: those that depend on the data, can be computed with the BatchNorms below
+   * {@code level} alone (they depend on no BatchNorm of level {@code level} or above), and are
+   * read by a node that cannot (one that depends on a BatchNorm of level {@code level} or
+   * above). They include the level's BatchNorm inputs, the skip connections that cross it, and
+   * values such as the batch size that an exporter computes once from the input. Computing
+   * level {@code level + 1}'s inputs (and the next cut) needs only these values
+   * ({@link #slice}). In the graph's topological order.
+   */
+  public List<String> cut(int level) {
+    Set<String> initializers = initializerNames(proto.getGraph());
+    Set<String> data = new HashSet<>(dataInputs());
+    Map<String, Integer> depth = new HashMap<>();
+    Map<String, Integer> bnLevel = new HashMap<>();
+    batchNorms().forEach(l -> bnLevel.put(l.output(), l.level()));
+    LinkedHashSet<String> out = new LinkedHashSet<>();
+    for (NodeProto n : order) {
+      int d = 0;
+      boolean fromData = false;
+      for (String in : inputsOf(n)) {
+        d = Math.max(d, depth.getOrDefault(in, 0));
+        fromData |= data.contains(in);
+      }
+      if (isBatchNorm(n) && bnLevel.containsKey(n.getOutput(0))) {
+        d = Math.max(d, bnLevel.get(n.getOutput(0)) + 1);
+      }
+      if (d >= level + 1) {
+        for (String in : inputsOf(n)) {
+          if (data.contains(in) && !initializers.contains(in)
+              && depth.getOrDefault(in, 0) <= level) {
+            out.add(in);
+          }
+        }
+      }
+      for (String o : n.getOutputList()) {
+        depth.put(o, d);
+        if (fromData) {
+          data.add(o);
+        }
+      }
+    }
+    return List.copyOf(out);
+  }
+
+  /**
+   * The graph pruned to what computes {@code tensors} from the values {@code from}, which become
+   * its inputs (all of them, in their order, of the given ONNX element types, shapes left open) in
+   * place of what computes them; {@code tensors} become its outputs, in order. A tensor that no kept node computes (an
+   * input, an initializer, or one of {@code from}) is passed through an Identity node, whose
+   * output name {@link Capture#outputs()} gives in its place. Data inputs that the kept nodes do
+   * not read are dropped.
+   *
+   * @param from values of the graph, each with its element type; empty to start from the inputs
+   * @param tensors value names of the graph
+   * @throws IllegalArgumentException if a tensor is not a value of the graph
+   */
+  public Capture slice(Map<String, Integer> from, List<String> tensors) {
     GraphProto g = proto.getGraph();
     Map<String, NodeProto> producer = new HashMap<>();
     for (NodeProto n : order) {
@@ -446,8 +507,12 @@ public final class OnnxModel {
     ArrayDeque<String> work = new ArrayDeque<>();
     List<NodeProto> identities = new ArrayList<>();
     List<String> outputs = new ArrayList<>();
+    for (String f : from.keySet()) {
+      producer.remove(f);
+    }
     for (String t : tensors) {
-      if (!producer.containsKey(t) && !initializers.contains(t) && !graphInputs.contains(t)) {
+      if (!producer.containsKey(t) && !initializers.contains(t) && !graphInputs.contains(t)
+          && !from.containsKey(t)) {
         throw new IllegalArgumentException("no value '" + t + "' in " + what);
       }
       if (producer.containsKey(t)) {
@@ -493,12 +558,18 @@ public final class OnnxModel {
       }
     }
     for (ValueInfoProto v : g.getInputList()) {
-      if (needed.contains(v.getName())) {
+      if (needed.contains(v.getName()) && !from.containsKey(v.getName())) {
         b.addInput(v);
       }
     }
+    for (Map.Entry<String, Integer> f : from.entrySet()) {
+      { // every one, read or not, so that a caller feeds them all alike
+        b.addInput(ValueInfoProto.newBuilder().setName(f.getKey()).setType(TypeProto.newBuilder()
+            .setTensorType(TypeProto.Tensor.newBuilder().setElemType(f.getValue()))));
+      }
+    }
     for (ValueInfoProto v : g.getValueInfoList()) {
-      if (needed.contains(v.getName())) {
+      if (needed.contains(v.getName()) && !from.containsKey(v.getName())) {
         b.addValueInfo(v);
       }
     }

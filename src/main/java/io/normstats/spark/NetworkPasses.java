@@ -6,6 +6,7 @@ import io.normstats.onnx.ElementType;
 import io.normstats.onnx.NetworkInput;
 import io.normstats.onnx.NetworkSession;
 import io.normstats.onnx.OnnxModel;
+import io.normstats.onnx.SegmentSession;
 import java.io.Serializable;
 import java.util.Collections;
 import java.util.Iterator;
@@ -239,6 +240,261 @@ public final class NetworkPasses {
       orderRef.destroy();
       model.destroy();
     }
+  }
+
+  /**
+   * One batch of rows as the values that cross a cut (the activation cache): a task of the next
+   * pass runs the network's next segment on it.
+   */
+  public record Block(int rows, SegmentSession.Tensor[] tensors) implements Serializable {}
+
+  /**
+   * A pass of the activation cache: the graph segment from the previous cut (or the input) to
+   * this level's captured BatchNorm inputs and the next cut.
+   *
+   * @param what the model's name for messages
+   * @param segment the serialized segment
+   * @param inputs its inputs: the previous cut's values, or the model's data input
+   * @param outputs its outputs: first the {@code names.length} captured tensors, then the cut
+   * @param names what each captured tensor is, for messages
+   * @param input the model's data input (for the first pass, which reads rows)
+   * @param itemShape one row's item shape (first pass)
+   * @param batchSize rows per run (first pass; later passes run the blocks as they are)
+   */
+  public record CutPass(String what, byte[] segment, List<String> inputs, List<String> outputs,
+      String[] names, NetworkInput input, long[] itemShape, int batchSize)
+      implements Serializable {}
+
+  /**
+   * What a cached pass leaves: the moments of its captured tensors, the input order (when
+   * counted), the element types of the cut's values, and the persisted blocks of the cut (null
+   * when it cuts nothing), which the caller unpersists once the next pass has read them.
+   */
+  public record Cut(ActivationMoments moments, InputOrder order, int[] types,
+      JavaRDD<Block> blocks, JavaRDD<Object> state) {
+    /** Frees the cached blocks. */
+    public void release() {
+      if (state != null) {
+        state.unpersist(false);
+      }
+    }
+  }
+
+  /** One task's moments, input-order counts and the cut's element types. */
+  private record CutSummary(ActivationMoments moments, InputOrder.Counter counter, int[] types)
+      implements Serializable {
+    CutSummary merge(CutSummary other) {
+      moments.merge(other.moments);
+      if (counter != null) {
+        counter.merge(other.counter);
+      }
+      return new CutSummary(moments, counter, types != null ? types : other.types);
+    }
+  }
+
+  /**
+   * The first cached pass: rows (as {@link #capture} reads them) through the segment from the
+   * input, with the cut's values persisted (serialized, memory and disk) in blocks of one batch.
+   *
+   * @param fileIndex as {@link #capture}
+   */
+  public static Cut firstCut(JavaRDD<InternalRow> rows, FeatureSelection selection, CutPass pass,
+      int fileIndex, boolean persist) {
+    return chainedCut(rows, selection, List.of(), pass, fileIndex, persist);
+  }
+
+  /**
+   * A cached pass without the cache: rows (as {@link #capture} reads them) through the segments
+   * of the passes before, one after the other, then through this pass's segment. The same
+   * segments, so the same bits, as {@link #nextCut} on the cached blocks.
+   *
+   * @param chain the earlier passes, first to last
+   */
+  public static Cut recomputedCut(JavaRDD<InternalRow> rows, FeatureSelection selection,
+      List<CutPass> chain, CutPass pass) {
+    return chainedCut(rows, selection, chain, pass, -1, false);
+  }
+
+  private static Cut chainedCut(JavaRDD<InternalRow> rows, FeatureSelection selection,
+      List<CutPass> chain, CutPass pass, int fileIndex, boolean persist) {
+    JavaSparkContext sc = JavaSparkContext.fromSparkContext(rows.context());
+    Broadcast<byte[]> model = sc.broadcast(pass.segment());
+    List<Broadcast<byte[]>> before = new java.util.ArrayList<>();
+    for (CutPass c : chain) {
+      before.add(sc.broadcast(c.segment()));
+    }
+    CutPass head = chain.isEmpty() ? pass : chain.get(0);
+    JavaRDD<Object> state = rows.mapPartitions(it -> {
+      DenseRows reader = new DenseRows(selection);
+      int length = reader.length();
+      int capacity = head.batchSize();
+      double[] buffer = new double[Math.multiplyExact(capacity, length)];
+      InputOrder.Counter counter = fileIndex >= 0 ? new InputOrder.Counter() : null;
+      List<SegmentSession> sessions = new java.util.ArrayList<>();
+      for (int j = 0; j < chain.size(); j++) {
+        sessions.add(new SegmentSession(before.get(j).value(), chain.get(j).what(),
+            chain.get(j).inputs(), chain.get(j).outputs()));
+      }
+      return new CutIterator(pass, model.value(), counter) {
+        @Override
+        Block nextBatch() {
+          int n = 0;
+          while (n < capacity && it.hasNext()) {
+            InternalRow row = it.next();
+            if (counter != null) {
+              counter.add(row.getUTF8String(fileIndex).toString(), row.getLong(fileIndex + 1));
+            }
+            reader.read(row, buffer, n * length);
+            n++;
+          }
+          if (n == 0) {
+            sessions.forEach(SegmentSession::close);
+            return null;
+          }
+          List<SegmentSession.Tensor> values = List.of(
+              rowsTensor(head.input(), head.itemShape(), buffer, n));
+          for (int j = 0; j < sessions.size(); j++) {
+            List<SegmentSession.Tensor> out = sessions.get(j).run(values);
+            values = out.subList(chain.get(j).names().length, out.size());
+          }
+          return new Block(n, values.toArray(new SegmentSession.Tensor[0]));
+        }
+      };
+    });
+    return finish(state, pass, persist);
+  }
+
+  /** A later cached pass: the previous cut's blocks through the next segment. */
+  public static Cut nextCut(Cut previous, CutPass pass) {
+    JavaSparkContext sc = JavaSparkContext.fromSparkContext(previous.blocks().context());
+    Broadcast<byte[]> model = sc.broadcast(pass.segment());
+    JavaRDD<Object> state = previous.blocks().mapPartitions(it ->
+        new CutIterator(pass, model.value(), null) {
+          @Override
+          Block nextBatch() {
+            return it.hasNext() ? it.next() : null;
+          }
+        });
+    return finish(state, pass, true);
+  }
+
+  /**
+   * One task of a cached pass, lazily: each batch through the segment, its captured tensors
+   * folded into the task's moments and its cut values handed on as a {@link Block} (so that
+   * Spark's block store serializes them as they come), then one {@link CutSummary}.
+   */
+  private abstract static class CutIterator implements Iterator<Object> {
+    private final CutPass pass;
+    private final SegmentSession session;
+    private final ActivationMoments moments;
+    private final InputOrder.Counter counter;
+    private final int captured;
+    private final int[] types;
+    private final boolean cuts;
+    private Object next;
+    private boolean done;
+
+    CutIterator(CutPass pass, byte[] model, InputOrder.Counter counter) {
+      this.pass = pass;
+      this.session = new SegmentSession(model, pass.what(), pass.inputs(), pass.outputs());
+      this.moments = new ActivationMoments(pass.names());
+      this.counter = counter;
+      this.captured = pass.names().length;
+      this.types = new int[pass.outputs().size() - captured];
+      this.cuts = types.length > 0;
+    }
+
+    /** The next batch of inputs, or null at the end. */
+    abstract Block nextBatch();
+
+    @Override
+    public boolean hasNext() {
+      while (next == null && !done) {
+        Block batch = nextBatch();
+        if (batch == null) {
+          session.close();
+          FaultInjection.afterWork("network pass");
+          next = new CutSummary(moments, counter, cuts ? types : null);
+          done = true;
+          break;
+        }
+        List<SegmentSession.Tensor> result = session.run(List.of(batch.tensors()));
+        fold(moments, result, captured, batch.rows());
+        if (cuts) {
+          SegmentSession.Tensor[] cut = result.subList(captured, result.size())
+              .toArray(new SegmentSession.Tensor[0]);
+          for (int k = 0; k < cut.length; k++) {
+            types[k] = cut[k].elemType();
+          }
+          next = new Block(batch.rows(), cut);
+        }
+      }
+      return next != null;
+    }
+
+    @Override
+    public Object next() {
+      if (!hasNext()) {
+        throw new java.util.NoSuchElementException();
+      }
+      Object out = next;
+      next = null;
+      return out;
+    }
+  }
+
+  private static Cut finish(JavaRDD<Object> state, CutPass pass, boolean persist) {
+    boolean cuts = persist && pass.outputs().size() > pass.names().length;
+    if (cuts) {
+      state.persist(org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK_SER());
+    }
+    CutSummary total = state.getNumPartitions() == 0
+        ? new CutSummary(new ActivationMoments(pass.names()), new InputOrder.Counter(), null)
+        : state.filter(o -> o instanceof CutSummary).map(o -> (CutSummary) o)
+            .treeReduce(CutSummary::merge, state.getNumPartitions() > 64 ? 3 : 2);
+    JavaRDD<Block> blocks = cuts ? state.filter(o -> o instanceof Block).map(o -> (Block) o)
+        : null;
+    return new Cut(total.moments(), total.counter() == null ? null
+        : InputOrder.of(total.counter().counts()), total.types(), blocks, cuts ? state : null);
+  }
+
+
+  /** Folds the first {@code captured} outputs of a run of {@code n} rows into the moments. */
+  private static void fold(ActivationMoments moments, List<SegmentSession.Tensor> result,
+      int captured, int n) {
+    for (int k = 0; k < captured; k++) {
+      SegmentSession.Tensor t = result.get(k);
+      if (t.elemType() == ElementType.FLOAT.onnxType()) {
+        moments.add(k, t.shape(), t.floats(), n);
+      } else if (t.elemType() == ElementType.DOUBLE.onnxType()) {
+        moments.add(k, t.shape(), t.doubles(), n);
+      } else {
+        throw InputException.usage("a captured tensor holds ONNX element type " + t.elemType()
+            + "; normstats reads float or double tensors");
+      }
+    }
+  }
+
+  /** The first {@code n} rows of {@code buffer} as the model input's tensor. */
+  private static SegmentSession.Tensor rowsTensor(NetworkInput input, long[] itemShape,
+      double[] buffer, int n) {
+    int length = 1;
+    for (long d : itemShape) {
+      length *= (int) d;
+    }
+    long[] shape = new long[itemShape.length + 1];
+    shape[0] = n;
+    System.arraycopy(itemShape, 0, shape, 1, itemShape.length);
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(n * length * input.type().bytes())
+        .order(java.nio.ByteOrder.nativeOrder());
+    for (int i = 0; i < n * length; i++) {
+      if (input.type() == ElementType.FLOAT) {
+        b.putFloat((float) buffer[i]);
+      } else {
+        b.putDouble(buffer[i]);
+      }
+    }
+    return new SegmentSession.Tensor(input.type().onnxType(), shape, b.array());
   }
 
   /** Sends row index g to task {@code g / rowsPerTask}. */

@@ -23,11 +23,15 @@ import org.slf4j.LoggerFactory;
  * Exact prediction-mode statistics for every BatchNormalization layer of a trained network, on
  * Spark: bottom-up, one level per distributed pass, as CNTK's BNStat did.
  *
- * <p>Pass k runs the network pruned to the inputs of the level-k layers, with every layer of a
- * lower level already holding its recomputed statistics (rounded to its stored element type, so
- * the activations measured are exactly those of the written model in prediction mode), and
- * computes the exact per-channel mean and variance of each such input over all rows
- * ({@link NetworkPasses}, {@link io.normstats.onnx.ActivationMoments}). Passes = levels.
+ * <p>Pass k runs the segment of the network from the cut after level k-1 to the inputs of the
+ * level-k layers and the next cut ({@link OnnxModel#cut}, {@link OnnxModel#slice}), with every
+ * layer of a lower level already holding its recomputed statistics (rounded to its stored element
+ * type, so the activations measured are exactly those of the written model in prediction mode),
+ * and computes the exact per-channel mean and variance of each such input over all rows
+ * ({@link NetworkPasses}, {@link io.normstats.onnx.ActivationMoments}). Passes = levels. The
+ * values at the cut come from Spark's cache of the previous pass, or are recomputed through the
+ * segments before ({@link ActivationCache}); a model with a fixed batch size runs each pass with
+ * the whole graph pruned to the level's inputs.
  *
  * <p>With {@link #withApproximations}, two approximations for comparison, in the same run:
  * <ul>
@@ -67,9 +71,12 @@ public final class NetworkRecalibration {
    *     al. 2020 (arXiv:2006.16971) use W = N / (N + n) for test-time adaptation.
    * @param sample the rows to recalibrate on ({@link RowSample}), or null for all; only inputs
    *     read from files have the input order it needs ({@link #withApproximations})
+   * @param activationCache whether each pass starts from the values the previous one cut
+   *     ({@link ActivationCache})
    */
   public record Settings(String inputName, int batchSize, boolean sampleVariance,
-      int preciseBnBatchSize, List<String> layers, double priorWeight, Sample sample) {
+      int preciseBnBatchSize, List<String> layers, double priorWeight, Sample sample,
+      ActivationCache activationCache) {
     /**
      * @throws InputException (usage) for a batch size below 1, a minibatch below 2, a prior
      *     weight outside [0, 1] or an empty glob
@@ -86,6 +93,7 @@ public final class NetworkRecalibration {
         throw InputException.usage("--prior-weight must be in [0, 1]: " + priorWeight);
       }
       layers = layers == null ? List.of() : List.copyOf(layers);
+      activationCache = activationCache == null ? ActivationCache.AUTO : activationCache;
       for (String g : layers) {
         if (g.isBlank()) {
           throw InputException.usage("--layers has an empty pattern");
@@ -96,7 +104,8 @@ public final class NetworkRecalibration {
     /** Every layer, exact statistics, all rows. */
     public Settings(String inputName, int batchSize, boolean sampleVariance,
         int preciseBnBatchSize) {
-      this(inputName, batchSize, sampleVariance, preciseBnBatchSize, List.of(), 0, null);
+      this(inputName, batchSize, sampleVariance, preciseBnBatchSize, List.of(), 0, null,
+          ActivationCache.AUTO);
     }
 
     /**
@@ -177,6 +186,28 @@ public final class NetworkRecalibration {
    * {@code seed}: the same rows for any partitioning.
    */
   public record Sample(long rows, long seed) {}
+
+  /**
+   * Where each pass after the first starts. With the cache, from the values the previous pass cut
+   * ({@link OnnxModel#cut}: the BatchNorm inputs it captured, the skip connections that cross
+   * it), persisted by Spark (serialized, memory and disk, each task holding its partition's) and
+   * run through the next segment of the network only: about one inference of work in all,
+   * against one partial inference per level without it. The statistics are the same bits either
+   * way: both make every cut's values graph inputs or outputs, so ONNX Runtime fuses nothing
+   * across a cut. A model with a fixed batch size always runs from the input.
+   */
+  public enum ActivationCache {
+    /** On when there are three passes or more (two passes re-run little). */
+    AUTO,
+    /** Always, but for a fixed batch size. */
+    ON,
+    /** Every pass from the input. */
+    OFF;
+
+    boolean enabled(int passes, NetworkInput input) {
+      return input.fixedBatchSize() <= 0 && (this == ON || this == AUTO && passes >= 3);
+    }
+  }
 
   /** The comparison passes to run beside the exact statistics. */
   public enum Approximation {
@@ -351,23 +382,66 @@ public final class NetworkRecalibration {
     Map<String, ExactMoments[]> onePass = new LinkedHashMap<>();
     long rowCount = -1;
     InputOrder order = null;
-    for (int level : measuredLevels) {
+    boolean segmented = input.fixedBatchSize() <= 0;
+    boolean cache = segmented && settings.activationCache().enabled(measuredLevels.size(), input);
+    List<NetworkPasses.CutPass> chain = new ArrayList<>();
+    NetworkPasses.Cut previous = null;
+    List<String> previousCut = null;
+    for (int i = 0; i < measuredLevels.size(); i++) {
+      int level = measuredLevels.get(i);
       long start = System.nanoTime();
       boolean first = rowCount < 0;
       List<BatchNormLayer> measured = layers.stream().filter(l -> l.level() == level).toList();
       List<BatchNormLayer> captured = first && onePassOn ? layers : measured;
       OnnxModel upstream = written.isEmpty() ? model : model.withStatistics(written);
-      NetworkPasses.Pass pass = pass(upstream, captured, input, item, settings.batchSize());
-      NetworkPasses.Captured result = NetworkPasses.capture(rows, selection, pass,
-          first ? fileIndex : -1);
-      ActivationMoments moments = result.moments();
+      ActivationMoments moments;
+      if (segmented) {
+        // each pass runs the segment from the previous cut to this one (OnnxModel.cut), from
+        // the cached values of that cut or recomputing it through the segments before
+        List<String> cut = i == measuredLevels.size() - 1 ? List.of() : model.cut(level);
+        String[] names = captured.stream().map(BatchNormLayer::node).toArray(String[]::new);
+        List<String> outputs = new ArrayList<>(captured.stream().map(BatchNormLayer::input)
+            .toList());
+        outputs.addAll(cut);
+        Map<String, Integer> from = new LinkedHashMap<>();
+        if (!first) {
+          for (int k = 0; k < previousCut.size(); k++) {
+            from.put(previousCut.get(k), previous.types()[k]);
+          }
+        }
+        OnnxModel.Capture segment = upstream.slice(from, outputs);
+        NetworkPasses.CutPass cutPass = new NetworkPasses.CutPass(model.what(),
+            segment.model().toByteArray(), first ? List.of(input.name()) : previousCut,
+            List.copyOf(segment.outputs()), names, input, item, settings.batchSize());
+        NetworkPasses.Cut result = first
+            ? NetworkPasses.firstCut(rows, selection, cutPass, fileIndex, cache)
+            : cache ? NetworkPasses.nextCut(previous, cutPass)
+            : NetworkPasses.recomputedCut(rows, selection, chain, cutPass);
+        if (previous != null) {
+          previous.release();
+        }
+        chain.add(cutPass);
+        previous = result;
+        previousCut = cut;
+        moments = result.moments();
+        if (first) {
+          order = result.order();
+        }
+      } else {
+        NetworkPasses.Pass pass = pass(upstream, captured, input, item, settings.batchSize());
+        NetworkPasses.Captured result = NetworkPasses.capture(rows, selection, pass,
+            first ? fileIndex : -1);
+        moments = result.moments();
+        if (first) {
+          order = result.order();
+        }
+      }
       long items = moments.items(0);
       if (items == 0) {
         throw InputException.data("the input has no rows");
       }
       if (first) {
         rowCount = items;
-        order = result.order();
       } else if (items != rowCount) {
         throw InputException.data("the input changed while the job ran: " + rowCount
             + " rows in the first pass, " + items + " in the pass of level " + level);
@@ -387,6 +461,9 @@ public final class NetworkRecalibration {
       LOG.info("recalibrate: level {} of {} ({} layer(s){}) done in {} s", level, levels,
           measured.size(), first && onePassOn ? ", with one_pass" : "",
           String.format(Locale.ROOT, "%.1f", s));
+    }
+    if (previous != null) {
+      previous.release();
     }
     OnnxModel recalibrated = model.withStatistics(written);
     Map<String, ExactMoments[]> precise = new LinkedHashMap<>();

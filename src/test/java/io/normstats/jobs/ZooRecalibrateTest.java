@@ -149,6 +149,25 @@ class ZooRecalibrateTest {
   }
 
   @Test
+  void theActivationCacheGivesTheBitsOfRecomputingFromTheInput() throws Exception {
+    for (String model : List.of("resnet/legacy.onnx", "resnet/dynamo.onnx",
+        "mobilenet_v2/dynamo.onnx", "efficientnet_blocks/legacy.onnx", "densenet/legacy.onnx",
+        "volumetric/dynamo.onnx")) {
+      String path = ZOO.resolve(model).toString();
+      Path on = tmp.resolve("cache-on-" + model.replace('/', '-'));
+      Path off = tmp.resolve("cache-off-" + model.replace('/', '-'));
+      TestSpark.ok("recalibrate", "--model", path, "--input", input, "--activation-cache", "on",
+          "--partitions", "3", "--batch-size", "50", "--output", on.toString());
+      TestSpark.ok("recalibrate", "--model", path, "--input", input, "--activation-cache", "off",
+          "--output", off.toString());
+      for (String f : List.of("recalibrate.json", "model.onnx", "bn_stats.safetensors")) {
+        assertArrayEquals(Files.readAllBytes(on.resolve(f)), Files.readAllBytes(off.resolve(f)),
+            model + " " + f);
+      }
+    }
+  }
+
+  @Test
   void theSameBytesForAnyPartitioningAndBatchSize() throws Exception {
     for (String model : List.of("resnet/dynamo.onnx", "densenet/legacy.onnx")) {
       Path a = tmp.resolve("p1-" + model.replace('/', '-'));

@@ -11,6 +11,7 @@ import io.normstats.onnx.BatchNormLayer;
 import io.normstats.onnx.NetworkInput;
 import io.normstats.onnx.NetworkSession;
 import io.normstats.onnx.OnnxModel;
+import io.normstats.onnx.SegmentSession;
 import io.normstats.testing.ExactOracle;
 import io.normstats.testing.IdxFiles;
 import io.normstats.testing.OnnxGraphs;
@@ -122,6 +123,36 @@ class NetworkRecalibrationTest {
     return out;
   }
 
+  /** The first ROWS images as one float tensor [ROWS, 1, 28, 28]. */
+  private static SegmentSession.Tensor imagesTensor() {
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(ROWS * 784 * 4)
+        .order(java.nio.ByteOrder.nativeOrder());
+    for (int i = 0; i < ROWS; i++) {
+      for (int p = 0; p < 784; p++) {
+        b.putFloat((float) images[i][p]);
+      }
+    }
+    return new SegmentSession.Tensor(1, new long[] {ROWS, 1, 28, 28}, b.array());
+  }
+
+  /** A float tensor [N, C, ...] as the values of each channel. */
+  private static double[][] perChannel(SegmentSession.Tensor t) {
+    long[] shape = t.shape();
+    int n = (int) shape[0];
+    int c = (int) shape[1];
+    int spatial = (int) Arrays.stream(shape).skip(2).reduce(1, (a, b) -> a * b);
+    float[] data = t.floats();
+    double[][] out = new double[c][n * spatial];
+    for (int i = 0; i < n; i++) {
+      for (int ch = 0; ch < c; ch++) {
+        for (int p = 0; p < spatial; p++) {
+          out[ch][i * spatial + p] = data[(i * c + ch) * spatial + p];
+        }
+      }
+    }
+    return out;
+  }
+
   private static void assertExact(double[][] values, ExactMoments[] moments, String what) {
     assertEquals(values.length, moments.length, what);
     for (int c = 0; c < values.length; c++) {
@@ -146,13 +177,41 @@ class NetworkRecalibrationTest {
     assertEquals(3, r.levels());
     assertEquals(3, r.passes());
     Map<String, double[][]> below = new LinkedHashMap<>();
+    List<OnnxModel.Capture> segments = new ArrayList<>();
+    List<List<String>> inputs = new ArrayList<>();
+    List<String> previousCut = List.of();
+    List<Integer> cutTypes = new ArrayList<>();
     for (int k = 0; k < layers.size(); k++) {
       BatchNormLayer layer = layers.get(k);
       NetworkRecalibration.Layer got = r.layers().get(k);
       assertEquals(layer.node(), got.layer().node());
-      // the oracle: one session, all rows in one batch, the levels below replaced
+      // the oracle: all rows in one batch through the segments of the levels so far (each from
+      // the previous cut, OnnxModel.cut, to its BatchNorm inputs and the next cut), the levels
+      // below replaced
       OnnxModel upstream = below.isEmpty() ? model : model.withStatistics(below);
-      double[][] values = activations(upstream, List.of(layer), ROWS).get(0);
+      List<String> outputs = new ArrayList<>(List.of(layer.input()));
+      List<String> cut = k == layers.size() - 1 ? List.of() : model.cut(layer.level());
+      outputs.addAll(cut);
+      Map<String, Integer> from = new LinkedHashMap<>();
+      for (int j = 0; j < previousCut.size(); j++) {
+        from.put(previousCut.get(j), cutTypes.get(j));
+      }
+      OnnxModel.Capture segment = upstream.slice(from, outputs);
+      segments.add(segment);
+      inputs.add(from.isEmpty() ? List.of("image") : List.copyOf(previousCut));
+      List<SegmentSession.Tensor> tensors = List.of(imagesTensor());
+      List<SegmentSession.Tensor> out = null;
+      for (int j = 0; j < segments.size(); j++) {
+        try (SegmentSession s = new SegmentSession(segments.get(j).model().toByteArray(), "seg",
+            inputs.get(j), segments.get(j).outputs())) {
+          out = s.run(tensors);
+        }
+        tensors = out.subList(1, out.size());
+      }
+      cutTypes.clear();
+      tensors.forEach(t -> cutTypes.add(t.elemType()));
+      previousCut = cut;
+      double[][] values = perChannel(out.get(0));
       assertExact(values, got.exact(), layer.node());
       double[][] written = got.written();
       for (int c = 0; c < layer.channels(); c++) {
