@@ -192,16 +192,18 @@ public final class NetworkRecalibration {
    * ({@link OnnxModel#cut}: the BatchNorm inputs it captured, the skip connections that cross
    * it), persisted by Spark (serialized, memory and disk, each task holding its partition's) and
    * run through the next segment of the network only: about one inference of work in all,
-   * against one partial inference per level without it. The statistics are the same bits either
-   * way: both make every cut's values graph inputs or outputs, so ONNX Runtime fuses nothing
-   * across a cut. A model with a fixed batch size always runs from the input.
+   * against one partial inference per level without it, where each pass recomputes the cut from
+   * the input through the segments of the passes before. The statistics are the same bits either
+   * way: ONNX Runtime runs the same segment graphs (a cut's values are graph inputs or outputs, so
+   * it fuses nothing across a cut). A model with a fixed batch size always runs from the input,
+   * with the whole graph.
    */
   public enum ActivationCache {
     /** On when there are three passes or more (two passes re-run little). */
     AUTO,
     /** Always, but for a fixed batch size. */
     ON,
-    /** Every pass from the input. */
+    /** Every pass recomputes its cut from the input. */
     OFF;
 
     boolean enabled(int passes, NetworkInput input) {
