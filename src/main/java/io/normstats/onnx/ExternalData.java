@@ -150,7 +150,7 @@ public final class ExternalData {
   }
 
   /** Bytes per element of an ONNX data type as raw data; -1 for string and unknown types. */
-  static int elementBytes(int dataType) {
+  public static int elementBytes(int dataType) {
     TensorProto.DataType t = TensorProto.DataType.forNumber(dataType);
     if (t == null) {
       return -1;

@@ -3,6 +3,7 @@ package io.normstats.spark;
 import io.normstats.InputException;
 import io.normstats.onnx.ActivationMoments;
 import io.normstats.onnx.ElementType;
+import io.normstats.onnx.ExternalData;
 import io.normstats.onnx.NetworkInput;
 import io.normstats.onnx.NetworkSession;
 import io.normstats.onnx.OnnxModel;
@@ -249,6 +250,89 @@ public final class NetworkPasses {
   public record Block(int rows, SegmentSession.Tensor[] tensors) implements Serializable {}
 
   /**
+   * A slice of a {@link Block} as Spark stores it: at most {@value #CHUNK_BYTES} bytes of the
+   * block's tensor data, the first slice with the block's layout. Small records, because Spark's
+   * Java serializer keeps every object it wrote in the last 100 records alive
+   * ({@code spark.serializer.objectStreamReset}): 100 batches of cut values held an executor of 512
+   * MB past its heap.
+   *
+   * @param rows the block's rows (first slice), else 0
+   * @param types the tensors' element types (first slice), else null
+   * @param shapes the tensors' shapes (first slice), else null
+   * @param last whether this slice ends the block
+   * @param data this slice's bytes of the tensors' data, one tensor after the other
+   */
+  record Chunk(int rows, int[] types, long[][] shapes, boolean last, byte[] data)
+      implements Serializable {}
+
+  /** The most bytes of tensor data in one stored record. */
+  static final int CHUNK_BYTES = 256 << 10;
+
+  /** A block as the slices Spark stores. */
+  static List<Chunk> chunks(Block b) {
+    int total = 0;
+    for (SegmentSession.Tensor t : b.tensors()) {
+      total = Math.addExact(total, t.data().length);
+    }
+    byte[] all = new byte[total];
+    int at = 0;
+    int[] types = new int[b.tensors().length];
+    long[][] shapes = new long[b.tensors().length][];
+    for (int k = 0; k < types.length; k++) {
+      SegmentSession.Tensor t = b.tensors()[k];
+      System.arraycopy(t.data(), 0, all, at, t.data().length);
+      at += t.data().length;
+      types[k] = t.elemType();
+      shapes[k] = t.shape();
+    }
+    List<Chunk> out = new java.util.ArrayList<>();
+    int from = 0;
+    do {
+      int to = Math.min(total, from + CHUNK_BYTES);
+      boolean first = from == 0;
+      out.add(new Chunk(first ? b.rows() : 0, first ? types : null, first ? shapes : null,
+          to == total, java.util.Arrays.copyOfRange(all, from, to)));
+      from = to;
+    } while (from < total);
+    return out;
+  }
+
+  /** The blocks of consecutive slices, as {@link #chunks} cut them. */
+  static Iterator<Block> blocks(Iterator<Chunk> chunks) {
+    return new Iterator<>() {
+      @Override
+      public boolean hasNext() {
+        return chunks.hasNext();
+      }
+
+      @Override
+      public Block next() {
+        Chunk first = chunks.next();
+        java.io.ByteArrayOutputStream data = new java.io.ByteArrayOutputStream();
+        data.writeBytes(first.data());
+        Chunk c = first;
+        while (!c.last()) {
+          c = chunks.next();
+          data.writeBytes(c.data());
+        }
+        byte[] all = data.toByteArray();
+        SegmentSession.Tensor[] tensors = new SegmentSession.Tensor[first.types().length];
+        int at = 0;
+        for (int k = 0; k < tensors.length; k++) {
+          long n = ExternalData.elementBytes(first.types()[k]);
+          for (long d : first.shapes()[k]) {
+            n *= d;
+          }
+          tensors[k] = new SegmentSession.Tensor(first.types()[k], first.shapes()[k],
+              java.util.Arrays.copyOfRange(all, at, at + (int) n));
+          at += (int) n;
+        }
+        return new Block(first.rows(), tensors);
+      }
+    };
+  }
+
+  /**
    * A pass of the activation cache: the graph segment from the previous cut (or the input) to
    * this level's captured BatchNorm inputs and the next cut.
    *
@@ -294,7 +378,8 @@ public final class NetworkPasses {
 
   /**
    * The first cached pass: rows (as {@link #capture} reads them) through the segment from the
-   * input, with the cut's values persisted (serialized, memory and disk) in blocks of one batch.
+   * input, with the cut's values persisted (serialized, {@code DISK_ONLY}: Spark would read a
+   * spilled {@code MEMORY_AND_DISK} partition back into one heap buffer) in blocks of one batch.
    *
    * @param fileIndex as {@link #capture}
    */
@@ -391,7 +476,7 @@ public final class NetworkPasses {
     private final int captured;
     private final int[] types;
     private final boolean cuts;
-    private Object next;
+    private final java.util.ArrayDeque<Object> pending = new java.util.ArrayDeque<>();
     private boolean done;
 
     CutIterator(CutPass pass, byte[] model, InputOrder.Counter counter) {
@@ -409,12 +494,12 @@ public final class NetworkPasses {
 
     @Override
     public boolean hasNext() {
-      while (next == null && !done) {
+      while (pending.isEmpty() && !done) {
         Block batch = nextBatch();
         if (batch == null) {
           session.close();
           FaultInjection.afterWork("network pass");
-          next = new CutSummary(moments, counter, cuts ? types : null);
+          pending.add(new CutSummary(moments, counter, cuts ? types : null));
           done = true;
           break;
         }
@@ -426,10 +511,10 @@ public final class NetworkPasses {
           for (int k = 0; k < cut.length; k++) {
             types[k] = cut[k].elemType();
           }
-          next = new Block(batch.rows(), cut);
+          pending.addAll(chunks(new Block(batch.rows(), cut)));
         }
       }
-      return next != null;
+      return !pending.isEmpty();
     }
 
     @Override
@@ -437,23 +522,21 @@ public final class NetworkPasses {
       if (!hasNext()) {
         throw new java.util.NoSuchElementException();
       }
-      Object out = next;
-      next = null;
-      return out;
+      return pending.poll();
     }
   }
 
   private static Cut finish(JavaRDD<Object> state, CutPass pass, boolean persist) {
     boolean cuts = persist && pass.outputs().size() > pass.names().length;
     if (cuts) {
-      state.persist(org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK_SER());
+      state.persist(org.apache.spark.storage.StorageLevel.DISK_ONLY());
     }
     CutSummary total = state.getNumPartitions() == 0
         ? new CutSummary(new ActivationMoments(pass.names()), new InputOrder.Counter(), null)
         : state.filter(o -> o instanceof CutSummary).map(o -> (CutSummary) o)
             .treeReduce(CutSummary::merge, state.getNumPartitions() > 64 ? 3 : 2);
-    JavaRDD<Block> blocks = cuts ? state.filter(o -> o instanceof Block).map(o -> (Block) o)
-        : null;
+    JavaRDD<Block> blocks = cuts ? state.filter(o -> o instanceof Chunk).map(o -> (Chunk) o)
+        .mapPartitions(NetworkPasses::blocks) : null;
     return new Cut(total.moments(), total.counter() == null ? null
         : InputOrder.of(total.counter().counts()), total.types(), blocks, cuts ? state : null);
   }

@@ -190,7 +190,7 @@ public final class NetworkRecalibration {
   /**
    * Where each pass after the first starts. With the cache, from the values the previous pass cut
    * ({@link OnnxModel#cut}: the BatchNorm inputs it captured, the skip connections that cross
-   * it), persisted by Spark (serialized, memory and disk, each task holding its partition's) and
+   * it), persisted by Spark (serialized, on local disk, each task holding its partition's) and
    * run through the next segment of the network only: about one inference of work in all,
    * against one partial inference per level without it, where each pass recomputes the cut from
    * the input through the segments of the passes before. The statistics are the same bits either
