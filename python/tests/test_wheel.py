@@ -23,6 +23,12 @@ def test_the_wheel_carries_the_jar_and_jar_path_finds_it(jar, repo, tmp_path):
         names = whl.namelist()
         assert "normstats/jars/normstats.jar" in names
         assert "normstats/py.typed" in names and "normstats/ml.py" in names
+        # pyspark.ml imports numpy: the wheel asks for pyspark's ml extra, which brings it
+        metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
+        requires = [line for line in whl.read(metadata).decode().splitlines()
+                    if line.startswith("Requires-Dist:")]
+        assert any(r.replace(" ", "").startswith("Requires-Dist:pyspark[ml]")
+                   for r in requires), requires
         with open(jar, "rb") as f:
             assert _sha256(whl.read("normstats/jars/normstats.jar")) == _sha256(f.read())
 
