@@ -6,8 +6,11 @@ import io.normstats.onnx.OnnxModel;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.HashMap;
+import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
+import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 
@@ -36,25 +39,43 @@ public final class ModelFiles {
     FileSystem fs = model.getFileSystem(conf);
     byte[] bytes = readFile(fs, model, name + " " + path);
     Path dir = model.getParent();
+    // each data file is looked up and opened once, however many tensors it holds (PyTorch's
+    // default exporter puts every weight in one file)
+    Map<Path, FileStatus> statuses = new HashMap<>();
+    Map<Path, FSDataInputStream> open = new HashMap<>();
     ExternalData.Files files = (location, offset, length) -> {
       Path p = new Path(dir, location);
-      if (!fs.exists(p) || fs.getFileStatus(p).isDirectory()) {
-        throw InputException.usage("the external data file " + p + " of model " + path
-            + " does not exist (ONNX looks for it beside the model)");
+      FileStatus status = statuses.get(p);
+      if (status == null) {
+        if (!fs.exists(p) || fs.getFileStatus(p).isDirectory()) {
+          throw InputException.usage("the external data file " + p + " of model " + path
+              + " does not exist (ONNX looks for it beside the model)");
+        }
+        status = fs.getFileStatus(p);
+        statuses.put(p, status);
       }
-      long size = fs.getFileStatus(p).getLen();
+      long size = status.getLen();
       long n = length >= 0 ? length : size - offset;
       if (offset + n > size) {
         throw new EOFException(p + " holds " + size + " bytes, the tensor ends at byte "
             + (offset + n));
       }
       byte[] out = new byte[Math.toIntExact(n)];
-      try (FSDataInputStream in = fs.open(p)) {
-        in.readFully(offset, out);
+      FSDataInputStream in = open.get(p);
+      if (in == null) {
+        in = fs.open(p);
+        open.put(p, in);
       }
+      in.readFully(offset, out);
       return out;
     };
-    return OnnxModel.parse(bytes, path, files);
+    try {
+      return OnnxModel.parse(bytes, path, files);
+    } finally {
+      for (FSDataInputStream in : open.values()) {
+        in.close();
+      }
+    }
   }
 
   /**
