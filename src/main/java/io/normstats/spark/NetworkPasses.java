@@ -478,6 +478,7 @@ public final class NetworkPasses {
     private final boolean cuts;
     private final java.util.ArrayDeque<Object> pending = new java.util.ArrayDeque<>();
     private boolean done;
+    private boolean ran;
 
     CutIterator(CutPass pass, byte[] model, InputOrder.Counter counter) {
       this.pass = pass;
@@ -499,11 +500,13 @@ public final class NetworkPasses {
         if (batch == null) {
           session.close();
           FaultInjection.afterWork("network pass");
-          pending.add(new CutSummary(moments, counter, cuts ? types : null));
+          // a task without rows knows no element types (an empty partition)
+          pending.add(new CutSummary(moments, counter, cuts && ran ? types : null));
           done = true;
           break;
         }
         List<SegmentSession.Tensor> result = session.run(List.of(batch.tensors()));
+        ran = true;
         fold(moments, result, captured, batch.rows());
         if (cuts) {
           SegmentSession.Tensor[] cut = result.subList(captured, result.size())
