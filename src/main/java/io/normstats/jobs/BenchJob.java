@@ -4,18 +4,21 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.normstats.InputException;
 import io.normstats.ml.BatchNorm;
+import io.normstats.onnx.NetworkInput;
 import io.normstats.onnx.OnnxModel;
 import io.normstats.spark.ExactStatistics;
 import io.normstats.spark.FeatureSelection;
 import io.normstats.spark.IdxSource;
 import io.normstats.spark.InputFormat;
 import io.normstats.spark.Inputs;
+import io.normstats.spark.ModelFiles;
 import io.normstats.spark.NetworkPasses;
 import io.normstats.spark.NetworkRecalibration;
 import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -78,9 +81,10 @@ import picocli.CommandLine.Option;
  *       and the report job against it on 3,000 columns;</li>
  *   <li>compare: the compare job (4 batch sizes) against the stats job on Fashion-MNIST images,
  *       and the report job's minibatch phases against its exact phase (from its report.json);</li>
- *   <li>recalibrate: each pass of the recalibrate job (ONNX Runtime and the exact moments of the
- *       captured tensors) against plain ONNX Runtime inference over the same rows with the same
- *       pruned graph, on the sample CNN and Fashion-MNIST images, and the whole job.</li>
+ *   <li>recalibrate: on a zoo network and 10,000 Fashion-MNIST images, all recalibration passes
+ *       against one ONNX Runtime pass over the full graph, and (when {@code --python} has torch)
+ *       that pass against torch's eager inference and the job against torch's
+ *       {@code update_bn}.</li>
  * </ul>
  * A benchmark, not a test: the ratios are reported, not asserted; {@code --smoke} runs a small
  * version for CI.
@@ -91,7 +95,7 @@ import picocli.CommandLine.Option;
 public final class BenchJob implements Callable<Integer> {
   private static final String FASHION =
       "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
-  private static final String SAMPLE_MODEL = "sample-data/fashion-mnist-cnn/model.onnx";
+  private static final String ZOO_MODEL = "sample-data/zoo/resnet/dynamo.onnx";
   private static final List<String> SECTIONS = List.of("fit", "stats", "scaling", "wide", "groupby",
       "compare", "recalibrate");
 
@@ -112,9 +116,24 @@ public final class BenchJob implements Callable<Integer> {
           + "(default: ${DEFAULT-VALUE}).")
   String images;
 
-  @Option(names = "--model", defaultValue = SAMPLE_MODEL, paramLabel = "MODEL.onnx",
+  @Option(names = "--model", defaultValue = ZOO_MODEL, paramLabel = "MODEL.onnx",
       description = "The ONNX model of the recalibrate section (default: ${DEFAULT-VALUE}).")
   String model;
+
+  @Option(names = "--recalibrate-rows", defaultValue = "10000", paramLabel = "N",
+      description = "Images of the recalibrate section (default: ${DEFAULT-VALUE}; --smoke: 2000).")
+  int recalibrateRows;
+
+  @Option(names = "--torch-arch", paramLabel = "ARCH",
+      description = "The architecture torch_baseline.py builds for --model (default: the name of "
+          + "the model's directory, a zoo name; resnet18 for the model torch_baseline.py "
+          + "--export writes).")
+  String torchArch;
+
+  @Option(names = "--python", defaultValue = "python3", paramLabel = "PYTHON",
+      description = "The Python with torch and torchvision for the recalibrate section's torch "
+          + "comparison (default: ${DEFAULT-VALUE}; skipped if it lacks them).")
+  String python;
 
   @Option(names = "--sections", split = ",",
       defaultValue = "fit,stats,scaling,wide,groupby,compare,recalibrate",
@@ -140,6 +159,7 @@ public final class BenchJob implements Callable<Integer> {
       if (images.equals(FASHION)) {
         images = "sample-data/fashion-mnist/t10k-images-idx3-ubyte.gz";
       }
+      recalibrateRows = Math.min(recalibrateRows, 2000);
     }
     if (rows < 8 || features < 1 || repeats < 1) {
       throw InputException.usage("--rows must be >= 8, --features and --repeats >= 1");
@@ -438,52 +458,109 @@ public final class BenchJob implements Callable<Integer> {
     }
   }
 
+  /**
+   * The issue-32 targets of the recalibrate job on a zoo network (or {@code --model}) and
+   * {@code --recalibrate-rows} Fashion-MNIST images: one ONNX Runtime pass over the full graph
+   * against torch's eager inference, all recalibration passes (exact statistics, activation cache
+   * at its default) against that one pass, and the job with {@code --approximations none} against
+   * torch's {@code update_bn}. The torch times come from {@code sample-data/zoo/torch_baseline.py}
+   * run by {@code --python} on the same rows and as many threads as Spark has cores; without
+   * torch those two ratios are skipped.
+   */
   private void recalibrate(SparkSession session, Path work) throws IOException {
     if (!new File(images).isFile()) {
       out.println();
       out.println("recalibrate: skipped, no " + images + " (apt-get install dataset-fashion-mnist)");
       return;
     }
-    OnnxModel network = OnnxModel.parse(Files.readAllBytes(Path.of(model)), model);
-    Dataset<Row> df = Inputs.read(session, images, InputFormat.AUTO);
-    if (smoke) {
-      df = df.limit(2000);
-    }
+    OnnxModel network = ModelFiles.read(session.sparkContext().hadoopConfiguration(), model,
+        model);
+    String input = work.resolve("recalibrate-rows.parquet").toString();
+    Inputs.read(session, images, InputFormat.AUTO).limit(recalibrateRows).write().parquet(input);
+    Dataset<Row> df = Inputs.read(session, input, InputFormat.AUTO);
     FeatureSelection selection = FeatureSelection.resolve(df, null, IdxSource.COLUMN);
     NetworkRecalibration.Settings settings = new NetworkRecalibration.Settings(null, 64, false,
         32);
-    NetworkRecalibration.Result result = NetworkRecalibration.exact(df, selection, network,
-        settings);
-    List<NetworkRecalibration.LevelPass> passes = NetworkRecalibration.passes(network, result,
-        selection, settings);
+    NetworkInput in = network.input(null);
+    NetworkPasses.Pass full = new NetworkPasses.Pass(network.what(),
+        network.capturing(network.outputs()), network.outputs().toArray(new String[0]), in,
+        in.itemShape(selection.vectorLength()), settings.batchSize());
     JavaRDD<InternalRow> rows = NetworkRecalibration.rows(df, selection);
+    long count = df.count();
+    Map<String, Double> torch = torchBaseline(count, session.sparkContext().defaultParallelism());
     Map<String, Supplier<Object>> contenders = new LinkedHashMap<>();
-    for (int k = 0; k < passes.size(); k++) {
-      NetworkRecalibration.LevelPass level = passes.get(k);
-      NetworkPasses.Pass pass = level.pass();
-      // the baseline: the same pruned graph with the captured tensors as plain outputs
-      NetworkPasses.Pass plain = new NetworkPasses.Pass(pass.what(), level.upstream().capturing(
-          level.captured().stream().map(l -> l.input()).toList()), pass.names(), pass.input(),
-          pass.itemShape(), pass.batchSize());
-      contenders.put("level " + k + " pass (exact moments)",
-          () -> NetworkPasses.capture(rows, selection, pass, -1));
-      contenders.put("level " + k + " inference only", () -> NetworkPasses.infer(rows,
-          selection, plain));
-    }
-    String input = smoke ? work.resolve("images-2000").toString() : images;
-    if (smoke) {
-      df.write().parquet(input);
-    }
     int[] round = {0};
-    contenders.put("recalibrate job", () -> job("recalibrate", input, work, round, "--model",
-        model));
-    Map<String, Double> median = run("recalibrate: " + model + " (" + result.layers().size()
-        + " BatchNorm layers, " + result.levels() + " levels) on " + result.rows() + " rows of "
-        + images, contenders);
-    for (int k = 0; k < passes.size(); k++) {
-      ratio("recalibrate level " + k + " pass / inference over the same graph", median,
-          "level " + k + " pass (exact moments)", "level " + k + " inference only", "<= 1.3");
+    NetworkRecalibration.Result[] result = new NetworkRecalibration.Result[1];
+    contenders.put("ONNX Runtime inference, full graph",
+        () -> NetworkPasses.infer(rows, selection, full));
+    contenders.put("recalibration passes (exact)",
+        () -> result[0] = NetworkRecalibration.exact(df, selection, network, settings));
+    contenders.put("recalibrate job, --approximations none", () -> job("recalibrate", input, work,
+        round, "--model", model, "--approximations", "none"));
+    contenders.put("recalibrate job (one_pass, precise_bn)", () -> job("recalibrate", input, work,
+        round, "--model", model));
+    Map<String, Double> median = run(String.format(Locale.ROOT,
+        "recalibrate: %s on %,d rows of %s", model, count, images), contenders);
+    out.printf(Locale.ROOT, "  (%d BatchNorm layers in %d levels)%n", result[0].layers().size(),
+        result[0].levels());
+    ratio("recalibration passes / one full-graph pass", median, "recalibration passes (exact)",
+        "ONNX Runtime inference, full graph", "<= 2");
+    if (torch.isEmpty()) {
+      return;
     }
+    median.putAll(torch);
+    torch.forEach((k, v) -> out.printf(Locale.ROOT, "  %-50s median %7.3f s%n", k, v));
+    ratio("full-graph pass / torch eager inference", median, "ONNX Runtime inference, full graph",
+        "torch eager inference", "<= 1.2");
+    ratio("recalibrate job, --approximations none / torch update_bn", median,
+        "recalibrate job, --approximations none", "torch update_bn", "<= 3");
+  }
+
+  /**
+   * The medians of torch's eager inference and update_bn over the first {@code rows} images,
+   * from {@code torch_baseline.py}; empty (with the reason printed) if it cannot run.
+   */
+  private Map<String, Double> torchBaseline(long rows, int threads) {
+    Path script = Path.of("sample-data/zoo/torch_baseline.py");
+    String arch = torchArch != null ? torchArch
+        : Path.of(model).toAbsolutePath().getParent().getFileName().toString();
+    List<String> command = List.of(python, script.toString(), "--arch", arch, "--images", images,
+        "--model", model, "--rows", Long.toString(rows), "--threads", Integer.toString(threads),
+        "--repeats", Integer.toString(repeats));
+    try {
+      Process p = new ProcessBuilder(command).redirectErrorStream(false).start();
+      String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      String stderr = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (p.waitFor() != 0) {
+        String[] lines = stderr.strip().split("\n");
+        out.println("recalibrate: torch comparison skipped (" + String.join(" ", command) + ": "
+            + lines[lines.length - 1] + ")");
+        return Map.of();
+      }
+      JsonNode json = new ObjectMapper().readTree(stdout.strip().lines().reduce((a, b) -> b)
+          .orElse("{}"));
+      Map<String, Double> medians = new LinkedHashMap<>();
+      medians.put("torch eager inference", medianOf(json.path("eager_s")));
+      medians.put("torch update_bn", medianOf(json.path("update_bn_s")));
+      out.println("recalibrate: torch " + json.path("torch").asText() + ", " + threads
+          + " threads, arch " + arch);
+      return medians;
+    } catch (IOException e) {
+      out.println("recalibrate: torch comparison skipped (" + python + ": " + e.getMessage() + ")");
+      return Map.of();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return Map.of();
+    }
+  }
+
+  private static double medianOf(JsonNode seconds) {
+    double[] s = new double[seconds.size()];
+    for (int i = 0; i < s.length; i++) {
+      s[i] = seconds.get(i).asDouble();
+    }
+    Arrays.sort(s);
+    return median(s);
   }
 
   /** Runs job {@code name} on {@code input} in this JVM, into a fresh directory it then deletes. */

@@ -172,10 +172,8 @@ public final class NetworkRecalibration {
         double var = sampleVariance ? moments[c].varSamp() : moments[c].varPop();
         out[0][c] = priorWeight * layer.storedMean()[c] + (1 - priorWeight) * mean;
         out[1][c] = priorWeight * layer.storedVariance()[c] + (1 - priorWeight) * var;
-        if (layer.statsType() == io.normstats.onnx.ElementType.FLOAT) {
-          out[0][c] = (float) out[0][c];
-          out[1][c] = (float) out[1][c];
-        }
+        out[0][c] = layer.statsType().nearest(out[0][c]);
+        out[1][c] = layer.statsType().nearest(out[1][c]);
       }
       return out;
     }
@@ -496,37 +494,6 @@ public final class NetworkRecalibration {
     }
     return new Result(rowCount, rowCount, levels, measuredLevels.size(), List.copyOf(out),
         recalibrated, onePassModel, preciseModel);
-  }
-
-  /**
-   * One level's pass, for measuring it: the model with the levels below recalibrated, the layers
-   * whose inputs the pass captures, and the pass as the recalibration runs it.
-   */
-  public record LevelPass(OnnxModel upstream, List<BatchNormLayer> captured,
-      NetworkPasses.Pass pass) {}
-
-  /**
-   * The pass of each level as {@link #withApproximations} runs it (level 0 capturing every layer's
-   * input, for one_pass; level k the inputs of its layers, with the levels below holding the
-   * recalibrated statistics of {@code result}).
-   */
-  public static List<LevelPass> passes(OnnxModel model, Result result,
-      FeatureSelection selection, Settings settings) {
-    NetworkInput input = model.input(settings.inputName());
-    long[] item = input.itemShape(selection.vectorLength());
-    Map<String, double[][]> written = new LinkedHashMap<>();
-    result.layers().forEach(l -> written.put(l.layer().node(), l.written()));
-    List<BatchNormLayer> layers = model.requireBatchNorms();
-    List<LevelPass> out = new ArrayList<>();
-    for (int level = 0; level < result.levels(); level++) {
-      int k = level;
-      List<BatchNormLayer> captured = level == 0 ? layers
-          : layers.stream().filter(l -> l.level() == k).toList();
-      OnnxModel upstream = level == 0 ? model : model.withStatistics(written);
-      out.add(new LevelPass(upstream, captured, pass(upstream, captured, input, item,
-          settings.batchSize())));
-    }
-    return out;
   }
 
   /** The rows of {@code df} as the passes read them. */
