@@ -17,6 +17,9 @@ For each architecture NAME it writes
   resnet/legacy_opset9.onnx     the legacy exporter at opset_version=9, the oldest normstats reads
   resnet/dynamo_folded.onnx     torch.onnx.export(..., dynamo=True, external_data=False): the
                                 default optimization folds every BatchNorm into its Conv
+  resnet/legacy_fp16.onnx       the trained ResNet as model.half(), legacy exporter (float16 input,
+                                weights and statistics), with resnet/expected_fp16.json from the
+                                oracle run in float16 (float64 sums of the float16 activations)
   resnet_untrained/             the ResNet as initialized, untrained: the legacy exporter shares
                                 every running_mean (zeros) and running_var (ones) of a width, and
                                 the running_var with the weights (ones)
@@ -31,6 +34,7 @@ float32 nearest to them. A layer's input depends only on layers that run before 
 the bottom-up order normstats' levels follow.
 """
 
+import copy
 import gzip
 import json
 import os
@@ -190,8 +194,8 @@ def oracle(model, x):
         ss = ((a - mean[:, None]) ** 2).sum(1)
         expected[name] = {"count": n, "mean": mean.tolist(), "var_pop": (ss / n).tolist(),
                           "var_samp": (ss / (n - 1)).tolist()}
-        m.running_mean.copy_(mean.float())
-        m.running_var.copy_((ss / n).float())
+        m.running_mean.copy_(mean.to(m.running_mean.dtype))
+        m.running_var.copy_((ss / n).to(m.running_var.dtype))
     return order, expected
 
 
@@ -215,6 +219,20 @@ def export(model, x, directory, extra=False):
                           dynamo=True, external_data=False)
 
 
+def export_fp16(model, rows, directory):
+    """The model as model.half(), exported by the legacy exporter, and its float16 oracle."""
+    half = copy.deepcopy(model).half().eval()
+    torch.onnx.export(half, (rows[:4].half(),), os.path.join(directory, "legacy_fp16.onnx"),
+                      dynamo=False, training=torch.onnx.TrainingMode.PRESERVE,
+                      do_constant_folding=False, input_names=["image"], output_names=["logits"],
+                      dynamic_axes={"image": {0: "N"}, "logits": {0: "N"}})
+    order, expected = oracle(half, rows.half())
+    with open(os.path.join(directory, "expected_fp16.json"), "w") as f:
+        json.dump({"rows": ROWS, "images": "fashion-mnist t10k 0.." + str(ROWS - 1),
+                   "torch": torch.__version__, "dtype": "float16", "order": order,
+                   "layers": expected}, f)
+
+
 def main():
     warnings.filterwarnings("ignore")
     torch.manual_seed(0)
@@ -231,6 +249,8 @@ def main():
         directory = os.path.join(HERE, name)
         os.makedirs(directory, exist_ok=True)
         export(model, rows[:4], directory, extra=name == "resnet")
+        if name == "resnet":
+            export_fp16(model, rows, directory)
         order, expected = oracle(model, rows)
         with open(os.path.join(directory, "expected.json"), "w") as f:
             json.dump({"rows": ROWS, "images": "fashion-mnist t10k 0.." + str(ROWS - 1),

@@ -85,6 +85,37 @@ public final class CorrectRounding {
   }
 
   /**
+   * The number of {@code format} nearest to {@code num / den * 2^exp2}, rounded once from the exact
+   * value (ties to even), as the double that holds it exactly.
+   *
+   * @param num the numerator, any sign
+   * @param den the denominator, strictly positive
+   * @param exp2 a power-of-two scale
+   * @param format the binary format rounded to
+   * @return the correctly rounded quotient; {@code +0.0} when {@code num} is zero; infinite when it
+   *     rounds beyond the format's largest finite number
+   * @throws ArithmeticException if {@code den <= 0}
+   */
+  public static double divideTo(BigInteger num, BigInteger den, int exp2, FloatFormat format) {
+    if (den.signum() <= 0) {
+      throw new ArithmeticException("denominator must be positive: " + den);
+    }
+    if (num.signum() == 0) {
+      return 0.0;
+    }
+    BigInteger a = num.abs();
+    int shift = GUARD_BITS + den.bitLength() - a.bitLength();
+    Quotient q = quotient(a, den, shift);
+    long[] rounded = roundBits(q.value, q.inexact, exp2 - shift, format.precision(),
+        format.minUlpExponent());
+    double magnitude = Math.scalb((double) rounded[0], (int) rounded[1]);
+    if (magnitude >= Math.scalb(1.0, format.maxExponent() + 1)) {
+      magnitude = Double.POSITIVE_INFINITY;
+    }
+    return num.signum() < 0 ? -magnitude : magnitude;
+  }
+
+  /**
    * The double nearest to the square root of {@code num / den * 2^exp2}.
    *
    * @param num the numerator, {@code >= 0}

@@ -102,6 +102,23 @@ public final class ExactMoments {
         : CorrectRounding.divideToFloat(numerator, nn1(), numeratorExponent);
   }
 
+  /** The number of {@code format} nearest to the mean; NaN without values. */
+  public double mean(FloatFormat format) {
+    return count == 0 ? Double.NaN : CorrectRounding.divideTo(sum, n(), sumExponent, format);
+  }
+
+  /** The number of {@code format} nearest to the population variance; NaN without values. */
+  public double varPop(FloatFormat format) {
+    return count == 0 ? Double.NaN
+        : CorrectRounding.divideTo(numerator, n2(), numeratorExponent, format);
+  }
+
+  /** The number of {@code format} nearest to the sample variance; NaN for fewer than two. */
+  public double varSamp(FloatFormat format) {
+    return count < 2 ? Double.NaN
+        : CorrectRounding.divideTo(numerator, nn1(), numeratorExponent, format);
+  }
+
   private BigInteger n() {
     return BigInteger.valueOf(count);
   }

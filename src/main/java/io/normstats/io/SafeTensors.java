@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.normstats.exact.FloatFormat;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.EOFException;
@@ -25,7 +26,8 @@ import java.util.Map;
  * contiguous in header order. Written headers are padded with spaces to a multiple of 8 bytes, as
  * the reference implementation does.
  *
- * <p>Supported dtypes: F64, F32 and I64 (values held as doubles; I64 values must fit in 2^53).
+ * <p>Supported dtypes: F64, F32, F16 (IEEE binary16), BF16 and I64 (values held as doubles; I64
+ * values must fit in 2^53).
  */
 public final class SafeTensors {
   /** The largest header this reader accepts (the reference implementation's limit). */
@@ -36,7 +38,7 @@ public final class SafeTensors {
   /**
    * One tensor.
    *
-   * @param dtype "F64", "F32" or "I64"
+   * @param dtype "F64", "F32", "F16", "BF16" or "I64"
    * @param shape the dimensions ({@code []} for a scalar)
    * @param values the elements in row-major order, as many as the shape's product
    */
@@ -58,8 +60,9 @@ public final class SafeTensors {
     return switch (dtype) {
       case "F64", "I64" -> 8;
       case "F32" -> 4;
+      case "F16", "BF16" -> 2;
       default -> throw new IllegalArgumentException("unsupported safetensors dtype " + dtype
-          + " (F64, F32 and I64 are supported)");
+          + " (F64, F32, F16, BF16 and I64 are supported)");
     };
   }
 
@@ -100,6 +103,8 @@ public final class SafeTensors {
         switch (t.dtype()) {
           case "F64" -> data.putDouble(v);
           case "F32" -> data.putFloat((float) v);
+          case "F16" -> data.putShort(FloatFormat.binary16Bits(FloatFormat.BINARY16.nearest(v)));
+          case "BF16" -> data.putShort(FloatFormat.bfloat16Bits(FloatFormat.BFLOAT16.nearest(v)));
           default -> data.putLong((long) v);
         }
       }
@@ -177,6 +182,8 @@ public final class SafeTensors {
       values[i] = switch (dtype) {
         case "F64" -> body.getDouble(at);
         case "F32" -> body.getFloat(at);
+        case "F16" -> FloatFormat.binary16Value(body.getShort(at));
+        case "BF16" -> FloatFormat.bfloat16Value(body.getShort(at));
         default -> body.getLong(at);
       };
     }

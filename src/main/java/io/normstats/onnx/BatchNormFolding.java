@@ -225,15 +225,10 @@ public final class BatchNormFolding {
     }
     double[] newBias = new double[c];
     for (int k = 0; k < c; k++) {
-      newBias[k] = b[k] * s[k] + shift[k];
-      if (type == ElementType.FLOAT) {
-        newBias[k] = (float) newBias[k];
-      }
+      newBias[k] = type.nearest(b[k] * s[k] + shift[k]);
     }
-    if (type == ElementType.FLOAT) {
-      for (int i = 0; i < weights.length; i++) {
-        weights[i] = (float) weights[i];
-      }
+    for (int i = 0; i < weights.length; i++) {
+      weights[i] = type.nearest(weights[i]);
     }
     String wName = OnnxModel.uniqueName(p.getInput(1) + "__folded", names);
     String bName = OnnxModel.uniqueName((biasName != null ? biasName : bn.bias()) + "__folded", names);

@@ -51,13 +51,8 @@ public record BatchNormLayer(String node, String input, String output, String sc
     double[] v = new double[channels];
     for (int c = 0; c < channels; c++) {
       ExactMoments e = moments[c];
-      if (statsType == ElementType.FLOAT) {
-        m[c] = e.meanToFloat();
-        v[c] = sample ? e.varSampToFloat() : e.varPopToFloat();
-      } else {
-        m[c] = e.mean();
-        v[c] = sample ? e.varSamp() : e.varPop();
-      }
+      m[c] = e.mean(statsType.format());
+      v[c] = sample ? e.varSamp(statsType.format()) : e.varPop(statsType.format());
     }
     return new double[][] {m, v};
   }

@@ -67,9 +67,9 @@ final class ConstantTensors {
           shape[i] = shape[i] < 0 ? 1 : shape[i];
           size = Math.multiplyExact(size, (int) shape[i]);
         }
-        feed.put(name, in.type() == ElementType.FLOAT
-            ? OnnxTensor.createTensor(env, FloatBuffer.allocate(size), shape)
-            : OnnxTensor.createTensor(env, DoubleBuffer.allocate(size), shape));
+        feed.put(name, OnnxTensor.createTensor(env, java.nio.ByteBuffer
+            .allocateDirect(size * in.type().bytes()).order(java.nio.ByteOrder.nativeOrder()),
+            shape, SegmentSession.javaType(in.type().onnxType())));
       }
       return values(session, feed);
     } catch (OrtException | RuntimeException e) {
@@ -89,7 +89,7 @@ final class ConstantTensors {
       int n = (int) t.getInfo().getNumElements();
       double[] values = new double[n];
       switch (t.getInfo().type) {
-        case FLOAT -> {
+        case FLOAT, FLOAT16, BFLOAT16 -> { // float16 and bfloat16 widened to float, exactly
           FloatBuffer f = t.getFloatBuffer();
           for (int i = 0; i < n; i++) {
             values[i] = f.get(i);

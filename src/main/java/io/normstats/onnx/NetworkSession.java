@@ -165,7 +165,7 @@ public final class NetworkSession implements AutoCloseable {
         }
         f.flip();
         tensor = OnnxTensor.createTensor(env, f, shape);
-      } else {
+      } else if (input.type() == ElementType.DOUBLE) {
         DoubleBuffer d = direct.asDoubleBuffer();
         d.put(rows, 0, n * rowLength);
         for (int i = n * rowLength; i < values; i++) {
@@ -173,6 +173,16 @@ public final class NetworkSession implements AutoCloseable {
         }
         d.flip();
         tensor = OnnxTensor.createTensor(env, d, shape);
+      } else { // float16, bfloat16: each value rounded once to the input's type
+        for (int i = 0; i < n * rowLength; i++) {
+          input.type().put(direct, rows[i]);
+        }
+        for (int i = n * rowLength; i < values; i++) {
+          input.type().put(direct, 0);
+        }
+        direct.flip();
+        tensor = OnnxTensor.createTensor(env, direct, shape,
+            SegmentSession.javaType(input.type().onnxType()));
       }
       if (batch == capacity && pinned != null) {
         Map<String, OnnxTensor> into = new java.util.HashMap<>();
@@ -209,6 +219,11 @@ public final class NetworkSession implements AutoCloseable {
    * full batches are written there in place instead of into new tensors copied out twice.
    */
   private void pin() throws OrtException {
+    for (ElementType t : types) {
+      if (t != ElementType.FLOAT && t != ElementType.DOUBLE) {
+        return; // float16 and bfloat16 outputs are read (widened to float) from each result
+      }
+    }
     OnnxTensor[] tensors = new OnnxTensor[outputs.size()];
     ByteBuffer[] buffers = new ByteBuffer[outputs.size()];
     for (int k = 0; k < outputs.size(); k++) {
@@ -244,8 +259,9 @@ public final class NetworkSession implements AutoCloseable {
     shapes[k] = info.getShape();
     int size = Math.toIntExact(info.getNumElements());
     switch (info.type) {
-      case FLOAT -> {
-        types[k] = ElementType.FLOAT;
+      case FLOAT, FLOAT16, BFLOAT16 -> {
+        // ONNX Runtime widens float16 and bfloat16 to float, exactly
+        types[k] = ElementType.of(SegmentSession.elemType(info.type));
         if (floatOut[k] == null || floatOut[k].length < size) {
           floatOut[k] = new float[size];
         }
@@ -259,7 +275,7 @@ public final class NetworkSession implements AutoCloseable {
         t.getDoubleBuffer().get(doubleOut[k], 0, size);
       }
       default -> throw InputException.usage(what + ": tensor '" + outputs.get(k) + "' holds "
-          + info.type + "; normstats reads float or double tensors");
+          + info.type + "; normstats reads float, double, float16 or bfloat16 tensors");
     }
   }
 
@@ -273,12 +289,15 @@ public final class NetworkSession implements AutoCloseable {
     return shapes[k];
   }
 
-  /** Output k of the last run, if float: row-major, at least as long as the shape says. */
+  /**
+   * Output k of the last run, if float, float16 or bfloat16 (its values, exactly): row-major, at
+   * least as long as the shape says.
+   */
   public float[] floats(int k) {
     return floatOut[k];
   }
 
-  /** Output k of the last run, if double. */
+  /** Output k of the last run, if double ({@link #type} is {@link ElementType#DOUBLE}). */
   public double[] doubles(int k) {
     return doubleOut[k];
   }

@@ -160,7 +160,8 @@ public final class OnnxModel {
    *
    * @param name the input's name, or null for the model's only data input
    * @throws InputException (usage) if {@code name} is null and the model has several data inputs,
-   *     or names none of them; if the input is not a tensor of float or double, or has no shape
+   *     or names none of them; if the input is not a tensor of float, double, float16 or bfloat16,
+   *     or has no shape
    */
   public NetworkInput input(String name) {
     List<String> inputs = dataInputs();
@@ -188,7 +189,7 @@ public final class OnnxModel {
     ElementType et = ElementType.of(elem);
     if (et == null) {
       throw InputException.usage("input '" + name + "' of " + what + " holds "
-          + ElementType.name(elem) + "; normstats feeds float or double tensors");
+          + ElementType.name(elem) + "; normstats feeds float, double, float16 or bfloat16 tensors");
     }
     if (!type.getTensorType().hasShape() || type.getTensorType().getShape().getDimCount() < 2) {
       throw InputException.usage("input '" + name + "' of " + what
@@ -207,7 +208,8 @@ public final class OnnxModel {
    * The BatchNormalization layers, in topological order, with their levels.
    *
    * @throws InputException (usage) for a layer in training mode or inside a subgraph, or one whose
-   *     scale, B, mean or var is not stored in the model as C float or double values
+   *     scale, B, mean or var is not stored in the model as C float, double, float16 or bfloat16
+   *     values
    */
   public List<BatchNormLayer> batchNorms() {
     if (layers == null) {
@@ -314,7 +316,7 @@ public final class OnnxModel {
       if (type == null) {
         throw InputException.usage(what + ": the " + roles[k] + " of BatchNormalization " + name
             + " ('" + input + "') holds " + ElementType.name(t.getDataType())
-            + "; normstats reads float or double");
+            + "; normstats reads float, double, float16 or bfloat16");
       }
       if (k == 2) {
         statsType = type;
@@ -615,7 +617,8 @@ public final class OnnxModel {
       String p = "normstats_train_" + layer.node().replaceAll("[^A-Za-z0-9_]", "_") + "_";
       ElementType type = layer.statsType();
       String eps = p + "epsilon";
-      b.addInitializer(Tensors.of(eps, type, new double[] {(float) layer.epsilon()}, List.of()));
+      b.addInitializer(Tensors.of(eps, type, new double[] {type.nearest((float) layer.epsilon())},
+          List.of()));
       String scale = p + "scale_c1";
       String bias = p + "bias_c1";
       TensorProto scaleTensor = initializers.get(layer.scale());
@@ -790,7 +793,10 @@ public final class OnnxModel {
   static final class Tensors {
     private Tensors() {}
 
-    /** The values of a float or double TensorProto (raw_data or float_data/double_data). */
+    /**
+     * The values of a float, double, float16 or bfloat16 TensorProto (raw_data, or
+     * float_data/double_data, or int32_data holding the 16-bit patterns as ONNX stores them).
+     */
     static double[] values(TensorProto t) {
       ElementType type = ElementType.of(t.getDataType());
       long n = 1;
@@ -805,38 +811,44 @@ public final class OnnxModel {
               + buf.remaining() + " bytes for " + n + " values");
         }
         for (int i = 0; i < n; i++) {
-          out[i] = type == ElementType.FLOAT ? buf.getFloat() : buf.getDouble();
+          out[i] = type.get(buf);
         }
         return out;
       }
-      int count = type == ElementType.FLOAT ? t.getFloatDataCount() : t.getDoubleDataCount();
+      int count = switch (type) {
+        case FLOAT -> t.getFloatDataCount();
+        case DOUBLE -> t.getDoubleDataCount();
+        case FLOAT16, BFLOAT16 -> t.getInt32DataCount();
+      };
       if (count != n) {
         throw InputException.data("initializer '" + t.getName() + "' holds " + count
             + " values for its shape " + t.getDimsList());
       }
+      ByteBuffer bits = ByteBuffer.allocate(2).order(ByteOrder.LITTLE_ENDIAN);
       for (int i = 0; i < n; i++) {
-        out[i] = type == ElementType.FLOAT ? t.getFloatData(i) : t.getDoubleData(i);
+        out[i] = switch (type) {
+          case FLOAT -> t.getFloatData(i);
+          case DOUBLE -> t.getDoubleData(i);
+          case FLOAT16, BFLOAT16 -> type.get(bits.clear().putShort(0, (short) t.getInt32Data(i)));
+        };
       }
       return out;
     }
 
     /**
-     * A float or double tensor of the given shape (raw_data, little-endian).
+     * A tensor of the given type and shape (raw_data, little-endian).
      *
-     * @throws IllegalArgumentException if a float tensor's value is not exactly a float
+     * @throws IllegalArgumentException if a value is not exactly a number of the type
      */
     static TensorProto of(String name, ElementType type, double[] values, List<Long> dims) {
       ByteBuffer buf = ByteBuffer.allocate(values.length * type.bytes())
           .order(ByteOrder.LITTLE_ENDIAN);
       for (double v : values) {
-        if (type == ElementType.FLOAT) {
-          if ((double) (float) v != v && !Double.isNaN(v)) {
-            throw new IllegalArgumentException(name + ": " + v + " is not a float");
-          }
-          buf.putFloat((float) v);
-        } else {
-          buf.putDouble(v);
+        if (type.nearest(v) != v && !Double.isNaN(v)) {
+          throw new IllegalArgumentException(name + ": " + v + " is not a "
+              + ElementType.name(type.onnxType()));
         }
+        type.put(buf, v);
       }
       buf.flip();
       return TensorProto.newBuilder().setName(name).setDataType(type.onnxType()).addAllDims(dims)

@@ -30,8 +30,17 @@ public final class SegmentSession implements AutoCloseable {
    * shape (the first dimension the batch, for batched values) and its data.
    */
   public record Tensor(int elemType, long[] shape, byte[] data) implements Serializable {
-    /** The values of a float tensor. */
+    /** The values of a float, float16 or bfloat16 tensor, exactly. */
     public float[] floats() {
+      ElementType type = ElementType.of(elemType);
+      if (type == ElementType.FLOAT16 || type == ElementType.BFLOAT16) {
+        ByteBuffer b = ByteBuffer.wrap(data).order(ByteOrder.nativeOrder());
+        float[] out = new float[data.length / 2];
+        for (int i = 0; i < out.length; i++) {
+          out[i] = (float) type.get(b);
+        }
+        return out;
+      }
       float[] out = new float[data.length / 4];
       ByteBuffer.wrap(data).order(ByteOrder.nativeOrder()).asFloatBuffer().get(out);
       return out;
@@ -120,7 +129,7 @@ public final class SegmentSession implements AutoCloseable {
     }
   }
 
-  private static int elemType(OnnxJavaType type) {
+  static int elemType(OnnxJavaType type) {
     return switch (type) {
       case FLOAT -> 1;
       case UINT8 -> 2;
@@ -136,7 +145,7 @@ public final class SegmentSession implements AutoCloseable {
     };
   }
 
-  private static OnnxJavaType javaType(int elemType) {
+  static OnnxJavaType javaType(int elemType) {
     return switch (elemType) {
       case 1 -> OnnxJavaType.FLOAT;
       case 2 -> OnnxJavaType.UINT8;

@@ -86,7 +86,7 @@ public final class RecalibrateOutput {
     Map<String, SafeTensors.Tensor> tensors = new LinkedHashMap<>();
     for (NetworkRecalibration.Layer l : r.layers()) {
       BatchNormLayer layer = l.layer();
-      String dtype = layer.statsType() == ElementType.FLOAT ? "F32" : "F64";
+      String dtype = layer.statsType().safetensorsDtype();
       long[] shape = {layer.channels()};
       tensors.put(layer.mean(), new SafeTensors.Tensor(dtype, shape, l.written()[0]));
       tensors.put(layer.variance(), new SafeTensors.Tensor(dtype, shape, l.written()[1]));

@@ -279,7 +279,7 @@ public final class NetworkEvaluation {
       }
       int k = (int) size;
       int[] out = new int[n];
-      boolean isFloat = s.type(0) == ElementType.FLOAT;
+      boolean isFloat = s.type(0) != ElementType.DOUBLE;
       float[] f = s.floats(0);
       double[] d = s.doubles(0);
       for (int i = 0; i < n; i++) {

@@ -172,8 +172,10 @@ public final class NetworkPasses {
     Broadcast<InputOrder> orderRef = sc.broadcast(order);
     Broadcast<byte[]> model = sc.broadcast(pass.capture().model().toByteArray());
     try {
-      // rows for a float network travel as floats, which the network would round them to anyway
-      boolean floats = pass.input().type() == ElementType.FLOAT;
+      // rows for a float (float16, bfloat16) network travel as floats holding the values the
+      // network takes: each value rounded once, to the input's type
+      ElementType inputType = pass.input().type();
+      boolean floats = inputType != ElementType.DOUBLE;
       JavaPairRDD<Long, Object> placed = source.mapPartitionsToPair(it -> {
         InputOrder.Indexer indexer = new InputOrder.Indexer(orderRef.value());
         DenseRows reader = new DenseRows(selection);
@@ -195,7 +197,7 @@ public final class NetworkPasses {
             }
             float[] values = new float[scratch.length];
             for (int k = 0; k < values.length; k++) {
-              values[k] = (float) scratch[k];
+              values[k] = (float) inputType.nearest(scratch[k]);
             }
             return new Tuple2<>(index, values);
           }
@@ -550,13 +552,14 @@ public final class NetworkPasses {
       int captured, int n) {
     for (int k = 0; k < captured; k++) {
       SegmentSession.Tensor t = result.get(k);
-      if (t.elemType() == ElementType.FLOAT.onnxType()) {
-        moments.add(k, t.shape(), t.floats(), n);
-      } else if (t.elemType() == ElementType.DOUBLE.onnxType()) {
+      ElementType type = ElementType.of(t.elemType());
+      if (type == ElementType.DOUBLE) {
         moments.add(k, t.shape(), t.doubles(), n);
+      } else if (type != null) { // float, float16 and bfloat16 values are floats, exactly
+        moments.add(k, t.shape(), t.floats(), n);
       } else {
-        throw InputException.usage("a captured tensor holds ONNX element type " + t.elemType()
-            + "; normstats reads float or double tensors");
+        throw InputException.usage("a captured tensor holds " + ElementType.name(t.elemType())
+            + "; normstats reads float, double, float16 or bfloat16 tensors");
       }
     }
   }
@@ -574,11 +577,7 @@ public final class NetworkPasses {
     java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(n * length * input.type().bytes())
         .order(java.nio.ByteOrder.nativeOrder());
     for (int i = 0; i < n * length; i++) {
-      if (input.type() == ElementType.FLOAT) {
-        b.putFloat((float) buffer[i]);
-      } else {
-        b.putDouble(buffer[i]);
-      }
+      input.type().put(b, buffer[i]);
     }
     return new SegmentSession.Tensor(input.type().onnxType(), shape, b.array());
   }
@@ -619,10 +618,10 @@ public final class NetworkPasses {
   static void runAndFold(NetworkSession session, ActivationMoments moments, int n) {
     session.run(n);
     for (int k = 0; k < moments.size(); k++) {
-      if (session.type(k) == ElementType.FLOAT) {
-        moments.add(k, session.shape(k), session.floats(k), n);
-      } else {
+      if (session.type(k) == ElementType.DOUBLE) {
         moments.add(k, session.shape(k), session.doubles(k), n);
+      } else {
+        moments.add(k, session.shape(k), session.floats(k), n);
       }
     }
   }

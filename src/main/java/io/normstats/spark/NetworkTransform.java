@@ -155,7 +155,7 @@ public final class NetworkTransform {
       for (int d = 1; d < shape.length; d++) {
         size *= (int) shape[d];
       }
-      boolean isFloat = session.type(0) == ElementType.FLOAT;
+      boolean isFloat = session.type(0) != ElementType.DOUBLE;
       for (int i = 0; i < n; i++) {
         double[] v = new double[size];
         for (int j = 0; j < size; j++) {

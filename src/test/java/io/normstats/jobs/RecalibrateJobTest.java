@@ -385,7 +385,8 @@ class RecalibrateJobTest {
         new Bad("an unknown --input-name", List.of("--model", MODEL, "--input-name", "pixels"),
             2, "has no input 'pixels' (inputs: image)"),
         new Bad("an int64 input", List.of("--model", ints.toString()), 2,
-            "input 'image' of " + ints + " holds int64; normstats feeds float or double tensors"),
+            "input 'image' of " + ints + " holds int64; normstats feeds float, double, float16 "
+                + "or bfloat16 tensors"),
         new Bad("a label count that differs", List.of("--model", MODEL, "--eval-input", eval,
             "--eval-labels", tmp.resolve("short-labels-idx1-ubyte.gz").toString()), 1,
             "short-labels-idx1-ubyte.gz has 999 labels, the evaluation input has 1000 rows"),

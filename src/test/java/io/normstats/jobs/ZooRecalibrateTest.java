@@ -148,6 +148,76 @@ class ZooRecalibrateTest {
         worst, worstVar);
   }
 
+  /**
+   * A model.half() export: float16 input, activations, weights and statistics. The exact
+   * statistics are those of the float16 activations ONNX Runtime computes, which round differently
+   * from PyTorch's float16 kernels (ONNX Runtime computes Conv in float between Casts it inserts),
+   * so the oracle (float64 sums of PyTorch's float16 activations) is met to 2e-3 standard
+   * deviations; the written statistics are the float16 numbers nearest to the exact values, in the
+   * model and as F16 in bn_stats.safetensors.
+   */
+  @Test
+  void aFloat16ModelKeepsFloat16Statistics() throws Exception {
+    Path out = tmp.resolve("resnet-fp16");
+    TestSpark.ok("recalibrate", "--model", ZOO.resolve("resnet/legacy_fp16.onnx").toString(),
+        "--input", input, "--output", out.toString());
+    JsonNode expected = JSON.readTree(ZOO.resolve("resnet/expected_fp16.json").toFile())
+        .get("layers");
+    JsonNode json = JSON.readTree(out.resolve("recalibrate.json").toFile());
+    OnnxModel written = OnnxModel.parse(Files.readAllBytes(out.resolve("model.onnx")), "written");
+    Map<String, SafeTensors.Tensor> tensors;
+    try (InputStream in = Files.newInputStream(out.resolve("bn_stats.safetensors"))) {
+      tensors = SafeTensors.read(in, "bn_stats.safetensors");
+    }
+    assertEquals(expected.size(), written.batchNorms().size());
+    double worst = 0;
+    for (BatchNormLayer layer : written.batchNorms()) {
+      assertEquals(io.normstats.onnx.ElementType.FLOAT16, layer.statsType(), layer.node());
+      String prefix = layer.mean().substring(0, layer.mean().length() - ".running_mean".length());
+      JsonNode oracle = expected.get(prefix);
+      JsonNode ours = layerOf(json, layer.node());
+      assertEquals("F16", tensors.get(layer.mean()).dtype());
+      double[] exactMean = doubles(ours.get("mean"));
+      double[] exactVar = doubles(ours.get("var_pop"));
+      for (int c = 0; c < layer.channels(); c++) {
+        double std = Math.sqrt(oracle.get("var_pop").get(c).asDouble());
+        worst = Math.max(worst, Math.abs(oracle.get("mean").get(c).asDouble() - exactMean[c])
+            / std);
+        assertEquals(oracle.get("mean").get(c).asDouble(), exactMean[c], 2e-3 * std,
+            prefix + " channel " + c);
+        assertEquals(nearestHalf(exactMean[c]), layer.storedMean()[c], 0, prefix + " " + c);
+        assertEquals(nearestHalf(exactVar[c]), layer.storedVariance()[c], 0, prefix + " " + c);
+        assertEquals(layer.storedMean()[c], tensors.get(layer.mean()).values()[c], 0);
+        assertEquals(layer.storedVariance()[c], tensors.get(layer.variance()).values()[c], 0);
+      }
+    }
+    System.out.printf("resnet legacy_fp16: mean err/std %.2e%n", worst);
+  }
+
+  /**
+   * The binary16 number nearest to {@code v} (ties to even), found by BigDecimal comparison among
+   * all finite binary16 numbers: independent of the code's bit arithmetic.
+   */
+  private static double nearestHalf(double v) {
+    java.math.BigDecimal x = new java.math.BigDecimal(v);
+    double best = Double.NaN;
+    java.math.BigDecimal bestDistance = null;
+    for (int bits = 0; bits < 0x7C00; bits++) {
+      int e = bits >>> 10;
+      int m = bits & 0x3FF;
+      double h = e == 0 ? m * Math.pow(2, -24) : (1024 + m) * Math.pow(2, e - 25);
+      for (double candidate : new double[] {h, -h}) {
+        java.math.BigDecimal d = x.subtract(new java.math.BigDecimal(candidate)).abs();
+        int cmp = bestDistance == null ? -1 : d.compareTo(bestDistance);
+        if (cmp < 0 || (cmp == 0 && (bits & 1) == 0)) {
+          best = candidate;
+          bestDistance = d;
+        }
+      }
+    }
+    return best;
+  }
+
   @Test
   void theActivationCacheGivesTheBitsOfRecomputingFromTheInput() throws Exception {
     for (String model : List.of("resnet/legacy.onnx", "resnet/dynamo.onnx",
