@@ -15,8 +15,6 @@ public final class CorrectRounding {
   private static final long FRACTION_MASK = (1L << 52) - 1;
   private static final int DOUBLE_PRECISION = 53;
   private static final int DOUBLE_MIN_ULP_EXPONENT = -1074;
-  private static final int FLOAT_PRECISION = 24;
-  private static final int FLOAT_MIN_ULP_EXPONENT = -149;
 
   private CorrectRounding() {}
 
@@ -30,17 +28,7 @@ public final class CorrectRounding {
    * @throws ArithmeticException if {@code den <= 0}
    */
   public static double divide(BigInteger num, BigInteger den, int exp2) {
-    if (den.signum() <= 0) {
-      throw new ArithmeticException("denominator must be positive: " + den);
-    }
-    if (num.signum() == 0) {
-      return 0.0;
-    }
-    BigInteger a = num.abs();
-    int shift = GUARD_BITS + den.bitLength() - a.bitLength();
-    Quotient q = quotient(a, den, shift);
-    double magnitude = round(q.value, q.inexact, exp2 - shift);
-    return num.signum() < 0 ? -magnitude : magnitude;
+    return divideTo(num, den, exp2, FloatFormat.BINARY64);
   }
 
   /**
@@ -56,32 +44,7 @@ public final class CorrectRounding {
    * @throws ArithmeticException if {@code den <= 0}
    */
   public static float divideToFloat(BigInteger num, BigInteger den, int exp2) {
-    if (den.signum() <= 0) {
-      throw new ArithmeticException("denominator must be positive: " + den);
-    }
-    if (num.signum() == 0) {
-      return 0.0f;
-    }
-    BigInteger a = num.abs();
-    int shift = GUARD_BITS + den.bitLength() - a.bitLength();
-    Quotient q = quotient(a, den, shift);
-    long[] rounded = roundBits(q.value, q.inexact, exp2 - shift, FLOAT_PRECISION,
-        FLOAT_MIN_ULP_EXPONENT);
-    long mantissa = rounded[0];
-    int ulpExponent = (int) rounded[1];
-    if (mantissa == 1L << FLOAT_PRECISION) {
-      mantissa >>= 1;
-      ulpExponent++;
-    }
-    float magnitude;
-    if (mantissa < 1L << (FLOAT_PRECISION - 1)) { // subnormal: only with the smallest ulp
-      magnitude = Float.intBitsToFloat((int) mantissa);
-    } else {
-      int biased = ulpExponent + 150;
-      magnitude = biased >= 255 ? Float.POSITIVE_INFINITY
-          : Float.intBitsToFloat((biased << 23) | (int) (mantissa & ((1L << 23) - 1)));
-    }
-    return num.signum() < 0 ? -magnitude : magnitude;
+    return (float) divideTo(num, den, exp2, FloatFormat.BINARY32); // exact: a binary32 number
   }
 
   /**
