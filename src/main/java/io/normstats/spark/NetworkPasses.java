@@ -270,32 +270,31 @@ public final class NetworkPasses {
   /** The most bytes of tensor data in one stored record. */
   static final int CHUNK_BYTES = 256 << 10;
 
-  /** A block as the slices Spark stores. */
+  /**
+   * A block as the slices Spark stores: each tensor's data cut into slices of at most
+   * {@value #CHUNK_BYTES} bytes (a slice never spans two tensors), copied once.
+   */
   static List<Chunk> chunks(Block b) {
-    int total = 0;
-    for (SegmentSession.Tensor t : b.tensors()) {
-      total = Math.addExact(total, t.data().length);
-    }
-    byte[] all = new byte[total];
-    int at = 0;
-    int[] types = new int[b.tensors().length];
-    long[][] shapes = new long[b.tensors().length][];
-    for (int k = 0; k < types.length; k++) {
-      SegmentSession.Tensor t = b.tensors()[k];
-      System.arraycopy(t.data(), 0, all, at, t.data().length);
-      at += t.data().length;
-      types[k] = t.elemType();
-      shapes[k] = t.shape();
+    SegmentSession.Tensor[] tensors = b.tensors();
+    int[] types = new int[tensors.length];
+    long[][] shapes = new long[tensors.length][];
+    for (int k = 0; k < tensors.length; k++) {
+      types[k] = tensors[k].elemType();
+      shapes[k] = tensors[k].shape();
     }
     List<Chunk> out = new java.util.ArrayList<>();
-    int from = 0;
-    do {
-      int to = Math.min(total, from + CHUNK_BYTES);
-      boolean first = from == 0;
-      out.add(new Chunk(first ? b.rows() : 0, first ? types : null, first ? shapes : null,
-          to == total, java.util.Arrays.copyOfRange(all, from, to)));
-      from = to;
-    } while (from < total);
+    for (SegmentSession.Tensor t : tensors) {
+      byte[] data = t.data();
+      for (int from = 0; from < data.length; from += CHUNK_BYTES) {
+        boolean first = out.isEmpty();
+        out.add(new Chunk(first ? b.rows() : 0, first ? types : null, first ? shapes : null,
+            false, java.util.Arrays.copyOfRange(data, from,
+                Math.min(data.length, from + CHUNK_BYTES))));
+      }
+    }
+    Chunk end = out.isEmpty() ? new Chunk(b.rows(), types, shapes, true, new byte[0])
+        : out.remove(out.size() - 1);
+    out.add(new Chunk(end.rows(), end.types(), end.shapes(), true, end.data()));
     return out;
   }
 
@@ -310,24 +309,33 @@ public final class NetworkPasses {
       @Override
       public Block next() {
         Chunk first = chunks.next();
-        java.io.ByteArrayOutputStream data = new java.io.ByteArrayOutputStream();
-        data.writeBytes(first.data());
-        Chunk c = first;
-        while (!c.last()) {
-          c = chunks.next();
-          data.writeBytes(c.data());
-        }
-        byte[] all = data.toByteArray();
         SegmentSession.Tensor[] tensors = new SegmentSession.Tensor[first.types().length];
-        int at = 0;
+        Chunk c = first;
+        int taken = 0; // bytes of c already copied
         for (int k = 0; k < tensors.length; k++) {
           long n = ExternalData.elementBytes(first.types()[k]);
           for (long d : first.shapes()[k]) {
             n *= d;
           }
-          tensors[k] = new SegmentSession.Tensor(first.types()[k], first.shapes()[k],
-              java.util.Arrays.copyOfRange(all, at, at + (int) n));
-          at += (int) n;
+          byte[] data = new byte[Math.toIntExact(n)];
+          int at = 0;
+          while (true) {
+            if (taken == c.data().length && at < data.length) {
+              c = chunks.next();
+              taken = 0;
+            }
+            int m = Math.min(data.length - at, c.data().length - taken);
+            System.arraycopy(c.data(), taken, data, at, m);
+            at += m;
+            taken += m;
+            if (at == data.length) {
+              break;
+            }
+          }
+          tensors[k] = new SegmentSession.Tensor(first.types()[k], first.shapes()[k], data);
+        }
+        if (!c.last() || taken != c.data().length) {
+          throw new IllegalStateException("a stored block's slices do not match its layout");
         }
         return new Block(first.rows(), tensors);
       }
