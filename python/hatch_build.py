@@ -12,7 +12,7 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 class CustomBuildHook(BuildHookInterface):
     """Adds ``normstats/jars/normstats.jar`` to the wheel.
 
-    The jar is ``$NORMSTATS_JAR`` if set, else ``../target/normstats-<version>.jar`` (the
+    The jar is ``$NORMSTATS_JAR`` if set, else ``../app/target/normstats-<version>.jar`` (the
     spark-submit application jar that ``mvn package`` builds, with normstats' own dependencies
     and without Spark's).
     """
@@ -22,7 +22,7 @@ class CustomBuildHook(BuildHookInterface):
             return
         jar = os.environ.get("NORMSTATS_JAR")
         if not jar:
-            target = os.path.join(self.root, "..", "target")
+            target = os.path.join(self.root, "..", "app", "target")
             jars = [j for j in glob.glob(os.path.join(target, "normstats-*.jar"))
                     if not os.path.basename(j).startswith("original-")]
             if len(jars) != 1:

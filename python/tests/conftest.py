@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _built_jar() -> str:
-    jars = [j for j in glob.glob(str(REPO / "target" / "normstats-*.jar"))
+    jars = [j for j in glob.glob(str(REPO / "app" / "target" / "normstats-*.jar"))
             if not os.path.basename(j).startswith("original-")]
     if len(jars) != 1:
         pytest.exit("the Python tests need the normstats jar: run `mvn -B verify` (or "

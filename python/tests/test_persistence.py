@@ -70,7 +70,7 @@ def test_a_python_saved_pipeline_model_loads_in_java(spark, data, tmp_path):
 def test_the_readme_java_examples_saved_model_loads_in_python(spark, repo: Path):
     from normstats.ml import BatchNormModel, LayerNorm
 
-    saved = repo / "target" / "readme-java-example"
+    saved = repo / "app" / "target" / "readme-java-example"
     if not (saved / "model").is_dir():
         pytest.fail(f"{saved} is missing: the Java test ReadmeExampleTest writes it (mvn verify "
                     "runs it before the Python tests)")

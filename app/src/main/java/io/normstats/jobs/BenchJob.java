@@ -1,0 +1,633 @@
+package io.normstats.jobs;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.normstats.InputException;
+import io.normstats.ml.BatchNorm;
+import io.normstats.onnx.NetworkInput;
+import io.normstats.onnx.OnnxModel;
+import io.normstats.spark.ExactStatistics;
+import io.normstats.spark.FeatureSelection;
+import io.normstats.spark.IdxSource;
+import io.normstats.spark.InputFormat;
+import io.normstats.spark.Inputs;
+import io.normstats.onnx.spark.ModelFiles;
+import io.normstats.onnx.spark.NetworkPasses;
+import io.normstats.onnx.spark.NetworkRecalibration;
+import java.io.File;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import org.apache.commons.io.FileUtils;
+import org.apache.parquet.example.data.Group;
+import org.apache.parquet.example.data.simple.SimpleGroupFactory;
+import org.apache.parquet.hadoop.ParquetWriter;
+import org.apache.parquet.hadoop.example.ExampleParquetWriter;
+import org.apache.parquet.hadoop.metadata.CompressionCodecName;
+import org.apache.parquet.io.LocalOutputFile;
+import org.apache.parquet.schema.MessageType;
+import org.apache.parquet.schema.PrimitiveType;
+import org.apache.parquet.schema.Types;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.function.MapFunction;
+import org.apache.spark.ml.feature.StandardScaler;
+import org.apache.spark.ml.feature.VectorAssembler;
+import org.apache.spark.ml.linalg.VectorUDT;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.ml.stat.Summarizer;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.encoders.RowEncoder;
+import org.apache.spark.sql.catalyst.util.ArrayData;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.StructType;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code normstats bench}: normstats against Spark's own statistics, in one JVM on the same data.
+ *
+ * <p>It generates the data (seeded), then runs the contenders of each section alternately
+ * {@code --repeats} times after one warm-up round, and prints every time, the medians, and the
+ * ratios the project targets (BENCHMARKS.md):
+ * <ul>
+ *   <li>fit: BatchNorm.fit against StandardScaler(withMean, withStd).fit and a naive double sum of
+ *       x and x^2 over the same cached rows of dense vectors;</li>
+ *   <li>stats: the stats job on Parquet scalar columns against Spark SQL avg + var_pop and
+ *       VectorAssembler + Summarizer (mean, variance);</li>
+ *   <li>scaling: the exact statistics of 1/8 against all of the rows, and of 64 against 1,024
+ *       features with the same number of values per feature;</li>
+ *   <li>wide: the stats job on Parquet files of the same number of values in 32 to 10,000 columns,
+ *       and the report job against it on 3,000 columns;</li>
+ *   <li>compare: the compare job (4 batch sizes) against the stats job on Fashion-MNIST images,
+ *       and the report job's minibatch phases against its exact phase (from its report.json);</li>
+ *   <li>recalibrate: on a zoo network and 10,000 Fashion-MNIST images, all recalibration passes
+ *       against one ONNX Runtime pass over the full graph, and (when {@code --python} has torch)
+ *       that pass against torch's eager inference and the job against torch's
+ *       {@code update_bn}.</li>
+ * </ul>
+ * A benchmark, not a test: the ratios are reported, not asserted; {@code --smoke} runs a small
+ * version for CI.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Benchmarks normstats against Spark's Summarizer, StandardScaler and SQL "
+        + "aggregates on generated data and Fashion-MNIST; prints medians and ratios."})
+public final class BenchJob implements Callable<Integer> {
+  private static final String FASHION =
+      "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
+  private static final String ZOO_MODEL = "sample-data/zoo/resnet/dynamo.onnx";
+  private static final List<String> SECTIONS = List.of("fit", "stats", "scaling", "wide", "groupby",
+      "compare", "recalibrate");
+
+  @Option(names = "--rows", defaultValue = "2000000", paramLabel = "N",
+      description = "Rows of generated data (default: ${DEFAULT-VALUE}).")
+  long rows;
+
+  @Option(names = "--features", defaultValue = "32", paramLabel = "D",
+      description = "Features (vector length, Parquet columns) (default: ${DEFAULT-VALUE}).")
+  int features;
+
+  @Option(names = "--repeats", defaultValue = "5", paramLabel = "R",
+      description = "Timed rounds per section, after one warm-up round (default: ${DEFAULT-VALUE}).")
+  int repeats;
+
+  @Option(names = "--images", defaultValue = FASHION, paramLabel = "IDX",
+      description = "IDX images for the compare section; skipped if missing "
+          + "(default: ${DEFAULT-VALUE}).")
+  String images;
+
+  @Option(names = "--model", defaultValue = ZOO_MODEL, paramLabel = "MODEL.onnx",
+      description = "The ONNX model of the recalibrate section (default: ${DEFAULT-VALUE}).")
+  String model;
+
+  @Option(names = "--recalibrate-rows", defaultValue = "10000", paramLabel = "N",
+      description = "Images of the recalibrate section (default: ${DEFAULT-VALUE}; --smoke: 2000).")
+  int recalibrateRows;
+
+  @Option(names = "--torch-arch", paramLabel = "ARCH",
+      description = "The architecture torch_baseline.py builds for --model (default: the name of "
+          + "the model's directory, a zoo name; resnet18 for the model torch_baseline.py "
+          + "--export writes).")
+  String torchArch;
+
+  @Option(names = "--python", defaultValue = "python3", paramLabel = "PYTHON",
+      description = "The Python with torch and torchvision for the recalibrate section's torch "
+          + "comparison (default: ${DEFAULT-VALUE}; skipped if it lacks them).")
+  String python;
+
+  @Option(names = "--sections", split = ",",
+      defaultValue = "fit,stats,scaling,wide,groupby,compare,recalibrate",
+      paramLabel = "S", description = "Sections to run (default: ${DEFAULT-VALUE}).")
+  List<String> sections;
+
+  @Option(names = "--smoke", description = "A quick run for CI: 20,000 rows, 8 features, 1 round, "
+      + "wide tables of 200,000 values, and the compare and recalibrate sections on 2,000 sample "
+      + "images.")
+  boolean smoke;
+
+  @Mixin SparkOptions spark;
+
+  private final PrintStream out = System.out;
+  private final List<String> ratios = new ArrayList<>();
+
+  @Override
+  public Integer call() throws IOException {
+    if (smoke) {
+      rows = 20_000;
+      features = 8;
+      repeats = 1;
+      if (images.equals(FASHION)) {
+        images = "sample-data/fashion-mnist/t10k-images-idx3-ubyte.gz";
+      }
+      recalibrateRows = Math.min(recalibrateRows, 2000);
+    }
+    if (rows < 8 || features < 1 || repeats < 1) {
+      throw InputException.usage("--rows must be >= 8, --features and --repeats >= 1");
+    }
+    for (String s : sections) {
+      if (!SECTIONS.contains(s)) {
+        throw InputException.usage("unknown section '" + s + "' (" + String.join(", ", SECTIONS)
+            + ")");
+      }
+    }
+    SparkSession session = spark.session("bench");
+    session.sparkContext().setLogLevel("WARN");
+    Path work = Files.createTempDirectory("normstats-bench");
+    try {
+      out.printf(Locale.ROOT, "normstats bench: %,d rows x %d features, %d rounds, master %s, "
+          + "%d cores, Java %s%n", rows, features, repeats, session.sparkContext().master(),
+          Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"));
+      if (sections.contains("fit")) {
+        fit(session);
+      }
+      if (sections.contains("stats")) {
+        stats(session, work);
+      }
+      if (sections.contains("scaling")) {
+        scaling(session);
+      }
+      if (sections.contains("wide")) {
+        wide(session, work);
+      }
+      if (sections.contains("groupby")) {
+        groupBy(session);
+      }
+      if (sections.contains("compare")) {
+        compare(work);
+      }
+      if (sections.contains("recalibrate")) {
+        recalibrate(session, work);
+      }
+      out.println();
+      out.println("ratios (target in brackets):");
+      ratios.forEach(out::println);
+    } finally {
+      FileUtils.deleteQuietly(work.toFile());
+    }
+    return 0;
+  }
+
+  /** A cached DataFrame of {@code n} rows of {@code d}-element dense vectors, column "features". */
+  static Dataset<Row> vectors(SparkSession session, long n, int d) {
+    StructType schema = new StructType().add("features", new VectorUDT());
+    MapFunction<Long, Row> row = i -> {
+      SplittableRandom r = new SplittableRandom(i * 0x9E3779B97F4A7C15L);
+      double[] v = new double[d];
+      for (int j = 0; j < d; j++) {
+        v[j] = r.nextGaussian() * (j + 1) + j;
+      }
+      return RowFactory.create(Vectors.dense(v));
+    };
+    int partitions = session.sparkContext().defaultParallelism();
+    Dataset<Row> df = session.range(0, n, 1, partitions)
+        .map(row, RowEncoder.encoderFor(schema)).cache();
+    df.count();
+    return df;
+  }
+
+  private void fit(SparkSession session) {
+    Dataset<Row> df = vectors(session, rows, features);
+    Map<String, Supplier<Object>> contenders = new LinkedHashMap<>();
+    contenders.put("normstats BatchNorm.fit", () -> new BatchNorm().setInputCol("features").fit(df));
+    contenders.put("Spark StandardScaler.fit", () -> new StandardScaler().setWithMean(true)
+        .setWithStd(true).setInputCol("features").fit(df));
+    contenders.put("naive double sum of x, x^2", () -> naiveSums(df, features));
+    Map<String, Double> median = run("fit: " + label(df), contenders);
+    ratio("StandardScaler.fit / BatchNorm.fit", median, "Spark StandardScaler.fit",
+        "normstats BatchNorm.fit", ">= 4");
+    ratio("BatchNorm.fit / naive double sum (cost of exactness)", median,
+        "normstats BatchNorm.fit", "naive double sum of x, x^2", "<= 1.25");
+    df.unpersist();
+  }
+
+  /** Sums of x and x^2 per feature in plain doubles, reading the cached rows as normstats does. */
+  static double[] naiveSums(Dataset<Row> df, int d) {
+    JavaRDD<InternalRow> rows = df.queryExecution().toRdd().toJavaRDD();
+    return rows.mapPartitions(it -> {
+      double[] sums = new double[2 * d];
+      while (it.hasNext()) {
+        ArrayData values = it.next().getStruct(0, 4).getArray(3);
+        for (int j = 0; j < d; j++) {
+          double x = values.getDouble(j);
+          sums[j] += x;
+          sums[d + j] += x * x;
+        }
+      }
+      return Collections.singletonList(sums).iterator();
+    }).reduce((a, b) -> {
+      for (int j = 0; j < a.length; j++) {
+        a[j] += b[j];
+      }
+      return a;
+    });
+  }
+
+  private void stats(SparkSession session, Path work) {
+    String parquet = work.resolve("scalars.parquet").toString();
+    Column[] columns = new Column[features];
+    for (int j = 0; j < features; j++) {
+      columns[j] = functions.randn(j).multiply(j + 1).plus(j).alias("f" + j);
+    }
+    session.range(0, rows, 1, session.sparkContext().defaultParallelism()).select(columns)
+        .write().parquet(parquet);
+    Dataset<Row> df = session.read().parquet(parquet);
+    String[] names = df.columns();
+    List<Column> aggregates = new ArrayList<>();
+    for (String c : names) {
+      aggregates.add(functions.avg(c));
+      aggregates.add(functions.var_pop(c));
+    }
+    int[] round = {0};
+    Map<String, Supplier<Object>> contenders = new LinkedHashMap<>();
+    contenders.put("normstats stats job", () -> job("stats", parquet, work, round));
+    contenders.put("Spark SQL avg + var_pop", () -> df.agg(aggregates.get(0),
+        aggregates.subList(1, aggregates.size()).toArray(new Column[0])).collectAsList());
+    contenders.put("VectorAssembler + Summarizer", () -> new VectorAssembler().setInputCols(names)
+        .setOutputCol("v").transform(df)
+        .select(Summarizer.metrics("mean", "variance").summary(functions.col("v"))).first());
+    Map<String, Double> median = run("stats: Parquet, " + rows + " rows x " + features
+        + " double columns", contenders);
+    ratio("SQL avg+var_pop / stats job", median, "Spark SQL avg + var_pop",
+        "normstats stats job", ">= 2");
+    ratio("VectorAssembler+Summarizer / stats job", median, "VectorAssembler + Summarizer",
+        "normstats stats job", ">= 1.5");
+  }
+
+  /**
+   * The exact aggregate functions against Spark's avg + var_pop in GROUP BY, on {@code rows} cached
+   * rows of one double column (1e9 + U(0,1)) with 1, 1,000 and 1,000,000 groups (fewer when there
+   * are fewer rows), every result written to Spark's no-op sink.
+   */
+  private void groupBy(SparkSession session) {
+    for (long groups : new long[] {1, 1_000, 1_000_000}) {
+      long g = Math.min(groups, Math.max(1, rows / 2));
+      Dataset<Row> df = session.range(0, rows, 1, session.sparkContext().defaultParallelism())
+          .select(functions.col("id").mod(g).as("k"),
+              functions.rand(7).plus(1e9).as("x")).cache();
+      df.count();
+      Map<String, Supplier<Object>> contenders = new LinkedHashMap<>();
+      contenders.put("Spark SQL avg + var_pop", () -> noop(df.groupBy("k")
+          .agg(functions.avg("x"), functions.var_pop("x"))));
+      contenders.put("normstats exact_mean + exact_var_pop", () -> noop(df.groupBy("k")
+          .agg(io.normstats.sql.ExactFunctions.exact_mean("x"),
+              io.normstats.sql.ExactFunctions.exact_var_pop("x"))));
+      Map<String, Double> median = run(String.format(Locale.ROOT,
+          "groupby: %,d cached rows, %,d groups", rows, g), contenders);
+      ratio(String.format(Locale.ROOT, "exact / avg+var_pop, %,d groups", g), median,
+          "normstats exact_mean + exact_var_pop", "Spark SQL avg + var_pop",
+          groups == 1 ? "< 1" : groups == 1_000_000 ? "<= 2" : "-");
+      df.unpersist();
+    }
+  }
+
+  private static Object noop(Dataset<Row> df) {
+    df.write().format("noop").mode("overwrite").save();
+    return df;
+  }
+
+  private void scaling(SparkSession session) {
+    Dataset<Row> small = vectors(session, rows / 8, features);
+    Dataset<Row> large = vectors(session, rows, features);
+    long wideRows = Math.max(8, rows * features / 1024);
+    Dataset<Row> narrow = vectors(session, wideRows, 64);
+    Dataset<Row> wide = vectors(session, wideRows, 1024);
+    Map<String, Supplier<Object>> contenders = new LinkedHashMap<>();
+    contenders.put("exact statistics, 1/8 of the rows", () -> exact(small));
+    contenders.put("exact statistics, all rows", () -> exact(large));
+    contenders.put("exact statistics, 64 features", () -> exact(narrow));
+    contenders.put("exact statistics, 1024 features", () -> exact(wide));
+    Map<String, Double> median = run("scaling: " + label(small) + " and " + label(large) + "; "
+        + label(narrow) + " and " + label(wide), contenders);
+    ratio("8x rows / 1x rows", median, "exact statistics, all rows",
+        "exact statistics, 1/8 of the rows", "<= 8.5");
+    ratio("1024 / 64 features (16x the values)", median, "exact statistics, 1024 features",
+        "exact statistics, 64 features", "<= 17");
+    for (Dataset<Row> df : List.of(small, large, narrow, wide)) {
+      df.unpersist();
+    }
+  }
+
+  /**
+   * Wide tables: the stats job on Parquet files of the same number of values in 32 to 10,000
+   * columns (rows = values / columns), and the report job against the stats job on the 3,000-column
+   * file. The files are written with parquet-mr's example writer, one per core.
+   */
+  private void wide(SparkSession session, Path work) throws IOException {
+    long values = smoke ? 200_000 : 60_000_000;
+    int[] widths = smoke ? new int[] {8, 200} : new int[] {32, 3_000, 10_000};
+    int reportWidth = smoke ? 200 : 3_000;
+    int files = session.sparkContext().defaultParallelism();
+    Map<Integer, String> paths = new LinkedHashMap<>();
+    for (int c : widths) {
+      Path dir = work.resolve("wide-" + c + ".parquet");
+      writeWideParquet(dir, c, values / c, files);
+      paths.put(c, dir.toString());
+    }
+    int[] round = {0};
+    Map<String, Supplier<Object>> contenders = new LinkedHashMap<>();
+    for (int c : widths) {
+      contenders.put(String.format(Locale.ROOT, "stats job, %,d columns x %,d rows", c, values / c),
+          () -> job("stats", paths.get(c), work, round));
+    }
+    String report = String.format(Locale.ROOT, "report job, %,d columns", reportWidth);
+    contenders.put(report, () -> job("report", paths.get(reportWidth), work, round));
+    Map<String, Double> median = run(String.format(Locale.ROOT,
+        "wide: Parquet doubles, %,d values per file, %d files each", values, files), contenders);
+    String narrowest = String.format(Locale.ROOT, "stats job, %,d columns x %,d rows", widths[0],
+        values / widths[0]);
+    for (int k = 1; k < widths.length; k++) {
+      int c = widths[k];
+      ratio(String.format(Locale.ROOT, "%,d / %,d columns, same values", c, widths[0]), median,
+          String.format(Locale.ROOT, "stats job, %,d columns x %,d rows", c, values / c),
+          narrowest, "<= 2");
+    }
+    ratio(String.format(Locale.ROOT, "report / stats, %,d columns", reportWidth), median, report,
+        String.format(Locale.ROOT, "stats job, %,d columns x %,d rows", reportWidth,
+            values / reportWidth), "<= 3");
+  }
+
+  /**
+   * Writes {@code rows} rows of {@code columns} required doubles {@code c0, c1, ...} (value
+   * {@code (r * (i + 1)) % 1000 / 7 + 1e6}, as the wide-table measurements in BENCHMARKS.md) into
+   * {@code files} Parquet files under {@code dir}, with parquet-mr's example writer: a Spark plan of
+   * thousands of column expressions takes minutes to plan and compile.
+   */
+  static void writeWideParquet(Path dir, int columns, long rows, int files) throws IOException {
+    Files.createDirectories(dir);
+    Types.MessageTypeBuilder builder = Types.buildMessage();
+    for (int i = 0; i < columns; i++) {
+      builder.required(PrimitiveType.PrimitiveTypeName.DOUBLE).named("c" + i);
+    }
+    MessageType schema = builder.named("wide");
+    SimpleGroupFactory groups = new SimpleGroupFactory(schema);
+    for (int f = 0; f < files; f++) {
+      Path file = dir.resolve(String.format(Locale.ROOT, "part-%05d.parquet", f));
+      try (ParquetWriter<Group> writer = ExampleParquetWriter.builder(new LocalOutputFile(file))
+          .withType(schema).withCompressionCodec(CompressionCodecName.SNAPPY).build()) {
+        for (long r = rows * f / files; r < rows * (f + 1) / files; r++) {
+          Group g = groups.newGroup();
+          for (int i = 0; i < columns; i++) {
+            g.add(i, (r * (i + 1)) % 1000 / 7.0 + 1e6);
+          }
+          writer.write(g);
+        }
+      }
+    }
+  }
+
+  private static Object exact(Dataset<Row> df) {
+    return ExactStatistics.compute(df, FeatureSelection.resolveDeferred(df, null, "features"));
+  }
+
+  private void compare(Path work) {
+    if (!new File(images).isFile()) {
+      out.println();
+      out.println("compare: skipped, no " + images + " (apt-get install dataset-fashion-mnist)");
+      return;
+    }
+    int[] round = {0};
+    Map<String, Supplier<Object>> contenders = new LinkedHashMap<>();
+    contenders.put("normstats stats job", () -> job("stats", images, work, round));
+    contenders.put("normstats compare job (batch sizes 8,32,128,512)",
+        () -> job("compare", images, work, round));
+    // the report job's own phase timings (report.json): its minibatch passes against its exact pass
+    List<Double> minibatchToExact = new ArrayList<>();
+    contenders.put("normstats report job", () -> job("report", images, work, round,
+        output -> minibatchToExact.add(minibatchToExact(output.resolve("report.json")))));
+    Map<String, Double> median = run("compare: " + images, contenders);
+    ratio("compare / stats", median, "normstats compare job (batch sizes 8,32,128,512)",
+        "normstats stats job", "<= 2");
+    double[] timed = minibatchToExact.stream().skip(1).mapToDouble(x -> x).sorted().toArray();
+    ratios.add(String.format(Locale.ROOT, "  %-55s %6.2f  [%s]",
+        "report: minibatch phases / exact phase", median(timed), "<= 1.5"));
+  }
+
+  /**
+   * The report job's minibatch phases ("minibatch estimators" and "batch-mean distribution")
+   * over its "exact statistics" phase, from the phase timings in its report.json.
+   */
+  private static double minibatchToExact(Path reportJson) {
+    try {
+      JsonNode phases = new ObjectMapper().readTree(reportJson.toFile()).path("header")
+          .path("phases");
+      return (phases.get("minibatch estimators").asDouble()
+          + phases.get("batch-mean distribution").asDouble())
+          / phases.get("exact statistics").asDouble();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * The issue-32 targets of the recalibrate job on a zoo network (or {@code --model}) and
+   * {@code --recalibrate-rows} Fashion-MNIST images: one ONNX Runtime pass over the full graph
+   * against torch's eager inference, all recalibration passes (exact statistics, activation cache
+   * at its default) against that one pass, and the job with {@code --approximations none} against
+   * torch's {@code update_bn}. The torch times come from {@code sample-data/zoo/torch_baseline.py}
+   * run by {@code --python} on the same rows and as many threads as Spark has cores; without
+   * torch those two ratios are skipped.
+   */
+  private void recalibrate(SparkSession session, Path work) throws IOException {
+    if (!new File(images).isFile()) {
+      out.println();
+      out.println("recalibrate: skipped, no " + images + " (apt-get install dataset-fashion-mnist)");
+      return;
+    }
+    OnnxModel network = ModelFiles.read(session.sparkContext().hadoopConfiguration(), model,
+        model);
+    String input = work.resolve("recalibrate-rows.parquet").toString();
+    Inputs.read(session, images, InputFormat.AUTO).limit(recalibrateRows).write().parquet(input);
+    Dataset<Row> df = Inputs.read(session, input, InputFormat.AUTO);
+    FeatureSelection selection = FeatureSelection.resolve(df, null, IdxSource.COLUMN);
+    NetworkRecalibration.Settings settings = new NetworkRecalibration.Settings(null, 64, false,
+        32);
+    NetworkInput in = network.input(null);
+    NetworkPasses.Pass full = new NetworkPasses.Pass(network.what(),
+        network.capturing(network.outputs()), network.outputs().toArray(new String[0]), in,
+        in.itemShape(selection.vectorLength()), settings.batchSize());
+    JavaRDD<InternalRow> rows = NetworkRecalibration.rows(df, selection);
+    long count = df.count();
+    Map<String, Double> torch = torchBaseline(count, session.sparkContext().defaultParallelism());
+    Map<String, Supplier<Object>> contenders = new LinkedHashMap<>();
+    int[] round = {0};
+    NetworkRecalibration.Result[] result = new NetworkRecalibration.Result[1];
+    contenders.put("ONNX Runtime inference, full graph",
+        () -> NetworkPasses.infer(rows, selection, full));
+    contenders.put("recalibration passes (exact)",
+        () -> result[0] = NetworkRecalibration.exact(df, selection, network, settings));
+    contenders.put("recalibrate job, --approximations none", () -> job("recalibrate", input, work,
+        round, "--model", model, "--approximations", "none"));
+    contenders.put("recalibrate job (one_pass, precise_bn)", () -> job("recalibrate", input, work,
+        round, "--model", model));
+    Map<String, Double> median = run(String.format(Locale.ROOT,
+        "recalibrate: %s on %,d rows of %s", model, count, images), contenders);
+    out.printf(Locale.ROOT, "  (%d BatchNorm layers in %d levels)%n", result[0].layers().size(),
+        result[0].levels());
+    ratio("recalibration passes / one full-graph pass", median, "recalibration passes (exact)",
+        "ONNX Runtime inference, full graph", "<= 2");
+    if (torch.isEmpty()) {
+      return;
+    }
+    median.putAll(torch);
+    torch.forEach((k, v) -> out.printf(Locale.ROOT, "  %-50s median %7.3f s%n", k, v));
+    ratio("full-graph pass / torch eager inference", median, "ONNX Runtime inference, full graph",
+        "torch eager inference", "<= 1.2");
+    ratio("recalibrate job, --approximations none / torch update_bn", median,
+        "recalibrate job, --approximations none", "torch update_bn", "<= 3");
+  }
+
+  /**
+   * The medians of torch's eager inference and update_bn over the first {@code rows} images,
+   * from {@code torch_baseline.py}; empty (with the reason printed) if it cannot run.
+   */
+  private Map<String, Double> torchBaseline(long rows, int threads) {
+    Path script = Path.of("sample-data/zoo/torch_baseline.py");
+    String arch = torchArch != null ? torchArch
+        : Path.of(model).toAbsolutePath().getParent().getFileName().toString();
+    List<String> command = List.of(python, script.toString(), "--arch", arch, "--images", images,
+        "--model", model, "--rows", Long.toString(rows), "--threads", Integer.toString(threads),
+        "--repeats", Integer.toString(repeats));
+    try {
+      Process p = new ProcessBuilder(command).redirectErrorStream(false).start();
+      String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      String stderr = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (p.waitFor() != 0) {
+        String[] lines = stderr.strip().split("\n");
+        out.println("recalibrate: torch comparison skipped (" + String.join(" ", command) + ": "
+            + lines[lines.length - 1] + ")");
+        return Map.of();
+      }
+      JsonNode json = new ObjectMapper().readTree(stdout.strip().lines().reduce((a, b) -> b)
+          .orElse("{}"));
+      Map<String, Double> medians = new LinkedHashMap<>();
+      medians.put("torch eager inference", medianOf(json.path("eager_s")));
+      medians.put("torch update_bn", medianOf(json.path("update_bn_s")));
+      out.println("recalibrate: torch " + json.path("torch").asText() + ", " + threads
+          + " threads, arch " + arch);
+      return medians;
+    } catch (IOException e) {
+      out.println("recalibrate: torch comparison skipped (" + python + ": " + e.getMessage() + ")");
+      return Map.of();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return Map.of();
+    }
+  }
+
+  private static double medianOf(JsonNode seconds) {
+    double[] s = new double[seconds.size()];
+    for (int i = 0; i < s.length; i++) {
+      s[i] = seconds.get(i).asDouble();
+    }
+    Arrays.sort(s);
+    return median(s);
+  }
+
+  /** Runs job {@code name} on {@code input} in this JVM, into a fresh directory it then deletes. */
+  private static Object job(String name, String input, Path work, int[] round,
+      String... options) {
+    return job(name, input, work, round, output -> { }, options);
+  }
+
+  /** Runs a job into a new output directory, shows it to {@code inspect}, then deletes it. */
+  private static Object job(String name, String input, Path work, int[] round,
+      Consumer<Path> inspect, String... options) {
+    String output = work.resolve(name + "-" + round[0]++).toString();
+    List<String> args = new ArrayList<>(List.of(name, "--input", input, "--output", output));
+    args.addAll(List.of(options));
+    int code = Main.run(args.toArray(new String[0]));
+    if (code != 0) {
+      throw new IllegalStateException("the " + name + " job failed with exit code " + code);
+    }
+    inspect.accept(Path.of(output));
+    FileUtils.deleteQuietly(new File(output));
+    return code;
+  }
+
+  private static String label(Dataset<Row> df) {
+    return String.format(Locale.ROOT, "%,d cached rows", df.count());
+  }
+
+  /** Runs the contenders alternately, one warm-up round and then the timed rounds. */
+  private Map<String, Double> run(String title, Map<String, Supplier<Object>> contenders) {
+    out.println();
+    out.println(title);
+    Map<String, double[]> seconds = new LinkedHashMap<>();
+    contenders.keySet().forEach(k -> seconds.put(k, new double[repeats]));
+    for (int round = -1; round < repeats; round++) {
+      for (Map.Entry<String, Supplier<Object>> c : contenders.entrySet()) {
+        long start = System.nanoTime();
+        c.getValue().get();
+        double s = (System.nanoTime() - start) / 1e9;
+        if (round >= 0) {
+          seconds.get(c.getKey())[round] = s;
+        }
+      }
+    }
+    Map<String, Double> median = new LinkedHashMap<>();
+    for (Map.Entry<String, double[]> e : seconds.entrySet()) {
+      double[] sorted = e.getValue().clone();
+      Arrays.sort(sorted);
+      double m = median(sorted);
+      median.put(e.getKey(), m);
+      StringBuilder all = new StringBuilder();
+      for (double s : e.getValue()) {
+        all.append(String.format(Locale.ROOT, " %.3f", s));
+      }
+      out.printf(Locale.ROOT, "  %-50s median %7.3f s   runs:%s%n", e.getKey(), m, all);
+    }
+    return median;
+  }
+
+  /** The median of sorted values (the mean of the middle two for an even count). */
+  private static double median(double[] sorted) {
+    return sorted.length % 2 == 1 ? sorted[sorted.length / 2]
+        : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+  }
+
+  private void ratio(String name, Map<String, Double> median, String numerator,
+      String denominator, String target) {
+    double r = median.get(numerator) / median.get(denominator);
+    ratios.add(String.format(Locale.ROOT, "  %-55s %6.2f  [%s]", name, r, target));
+  }
+}

@@ -1,0 +1,149 @@
+package io.normstats.jobs;
+
+import io.normstats.InputException;
+import io.normstats.minibatch.EstimateErrors;
+import io.normstats.output.OutputDirectory;
+import io.normstats.output.RecalibrateOutput;
+import io.normstats.spark.FeatureSelection;
+import io.normstats.spark.Inputs;
+import io.normstats.onnx.spark.NetworkEvaluation;
+import io.normstats.onnx.spark.NetworkRecalibration;
+import io.normstats.spark.OrderedInput;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code normstats recalibrate}: exact prediction-mode statistics for every BatchNormalization of
+ * an ONNX model, bottom-up one level per pass ({@link NetworkRecalibration}), with the one_pass and
+ * precise_bn approximations beside them and, with {@code --eval-input}, the accuracy of each; written
+ * as DIR/model.onnx, DIR/bn_stats.safetensors and DIR/recalibrate.json ({@link RecalibrateOutput}).
+ */
+@Command(name = "recalibrate", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Recomputes the statistics of every BatchNormalization layer of an ONNX model "
+        + "exactly over the input (bottom-up: each layer with the layers below already "
+        + "recalibrated), next to the one_pass and precise_bn approximations.",
+        "Writes DIR/model.onnx (the model with the new statistics), DIR/bn_stats.safetensors "
+            + "(running_mean and running_var per layer) and DIR/recalibrate.json."},
+    exitCodeListHeading = "Exit codes:%n",
+    exitCodeList = {"0:done", "1:bad data (not an ONNX model, incomplete rows, a label count "
+        + "that differs from the rows)", "2:usage error (options, missing input, a model "
+        + "without BatchNormalization or in training mode, an input length or input name that "
+        + "does not fit the model, existing output)"})
+public final class RecalibrateJob implements Callable<Integer> {
+  private static final Logger LOG = LoggerFactory.getLogger(RecalibrateJob.class);
+
+  @Option(names = "--model", required = true, paramLabel = "MODEL.onnx",
+      description = "The ONNX model, with its BatchNormalization nodes (not folded).")
+  String model;
+
+  @Mixin InputOptions in;
+
+  @Option(names = "--partitions", paramLabel = "N",
+      description = "Repartition the rows of the exact passes into N partitions first; the "
+          + "results do not depend on it.")
+  Integer partitions;
+
+  @Mixin NetworkOptions network;
+
+  @Mixin RecalibrateControls controls;
+
+  @Mixin SparkOptions spark;
+
+  @Override
+  public Integer call() throws Exception {
+    if (partitions != null && partitions < 1) {
+      throw InputException.usage("--partitions must be at least 1: " + partitions);
+    }
+    network.controls = controls;
+    network.settings();
+    SparkSession session = spark.session("recalibrate", in);
+    long start = System.nanoTime();
+    List<String> inputs = new ArrayList<>(List.of(in.input));
+    inputs.addAll(network.files(model));
+    OutputDirectory out = OutputDirectory.prepare(session.sparkContext().hadoopConfiguration(),
+        in.output, in.overwrite, inputs.toArray(new String[0]));
+    boolean committed = false;
+    NetworkOptions.Run run;
+    try {
+      OrderedInput input = Inputs.readOrdered(session, in.input, in.format, in.readOptions);
+      FeatureSelection selection = Inputs.select(session, in.input, in.format, input.data(),
+          in.features, in.vectorCol, false);
+      NetworkOptions.Prepared prepared = network.prepare(session, model, selection, in.format, in.readOptions);
+      run = network.run(prepared, in.input, input, selection, partitions);
+      RecalibrateOutput.write(run.description(), run.result(), run.evaluation(), run.folded(),
+          out);
+      out.commit("recalibrate");
+      committed = true;
+    } finally {
+      if (!committed) {
+        out.abort();
+      }
+    }
+    String dir = out.target().toUri().getPath();
+    LOG.info("recalibrate: done in {} s", String.format(Locale.ROOT, "%.1f",
+        (System.nanoTime() - start) / 1e9));
+    NetworkRecalibration.Result result = run.result();
+    System.out.println("recalibrate: " + result.rows() + " rows"
+        + (result.inputRows() != result.rows() ? " (sampled from " + result.inputRows() + ")"
+        : "") + ", " + result.layers().size()
+        + " BatchNorm layers in " + result.levels() + " levels (" + result.passes()
+        + " passes" + (result.preciseBn() != null ? ", and one for precise_bn" : "")
+        + "); wrote " + dir + "/model.onnx, " + dir
+        + "/bn_stats.safetensors and " + dir + "/recalibrate.json");
+    System.out.println(summary(result, "sample".equals(network.variance)));
+    if (run.evaluation() != null) {
+      System.out.println(summary(run.evaluation()));
+    }
+    return 0;
+  }
+
+  /** Per layer, the median over channels of the variance's relative error of each estimate. */
+  static String summary(NetworkRecalibration.Result r, boolean sample) {
+    StringBuilder b = new StringBuilder("median over channels of |var - exact| / exact:\n");
+    List<String> estimates = new ArrayList<>(List.of("stored"));
+    if (r.onePass() != null) {
+      estimates.add("one_pass");
+    }
+    if (r.preciseBn() != null) {
+      estimates.add("precise_bn");
+    }
+    b.append(String.format(Locale.ROOT, "%-28s %5s", "layer", "level"));
+    estimates.forEach(e -> b.append(String.format(Locale.ROOT, " %10s", e)));
+    b.append('\n');
+    for (NetworkRecalibration.Layer l : r.layers()) {
+      Map<String, EstimateErrors> errors = l.errors(sample);
+      b.append(String.format(Locale.ROOT, "%-28s %5d", l.layer().node(), l.layer().level()));
+      estimates.forEach(e -> b.append(String.format(Locale.ROOT, " %10.3g",
+          errors.get(e).varRelErr().median())));
+      b.append('\n');
+    }
+    return b.toString().stripTrailing();
+  }
+
+  static String summary(NetworkEvaluation.Result e) {
+    StringBuilder b = new StringBuilder("evaluation on " + e.rows() + " rows: ");
+    for (int v = 0; v < e.versions().size(); v++) {
+      b.append(v == 0 ? "" : ", ").append(e.versions().get(v)).append(' ');
+      if (e.correct() != null) {
+        b.append(String.format(Locale.ROOT, "%.2f%%", 100 * e.accuracy(v)));
+        if (v > 0) {
+          b.append(String.format(Locale.ROOT, " (%.2f%% changed)", 100 * e.changedFraction(v)));
+        }
+      } else if (v > 0) {
+        b.append(String.format(Locale.ROOT, "%.2f%% changed", 100 * e.changedFraction(v)));
+      } else {
+        b.append("(reference)");
+      }
+    }
+    return b.toString();
+  }
+}

@@ -1,0 +1,63 @@
+package io.normstats.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.normstats.testing.Jobs;
+import io.normstats.testing.TestSpark;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The short smoke run of the benchmark that CI runs: every section runs and reports its ratios. */
+class BenchJobTest {
+  private static org.apache.spark.sql.SparkSession spark;
+
+  @BeforeAll
+  static void start() {
+    spark = TestSpark.session("BenchJobTest");
+  }
+
+  @org.junit.jupiter.api.AfterAll
+  static void stop() {
+    spark.stop();
+  }
+
+  @Test
+  void smokeRunReportsEveryRatio() {
+    PrintStream stdout = System.out;
+    ByteArrayOutputStream captured = new ByteArrayOutputStream();
+    Jobs.Run run;
+    System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
+    try {
+      run = Jobs.run("bench", "--smoke");
+    } finally {
+      System.setOut(stdout);
+    }
+    String out = captured.toString(StandardCharsets.UTF_8);
+    assertEquals(0, run.exitCode(), run.stderr() + out);
+    for (String ratio : List.of("StandardScaler.fit / BatchNorm.fit",
+        "BatchNorm.fit / naive double sum", "SQL avg+var_pop / stats job",
+        "VectorAssembler+Summarizer / stats job", "8x rows / 1x rows", "1024 / 64 features",
+        "200 / 8 columns, same values", "report / stats, 200 columns",
+        "compare / stats", "exact / avg+var_pop, 1 groups", "exact / avg+var_pop, 1,000 groups",
+        "recalibration passes / one full-graph pass")) {
+      assertTrue(Pattern.compile(Pattern.quote(ratio) + ".* \\d+\\.\\d\\d  \\[").matcher(out).find(),
+          ratio + " missing from:\n" + out);
+    }
+    // the torch ratios when the python3 on the PATH has torch, else the reason they are not
+    assertTrue(out.contains("torch comparison skipped (")
+        || out.contains("recalibrate job, --approximations none / torch update_bn"), out);
+  }
+
+  @Test
+  void unknownSectionIsAUsageError() {
+    Jobs.Run run = Jobs.run("bench", "--smoke", "--sections", "fit,nope");
+    assertEquals(2, run.exitCode());
+    assertTrue(run.stderr().contains("unknown section 'nope'"), run.stderr());
+  }
+}

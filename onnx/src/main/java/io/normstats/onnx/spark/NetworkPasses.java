@@ -1,0 +1,686 @@
+package io.normstats.onnx.spark;
+
+import io.normstats.spark.DenseRows;
+import io.normstats.spark.FaultInjection;
+import io.normstats.spark.FeatureSelection;
+import io.normstats.spark.InputOrder;
+import io.normstats.InputException;
+import io.normstats.onnx.ActivationMoments;
+import io.normstats.onnx.ElementType;
+import io.normstats.onnx.ExternalData;
+import io.normstats.onnx.NetworkInput;
+import io.normstats.onnx.NetworkSession;
+import io.normstats.onnx.OnnxModel;
+import io.normstats.onnx.SegmentSession;
+import java.io.Serializable;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.spark.Partitioner;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.catalyst.InternalRow;
+import scala.Tuple2;
+
+/**
+ * Network passes on Spark: every row of the input through an ONNX network on the executors, with
+ * the exact moments of some of its tensors (or its predictions) merged on the driver.
+ *
+ * <p>Each pass broadcasts the model's bytes (once per executor) and runs one
+ * {@link NetworkSession} per task: rows are read from Spark's internal rows ({@link DenseRows}),
+ * run in batches, and each captured tensor, as the graph computes it ({@link OnnxModel#capturing}),
+ * is folded into {@link ActivationMoments}. Partial
+ * moments merge exactly, so a pass's moments are bit-for-bit the same for any partitioning as long
+ * as each row's activations do not depend on its batch, which {@link NetworkSession} provides. A
+ * retried task recomputes its partition from scratch.
+ */
+public final class NetworkPasses {
+  /** The bytes of rows each task of an ordered pass gets, about. */
+  static final long TASK_BYTES = 16L << 20;
+
+  private NetworkPasses() {}
+
+  /**
+   * What one pass runs: a captured graph, its input, and the batch size.
+   *
+   * @param what the model's name for messages
+   * @param capture the graph and the outputs to read
+   * @param names what each output is, for messages (the layer whose input it is)
+   * @param input the input fed
+   * @param itemShape one row's item shape
+   * @param batchSize rows per ONNX Runtime run
+   */
+  public record Pass(String what, OnnxModel.Capture capture, String[] names, NetworkInput input,
+      long[] itemShape, int batchSize) {}
+
+  /** What each task of a pass needs besides the broadcast model. */
+  private record Task(String what, List<String> outputs, String[] names, NetworkInput input,
+      long[] itemShape, int batchSize) implements Serializable {
+    Task(Pass pass) {
+      this(pass.what(), pass.capture().outputs(), pass.names(), pass.input(), pass.itemShape(),
+          pass.batchSize());
+    }
+
+    NetworkSession session(byte[] model) {
+      return new NetworkSession(model, what, input, itemShape, outputs, batchSize);
+    }
+  }
+
+  /** A pass's moments, and the input order counted in it (or null). */
+  public record Captured(ActivationMoments moments, InputOrder order) {}
+
+  /**
+   * Runs {@code rows} (rows of {@code selection}'s projection, optionally followed by the origin
+   * columns) through the pass's graph.
+   *
+   * @param fileIndex the index of {@link InputOrder#FILE_COLUMN} in the rows (then
+   *     {@link InputOrder#START_COLUMN} follows it), to count the input order in the same pass;
+   *     -1 not to
+   * @throws InputException (data) for incomplete rows, rows of another length, or a model ONNX
+   *     Runtime cannot run
+   */
+  public static Captured capture(JavaRDD<InternalRow> rows, FeatureSelection selection, Pass pass,
+      int fileIndex) {
+    JavaSparkContext sc = JavaSparkContext.fromSparkContext(rows.context());
+    Broadcast<byte[]> model = sc.broadcast(pass.capture().model().toByteArray());
+    Task task = new Task(pass);
+    try {
+      JavaRDD<Partial> partials = rows.mapPartitions(it -> {
+        Partial p = new Partial(new ActivationMoments(task.names()),
+            fileIndex >= 0 ? new InputOrder.Counter() : null);
+        try (NetworkSession session = task.session(model.value())) {
+          Batcher batcher = new Batcher(session, selection, p.moments());
+          while (it.hasNext()) {
+            InternalRow row = it.next();
+            if (p.counter() != null) {
+              p.counter().add(row.getUTF8String(fileIndex).toString(), row.getLong(fileIndex + 1));
+            }
+            batcher.add(row);
+          }
+          batcher.flush();
+        }
+        FaultInjection.afterWork("network pass");
+        return Collections.singletonList(p).iterator();
+      });
+      Partial total = rows.getNumPartitions() == 0
+          ? new Partial(new ActivationMoments(pass.names()), new InputOrder.Counter())
+          : partials.treeReduce(Partial::merge, rows.getNumPartitions() > 64 ? 3 : 2);
+      return new Captured(total.moments(),
+          total.counter() == null ? null : InputOrder.of(total.counter().counts()));
+    } finally {
+      model.destroy();
+    }
+  }
+
+  /**
+   * Runs every row through the pass's graph and only counts them: the same reading, batching and
+   * ONNX Runtime runs as {@link #capture}, without the moments. The baseline the benchmark
+   * measures a pass against.
+   *
+   * @return the number of rows run
+   */
+  public static long infer(JavaRDD<InternalRow> rows, FeatureSelection selection, Pass pass) {
+    JavaSparkContext sc = JavaSparkContext.fromSparkContext(rows.context());
+    Broadcast<byte[]> model = sc.broadcast(pass.capture().model().toByteArray());
+    Task task = new Task(pass);
+    try {
+      return rows.mapPartitions(it -> {
+        long n = 0;
+        try (NetworkSession session = task.session(model.value())) {
+          DenseRows reader = new DenseRows(selection);
+          double[] buffer = session.rows();
+          int filled = 0;
+          while (it.hasNext()) {
+            reader.read(it.next(), buffer, filled * reader.length());
+            if (++filled == session.capacity()) {
+              session.run(filled);
+              n += filled;
+              filled = 0;
+            }
+          }
+          if (filled > 0) {
+            session.run(filled);
+            n += filled;
+          }
+        }
+        return Collections.singletonList(n).iterator();
+      }).reduce(Long::sum);
+    } finally {
+      model.destroy();
+    }
+  }
+
+  /**
+   * Runs the rows in input order, in minibatches of {@code minibatch} consecutive rows (rows
+   * {@code [b*m, (b+1)*m)}), each minibatch as one ONNX Runtime run: for graphs whose output
+   * depends on the whole batch, such as BatchNormalization in training mode. The rows are
+   * shuffled once to ranges of whole minibatches (about {@value #TASK_BYTES} bytes per task), so
+   * the minibatches, and the moments, are the same for any partitioning of the input. A last
+   * minibatch of one row is left out (training-mode BatchNorm cannot normalize one row), and so
+   * is a last partial one when the model fixes its batch size.
+   *
+   * @param source the input's rows with origin: the projection, then the file and split start at
+   *     {@code fileIndex}, in each split's order (not reshuffled)
+   * @param order the input order (row counts per split) from an earlier pass
+   * @throws InputException (data) if the input changed since {@code order} was counted
+   */
+  public static ActivationMoments captureInMinibatches(JavaRDD<InternalRow> source,
+      FeatureSelection selection, Pass pass, int fileIndex, InputOrder order, int minibatch) {
+    long rowsTotal = order.rows();
+    long rowBytes = (long) pass.input().type().bytes() * selection.vectorLength() + 64;
+    long perTask = Math.max(1, TASK_BYTES / rowBytes / minibatch) * minibatch;
+    int tasks = (int) Math.max(1, (rowsTotal + perTask - 1) / perTask);
+    JavaSparkContext sc = JavaSparkContext.fromSparkContext(source.context());
+    Broadcast<InputOrder> orderRef = sc.broadcast(order);
+    Broadcast<byte[]> model = sc.broadcast(pass.capture().model().toByteArray());
+    try {
+      // rows for a float (float16, bfloat16) network travel as floats holding the values the
+      // network takes: each value rounded once, to the input's type
+      ElementType inputType = pass.input().type();
+      boolean floats = inputType != ElementType.DOUBLE;
+      JavaPairRDD<Long, Object> placed = source.mapPartitionsToPair(it -> {
+        InputOrder.Indexer indexer = new InputOrder.Indexer(orderRef.value());
+        DenseRows reader = new DenseRows(selection);
+        double[] scratch = new double[reader.length()];
+        return new Iterator<Tuple2<Long, Object>>() {
+          @Override
+          public boolean hasNext() {
+            return it.hasNext();
+          }
+
+          @Override
+          public Tuple2<Long, Object> next() {
+            InternalRow row = it.next();
+            long index = indexer.next(row.getUTF8String(fileIndex).toString(),
+                row.getLong(fileIndex + 1));
+            reader.read(row, scratch, 0);
+            if (!floats) {
+              return new Tuple2<>(index, scratch.clone());
+            }
+            float[] values = new float[scratch.length];
+            for (int k = 0; k < values.length; k++) {
+              values[k] = (float) inputType.nearest(scratch[k]);
+            }
+            return new Tuple2<>(index, values);
+          }
+        };
+      });
+      JavaPairRDD<Long, Object> sorted = placed.repartitionAndSortWithinPartitions(
+          new RowRanges(tasks, perTask));
+      boolean fixed = pass.input().fixedBatchSize() > 0;
+      Task task = new Task(pass);
+      JavaRDD<ActivationMoments> partials = sorted.mapPartitions(it -> {
+        ActivationMoments moments = new ActivationMoments(task.names());
+        try (NetworkSession session = task.session(model.value())) {
+          double[] buffer = session.rows();
+          int length = session.rowLength();
+          int n = 0;
+          long batch = -1;
+          while (it.hasNext()) {
+            Tuple2<Long, Object> row = it.next();
+            long b = row._1() / minibatch;
+            if (b != batch && n > 0) {
+              runAndFold(session, moments, n);
+              n = 0;
+            }
+            batch = b;
+            if (row._2() instanceof float[] f) {
+              for (int k = 0; k < length; k++) {
+                buffer[n * length + k] = f[k];
+              }
+            } else {
+              System.arraycopy((double[]) row._2(), 0, buffer, n * length, length);
+            }
+            n++;
+          }
+          if (n > 1 && (n == minibatch || !fixed)) {
+            runAndFold(session, moments, n);
+          }
+        }
+        FaultInjection.afterWork("network pass in minibatches");
+        return Collections.singletonList(moments).iterator();
+      });
+      return partials.treeReduce(ActivationMoments::merge, tasks > 64 ? 3 : 2);
+    } finally {
+      orderRef.destroy();
+      model.destroy();
+    }
+  }
+
+  /**
+   * One batch of rows as the values that cross a cut (the activation cache): a task of the next
+   * pass runs the network's next segment on it.
+   */
+  public record Block(int rows, SegmentSession.Tensor[] tensors) implements Serializable {}
+
+  /**
+   * A slice of a {@link Block} as Spark stores it: at most {@value #CHUNK_BYTES} bytes of the
+   * block's tensor data, the first slice with the block's layout. Small records, because Spark's
+   * Java serializer keeps every object it wrote in the last 100 records alive
+   * ({@code spark.serializer.objectStreamReset}): 100 batches of cut values held an executor of 512
+   * MB past its heap.
+   *
+   * @param rows the block's rows (first slice), else 0
+   * @param types the tensors' element types (first slice), else null
+   * @param shapes the tensors' shapes (first slice), else null
+   * @param last whether this slice ends the block
+   * @param data this slice's bytes of the tensors' data, one tensor after the other
+   */
+  record Chunk(int rows, int[] types, long[][] shapes, boolean last, byte[] data)
+      implements Serializable {}
+
+  /** The most bytes of tensor data in one stored record. */
+  static final int CHUNK_BYTES = 256 << 10;
+
+  /**
+   * A block as the slices Spark stores: each tensor's data cut into slices of at most
+   * {@value #CHUNK_BYTES} bytes (a slice never spans two tensors), copied once.
+   */
+  static List<Chunk> chunks(Block b) {
+    SegmentSession.Tensor[] tensors = b.tensors();
+    int[] types = new int[tensors.length];
+    long[][] shapes = new long[tensors.length][];
+    for (int k = 0; k < tensors.length; k++) {
+      types[k] = tensors[k].elemType();
+      shapes[k] = tensors[k].shape();
+    }
+    List<Chunk> out = new java.util.ArrayList<>();
+    for (SegmentSession.Tensor t : tensors) {
+      byte[] data = t.data();
+      for (int from = 0; from < data.length; from += CHUNK_BYTES) {
+        boolean first = out.isEmpty();
+        out.add(new Chunk(first ? b.rows() : 0, first ? types : null, first ? shapes : null,
+            false, java.util.Arrays.copyOfRange(data, from,
+                Math.min(data.length, from + CHUNK_BYTES))));
+      }
+    }
+    Chunk end = out.isEmpty() ? new Chunk(b.rows(), types, shapes, true, new byte[0])
+        : out.remove(out.size() - 1);
+    out.add(new Chunk(end.rows(), end.types(), end.shapes(), true, end.data()));
+    return out;
+  }
+
+  /** The blocks of consecutive slices, as {@link #chunks} cut them. */
+  static Iterator<Block> blocks(Iterator<Chunk> chunks) {
+    return new Iterator<>() {
+      @Override
+      public boolean hasNext() {
+        return chunks.hasNext();
+      }
+
+      @Override
+      public Block next() {
+        Chunk first = chunks.next();
+        SegmentSession.Tensor[] tensors = new SegmentSession.Tensor[first.types().length];
+        Chunk c = first;
+        int taken = 0; // bytes of c already copied
+        for (int k = 0; k < tensors.length; k++) {
+          long n = ExternalData.elementBytes(first.types()[k]);
+          for (long d : first.shapes()[k]) {
+            n *= d;
+          }
+          byte[] data = new byte[Math.toIntExact(n)];
+          int at = 0;
+          while (true) {
+            if (taken == c.data().length && at < data.length) {
+              c = chunks.next();
+              taken = 0;
+            }
+            int m = Math.min(data.length - at, c.data().length - taken);
+            System.arraycopy(c.data(), taken, data, at, m);
+            at += m;
+            taken += m;
+            if (at == data.length) {
+              break;
+            }
+          }
+          tensors[k] = new SegmentSession.Tensor(first.types()[k], first.shapes()[k], data);
+        }
+        if (!c.last() || taken != c.data().length) {
+          throw new IllegalStateException("a stored block's slices do not match its layout");
+        }
+        return new Block(first.rows(), tensors);
+      }
+    };
+  }
+
+  /**
+   * A pass of the activation cache: the graph segment from the previous cut (or the input) to
+   * this level's captured BatchNorm inputs and the next cut.
+   *
+   * @param what the model's name for messages
+   * @param segment the serialized segment
+   * @param inputs its inputs: the previous cut's values, or the model's data input
+   * @param outputs its outputs: first the {@code names.length} captured tensors, then the cut
+   * @param names what each captured tensor is, for messages
+   * @param input the model's data input (for the first pass, which reads rows)
+   * @param itemShape one row's item shape (first pass)
+   * @param batchSize rows per run (first pass; later passes run the blocks as they are)
+   */
+  public record CutPass(String what, byte[] segment, List<String> inputs, List<String> outputs,
+      String[] names, NetworkInput input, long[] itemShape, int batchSize)
+      implements Serializable {}
+
+  /**
+   * What a cached pass leaves: the moments of its captured tensors, the input order (when
+   * counted), the element types of the cut's values, and the persisted blocks of the cut (null
+   * when it cuts nothing), which the caller unpersists once the next pass has read them.
+   */
+  public record Cut(ActivationMoments moments, InputOrder order, int[] types,
+      JavaRDD<Block> blocks, JavaRDD<Object> state) {
+    /** Frees the cached blocks. */
+    public void release() {
+      if (state != null) {
+        state.unpersist(false);
+      }
+    }
+  }
+
+  /** One task's moments, input-order counts and the cut's element types. */
+  private record CutSummary(ActivationMoments moments, InputOrder.Counter counter, int[] types)
+      implements Serializable {
+    CutSummary merge(CutSummary other) {
+      moments.merge(other.moments);
+      if (counter != null) {
+        counter.merge(other.counter);
+      }
+      return new CutSummary(moments, counter, types != null ? types : other.types);
+    }
+  }
+
+  /**
+   * The first cached pass: rows (as {@link #capture} reads them) through the segment from the
+   * input, with the cut's values persisted (serialized, {@code DISK_ONLY}: Spark would read a
+   * spilled {@code MEMORY_AND_DISK} partition back into one heap buffer) in blocks of one batch.
+   *
+   * @param fileIndex as {@link #capture}
+   */
+  public static Cut firstCut(JavaRDD<InternalRow> rows, FeatureSelection selection, CutPass pass,
+      int fileIndex, boolean persist) {
+    return chainedCut(rows, selection, List.of(), pass, fileIndex, persist);
+  }
+
+  /**
+   * A cached pass without the cache: rows (as {@link #capture} reads them) through the segments
+   * of the passes before, one after the other, then through this pass's segment. The same
+   * segments, so the same bits, as {@link #nextCut} on the cached blocks.
+   *
+   * @param chain the earlier passes, first to last
+   */
+  public static Cut recomputedCut(JavaRDD<InternalRow> rows, FeatureSelection selection,
+      List<CutPass> chain, CutPass pass) {
+    return chainedCut(rows, selection, chain, pass, -1, false);
+  }
+
+  private static Cut chainedCut(JavaRDD<InternalRow> rows, FeatureSelection selection,
+      List<CutPass> chain, CutPass pass, int fileIndex, boolean persist) {
+    JavaSparkContext sc = JavaSparkContext.fromSparkContext(rows.context());
+    Broadcast<byte[]> model = sc.broadcast(pass.segment());
+    List<Broadcast<byte[]>> before = new java.util.ArrayList<>();
+    for (CutPass c : chain) {
+      before.add(sc.broadcast(c.segment()));
+    }
+    CutPass head = chain.isEmpty() ? pass : chain.get(0);
+    JavaRDD<Object> state = rows.mapPartitions(it -> {
+      DenseRows reader = new DenseRows(selection);
+      int length = reader.length();
+      int capacity = head.batchSize();
+      double[] buffer = new double[Math.multiplyExact(capacity, length)];
+      InputOrder.Counter counter = fileIndex >= 0 ? new InputOrder.Counter() : null;
+      List<SegmentSession> sessions = new java.util.ArrayList<>();
+      for (int j = 0; j < chain.size(); j++) {
+        sessions.add(new SegmentSession(before.get(j).value(), chain.get(j).what(),
+            chain.get(j).inputs(), chain.get(j).outputs()));
+      }
+      return new CutIterator(pass, model.value(), counter) {
+        @Override
+        Block nextBatch() {
+          int n = 0;
+          while (n < capacity && it.hasNext()) {
+            InternalRow row = it.next();
+            if (counter != null) {
+              counter.add(row.getUTF8String(fileIndex).toString(), row.getLong(fileIndex + 1));
+            }
+            reader.read(row, buffer, n * length);
+            n++;
+          }
+          if (n == 0) {
+            sessions.forEach(SegmentSession::close);
+            return null;
+          }
+          List<SegmentSession.Tensor> values = List.of(
+              rowsTensor(head.input(), head.itemShape(), buffer, n));
+          for (int j = 0; j < sessions.size(); j++) {
+            List<SegmentSession.Tensor> out = sessions.get(j).run(values);
+            values = out.subList(chain.get(j).names().length, out.size());
+          }
+          return new Block(n, values.toArray(new SegmentSession.Tensor[0]));
+        }
+      };
+    });
+    return finish(state, pass, persist);
+  }
+
+  /** A later cached pass: the previous cut's blocks through the next segment. */
+  public static Cut nextCut(Cut previous, CutPass pass) {
+    JavaSparkContext sc = JavaSparkContext.fromSparkContext(previous.blocks().context());
+    Broadcast<byte[]> model = sc.broadcast(pass.segment());
+    JavaRDD<Object> state = previous.blocks().mapPartitions(it ->
+        new CutIterator(pass, model.value(), null) {
+          @Override
+          Block nextBatch() {
+            return it.hasNext() ? it.next() : null;
+          }
+        });
+    return finish(state, pass, true);
+  }
+
+  /**
+   * One task of a cached pass, lazily: each batch through the segment, its captured tensors
+   * folded into the task's moments and its cut values handed on as a {@link Block} (so that
+   * Spark's block store serializes them as they come), then one {@link CutSummary}.
+   */
+  private abstract static class CutIterator implements Iterator<Object> {
+    private final CutPass pass;
+    private final SegmentSession session;
+    private final ActivationMoments moments;
+    private final InputOrder.Counter counter;
+    private final int captured;
+    private final int[] types;
+    private final boolean cuts;
+    private final java.util.ArrayDeque<Object> pending = new java.util.ArrayDeque<>();
+    private boolean done;
+    private boolean ran;
+
+    CutIterator(CutPass pass, byte[] model, InputOrder.Counter counter) {
+      this.pass = pass;
+      this.session = new SegmentSession(model, pass.what(), pass.inputs(), pass.outputs());
+      this.moments = new ActivationMoments(pass.names());
+      this.counter = counter;
+      this.captured = pass.names().length;
+      this.types = new int[pass.outputs().size() - captured];
+      this.cuts = types.length > 0;
+    }
+
+    /** The next batch of inputs, or null at the end. */
+    abstract Block nextBatch();
+
+    @Override
+    public boolean hasNext() {
+      while (pending.isEmpty() && !done) {
+        Block batch = nextBatch();
+        if (batch == null) {
+          session.close();
+          FaultInjection.afterWork("network pass");
+          // a task without rows knows no element types (an empty partition)
+          pending.add(new CutSummary(moments, counter, cuts && ran ? types : null));
+          done = true;
+          break;
+        }
+        List<SegmentSession.Tensor> result = session.run(List.of(batch.tensors()));
+        ran = true;
+        fold(moments, result, captured, batch.rows());
+        if (cuts) {
+          SegmentSession.Tensor[] cut = result.subList(captured, result.size())
+              .toArray(new SegmentSession.Tensor[0]);
+          for (int k = 0; k < cut.length; k++) {
+            types[k] = cut[k].elemType();
+          }
+          pending.addAll(chunks(new Block(batch.rows(), cut)));
+        }
+      }
+      return !pending.isEmpty();
+    }
+
+    @Override
+    public Object next() {
+      if (!hasNext()) {
+        throw new java.util.NoSuchElementException();
+      }
+      return pending.poll();
+    }
+  }
+
+  private static Cut finish(JavaRDD<Object> state, CutPass pass, boolean persist) {
+    boolean cuts = persist && pass.outputs().size() > pass.names().length;
+    if (cuts) {
+      state.persist(org.apache.spark.storage.StorageLevel.DISK_ONLY());
+    }
+    CutSummary total = state.getNumPartitions() == 0
+        ? new CutSummary(new ActivationMoments(pass.names()), new InputOrder.Counter(), null)
+        : state.filter(o -> o instanceof CutSummary).map(o -> (CutSummary) o)
+            .treeReduce(CutSummary::merge, state.getNumPartitions() > 64 ? 3 : 2);
+    JavaRDD<Block> blocks = cuts ? state.filter(o -> o instanceof Chunk).map(o -> (Chunk) o)
+        .mapPartitions(NetworkPasses::blocks) : null;
+    return new Cut(total.moments(), total.counter() == null ? null
+        : InputOrder.of(total.counter().counts()), total.types(), blocks, cuts ? state : null);
+  }
+
+
+  /** Folds the first {@code captured} outputs of a run of {@code n} rows into the moments. */
+  private static void fold(ActivationMoments moments, List<SegmentSession.Tensor> result,
+      int captured, int n) {
+    for (int k = 0; k < captured; k++) {
+      SegmentSession.Tensor t = result.get(k);
+      ElementType type = ElementType.of(t.elemType());
+      if (type == ElementType.DOUBLE) {
+        moments.add(k, t.shape(), t.doubles(), n);
+      } else if (type != null) { // float, float16 and bfloat16 values are floats, exactly
+        moments.add(k, t.shape(), t.floats(), n);
+      } else {
+        throw InputException.usage("a captured tensor holds " + ElementType.name(t.elemType())
+            + "; normstats reads float, double, float16 or bfloat16 tensors");
+      }
+    }
+  }
+
+  /** The first {@code n} rows of {@code buffer} as the model input's tensor. */
+  private static SegmentSession.Tensor rowsTensor(NetworkInput input, long[] itemShape,
+      double[] buffer, int n) {
+    int length = 1;
+    for (long d : itemShape) {
+      length *= (int) d;
+    }
+    long[] shape = new long[itemShape.length + 1];
+    shape[0] = n;
+    System.arraycopy(itemShape, 0, shape, 1, itemShape.length);
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(n * length * input.type().bytes())
+        .order(java.nio.ByteOrder.nativeOrder());
+    for (int i = 0; i < n * length; i++) {
+      input.type().put(b, buffer[i]);
+    }
+    return new SegmentSession.Tensor(input.type().onnxType(), shape, b.array());
+  }
+
+  /** Sends row index g to task {@code g / rowsPerTask}. */
+  static final class RowRanges extends Partitioner {
+    private static final long serialVersionUID = 1L;
+    private final int tasks;
+    private final long rowsPerTask;
+
+    RowRanges(int tasks, long rowsPerTask) {
+      this.tasks = tasks;
+      this.rowsPerTask = rowsPerTask;
+    }
+
+    @Override
+    public int numPartitions() {
+      return tasks;
+    }
+
+    @Override
+    public int getPartition(Object key) {
+      return (int) Math.min(tasks - 1, (Long) key / rowsPerTask);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof RowRanges r && r.tasks == tasks && r.rowsPerTask == rowsPerTask;
+    }
+
+    @Override
+    public int hashCode() {
+      return Long.hashCode(rowsPerTask) * 31 + tasks;
+    }
+  }
+
+  /** Runs the first n rows of the session's buffer and folds every output into the moments. */
+  static void runAndFold(NetworkSession session, ActivationMoments moments, int n) {
+    session.run(n);
+    for (int k = 0; k < moments.size(); k++) {
+      if (session.type(k) == ElementType.DOUBLE) {
+        moments.add(k, session.shape(k), session.doubles(k), n);
+      } else {
+        moments.add(k, session.shape(k), session.floats(k), n);
+      }
+    }
+  }
+
+  /** Fills a session's batches from internal rows and folds each run's outputs. */
+  private static final class Batcher {
+    private final NetworkSession session;
+    private final DenseRows reader;
+    private final ActivationMoments moments;
+    private final double[] buffer;
+    private int n;
+
+    Batcher(NetworkSession session, FeatureSelection selection, ActivationMoments moments) {
+      this.session = session;
+      this.reader = new DenseRows(selection);
+      this.moments = moments;
+      this.buffer = session.rows();
+      if (reader.length() != session.rowLength()) {
+        throw new IllegalStateException("rows of " + reader.length() + " values for a network "
+            + "input of " + session.rowLength());
+      }
+    }
+
+    void add(InternalRow row) {
+      reader.read(row, buffer, n * reader.length());
+      if (++n == session.capacity()) {
+        flush();
+      }
+    }
+
+    void flush() {
+      if (n > 0) {
+        runAndFold(session, moments, n);
+        n = 0;
+      }
+    }
+  }
+
+  /** One task's moments and input-order counts. */
+  private record Partial(ActivationMoments moments, InputOrder.Counter counter)
+      implements Serializable {
+    Partial merge(Partial other) {
+      moments.merge(other.moments);
+      if (counter != null) {
+        counter.merge(other.counter);
+      }
+      return this;
+    }
+  }
+}

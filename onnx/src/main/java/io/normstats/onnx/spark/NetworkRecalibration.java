@@ -1,0 +1,538 @@
+package io.normstats.onnx.spark;
+
+import io.normstats.spark.FeatureSelection;
+import io.normstats.spark.InputOrder;
+import io.normstats.spark.OrderedInput;
+import io.normstats.spark.RowSample;
+import io.normstats.InputException;
+import io.normstats.exact.ExactMoments;
+import io.normstats.minibatch.EstimateErrors;
+import io.normstats.onnx.ActivationMoments;
+import io.normstats.onnx.BatchNormLayer;
+import io.normstats.onnx.NetworkInput;
+import io.normstats.onnx.OnnxModel;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Exact prediction-mode statistics for every BatchNormalization layer of a trained network, on
+ * Spark: bottom-up, one level per distributed pass, as CNTK's BNStat did.
+ *
+ * <p>Pass k runs the segment of the network from the cut after level k-1 to the inputs of the
+ * level-k layers and the next cut ({@link OnnxModel#cut}, {@link OnnxModel#slice}), with every
+ * layer of a lower level already holding its recomputed statistics (rounded to its stored element
+ * type, so the activations measured are exactly those of the written model in prediction mode),
+ * and computes the exact per-channel mean and variance of each such input over all rows
+ * ({@link NetworkPasses}, {@link io.normstats.onnx.ActivationMoments}). Passes = levels. The
+ * values at the cut come from Spark's cache of the previous pass, or are recomputed through the
+ * segments before ({@link ActivationCache}); a model with a fixed batch size runs each pass with
+ * the whole graph pruned to the level's inputs.
+ *
+ * <p>With {@link #withApproximations}, two approximations for comparison, in the same run:
+ * <ul>
+ *   <li>{@code one_pass}: every layer's input captured in the first pass, with the model's stored
+ *       statistics upstream (what recomputing all layers at once in prediction mode gives). It
+ *       shares pass 0: the graph of level 0 is then pruned to all layers' inputs.</li>
+ *   <li>{@code precise_bn}: fvcore's PreciseBN (and {@code torch.optim.swa_utils.update_bn}):
+ *       every layer measured while the layers upstream normalize with their minibatch's own
+ *       statistics (training mode), over minibatches of consecutive rows in input order. fvcore
+ *       averages batch means weighted by batch size, and takes the population variance as the
+ *       weighted E[x^2] - E[x]^2 ({@code _PopulationVarianceEstimator}); over all minibatches
+ *       that is exactly the mean and population variance of the captured values, which is what
+ *       normstats computes (exactly; fvcore's float32 arithmetic adds rounding). One more pass,
+ *       with one shuffle of the rows into whole minibatches.</li>
+ * </ul>
+ */
+public final class NetworkRecalibration {
+  private static final Logger LOG = LoggerFactory.getLogger(NetworkRecalibration.class);
+
+  private NetworkRecalibration() {}
+
+  /**
+   * How to run the network.
+   *
+   * @param inputName the model input to feed, or null for its only one
+   * @param batchSize rows per ONNX Runtime run (a model's fixed batch size overrides it)
+   * @param sampleVariance write the sample variance (/(n-1), PyTorch's running_var convention)
+   *     instead of the population variance (/n)
+   * @param preciseBnBatchSize the minibatch size of the precise_bn approximation
+   * @param layers globs of the layers to recompute, matched against a layer's node name and
+   *     its parameter prefix ({@code net.layer1.0.bn1} for {@code net.layer1.0.bn1.running_mean});
+   *     {@code *} any characters, {@code ?} one; empty for every layer. The others keep their
+   *     stored statistics.
+   * @param priorWeight W in [0, 1]: each recomputed layer gets W * stored + (1 - W) * exact, mean
+   *     and variance alike (computed in double, then rounded to the stored type), bottom-up: the
+   *     layers above are measured with these. 0 (the exact statistics) by default; Schneider et
+   *     al. 2020 (arXiv:2006.16971) use W = N / (N + n) for test-time adaptation.
+   * @param sample the rows to recalibrate on ({@link RowSample}), or null for all; only inputs
+   *     read from files have the input order it needs ({@link #withApproximations})
+   * @param activationCache whether each pass starts from the values the previous one cut
+   *     ({@link ActivationCache})
+   */
+  public record Settings(String inputName, int batchSize, boolean sampleVariance,
+      int preciseBnBatchSize, List<String> layers, double priorWeight, Sample sample,
+      ActivationCache activationCache) {
+    /**
+     * @throws InputException (usage) for a batch size below 1, a minibatch below 2, a prior
+     *     weight outside [0, 1] or an empty glob
+     */
+    public Settings {
+      if (batchSize < 1) {
+        throw InputException.usage("--batch-size must be at least 1: " + batchSize);
+      }
+      if (preciseBnBatchSize < 2) {
+        throw InputException.usage("--precise-bn-batch-size must be at least 2: "
+            + preciseBnBatchSize);
+      }
+      if (!(priorWeight >= 0 && priorWeight <= 1)) {
+        throw InputException.usage("--prior-weight must be in [0, 1]: " + priorWeight);
+      }
+      layers = layers == null ? List.of() : List.copyOf(layers);
+      activationCache = activationCache == null ? ActivationCache.AUTO : activationCache;
+      for (String g : layers) {
+        if (g.isBlank()) {
+          throw InputException.usage("--layers has an empty pattern");
+        }
+      }
+    }
+
+    /** Every layer, exact statistics, all rows. */
+    public Settings(String inputName, int batchSize, boolean sampleVariance,
+        int preciseBnBatchSize) {
+      this(inputName, batchSize, sampleVariance, preciseBnBatchSize, List.of(), 0, null,
+          ActivationCache.AUTO);
+    }
+
+    /**
+     * The layers these settings recompute, in topological order.
+     *
+     * @throws InputException (usage) if a glob matches no layer
+     */
+    public List<BatchNormLayer> select(OnnxModel model) {
+      List<BatchNormLayer> all = model.requireBatchNorms();
+      if (layers.isEmpty()) {
+        return all;
+      }
+      List<java.util.regex.Pattern> patterns = new ArrayList<>();
+      for (String g : layers) {
+        java.util.regex.Pattern p = glob(g);
+        if (all.stream().noneMatch(l -> matches(p, l))) {
+          throw InputException.usage("--layers: '" + g + "' matches no BatchNormalization of "
+              + model.what() + " (node names such as '" + all.get(0).node()
+              + "', or parameter prefixes such as '" + prefix(all.get(0)) + "')");
+        }
+        patterns.add(p);
+      }
+      return all.stream().filter(l -> patterns.stream().anyMatch(p -> matches(p, l))).toList();
+    }
+
+    private static boolean matches(java.util.regex.Pattern p, BatchNormLayer l) {
+      return p.matcher(l.node()).matches() || p.matcher(prefix(l)).matches();
+    }
+
+    /** A layer's parameter prefix: the common start of its four parameters' names, less a dot. */
+    static String prefix(BatchNormLayer l) {
+      String p = l.mean();
+      for (String other : List.of(l.variance(), l.scale(), l.bias())) {
+        int i = 0;
+        while (i < p.length() && i < other.length() && p.charAt(i) == other.charAt(i)) {
+          i++;
+        }
+        p = p.substring(0, i);
+      }
+      return p.endsWith(".") ? p.substring(0, p.length() - 1) : p;
+    }
+
+    private static java.util.regex.Pattern glob(String g) {
+      StringBuilder r = new StringBuilder();
+      for (char c : g.toCharArray()) {
+        r.append(c == '*' ? ".*" : c == '?' ? "." : java.util.regex.Pattern.quote(
+            String.valueOf(c)));
+      }
+      return java.util.regex.Pattern.compile(r.toString());
+    }
+
+    /**
+     * The statistics written for a layer: the exact ones rounded to its stored type, or with a
+     * prior weight W, W * stored + (1 - W) * exact in double, then rounded.
+     */
+    double[][] written(BatchNormLayer layer, ExactMoments[] moments) {
+      double[][] exact = layer.round(moments, sampleVariance);
+      if (priorWeight == 0) {
+        return exact;
+      }
+      double[][] out = new double[2][layer.channels()];
+      for (int c = 0; c < layer.channels(); c++) {
+        double mean = moments[c].mean();
+        double var = sampleVariance ? moments[c].varSamp() : moments[c].varPop();
+        out[0][c] = priorWeight * layer.storedMean()[c] + (1 - priorWeight) * mean;
+        out[1][c] = priorWeight * layer.storedVariance()[c] + (1 - priorWeight) * var;
+        out[0][c] = layer.statsType().nearest(out[0][c]);
+        out[1][c] = layer.statsType().nearest(out[1][c]);
+      }
+      return out;
+    }
+  }
+
+  /**
+   * Recalibrate on exactly {@code rows} rows of the input, chosen by {@link RowSample} with
+   * {@code seed}: the same rows for any partitioning.
+   */
+  public record Sample(long rows, long seed) {}
+
+  /**
+   * Where each pass after the first starts. With the cache, from the values the previous pass cut
+   * ({@link OnnxModel#cut}: the BatchNorm inputs it captured, the skip connections that cross
+   * it), persisted by Spark (serialized, on local disk, each task holding its partition's) and
+   * run through the next segment of the network only: about one inference of work in all,
+   * against one partial inference per level without it, where each pass recomputes the cut from
+   * the input through the segments of the passes before. The statistics are the same bits either
+   * way: ONNX Runtime runs the same segment graphs (a cut's values are graph inputs or outputs, so
+   * it fuses nothing across a cut). A model with a fixed batch size always runs from the input,
+   * with the whole graph.
+   */
+  public enum ActivationCache {
+    /** On when there are three passes or more (two passes re-run little). */
+    AUTO,
+    /** Always, but for a fixed batch size. */
+    ON,
+    /** Every pass recomputes its cut from the input. */
+    OFF;
+
+    boolean enabled(int passes, NetworkInput input) {
+      return input.fixedBatchSize() <= 0 && (this == ON || this == AUTO && passes >= 3);
+    }
+  }
+
+  /** The comparison passes to run beside the exact statistics. */
+  public enum Approximation {
+    /** Every layer measured in the first pass, with the stored statistics upstream. */
+    ONE_PASS,
+    /** fvcore's PreciseBN: upstream layers in training mode, minibatches in input order. */
+    PRECISE_BN;
+
+    /** The name on the command line and in the outputs: one_pass, precise_bn. */
+    public String label() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+  }
+
+  /**
+   * One layer's statistics.
+   *
+   * @param layer the layer, as the input model stores it
+   * @param exact the exact moments of its input per channel, {@code [C]}, with every upstream
+   *     layer recalibrated
+   * @param written {mean, variance} as written to the recalibrated model ({@code [C]} each, in the
+   *     layer's element type)
+   * @param onePass the one_pass approximation's moments, or null
+   * @param preciseBn the precise_bn approximation's moments, or null
+   */
+  public record Layer(BatchNormLayer layer, ExactMoments[] exact, double[][] written,
+      ExactMoments[] onePass, ExactMoments[] preciseBn) {
+
+    /**
+     * Each estimate's errors against the exact statistics: "stored", and "one_pass" and
+     * "precise_bn" when computed; each estimate as the model would store it (rounded to the
+     * layer's element type), against the exact statistics in the given variance mode.
+     */
+    public Map<String, EstimateErrors> errors(boolean sample) {
+      int c = layer.channels();
+      double[] mean = new double[c];
+      double[] var = new double[c];
+      List<String> names = new ArrayList<>(c);
+      for (int j = 0; j < c; j++) {
+        mean[j] = exact[j].mean();
+        var[j] = sample ? exact[j].varSamp() : exact[j].varPop();
+        names.add(layer.node() + "[" + j + "]");
+      }
+      Map<String, EstimateErrors> out = new LinkedHashMap<>();
+      out.put("stored", EstimateErrors.of(names, mean, var, layer.storedMean(),
+          layer.storedVariance(), layer.epsilon()));
+      if (onePass != null) {
+        double[][] e = layer.round(onePass, sample);
+        out.put("one_pass", EstimateErrors.of(names, mean, var, e[0], e[1], layer.epsilon()));
+      }
+      if (preciseBn != null) {
+        double[][] e = layer.round(preciseBn, sample);
+        out.put("precise_bn", EstimateErrors.of(names, mean, var, e[0], e[1],
+            layer.epsilon()));
+      }
+      return out;
+    }
+  }
+
+  /**
+   * What a recalibration ran on, as its outputs describe it.
+   *
+   * @param model the model's path
+   * @param input the input's path
+   * @param variance "population" or "sample": the variance written
+   * @param preciseBnBatchSize the minibatch size of precise_bn
+   * @param evalInput the evaluation input's path, or null
+   * @param labels the label file, {@code "column COL"}, or null
+   * @param evalOutput the output whose argmax is the prediction
+   * @param approximations the approximations run ("one_pass", "precise_bn"), in that order
+   * @param layers the globs of the layers recomputed, empty for all
+   * @param priorWeight the weight of the stored statistics in the written ones
+   * @param seed the seed of the row sample, or null for all rows
+   */
+  public record Description(String model, String input, String variance, int preciseBnBatchSize,
+      String evalInput, String labels, String evalOutput, List<String> approximations,
+      List<String> layers, double priorWeight, Long seed) {
+    /** Whether the sample variance (/(n-1)) is written. */
+    public boolean sampleVariance() {
+      return "sample".equals(variance);
+    }
+  }
+
+  /**
+   * The recalibration.
+   *
+   * @param rows the number of rows the statistics are over
+   * @param inputRows the number of input rows ({@code rows} unless sampled)
+   * @param levels the number of levels
+   * @param passes the distributed passes of the exact statistics (= levels)
+   * @param layers every layer, in topological order
+   * @param recalibrated the input model with every layer's statistics replaced
+   * @param onePass the model with the one_pass statistics, or null
+   * @param preciseBn the model with the precise_bn statistics, or null
+   */
+  public record Result(long rows, long inputRows, int levels, int passes, List<Layer> layers,
+      OnnxModel recalibrated, OnnxModel onePass, OnnxModel preciseBn) {}
+
+  /**
+   * The exact statistics of every layer over all rows of {@code df}.
+   *
+   * @throws InputException (usage) for a model without BatchNormalization, a layer in training
+   *     mode, an input name or length that does not fit; (data) for incomplete rows or no rows
+   */
+  public static Result exact(Dataset<Row> df, FeatureSelection selection, OnnxModel model,
+      Settings settings) {
+    return run(rows(df, selection), -1, null, selection, model, settings);
+  }
+
+  /**
+   * The exact statistics of every layer, and the one_pass and precise_bn approximations.
+   *
+   * @param input the input with the rows' origin, for the input order of the minibatches
+   * @param partitions repartition the rows of the exact passes into this many partitions, or null
+   * @throws InputException as {@link #exact}
+   */
+  public static Result withApproximations(OrderedInput input, FeatureSelection selection,
+      Integer partitions, OnnxModel model, Settings settings) {
+    return withApproximations(input, selection, partitions, model, settings,
+        java.util.EnumSet.allOf(Approximation.class));
+  }
+
+  /**
+   * The exact statistics of every layer {@code settings} selects, and the approximations asked
+   * for (none, one or both).
+   *
+   * @throws InputException as {@link #exact}, and (usage) for a {@code --layers} glob that matches
+   *     no layer
+   */
+  public static Result withApproximations(OrderedInput input, FeatureSelection selection,
+      Integer partitions, OnnxModel model, Settings settings,
+      java.util.Set<Approximation> approximations) {
+    Dataset<Row> withOrigin = input.selectWithOrigin(selection.projection());
+    JavaRDD<InternalRow> source = withOrigin.queryExecution().toRdd().toJavaRDD();
+    int fileIndex = selection.projection().length;
+    settings.select(model); // a --layers glob that matches nothing fails before any pass
+    if (settings.sample() != null) {
+      RowSample.Sampled sampled = RowSample.of(source, fileIndex, settings.sample().rows(),
+          settings.sample().seed());
+      JavaRDD<InternalRow> rows = partitions == null ? sampled.rows()
+          : sampled.rows().map(InternalRow::copy).repartition(partitions);
+      Result r = run(rows, fileIndex, sampled.rows(), selection, model, settings, approximations);
+      return new Result(r.rows(), sampled.inputRows(), r.levels(), r.passes(), r.layers(),
+          r.recalibrated(), r.onePass(), r.preciseBn());
+    }
+    JavaRDD<InternalRow> rows = partitions == null ? source
+        : withOrigin.repartition(partitions).queryExecution().toRdd().toJavaRDD();
+    return run(rows, fileIndex, source, selection, model, settings, approximations);
+  }
+
+  private static Result run(JavaRDD<InternalRow> rows, int fileIndex,
+      JavaRDD<InternalRow> ordered, FeatureSelection selection, OnnxModel model,
+      Settings settings) {
+    return run(rows, fileIndex, ordered, selection, model, settings,
+        ordered == null ? java.util.EnumSet.noneOf(Approximation.class)
+            : java.util.EnumSet.allOf(Approximation.class));
+  }
+
+  private static Result run(JavaRDD<InternalRow> rows, int fileIndex,
+      JavaRDD<InternalRow> ordered, FeatureSelection selection, OnnxModel model,
+      Settings settings, java.util.Set<Approximation> approximations) {
+    List<BatchNormLayer> layers = settings.select(model);
+    NetworkInput input = model.input(settings.inputName());
+    long[] item = input.itemShape(selection.vectorLength());
+    boolean onePassOn = ordered != null && approximations.contains(Approximation.ONE_PASS);
+    boolean preciseOn = ordered != null && approximations.contains(Approximation.PRECISE_BN);
+    int levels = model.levels();
+    List<Integer> measuredLevels = layers.stream().map(BatchNormLayer::level).distinct()
+        .sorted().toList();
+    Map<String, ExactMoments[]> exact = new LinkedHashMap<>();
+    Map<String, double[][]> written = new LinkedHashMap<>();
+    Map<String, ExactMoments[]> onePass = new LinkedHashMap<>();
+    long rowCount = -1;
+    InputOrder order = null;
+    boolean segmented = input.fixedBatchSize() <= 0;
+    boolean cache = segmented && settings.activationCache().enabled(measuredLevels.size(), input);
+    List<NetworkPasses.CutPass> chain = new ArrayList<>();
+    NetworkPasses.Cut previous = null;
+    List<String> previousCut = null;
+    for (int i = 0; i < measuredLevels.size(); i++) {
+      int level = measuredLevels.get(i);
+      long start = System.nanoTime();
+      boolean first = rowCount < 0;
+      List<BatchNormLayer> measured = layers.stream().filter(l -> l.level() == level).toList();
+      List<BatchNormLayer> captured = first && onePassOn ? layers : measured;
+      OnnxModel upstream = written.isEmpty() ? model : model.withStatistics(written);
+      ActivationMoments moments;
+      if (segmented) {
+        // each pass runs the segment from the previous cut to this one (OnnxModel.cut), from
+        // the cached values of that cut or recomputing it through the segments before
+        List<String> cut = i == measuredLevels.size() - 1 ? List.of() : model.cut(level);
+        String[] names = captured.stream().map(BatchNormLayer::node).toArray(String[]::new);
+        List<String> outputs = new ArrayList<>(captured.stream().map(BatchNormLayer::input)
+            .toList());
+        outputs.addAll(cut);
+        Map<String, Integer> from = new LinkedHashMap<>();
+        if (!first) {
+          for (int k = 0; k < previousCut.size(); k++) {
+            from.put(previousCut.get(k), previous.types()[k]);
+          }
+        }
+        OnnxModel.Capture segment = upstream.slice(from, outputs);
+        NetworkPasses.CutPass cutPass = new NetworkPasses.CutPass(model.what(),
+            segment.model().toByteArray(), first ? List.of(input.name()) : previousCut,
+            List.copyOf(segment.outputs()), names, input, item, settings.batchSize());
+        NetworkPasses.Cut result = first
+            ? NetworkPasses.firstCut(rows, selection, cutPass, fileIndex, cache)
+            : cache ? NetworkPasses.nextCut(previous, cutPass)
+            : NetworkPasses.recomputedCut(rows, selection, chain, cutPass);
+        if (previous != null) {
+          previous.release();
+        }
+        chain.add(cutPass);
+        previous = result;
+        previousCut = cut;
+        moments = result.moments();
+        if (first) {
+          order = result.order();
+        }
+      } else {
+        NetworkPasses.Pass pass = pass(upstream, captured, input, item, settings.batchSize());
+        NetworkPasses.Captured result = NetworkPasses.capture(rows, selection, pass,
+            first ? fileIndex : -1);
+        moments = result.moments();
+        if (first) {
+          order = result.order();
+        }
+      }
+      long items = moments.items(0);
+      if (items == 0) {
+        throw InputException.data("the input has no rows");
+      }
+      if (first) {
+        rowCount = items;
+      } else if (items != rowCount) {
+        throw InputException.data("the input changed while the job ran: " + rowCount
+            + " rows in the first pass, " + items + " in the pass of level " + level);
+      }
+      for (int j = 0; j < captured.size(); j++) {
+        BatchNormLayer layer = captured.get(j);
+        ExactMoments[] m = checkChannels(layer, moments.exact(j), moments.itemShape(j));
+        if (layer.level() == level) {
+          exact.put(layer.node(), m);
+          written.put(layer.node(), settings.written(layer, m));
+        }
+        if (first && onePassOn) {
+          onePass.put(layer.node(), m);
+        }
+      }
+      double s = (System.nanoTime() - start) / 1e9;
+      LOG.info("recalibrate: level {} of {} ({} layer(s){}) done in {} s", level, levels,
+          measured.size(), first && onePassOn ? ", with one_pass" : "",
+          String.format(Locale.ROOT, "%.1f", s));
+    }
+    if (previous != null) {
+      previous.release();
+    }
+    OnnxModel recalibrated = model.withStatistics(written);
+    Map<String, ExactMoments[]> precise = new LinkedHashMap<>();
+    OnnxModel onePassModel = onePassOn
+        ? model.withStatistics(rounded(layers, onePass, settings)) : null;
+    OnnxModel preciseModel = null;
+    if (preciseOn) {
+      long start = System.nanoTime();
+      int minibatch = input.fixedBatchSize() > 0 ? (int) input.fixedBatchSize()
+          : settings.preciseBnBatchSize();
+      NetworkPasses.Pass pass = pass(model.withBatchNormsInTrainingMode(), layers, input, item,
+          minibatch);
+      ActivationMoments moments = NetworkPasses.captureInMinibatches(ordered, selection, pass,
+          fileIndex, order, minibatch);
+      for (int j = 0; j < layers.size(); j++) {
+        precise.put(layers.get(j).node(),
+            checkChannels(layers.get(j), moments.exact(j), moments.itemShape(j)));
+      }
+      double s = (System.nanoTime() - start) / 1e9;
+      LOG.info("recalibrate: precise_bn (minibatches of {}) done in {} s", minibatch,
+          String.format(Locale.ROOT, "%.1f", s));
+      preciseModel = model.withStatistics(rounded(layers, precise, settings));
+    }
+    List<Layer> out = new ArrayList<>();
+    for (BatchNormLayer l : layers) {
+      out.add(new Layer(l, exact.get(l.node()), written.get(l.node()), onePass.get(l.node()),
+          precise.get(l.node())));
+    }
+    return new Result(rowCount, rowCount, levels, measuredLevels.size(), List.copyOf(out),
+        recalibrated, onePassModel, preciseModel);
+  }
+
+  /** The rows of {@code df} as the passes read them. */
+  public static JavaRDD<InternalRow> rows(Dataset<Row> df, FeatureSelection selection) {
+    return df.select(selection.projection()).queryExecution().toRdd().toJavaRDD();
+  }
+
+  private static Map<String, double[][]> rounded(List<BatchNormLayer> layers,
+      Map<String, ExactMoments[]> moments, Settings settings) {
+    Map<String, double[][]> out = new LinkedHashMap<>();
+    for (BatchNormLayer l : layers) {
+      out.put(l.node(), l.round(moments.get(l.node()), settings.sampleVariance()));
+    }
+    return out;
+  }
+
+  /** The pass that captures the inputs of {@code layers} from {@code model}. */
+  static NetworkPasses.Pass pass(OnnxModel model, List<BatchNormLayer> layers,
+      NetworkInput input, long[] item, int batchSize) {
+    OnnxModel.Capture capture = model.capturing(layers.stream()
+        .map(BatchNormLayer::input).toList());
+    String[] names = layers.stream().map(BatchNormLayer::node).toArray(String[]::new);
+    return new NetworkPasses.Pass(model.what(), capture, names, input, item, batchSize);
+  }
+
+  /**
+   * @throws InputException (usage) if the captured input's channels are not the layer's C (a
+   *     model whose BatchNormalization input is not [N, C, ...])
+   */
+  private static ExactMoments[] checkChannels(BatchNormLayer layer, ExactMoments[] moments,
+      long[] itemShape) {
+    if (moments.length != layer.channels()) {
+      throw InputException.usage("the input of " + layer.node() + " has items of shape "
+          + java.util.Arrays.toString(itemShape) + ", not " + layer.channels() + " channels");
+    }
+    return moments;
+  }
+}

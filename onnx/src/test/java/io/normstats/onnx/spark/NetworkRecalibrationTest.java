@@ -1,0 +1,329 @@
+package io.normstats.onnx.spark;
+
+import io.normstats.spark.FeatureSelection;
+import io.normstats.spark.InputFormat;
+import io.normstats.spark.Inputs;
+import io.normstats.spark.OrderedInput;
+import static io.normstats.testing.ExactOracle.assertNearest;
+import static io.normstats.testing.ExactOracle.assertNearestFloat;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import io.normstats.exact.ExactMoments;
+import io.normstats.onnx.BatchNormLayer;
+import io.normstats.onnx.NetworkInput;
+import io.normstats.onnx.NetworkSession;
+import io.normstats.onnx.OnnxModel;
+import io.normstats.onnx.SegmentSession;
+import io.normstats.testing.ExactOracle;
+import io.normstats.testing.IdxFiles;
+import io.normstats.testing.OnnxGraphs;
+import io.normstats.testing.TestSpark;
+import java.math.BigDecimal;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerJobStart;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Bottom-up recalibration on Spark against an oracle: every level's statistics are the correctly
+ * rounded exact statistics (BigDecimal) of the activations ONNX Runtime computes for the same rows
+ * in one session, with the levels below replaced; the same for one_pass and precise_bn.
+ */
+class NetworkRecalibrationTest {
+  private static final int ROWS = 200;
+  private static SparkSession spark;
+  private static double[][] images;
+  @TempDir static Path dir;
+
+  @BeforeAll
+  static void start() throws Exception {
+    spark = TestSpark.session("NetworkRecalibrationTest");
+    images = Arrays.copyOf(IdxFiles.readGzipImages(
+        Path.of("sample-data/fashion-mnist/t10k-images-idx3-ubyte.gz")), ROWS);
+    // three files, so the input has splits of its own (read in the order of the file names)
+    Files.createDirectories(dir.resolve("images"));
+    int[] cut = {0, 70, 71, ROWS};
+    for (int f = 0; f < 3; f++) {
+      int[][] part = new int[cut[f + 1] - cut[f]][];
+      for (int i = 0; i < part.length; i++) {
+        part[i] = Arrays.stream(images[cut[f] + i]).mapToInt(v -> (int) v).toArray();
+      }
+      IdxFiles.writeImages(dir.resolve("images/part-" + f + "-images-idx3-ubyte.gz"), 28, 28, part,
+          true);
+    }
+  }
+
+  private static NetworkRecalibration.Result recalibrate(String path, Integer partitions,
+      int batchSize, int preciseBatch) {
+    OrderedInput input = Inputs.readOrdered(spark, path, InputFormat.IDX);
+    FeatureSelection selection = Inputs.select(spark, path, InputFormat.IDX, input.data(), null,
+        null, false);
+    OnnxModel model = OnnxModel.parse(OnnxGraphs.sampleModelBytes(), "sample");
+    return NetworkRecalibration.withApproximations(input, selection, partitions, model,
+        new NetworkRecalibration.Settings(null, batchSize, false, preciseBatch));
+  }
+
+  /** Values per channel of each captured tensor, for the rows run in batches of {@code batch}. */
+  private static List<double[][]> activations(OnnxModel model, List<BatchNormLayer> layers,
+      int batch) {
+    OnnxModel.Capture capture = model.capturing(layers.stream().map(BatchNormLayer::input)
+        .toList());
+    NetworkInput in = model.input(null);
+    List<List<Double>[]> values = new ArrayList<>();
+    for (BatchNormLayer l : layers) {
+      @SuppressWarnings({"unchecked", "rawtypes"})
+      List<Double>[] channels = new List[l.channels()];
+      for (int c = 0; c < channels.length; c++) {
+        channels[c] = new ArrayList<>();
+      }
+      values.add(channels);
+    }
+    try (NetworkSession s = new NetworkSession(capture.model().toByteArray(), "sample", in,
+        in.itemShape(784), capture.outputs(), batch)) {
+      for (int start = 0; start < ROWS; start += batch) {
+        int n = Math.min(batch, ROWS - start);
+        if (n == 1) {
+          break; // as precise_bn: a last minibatch of one row is left out
+        }
+        for (int i = 0; i < n; i++) {
+          System.arraycopy(images[start + i], 0, s.rows(), i * 784, 784);
+        }
+        s.run(n);
+        for (int k = 0; k < layers.size(); k++) {
+          long[] shape = s.shape(k);
+          int c = (int) shape[1];
+          int spatial = (int) (Arrays.stream(shape).skip(2).reduce(1, (a, b) -> a * b));
+          float[] data = s.floats(k);
+          for (int i = 0; i < n; i++) {
+            for (int ch = 0; ch < c; ch++) {
+              for (int p = 0; p < spatial; p++) {
+                values.get(k)[ch].add((double) data[(i * c + ch) * spatial + p]);
+              }
+            }
+          }
+        }
+      }
+    }
+    List<double[][]> out = new ArrayList<>();
+    for (List<Double>[] channels : values) {
+      double[][] v = new double[channels.length][];
+      for (int c = 0; c < v.length; c++) {
+        v[c] = channels[c].stream().mapToDouble(Double::doubleValue).toArray();
+      }
+      out.add(v);
+    }
+    return out;
+  }
+
+  /** The first ROWS images as one float tensor [ROWS, 1, 28, 28]. */
+  private static SegmentSession.Tensor imagesTensor() {
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(ROWS * 784 * 4)
+        .order(java.nio.ByteOrder.nativeOrder());
+    for (int i = 0; i < ROWS; i++) {
+      for (int p = 0; p < 784; p++) {
+        b.putFloat((float) images[i][p]);
+      }
+    }
+    return new SegmentSession.Tensor(1, new long[] {ROWS, 1, 28, 28}, b.array());
+  }
+
+  /** A float tensor [N, C, ...] as the values of each channel. */
+  private static double[][] perChannel(SegmentSession.Tensor t) {
+    long[] shape = t.shape();
+    int n = (int) shape[0];
+    int c = (int) shape[1];
+    int spatial = (int) Arrays.stream(shape).skip(2).reduce(1, (a, b) -> a * b);
+    float[] data = t.floats();
+    double[][] out = new double[c][n * spatial];
+    for (int i = 0; i < n; i++) {
+      for (int ch = 0; ch < c; ch++) {
+        for (int p = 0; p < spatial; p++) {
+          out[ch][i * spatial + p] = data[(i * c + ch) * spatial + p];
+        }
+      }
+    }
+    return out;
+  }
+
+  private static void assertExact(double[][] values, ExactMoments[] moments, String what) {
+    assertEquals(values.length, moments.length, what);
+    for (int c = 0; c < values.length; c++) {
+      ExactOracle.Exact e = ExactOracle.Exact.of(values[c]);
+      BigDecimal n = BigDecimal.valueOf(e.n());
+      assertEquals(e.n(), moments[c].count(), what);
+      assertNearest(e.sum(), n, moments[c].mean(), what + " mean, channel " + c);
+      assertNearest(e.varianceNumerator(), n.multiply(n), moments[c].varPop(),
+          what + " var_pop, channel " + c);
+      assertNearestFloat(e.sum(), n, moments[c].meanToFloat(), what + " float mean " + c);
+      assertNearestFloat(e.varianceNumerator(), n.multiply(n), moments[c].varPopToFloat(),
+          what + " float var_pop " + c);
+    }
+  }
+
+  @Test
+  void everyLevelMatchesTheOracleOfItsPrunedModel() {
+    NetworkRecalibration.Result r = recalibrate(dir.resolve("images").toString(), null, 64, 32);
+    OnnxModel model = OnnxModel.parse(OnnxGraphs.sampleModelBytes(), "sample");
+    List<BatchNormLayer> layers = model.batchNorms();
+    assertEquals(ROWS, r.rows());
+    assertEquals(3, r.levels());
+    assertEquals(3, r.passes());
+    Map<String, double[][]> below = new LinkedHashMap<>();
+    List<OnnxModel.Capture> segments = new ArrayList<>();
+    List<List<String>> inputs = new ArrayList<>();
+    List<String> previousCut = List.of();
+    List<Integer> cutTypes = new ArrayList<>();
+    for (int k = 0; k < layers.size(); k++) {
+      BatchNormLayer layer = layers.get(k);
+      NetworkRecalibration.Layer got = r.layers().get(k);
+      assertEquals(layer.node(), got.layer().node());
+      // the oracle: all rows in one batch through the segments of the levels so far (each from
+      // the previous cut, OnnxModel.cut, to its BatchNorm inputs and the next cut), the levels
+      // below replaced
+      OnnxModel upstream = below.isEmpty() ? model : model.withStatistics(below);
+      List<String> outputs = new ArrayList<>(List.of(layer.input()));
+      List<String> cut = k == layers.size() - 1 ? List.of() : model.cut(layer.level());
+      outputs.addAll(cut);
+      Map<String, Integer> from = new LinkedHashMap<>();
+      for (int j = 0; j < previousCut.size(); j++) {
+        from.put(previousCut.get(j), cutTypes.get(j));
+      }
+      OnnxModel.Capture segment = upstream.slice(from, outputs);
+      segments.add(segment);
+      inputs.add(from.isEmpty() ? List.of("image") : List.copyOf(previousCut));
+      List<SegmentSession.Tensor> tensors = List.of(imagesTensor());
+      List<SegmentSession.Tensor> out = null;
+      for (int j = 0; j < segments.size(); j++) {
+        try (SegmentSession s = new SegmentSession(segments.get(j).model().toByteArray(), "seg",
+            inputs.get(j), segments.get(j).outputs())) {
+          out = s.run(tensors);
+        }
+        tensors = out.subList(1, out.size());
+      }
+      cutTypes.clear();
+      tensors.forEach(t -> cutTypes.add(t.elemType()));
+      previousCut = cut;
+      double[][] values = perChannel(out.get(0));
+      assertExact(values, got.exact(), layer.node());
+      double[][] written = got.written();
+      for (int c = 0; c < layer.channels(); c++) {
+        assertEquals(got.exact()[c].meanToFloat(), (float) written[0][c]);
+        assertEquals(got.exact()[c].varPopToFloat(), (float) written[1][c]);
+      }
+      below.put(layer.node(), written);
+    }
+    // the written model holds those statistics, and nothing else changed
+    OnnxModel recalibrated = OnnxModel.parse(r.recalibrated().toByteArray(), "written");
+    for (int k = 0; k < layers.size(); k++) {
+      assertArrayEquals(r.layers().get(k).written()[0], recalibrated.batchNorms().get(k)
+          .storedMean());
+      assertArrayEquals(r.layers().get(k).written()[1], recalibrated.batchNorms().get(k)
+          .storedVariance());
+      assertArrayEquals(layers.get(k).scaleValues(), recalibrated.batchNorms().get(k)
+          .scaleValues());
+    }
+
+    // one_pass: every input with the stored statistics upstream
+    List<double[][]> onePass = activations(model, layers, ROWS);
+    // precise_bn: the layers upstream in training mode, minibatches of 32 rows in input order
+    List<double[][]> precise = activations(model.withBatchNormsInTrainingMode(), layers, 32);
+    for (int k = 0; k < layers.size(); k++) {
+      assertExact(onePass.get(k), r.layers().get(k).onePass(), "one_pass " + k);
+      assertExact(precise.get(k), r.layers().get(k).preciseBn(), "precise_bn " + k);
+    }
+    // level 0 has nothing upstream: one_pass is exact there
+    assertEquals(r.layers().get(0).exact()[3].varPop(), r.layers().get(0).onePass()[3].varPop());
+  }
+
+  @Test
+  void partitioningsAndBatchSizesGiveTheSameBits() {
+    String path = "sample-data/fashion-mnist/t10k-images-idx3-ubyte.gz";
+    NetworkRecalibration.Result a = recalibrate(path, null, 64, 32);
+    NetworkRecalibration.Result b = recalibrate(path, 7, 13, 32);
+    assertEquals(10_000, a.rows());
+    assertArrayEquals(a.recalibrated().toByteArray(), b.recalibrated().toByteArray());
+    assertArrayEquals(a.onePass().toByteArray(), b.onePass().toByteArray());
+    assertArrayEquals(a.preciseBn().toByteArray(), b.preciseBn().toByteArray());
+    for (int k = 0; k < a.layers().size(); k++) {
+      for (int c = 0; c < a.layers().get(k).exact().length; c++) {
+        assertEquals(a.layers().get(k).exact()[c].varSamp(), b.layers().get(k).exact()[c]
+            .varSamp());
+      }
+    }
+  }
+
+  /**
+   * Partitions without rows ahead of the data, through the cached passes: such a task knows no
+   * element type of the cut and must not decide the next segment's input types, whichever task
+   * Spark hears from first (they did: ONNX Runtime refused the segment, "Invalid tensor data
+   * type 0").
+   */
+  @Test
+  void partitionsWithoutRowsChangeNothing() throws Exception {
+    String path = dir.resolve("images").toString();
+    OrderedInput input = Inputs.readOrdered(spark, path, InputFormat.IDX);
+    FeatureSelection selection = Inputs.select(spark, path, InputFormat.IDX, input.data(), null,
+        null, false);
+    OnnxModel model = ModelFiles.read(spark.sparkContext().hadoopConfiguration(),
+        "sample-data/zoo/resnet/dynamo.onnx", "resnet");
+    // four partitions without rows, then the input's
+    JavaRDD<Row> rows = JavaSparkContext.fromSparkContext(spark.sparkContext())
+        .<Row>parallelize(List.of(), 4).union(input.data().javaRDD());
+    Dataset<Row> withEmpty = spark.createDataFrame(rows, input.data().schema());
+    NetworkRecalibration.Settings settings = new NetworkRecalibration.Settings(null, 64, false,
+        32, List.of(), 0, null, NetworkRecalibration.ActivationCache.ON);
+    NetworkRecalibration.Result a = NetworkRecalibration.exact(input.data(), selection, model,
+        settings);
+    NetworkRecalibration.Result b = NetworkRecalibration.exact(withEmpty, selection, model,
+        settings);
+    assertEquals(ROWS, b.rows());
+    assertArrayEquals(a.recalibrated().toByteArray(), b.recalibrated().toByteArray());
+  }
+
+  @Test
+  void passesAreLevels() throws Exception {
+    String path = dir.resolve("images").toString();
+    OrderedInput input = Inputs.readOrdered(spark, path, InputFormat.IDX);
+    FeatureSelection selection = Inputs.select(spark, path, InputFormat.IDX, input.data(), null,
+        null, false);
+    OnnxModel model = OnnxModel.parse(OnnxGraphs.sampleModelBytes(), "sample");
+    AtomicInteger jobs = new AtomicInteger();
+    SparkListener listener = new SparkListener() {
+      @Override
+      public void onJobStart(SparkListenerJobStart jobStart) {
+        jobs.incrementAndGet();
+      }
+    };
+    spark.sparkContext().addSparkListener(listener);
+    try {
+      NetworkRecalibration.Result r = NetworkRecalibration.exact(input.data(), selection, model,
+          new NetworkRecalibration.Settings(null, 64, true, 32));
+      spark.sparkContext().listenerBus().waitUntilEmpty();
+      assertEquals(3, jobs.get()); // one Spark job per level, nothing else
+      assertEquals(3, r.passes());
+      assertNull(r.onePass());
+      assertNull(r.layers().get(1).preciseBn());
+      // sample variance: the written variance is var_samp rounded to float
+      ExactMoments m = r.layers().get(2).exact()[5];
+      assertEquals(m.varSampToFloat(), (float) r.layers().get(2).written()[1][5]);
+    } finally {
+      spark.sparkContext().removeSparkListener(listener);
+    }
+  }
+}
