@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.normstats.ml.BatchNormModel;
-import io.normstats.spark.FaultInjection;
+import io.normstats.spark.TaskHook;
 import io.normstats.testing.Jobs;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.spark.Success$;
+import org.apache.spark.TaskContext;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
@@ -30,11 +31,13 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Task failures: with 4 attempts per task ({@code local[2,4]}, Spark's spark.task.maxFailures for
- * local mode) and {@link FaultInjection} failing the first attempt of every other task after it has
+ * local mode) and a {@link TaskHook} failing the first attempt of every other task after it has
  * done its work, the stats, compare, fit and recalibrate jobs write bit-identical results to a run
  * without failures, and the failures did happen (counted with a SparkListener).
  */
 class TaskRetryTest {
+  /** The local property that turns the failures on for the jobs this thread starts. */
+  private static final String FAIL = "normstats.test.failFirstAttempts";
   private static SparkSession spark;
   private static final AtomicInteger FAILED_TASKS = new AtomicInteger();
   @TempDir static Path tmp;
@@ -52,6 +55,14 @@ class TaskRetryTest {
         .config("spark.sql.files.openCostInBytes", "1k")
         .getOrCreate();
     assertEquals("local[2,4]", spark.sparkContext().master(), "4 attempts per task");
+    TaskHook.install(site -> {
+      TaskContext task = TaskContext.get();
+      if (task != null && task.attemptNumber() == 0 && task.partitionId() % 2 == 0
+          && "true".equals(task.getLocalProperty(FAIL))) {
+        throw new IllegalStateException("injected failure of the first attempt of task "
+            + task.partitionId() + " of stage " + task.stageId() + " (" + site + ")");
+      }
+    });
     spark.sparkContext().addSparkListener(new SparkListener() {
       @Override
       public void onTaskEnd(SparkListenerTaskEnd end) {
@@ -75,6 +86,7 @@ class TaskRetryTest {
 
   @AfterAll
   static void stop() {
+    TaskHook.install(null);
     spark.stop();
   }
 
@@ -84,13 +96,13 @@ class TaskRetryTest {
     for (int k = 0; k < 2; k++) {
       List<String> all = new ArrayList<>(List.of(args));
       all.addAll(List.of("--output", out[k].toString()));
-      spark.sparkContext().setLocalProperty(FaultInjection.KEY, k == 1 ? "true" : null);
+      spark.sparkContext().setLocalProperty(FAIL, k == 1 ? "true" : null);
       int before = FAILED_TASKS.get();
       Jobs.Run run;
       try {
         run = Jobs.run(job, all.toArray(new String[0]));
       } finally {
-        spark.sparkContext().setLocalProperty(FaultInjection.KEY, null);
+        spark.sparkContext().setLocalProperty(FAIL, null);
       }
       assertEquals(0, run.exitCode(), run.stderr());
       spark.sparkContext().listenerBus().waitUntilEmpty();

@@ -153,7 +153,7 @@ public final class ExactStatistics {
         while (it.hasNext()) {
           folding.addBatch(it.next(), columns, types);
         }
-        FaultInjection.afterWork("exact pass, columnar");
+        TaskHook.afterWork("exact pass, columnar");
         return Collections.singletonList(folding.accumulator()).iterator();
       }), selection);
     } else {
@@ -161,7 +161,7 @@ public final class ExactStatistics {
           .toJavaRDD();
       total = treeMerge(rows.mapPartitions(it -> {
         MomentAccumulator partial = new RowFolding(selection).addAll(it);
-        FaultInjection.afterWork("exact pass");
+        TaskHook.afterWork("exact pass");
         return Collections.singletonList(partial).iterator();
       }), selection);
     }
@@ -179,7 +179,7 @@ public final class ExactStatistics {
     SizedPartial total = rows.getNumPartitions() == 0 ? new SizedPartial(null, null, 0)
         : rows.mapPartitions(it -> {
           SizedPartial partial = SizedPartial.fold(it, selection);
-          FaultInjection.afterWork("exact pass, vector length from the data");
+          TaskHook.afterWork("exact pass, vector length from the data");
           return Collections.singletonList(partial).iterator();
         }).treeReduce(SizedPartial::merge, rows.getNumPartitions() > 64 ? 3 : 2);
     if (total.moments() == null) {
@@ -358,7 +358,7 @@ public final class ExactStatistics {
           }
         }
       }
-      FaultInjection.afterWork("exact pass, ordered");
+      TaskHook.afterWork("exact pass, ordered");
       return Collections.singletonList(new OrderedPartition(
           new CountedPartial(folding.accumulator(), counter), kept == null ? null : kept.trim()))
           .iterator();
@@ -397,7 +397,7 @@ public final class ExactStatistics {
           keep(batch, columns, types, files, starts, kept, tile);
         }
       }
-      FaultInjection.afterWork("exact pass, ordered, columnar");
+      TaskHook.afterWork("exact pass, ordered, columnar");
       return Collections.singletonList(new OrderedPartition(
           new CountedPartial(folding.accumulator(), counter), kept == null ? null : kept.trim()))
           .iterator();

@@ -104,7 +104,7 @@ public final class MinibatchComparison {
     int overlap = settings.maxBatchSize() - 1;
     long length = rangeLength;
     Broadcast<InputOrder> orderRef = order;
-    JavaPairRDD<Long, byte[]> unplaced = partitions.mapPartitionsToPair(it -> FaultInjection
+    JavaPairRDD<Long, byte[]> unplaced = partitions.mapPartitionsToPair(it -> TaskHook
         .afterLast(new Placer(it.next().cursor(), orderRef.value(), settings, rows, length,
             overlap), "minibatch pass, placing rows"));
     this.placed = unplaced.partitionBy(new RangeOfPositions(tasks, length));
@@ -155,7 +155,7 @@ public final class MinibatchComparison {
           Math.min(total, from + length));
       fill(folder, it);
       List<EstimateAccumulator> folded = folder.finish();
-      FaultInjection.afterWork("minibatch pass, estimators");
+      TaskHook.afterWork("minibatch pass, estimators");
       return List.of(folded).iterator();
     }, true);
     List<EstimateAccumulator> merged = orderedTreeReduce(partials, MinibatchComparison::merge);

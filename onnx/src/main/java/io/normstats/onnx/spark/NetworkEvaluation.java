@@ -1,7 +1,7 @@
 package io.normstats.onnx.spark;
 
 import io.normstats.spark.DenseRows;
-import io.normstats.spark.FaultInjection;
+import io.normstats.spark.TaskHook;
 import io.normstats.spark.FeatureSelection;
 import io.normstats.spark.InputOrder;
 import io.normstats.spark.OrderedInput;
@@ -204,7 +204,7 @@ public final class NetworkEvaluation {
         } finally {
           sessions.forEach(NetworkSession::close);
         }
-        FaultInjection.afterWork("evaluation pass");
+        TaskHook.afterWork("evaluation pass");
         return Collections.singletonList(counts).iterator();
       });
       Counts total = rows.getNumPartitions() == 0 ? new Counts(names.size())

@@ -1,7 +1,7 @@
 package io.normstats.onnx.spark;
 
 import io.normstats.spark.DenseRows;
-import io.normstats.spark.FaultInjection;
+import io.normstats.spark.TaskHook;
 import io.normstats.spark.FeatureSelection;
 import io.normstats.spark.InputOrder;
 import io.normstats.InputException;
@@ -101,7 +101,7 @@ public final class NetworkPasses {
           }
           batcher.flush();
         }
-        FaultInjection.afterWork("network pass");
+        TaskHook.afterWork("network pass");
         return Collections.singletonList(p).iterator();
       });
       Partial total = rows.getNumPartitions() == 0
@@ -239,7 +239,7 @@ public final class NetworkPasses {
             runAndFold(session, moments, n);
           }
         }
-        FaultInjection.afterWork("network pass in minibatches");
+        TaskHook.afterWork("network pass in minibatches");
         return Collections.singletonList(moments).iterator();
       });
       return partials.treeReduce(ActivationMoments::merge, tasks > 64 ? 3 : 2);
@@ -513,7 +513,7 @@ public final class NetworkPasses {
         Block batch = nextBatch();
         if (batch == null) {
           session.close();
-          FaultInjection.afterWork("network pass");
+          TaskHook.afterWork("network pass");
           // a task without rows knows no element types (an empty partition)
           pending.add(new CutSummary(moments, counter, cuts && ran ? types : null));
           done = true;
