@@ -65,3 +65,25 @@ def test_exact_moments_of_vector_and_array_columns(spark):
                 assert (m["count"], m["mean"], m["var_pop"]) == (len(vs), mean, var_pop), \
                     (g, column, j)
                 assert m["null_count"] == 1, "the NULL row is a null for every element"
+
+
+def test_register_lets_one_column_share_one_state_with_the_same_bits(spark):
+    from normstats.sql.functions import exact_mean, exact_var_pop, register
+
+    def run():
+        df = spark.range(600).selectExpr("id % 3 AS g", "CAST(id AS DOUBLE) * 0.1 + 1e9 AS x")
+        agg = df.groupBy("g").agg(exact_mean("x"), exact_var_pop("x")).orderBy("g")
+        plan = agg._jdf.queryExecution().executedPlan().toString()
+        return plan, [tuple(r) for r in agg.collect()]
+
+    rules = spark._jsparkSession.experimental().extraOptimizations()
+    before = rules.size()
+    plan, rows = run()
+    assert spark._jsparkSession.experimental().extraOptimizations().size() == before
+    assert "exact_var_pop(x#" in plan and "exact_moments(x#" not in plan
+    register(spark)
+    register(spark)
+    assert spark._jsparkSession.experimental().extraOptimizations().size() == before + 1
+    shared_plan, shared_rows = run()
+    assert "exact_moments(x#" in shared_plan and "exact_var_pop(x#" not in shared_plan
+    assert shared_rows == rows

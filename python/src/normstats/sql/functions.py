@@ -10,6 +10,10 @@ Semantics as Spark's own: the input (double, float, integer, long or decimal) is
 NULLs are ignored; a group without a non-null value gives NULL, as does var_samp of one value; a NaN
 or an infinity makes the mean and variances NaN.
 
+Using them changes nothing in the session. Several functions of one column in one aggregation
+share one state (the same bits, less shuffle) in a session started with
+``spark.sql.extensions=io.normstats.sql.NormstatsExtensions``, or after :func:`register`.
+
 Over Spark Connect they call the SQL functions of the same names, which the server has when it runs
 with ``spark.sql.extensions=io.normstats.sql.NormstatsExtensions`` and the normstats jar.
 
@@ -26,12 +30,12 @@ from typing import TYPE_CHECKING, Union
 from pyspark.sql import is_remote
 
 if TYPE_CHECKING:
-    from pyspark.sql import Column
+    from pyspark.sql import Column, SparkSession
 
 ColumnOrName = Union["Column", str]
 
 __all__ = ["exact_mean", "exact_var_pop", "exact_var_samp", "exact_stddev_pop",
-           "exact_stddev_samp", "exact_moments"]
+           "exact_stddev_samp", "exact_moments", "register"]
 
 
 def _call(name: str, col: ColumnOrName) -> "Column":
@@ -87,3 +91,25 @@ def exact_moments(col: ColumnOrName) -> "Column":
     counts as a null for every element; a group without a non-NULL row gives NULL.
     """
     return _call("exact_moments", col)
+
+
+def register(spark: "SparkSession") -> None:
+    """Lets the exact functions of one column in one aggregation share one state in ``spark``.
+
+    Adds normstats' optimizer rule to the session's extra optimizations, once (what
+    ``spark.sql.extensions=io.normstats.sql.NormstatsExtensions`` does for every session). The
+    results are the same bits with or without it.
+
+    Raises
+    ------
+    NotImplementedError
+        Over Spark Connect, where the server's ``spark.sql.extensions`` decides.
+    """
+    if is_remote():
+        raise NotImplementedError(
+            "register needs a classic SparkSession; over Spark Connect, start the server with "
+            "spark.sql.extensions=io.normstats.sql.NormstatsExtensions")
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    getattr(jvm, "io.normstats.sql.ExactFunctions").register(
+        spark._jsparkSession)  # type: ignore[attr-defined]

@@ -1,6 +1,7 @@
 package io.normstats.jobs;
 
 import io.normstats.output.OutputDirectory;
+import io.normstats.spark.ExactStatistics;
 import io.normstats.spark.Inputs;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkConf;
@@ -17,10 +18,12 @@ public final class SparkOptions {
 
   /**
    * Starts (or joins) the job's SparkSession: {@code --master} if given, else the configured
-   * {@code spark.master}, else embedded {@code local[*]}.
+   * {@code spark.master}, else embedded {@code local[*]}. A job owns its session, so it lets the
+   * stats engine plan wide columnar scans in it ({@link ExactStatistics#PLAN_WIDE_SCANS}).
    */
   public SparkSession session(String job) {
-    return SparkSession.builder().appName("normstats " + job).master(masterUrl()).getOrCreate();
+    return SparkSession.builder().appName("normstats " + job).master(masterUrl())
+        .config(ExactStatistics.PLAN_WIDE_SCANS, "true").getOrCreate();
   }
 
   /**

@@ -194,11 +194,21 @@ class ExactStatisticsTest {
     OrderedInput input = Inputs.readOrdered(spark, path, InputFormat.PARQUET);
     FeatureSelection selection = FeatureSelection.resolve(input.data(), null, null);
     assertEquals(width, selection.size());
-    assertTrue(ColumnarScan.withOrigin(input, selection).isPresent());
-    String columnar = compareJson(input, selection, settings);
+    String columnar;
+    spark.conf().set(ExactStatistics.PLAN_WIDE_SCANS, "true"); // as a job's session has it
+    try {
+      assertTrue(ColumnarScan.withOrigin(input, selection).isPresent());
+      columnar = compareJson(input, selection, settings);
+    } finally {
+      spark.conf().unset(ExactStatistics.PLAN_WIDE_SCANS);
+    }
     spark.conf().set("spark.sql.parquet.enableVectorizedReader", "false");
-    assertEquals(compareJson(Inputs.readOrdered(spark, path, InputFormat.PARQUET), selection,
-        settings), columnar);
+    try {
+      assertEquals(compareJson(Inputs.readOrdered(spark, path, InputFormat.PARQUET), selection,
+          settings), columnar);
+    } finally {
+      spark.conf().unset("spark.sql.parquet.enableVectorizedReader");
+    }
   }
 
   /**
@@ -286,7 +296,7 @@ class ExactStatisticsTest {
   }
 
   @Test
-  void aTableWiderThanSparksCodegenLimitIsReadAsBatches() {
+  void aTableWiderThanSparksCodegenLimitIsReadAsBatchesOnlyWhereTheSessionAllowsIt() {
     int width = 150; // above spark.sql.codegen.maxFields (100), where Spark's scan gives rows
     SplittableRandom r = new SplittableRandom(11);
     List<StructField> fields = new ArrayList<>();
@@ -307,15 +317,57 @@ class ExactStatisticsTest {
     Dataset<Row> df = spark.read().parquet(path);
     FeatureSelection selection = FeatureSelection.resolve(df, null, null);
     assertEquals(width, selection.size());
-    assertTrue(ColumnarScan.of(df.select(selection.columnReferences())).isPresent(),
-        "a scan of 150 columns is read as columnar batches");
-    assertFalse(spark.conf().contains("spark.sql.codegen.maxFields"),
-        "the session's codegen limit is left as it was");
-    ExactStatistics.Result columnar = ExactStatistics.compute(df, selection);
+    // A library call never changes the caller's session: while it plans and reads, another thread
+    // plans queries in the same session and watches the codegen limit.
+    java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+    List<String> seen = java.util.Collections.synchronizedList(new ArrayList<>());
+    String limit = spark.conf().get("spark.sql.codegen.maxFields");
+    Thread watcher = new Thread(() -> {
+      while (!stop.get()) {
+        spark.range(3).selectExpr("id * 2").queryExecution().executedPlan();
+        String now = spark.conf().get("spark.sql.codegen.maxFields");
+        if (!now.equals(limit)) {
+          seen.add(now);
+        }
+      }
+    });
+    ExactStatistics.Result byDefault;
+    watcher.start();
+    try {
+      assertFalse(ColumnarScan.of(df.select(selection.columnReferences())).isPresent(),
+          "without " + ExactStatistics.PLAN_WIDE_SCANS + ", 150 columns are read as rows");
+      byDefault = ExactStatistics.compute(df, selection);
+    } finally {
+      stop.set(true);
+    }
+    try {
+      watcher.join();
+    } catch (InterruptedException e) {
+      throw new AssertionError(e);
+    }
+    assertEquals(List.of(), seen, "the session's codegen limit never changed");
 
+    ExactStatistics.Result columnar;
+    spark.conf().set(ExactStatistics.PLAN_WIDE_SCANS, "true"); // as the jobs set it on theirs
+    try {
+      assertTrue(ColumnarScan.of(df.select(selection.columnReferences())).isPresent(),
+          "a scan of 150 columns is read as columnar batches");
+      assertFalse(spark.conf().contains("spark.sql.codegen.maxFields"),
+          "the session's codegen limit is left as it was");
+      columnar = ExactStatistics.compute(df, selection);
+    } finally {
+      spark.conf().unset(ExactStatistics.PLAN_WIDE_SCANS);
+    }
+
+    ExactStatistics.Result byRows;
     spark.conf().set("spark.sql.parquet.enableVectorizedReader", "false");
-    ExactStatistics.Result byRows = ExactStatistics.compute(spark.read().parquet(path), selection);
+    try {
+      byRows = ExactStatistics.compute(spark.read().parquet(path), selection);
+    } finally {
+      spark.conf().unset("spark.sql.parquet.enableVectorizedReader");
+    }
     assertEquals(byRows, columnar);
+    assertEquals(byRows, byDefault);
     for (int j = 0; j < width; j += 37) {
       int column = j;
       double[] values = rows.stream().mapToDouble(row -> row.getDouble(column)).toArray();

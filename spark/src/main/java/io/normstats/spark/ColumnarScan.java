@@ -42,9 +42,12 @@ import scala.jdk.javaapi.CollectionConverters;
  *
  * <p>Wide selections: Spark's file sources give batches only to plans of at most
  * {@code spark.sql.codegen.maxFields} (100) columns, and turn wider scans into rows with a projection
- * over every column, the slowest way to read a table of thousands of columns. Since these batches
- * are read by normstats and not by generated code, {@link #of} plans the scan with that limit above
- * the selection's width (the session's setting is restored before it returns).
+ * over every column, the slowest way to read a table of thousands of columns. The limit is read
+ * from the session the file relation belongs to (the caller's), so the only way to plan a wider
+ * scan as batches is to raise it there while planning. normstats does that only in a session that
+ * allows it with {@value ExactStatistics#PLAN_WIDE_SCANS}{@code =true} (the jobs set it on the session they own):
+ * any other query planned in that session meanwhile would see the raised limit. Elsewhere a wider
+ * selection is read as rows: the same bits, more time.
  */
 record ColumnarScan(RDD<ColumnarBatch> batches, int[] columns, DataType[] types) {
   private static final String MAX_FIELDS = "spark.sql.codegen.maxFields";
@@ -57,6 +60,9 @@ record ColumnarScan(RDD<ColumnarBatch> batches, int[] columns, DataType[] types)
     int width = selected.schema().size();
     if (width <= Integer.parseInt(limit)) { // Spark gives batches up to the limit
       return plan(selected);
+    }
+    if (!Boolean.parseBoolean(conf.get(ExactStatistics.PLAN_WIDE_SCANS, "false"))) {
+      return Optional.empty(); // the caller's session: read as rows rather than touch its conf
     }
     conf.set(MAX_FIELDS, Integer.toString(width));
     try {

@@ -39,6 +39,16 @@ import org.apache.spark.unsafe.types.UTF8String;
  * {@link MomentAccumulator}); 1,720 bytes per feature travel to the driver.
  */
 public final class ExactStatistics {
+  /**
+   * A session setting ({@code true} or {@code false}; default false) that lets normstats read
+   * selections of more than {@code spark.sql.codegen.maxFields} (100) columns of a Parquet or ORC
+   * file as columnar batches: it raises that limit on the session while it plans the scan, and
+   * restores it. Set it only on a session in which nothing else plans queries meanwhile, as the
+   * normstats jobs do on theirs; without it a wider selection is read as rows (the same bits,
+   * slower) and the session is never changed.
+   */
+  public static final String PLAN_WIDE_SCANS = "spark.normstats.planWideScans";
+
   private ExactStatistics() {}
 
   /** The statistics of one feature, with its name and position. */

@@ -23,9 +23,10 @@ import org.apache.spark.sql.functions;
  * takes a Vector or numeric array column and returns one struct per element. Per group and column
  * the aggregation state is a {@link io.normstats.exact.ScalarMoments}, serialized directly: 54
  * to 62 bytes in the shuffle for a group of 3 values near 1e9. The functions are one Catalyst
- * aggregate expression, {@link ExactAggregate}; the first use of one adds {@link
- * SharedMomentsRule} to the active session's extra optimizations, so that functions of one column
- * in one aggregation share one state.
+ * aggregate expression, {@link ExactAggregate}. Building a Column changes no session: functions of
+ * one column in one aggregation share one state (one {@code ScalarMoments} per group instead of one
+ * per function; the same bits) only in a session that has {@link SharedMomentsRule}, from
+ * {@link NormstatsExtensions} or {@link #register}.
  *
  * @throws org.apache.spark.sql.AnalysisException (when the query is analyzed) for a column of
  *     another type
@@ -33,11 +34,18 @@ import org.apache.spark.sql.functions;
 public final class ExactFunctions {
   private ExactFunctions() {}
 
+  /**
+   * Lets the exact functions of one column in one aggregation share one state in {@code session}:
+   * adds {@link SharedMomentsRule} to its {@code experimental().extraOptimizations()}, once (what
+   * {@code spark.sql.extensions=io.normstats.sql.NormstatsExtensions} does for every session).
+   * Results are the same bits with or without it; only the shuffle and the work shrink. The one
+   * call of normstats that changes a session, and only when asked.
+   */
+  public static void register(org.apache.spark.sql.SparkSession session) {
+    SharedMomentsRule.register(session);
+  }
+
   private static Column apply(Statistic s, Column c) {
-    org.apache.spark.sql.SparkSession.getActiveSession().foreach(session -> {
-      SharedMomentsRule.register(session);
-      return null;
-    });
     return ExpressionUtils.column(
         new ExactAggregate(ExpressionUtils.expression(c), s).toAggregateExpression());
   }

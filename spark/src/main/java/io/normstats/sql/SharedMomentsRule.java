@@ -24,8 +24,8 @@ import scala.jdk.javaapi.CollectionConverters;
  * instead of one per function. The results are the same values (each function is a field of the
  * same exact state); only the work changes.
  *
- * <p>{@link NormstatsExtensions} injects it into every session; {@link ExactFunctions} adds it to
- * the active session's {@code experimental().extraOptimizations()} when a function is first used.
+ * <p>{@link NormstatsExtensions} injects it into every session; {@link ExactFunctions#register}
+ * adds it to one session's {@code experimental().extraOptimizations()}.
  */
 public final class SharedMomentsRule extends Rule<LogicalPlan> {
   private static final long serialVersionUID = 1L;
