@@ -274,12 +274,21 @@ class NetworkRecalibrationTest {
    * Spark hears from first (they did: ONNX Runtime refused the segment, "Invalid tensor data
    * type 0").
    */
-  @Test
-  void partitionsWithoutRowsChangeNothing() throws Exception {
+  /** The test images as the recalibrate job reads them, with their feature selection. */
+  private record Images(OrderedInput input, FeatureSelection selection) {}
+
+  private static Images images() {
     String path = dir.resolve("images").toString();
     OrderedInput input = Inputs.readOrdered(spark, path, InputFormat.IDX);
-    FeatureSelection selection = Inputs.select(spark, path, InputFormat.IDX, input.data(), null,
-        null, false);
+    return new Images(input, Inputs.select(spark, path, InputFormat.IDX, input.data(), null, null,
+        false));
+  }
+
+  @Test
+  void partitionsWithoutRowsChangeNothing() throws Exception {
+    Images images = images();
+    OrderedInput input = images.input();
+    FeatureSelection selection = images.selection();
     OnnxModel model = ModelFiles.read(spark.sparkContext().hadoopConfiguration(),
         "sample-data/zoo/resnet/dynamo.onnx", "resnet");
     // four partitions without rows, then the input's
@@ -298,10 +307,9 @@ class NetworkRecalibrationTest {
 
   @Test
   void passesAreLevels() throws Exception {
-    String path = dir.resolve("images").toString();
-    OrderedInput input = Inputs.readOrdered(spark, path, InputFormat.IDX);
-    FeatureSelection selection = Inputs.select(spark, path, InputFormat.IDX, input.data(), null,
-        null, false);
+    Images images = images();
+    OrderedInput input = images.input();
+    FeatureSelection selection = images.selection();
     OnnxModel model = OnnxModel.parse(OnnxGraphs.sampleModelBytes(), "sample");
     AtomicInteger jobs = new AtomicInteger();
     SparkListener listener = new SparkListener() {
