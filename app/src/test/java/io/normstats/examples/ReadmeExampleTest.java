@@ -14,13 +14,15 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The README's Java Pipeline example is the code in {@link PipelineExample}, and it runs. */
 class ReadmeExampleTest {
 
   @Test
-  void theReadmeExampleIsThisCodeAndItRuns() throws Exception {
-    String source = Files.readString(Path.of("app/src/test/java/io/normstats/examples/PipelineExample.java"));
+  void theReadmeExampleIsThisCodeAndItRuns(@TempDir Path dir) throws Exception {
+    String source = Files.readString(
+        Path.of("app/src/test/java/io/normstats/examples/PipelineExample.java"));
     String example = between(source, "    // README example begins\n", "    // README example ends\n")
         .lines().map(l -> l.startsWith("    ") ? l.substring(4) : l)
         .collect(java.util.stream.Collectors.joining("\n", "", "\n"));
@@ -31,16 +33,11 @@ class ReadmeExampleTest {
     SparkSession spark = SparkSession.builder().master("local[2]").appName("ReadmeExampleTest")
         .config("spark.ui.enabled", "false").getOrCreate();
     try {
-      // The saved model and its output stay in target/ for the Python tests, which load this
-      // Java-saved PipelineModel with the Python wrappers (python/tests/test_persistence.py).
-      Path dir = Path.of("app", "target", "readme-java-example");
-      deleteRecursively(dir);
       String images = dir.resolve("images.parquet").toString();
       IdxSource.read(spark, "sample-data/fashion-mnist/t10k-images-idx3-ubyte.gz", 2)
           .write().parquet(images);
       String modelDir = dir.resolve("model").toString();
       Dataset<Row> output = PipelineExample.run(spark, images, modelDir);
-      output.select("normalized").write().parquet(dir.resolve("output.parquet").toString());
       List<Row> out = output.select("normalized").limit(50).collectAsList();
       List<Row> direct = PipelineModel.load(modelDir).transform(spark.read().parquet(images))
           .select("normalized").limit(50).collectAsList();
@@ -53,16 +50,6 @@ class ReadmeExampleTest {
       }
     } finally {
       spark.stop();
-    }
-  }
-
-  private static void deleteRecursively(Path dir) throws java.io.IOException {
-    if (Files.exists(dir)) {
-      try (java.util.stream.Stream<Path> paths = Files.walk(dir)) {
-        for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-          Files.delete(p);
-        }
-      }
     }
   }
 
