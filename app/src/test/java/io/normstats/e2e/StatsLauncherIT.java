@@ -59,6 +59,82 @@ class StatsLauncherIT {
     }
   }
 
+  /**
+   * A JDK of feature version 25 or later: {@code NORMSTATS_TEST_JDK} if set, else the newest under
+   * /usr/lib/jvm; null if there is none.
+   */
+  private static Path newJdk() throws IOException {
+    String given = System.getenv("NORMSTATS_TEST_JDK");
+    List<Path> candidates = new java.util.ArrayList<>();
+    if (given != null && !given.isEmpty()) {
+      candidates.add(Path.of(given));
+    } else if (Files.isDirectory(Path.of("/usr/lib/jvm"))) {
+      try (java.util.stream.Stream<Path> jdks = Files.list(Path.of("/usr/lib/jvm"))) {
+        jdks.forEach(candidates::add);
+      }
+    }
+    return candidates.stream().filter(j -> feature(j) >= 25)
+        .max(java.util.Comparator.comparingInt(StatsLauncherIT::feature)).orElse(null);
+  }
+
+  /** The JDK's feature version from its release file (0 without one). */
+  private static int feature(Path jdk) {
+    try {
+      for (String line : Files.readAllLines(jdk.resolve("release"))) {
+        java.util.regex.Matcher m =
+            java.util.regex.Pattern.compile("JAVA_VERSION=\"(\\d+).*").matcher(line);
+        if (m.matches() && Files.isExecutable(jdk.resolve("bin/java"))) {
+          return Integer.parseInt(m.group(1));
+        }
+      }
+    } catch (IOException e) {
+      return 0;
+    }
+    return 0;
+  }
+
+  /**
+   * On JDK 25 or later the launcher writes an ahead-of-time cache on a job's first run (under
+   * another name until the run succeeds) and starts later runs from it, with the same results as
+   * Java 17.
+   */
+  @Test
+  void onJdk25TheFirstRunWritesTheAotCacheAndLaterRunsStartFromIt() throws Exception {
+    Path jdk = newJdk();
+    org.junit.jupiter.api.Assumptions.assumeTrue(jdk != null,
+        "no JDK 25 or later here (NORMSTATS_TEST_JDK names one)");
+    Path cache = Launcher.HOME.resolve("app/target/cds/stats-jdk" + feature(jdk) + ".aot");
+    Files.deleteIfExists(cache);
+    Map<String, Map<String, String>> runs = new java.util.LinkedHashMap<>();
+    runs.put("java17", Map.of());
+    runs.put("first", Map.of("JAVA_HOME", jdk.toString(), "NORMSTATS_CDS", ""));
+    // the JVM's own log says which cache it opened
+    runs.put("second", Map.of("JAVA_HOME", jdk.toString(), "NORMSTATS_CDS", "",
+        "NORMSTATS_JAVA_OPTS", "-Xlog:aot=info"));
+    java.nio.file.attribute.FileTime written = null;
+    for (Map.Entry<String, Map<String, String>> run : runs.entrySet()) {
+      Launcher.Result r = Launcher.launch(tmp, run.getValue(), 5, "stats", "--input",
+          IMAGES.toString(), "--output", tmp.resolve(run.getKey()).toString());
+      assertEquals(0, r.exitCode(), run.getKey() + ": " + r.stderr());
+      if (run.getKey().equals("first")) {
+        assertTrue(Files.size(cache) > 0, "the first run on " + jdk + " wrote " + cache);
+        written = Files.getLastModifiedTime(cache);
+      }
+      if (run.getKey().equals("second")) {
+        assertTrue(r.stdout().contains("Opened AOT cache " + cache.toAbsolutePath().normalize()),
+            r.stdout().lines().filter(l -> l.contains("[aot]")).limit(5).toList().toString());
+      }
+    }
+    try (java.util.stream.Stream<Path> left = Files.list(cache.getParent())) {
+      assertEquals(List.of(), left.filter(f -> f.getFileName().toString().startsWith(
+          cache.getFileName() + ".")).toList(), "no partial cache is left");
+    }
+    String java17 = Files.readString(tmp.resolve("java17/stats.json"));
+    assertEquals(java17, Files.readString(tmp.resolve("first/stats.json")));
+    assertEquals(java17, Files.readString(tmp.resolve("second/stats.json")));
+    assertEquals(written, Files.getLastModifiedTime(cache), "the second run left the cache");
+  }
+
   @Test
   void aMissingInputIsOneLineAndExitCode2() throws Exception {
     Path dir = tmp.resolve("never");
