@@ -42,7 +42,7 @@ class PysparkDistributionIT {
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
     String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
     assertEquals(0, p.waitFor(), "pyspark is not installed for " + python
-        + " (python3 -m pip install -r python/requirements-test.txt): " + err);
+        + " (mvn verify makes it with python/run-tests): " + err);
     sparkHome = Path.of(out);
     assertTrue(Files.isExecutable(sparkHome.resolve("bin/spark-submit")), sparkHome + " has "
         + "bin/spark-submit");
