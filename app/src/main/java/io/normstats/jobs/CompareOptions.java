@@ -68,9 +68,10 @@ public final class CompareOptions {
       throw InputException.usage("give either --drop-last or --keep-last, not both");
     }
     try {
-      return new CompareSettings(batchSizes.stream().mapToInt(Integer::intValue).toArray(), epochs,
-          !noShuffle, shuffleSeed == null ? 0 : shuffleSeed, !keepLast, momentum, kerasMomentum,
-          epsilon, tracePoints, renormRmax, renormDmax);
+      return CompareSettings.builder(batchSizes.stream().mapToInt(Integer::intValue).toArray())
+          .epochs(epochs).shuffle(!noShuffle).seed(shuffleSeed == null ? 0 : shuffleSeed)
+          .dropLast(!keepLast).momentum(momentum).kerasMomentum(kerasMomentum).epsilon(epsilon)
+          .tracePoints(tracePoints).renormRmax(renormRmax).renormDmax(renormDmax).build();
     } catch (IllegalArgumentException e) {
       throw InputException.usage(e.getMessage());
     }

@@ -91,8 +91,7 @@ class CompareJobTest {
 
   @Test
   void everyEstimatorMatchesSequentialTraining() throws IOException {
-    CompareSettings s = new CompareSettings(new int[] {4, 16, 50}, 2, true, 3, true, 0.1, 0.99,
-        1e-5, 9, 3, 5);
+    CompareSettings s = CompareSettings.builder(4, 16, 50).epochs(2).seed(3).tracePoints(9).build();
     JsonNode json = run(csvDir, tmp.resolve("out-ref"), "--batch-sizes", "4,16,50", "--epochs", "2",
         "--shuffle-seed", "3", "--trace-points", "9");
     checkAgainstReference(json, rows, s);
@@ -109,8 +108,9 @@ class CompareJobTest {
 
   @Test
   void inputOrderAndKeepLastMatchSequentialTraining() throws IOException {
-    CompareSettings s = new CompareSettings(new int[] {7, 64}, 3, false, 0, false, 0.25, 0.9, 1e-3,
-        5, 2, 1);
+    CompareSettings s = CompareSettings.builder(7, 64)
+        .epochs(3).shuffle(false).dropLast(false).momentum(0.25).kerasMomentum(0.9).epsilon(1e-3)
+        .tracePoints(5).renormRmax(2).renormDmax(1).build();
     JsonNode json = run(csvDir, tmp.resolve("out-noshuffle"), "--batch-sizes", "7,64",
         "--epochs", "3", "--no-shuffle", "--keep-last", "--momentum", "0.25", "--keras-momentum",
         "0.9", "--epsilon", "1e-3", "--trace-points", "5", "--renorm-rmax", "2",
@@ -155,8 +155,7 @@ class CompareJobTest {
       }
     }
     IdxFiles.writeImages(idx, 3, 4, images, true);
-    CompareSettings s = new CompareSettings(new int[] {3, 40}, 2, true, 1, true, 0.1, 0.99, 1e-5,
-        20, 3, 5);
+    CompareSettings s = CompareSettings.builder(3, 40).epochs(2).seed(1).tracePoints(20).build();
     assertEquals(idxCompareJson(idx, 1, s), idxCompareJson(idx, 7, s));
   }
 
@@ -203,8 +202,7 @@ class CompareJobTest {
           .append(',').append(row[3]).append("]}\n");
     }
     Files.writeString(json, sb);
-    CompareSettings s = new CompareSettings(new int[] {10}, 1, true, 5, true, 0.1, 0.99, 1e-5, 3, 3,
-        5);
+    CompareSettings s = CompareSettings.builder(10).seed(5).tracePoints(3).build();
     JsonNode out = run(json, tmp.resolve("out-vectors"), "--vector-col", "v", "--batch-sizes", "10",
         "--shuffle-seed", "5", "--trace-points", "3");
     checkAgainstReference(out, rows, s);

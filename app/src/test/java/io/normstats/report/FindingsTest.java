@@ -80,8 +80,7 @@ class FindingsTest {
 
   @Test
   void theReadingsSayWhatTheNumbersAre() {
-    CompareSettings settings = new CompareSettings(new int[] {LARGE, SMALL}, 1, true, 0, true,
-        0.1, 0.99, 1e-5, 200, 3, 5);
+    CompareSettings settings = CompareSettings.builder(LARGE, SMALL).build();
     List<String> readings = Findings.readings(comparison(), settings);
     assertEquals(List.of(
         "A single minibatch's mean is off by 0.50 standard deviations for the median feature at "

@@ -149,8 +149,8 @@ class ExactStatisticsTest {
     String path = dir.resolve("minibatch.parquet").toString();
     spark.createDataFrame(mixedRows(3000), MIXED).na().drop().repartition(3).write().parquet(path);
     List<String> features = List.of("d", "i", "m", "f", "l");
-    CompareSettings settings = new CompareSettings(new int[] {4, 50}, 2, true, 7, true, 0.1, 0.99,
-        1e-5, 20, 3, 5);
+    CompareSettings settings = CompareSettings.builder(4, 50)
+        .epochs(2).seed(7).tracePoints(20).build();
     OrderedInput input = Inputs.readOrdered(spark, path, InputFormat.PARQUET);
     FeatureSelection selection = FeatureSelection.resolve(input.data(), features, null);
     assertTrue(ColumnarScan.withOrigin(input, selection).isPresent());
@@ -189,8 +189,7 @@ class ExactStatisticsTest {
     String path = dir.resolve("wide-minibatch.parquet").toString();
     spark.createDataFrame(rows, new StructType(fields.toArray(new StructField[0]))).coalesce(1)
         .write().parquet(path);
-    CompareSettings settings = new CompareSettings(new int[] {8, 100}, 1, true, 3, true, 0.1, 0.99,
-        1e-5, 10, 3, 5);
+    CompareSettings settings = CompareSettings.builder(8, 100).seed(3).tracePoints(10).build();
     OrderedInput input = Inputs.readOrdered(spark, path, InputFormat.PARQUET);
     FeatureSelection selection = FeatureSelection.resolve(input.data(), null, null);
     assertEquals(width, selection.size());
@@ -236,8 +235,8 @@ class ExactStatisticsTest {
         .add("b", DataTypes.DoubleType, false).add("c", DataTypes.DoubleType, false);
     String path = dir.resolve("batch-means.parquet").toString();
     spark.createDataFrame(rows, schema).coalesce(1).write().parquet(path);
-    CompareSettings settings = new CompareSettings(new int[] {64, 10}, 1, false, 0, false, 0.1,
-        0.99, 1e-5, 10, 3, 5);
+    CompareSettings settings = CompareSettings.builder(64, 10)
+        .shuffle(false).dropLast(false).tracePoints(10).build();
     OrderedInput input = Inputs.readOrdered(spark, path, InputFormat.PARQUET);
     FeatureSelection selection = FeatureSelection.resolve(input.data(), null, null);
     ExactStatistics.OrderedRows kept = ExactStatistics.computeOrderedKeepingRows(input, selection);

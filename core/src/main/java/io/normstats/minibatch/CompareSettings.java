@@ -24,9 +24,109 @@ public record CompareSettings(int[] batchSizes, int epochs, boolean shuffle, lon
     boolean dropLast, double momentum, double kerasMomentum, double epsilon, int tracePoints,
     double renormRmax, double renormDmax) implements Serializable {
 
-  /** PyTorch's defaults (momentum 0.1, epsilon 1e-5), Keras' momentum 0.99, r_max 3, d_max 5. */
+  /**
+   * PyTorch's defaults (momentum 0.1, epsilon 1e-5), Keras' momentum 0.99, r_max 3, d_max 5; one
+   * shuffled epoch (seed 0) with the last partial batch dropped; 200 trace points.
+   */
   public static CompareSettings defaults(int... batchSizes) {
-    return new CompareSettings(batchSizes, 1, true, 0, true, 0.1, 0.99, 1e-5, 200, 3, 5);
+    return builder(batchSizes).build();
+  }
+
+  /** A builder at {@link #defaults}, for the given batch sizes. */
+  public static Builder builder(int... batchSizes) {
+    return new Builder(batchSizes);
+  }
+
+  /**
+   * Settings by name rather than by position; each setter's meaning and range is the record
+   * component's of the same name. {@link #build} checks them.
+   */
+  public static final class Builder {
+    private final int[] batchSizes;
+    private int epochs = 1;
+    private boolean shuffle = true;
+    private long seed;
+    private boolean dropLast = true;
+    private double momentum = 0.1;
+    private double kerasMomentum = 0.99;
+    private double epsilon = 1e-5;
+    private int tracePoints = 200;
+    private double renormRmax = 3;
+    private double renormDmax = 5;
+
+    private Builder(int[] batchSizes) {
+      this.batchSizes = batchSizes.clone();
+    }
+
+    /** Passes over the data. */
+    public Builder epochs(int value) {
+      epochs = value;
+      return this;
+    }
+
+    /** A new permutation per epoch, or the input order. */
+    public Builder shuffle(boolean value) {
+      shuffle = value;
+      return this;
+    }
+
+    /** The permutation seed. */
+    public Builder seed(long value) {
+      seed = value;
+      return this;
+    }
+
+    /** Drop the final partial batch of each epoch. */
+    public Builder dropLast(boolean value) {
+      dropLast = value;
+      return this;
+    }
+
+    /** PyTorch BatchNorm momentum. */
+    public Builder momentum(double value) {
+      momentum = value;
+      return this;
+    }
+
+    /** Keras BatchNormalization momentum. */
+    public Builder kerasMomentum(double value) {
+      kerasMomentum = value;
+      return this;
+    }
+
+    /** BatchNorm's epsilon. */
+    public Builder epsilon(double value) {
+      epsilon = value;
+      return this;
+    }
+
+    /** Steps the moving-average traces report. */
+    public Builder tracePoints(int value) {
+      tracePoints = value;
+      return this;
+    }
+
+    /** Batch Renormalization r_max. */
+    public Builder renormRmax(double value) {
+      renormRmax = value;
+      return this;
+    }
+
+    /** Batch Renormalization d_max. */
+    public Builder renormDmax(double value) {
+      renormDmax = value;
+      return this;
+    }
+
+    /**
+     * The settings.
+     *
+     * @throws IllegalArgumentException naming the first setting out of range
+     */
+    public CompareSettings build() {
+      return new CompareSettings(batchSizes, epochs, shuffle, seed, dropLast, momentum,
+          kerasMomentum, epsilon, tracePoints, renormRmax, renormDmax);
+    }
   }
 
   /** @throws IllegalArgumentException naming the first setting out of range */

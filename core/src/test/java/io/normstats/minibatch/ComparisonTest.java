@@ -28,11 +28,15 @@ class ComparisonTest {
   static List<CompareSettings> settings() {
     return List.of(
         // shuffled, 2 epochs, drop last
-        new CompareSettings(new int[] {2, 5, 16}, 2, true, 7, true, 0.1, 0.99, 1e-5, 7, 3, 5),
+        CompareSettings.builder(2, 5, 16).epochs(2).seed(7).tracePoints(7).build(),
         // input order, 3 epochs, keep last, other momenta, tight renorm limits
-        new CompareSettings(new int[] {3, 10, 64}, 3, false, 0, false, 0.3, 0.9, 1e-3, 5, 1.5, 0.5),
+        CompareSettings.builder(3, 10, 64)
+            .epochs(3).shuffle(false).dropLast(false).momentum(0.3).kerasMomentum(0.9).epsilon(1e-3)
+            .tracePoints(5).renormRmax(1.5).renormDmax(0.5).build(),
         // one epoch, momentum 1 (the last batch only), more trace points than steps
-        new CompareSettings(new int[] {7}, 1, true, 123, false, 1.0, 0.0, 0, 500, 3, 5));
+        CompareSettings.builder(7)
+            .seed(123).dropLast(false).momentum(1.0).kerasMomentum(0.0).epsilon(0).tracePoints(500)
+            .build());
   }
 
   @ParameterizedTest
@@ -256,7 +260,7 @@ class ComparisonTest {
   @Test
   void aFolderRefusesMissingRepeatedAndStrayRows() {
     double[][] rows = SequentialBatchNorm.sampleRows(20, 1);
-    CompareSettings s = new CompareSettings(new int[] {4}, 1, false, 0, true, 0.1, 0.99, 1e-5, 5, 3, 5);
+    CompareSettings s = CompareSettings.builder(4).shuffle(false).tracePoints(5).build();
     Estimate ref = SequentialBatchNorm.exact(rows);
     DatasetMoments exact = new DatasetMoments(ref.mean(), ref.var(), 1e-5);
     MinibatchFolder folder = new MinibatchFolder(exact, s,
