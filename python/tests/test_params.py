@@ -47,3 +47,12 @@ def test_params_and_defaults_match_the_jvm(spark, name):
         setter = "set" + pname[0].upper() + pname[1:]
         assert callable(getattr(stage, getter, None)), f"{name}.{getter}"
         assert callable(getattr(stage, setter, None)) or name.endswith("Model"), f"{name}.{setter}"
+        # an unset param without a default: the getter answers as the JVM's does (0 or null),
+        # where the JVM stage has one
+        if default is None and pname != "outputCol" and not stage.isDefined(param):
+            try:
+                jvm_value = getattr(java, getter)()
+            except Exception:  # noqa: BLE001  py4j: no such getter, or one that throws (unset)
+                continue
+            value = getattr(stage, getter)()
+            assert value == (None if jvm_value is None else jvm_value), f"{name}.{getter}"

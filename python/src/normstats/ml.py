@@ -166,16 +166,16 @@ class _BatchNormParams(_NormParams):
         return self.getOrDefault(self.varianceMode)
 
     def getNumChannels(self) -> int:
-        """The channels C (raises KeyError when unset)."""
-        return self.getOrDefault(self.numChannels)
+        """The channels C; 0 when unset (one statistic per element), as the JVM's getter."""
+        return self.getOrDefault(self.numChannels) if self.isDefined(self.numChannels) else 0
 
-    def getWeight(self) -> Vector:
-        """Gamma (raises KeyError when unset)."""
-        return self.getOrDefault(self.weight)
+    def getWeight(self) -> Optional[Vector]:
+        """Gamma; None when unset (ones), as the JVM's getter returns null."""
+        return self.getOrDefault(self.weight) if self.isDefined(self.weight) else None
 
-    def getBias(self) -> Vector:
-        """Beta (raises KeyError when unset)."""
-        return self.getOrDefault(self.bias)
+    def getBias(self) -> Optional[Vector]:
+        """Beta; None when unset (zeros), as the JVM's getter returns null."""
+        return self.getOrDefault(self.bias) if self.isDefined(self.bias) else None
 
     def setVarianceMode(self, value: str) -> Any:
         """Sets the variance: 'population' (/n) or 'sample' (/(n-1))."""
@@ -421,17 +421,17 @@ class LayerNorm(JavaTransformer, _NormParams, _Readable["LayerNorm"], JavaMLWrit
         """The groups G."""
         return self.getOrDefault(self.numGroups)
 
-    def getNumChannels(self) -> int:
-        """The channels C (raises KeyError when unset)."""
-        return self.getOrDefault(self.numChannels)
+    def getNumChannels(self) -> Optional[int]:
+        """The channels C; None when unset (every element a channel)."""
+        return self.getOrDefault(self.numChannels) if self.isDefined(self.numChannels) else None
 
-    def getWeight(self) -> Vector:
-        """Gamma (raises KeyError when unset)."""
-        return self.getOrDefault(self.weight)
+    def getWeight(self) -> Optional[Vector]:
+        """Gamma; None when unset (ones)."""
+        return self.getOrDefault(self.weight) if self.isDefined(self.weight) else None
 
-    def getBias(self) -> Vector:
-        """Beta (raises KeyError when unset)."""
-        return self.getOrDefault(self.bias)
+    def getBias(self) -> Optional[Vector]:
+        """Beta; None when unset (zeros)."""
+        return self.getOrDefault(self.bias) if self.isDefined(self.bias) else None
 
     def setNumGroups(self, value: int) -> "LayerNorm":
         """Sets G (1: LayerNorm; more: GroupNorm)."""
@@ -494,9 +494,9 @@ class RMSNorm(JavaTransformer, _NormParams, _Readable["RMSNorm"], JavaMLWritable
         kwargs = self._input_kwargs
         return self._set(**kwargs)
 
-    def getWeight(self) -> Vector:
-        """Gamma (raises KeyError when unset)."""
-        return self.getOrDefault(self.weight)
+    def getWeight(self) -> Optional[Vector]:
+        """Gamma; None when unset (ones)."""
+        return self.getOrDefault(self.weight) if self.isDefined(self.weight) else None
 
     def setWeight(self, value: Vector) -> "RMSNorm":
         """Sets gamma, one value per element."""
@@ -524,13 +524,13 @@ class _NetworkParams(_ColumnParams):
         """Rows per ONNX Runtime run."""
         return self.getOrDefault(self.batchSize)
 
-    def getInputName(self) -> str:
-        """The network input fed (raises KeyError when unset)."""
-        return self.getOrDefault(self.inputName)
+    def getInputName(self) -> Optional[str]:
+        """The network input fed; None when unset (its only input), as the JVM's getter."""
+        return self.getOrDefault(self.inputName) if self.isDefined(self.inputName) else None
 
-    def getOutputName(self) -> str:
-        """The network output written (raises KeyError when unset)."""
-        return self.getOrDefault(self.outputName)
+    def getOutputName(self) -> Optional[str]:
+        """The network output written; None when unset (its first), as the JVM's getter."""
+        return self.getOrDefault(self.outputName) if self.isDefined(self.outputName) else None
 
     def setBatchSize(self, value: int) -> Any:
         """Sets the rows per ONNX Runtime run (at least 1)."""
