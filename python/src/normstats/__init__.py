@@ -97,6 +97,6 @@ def exact_stats(df: "DataFrame", features: Optional[Sequence[str]] = None,
         for f in features:
             jfeatures.add(f)
     with java_errors():
-        jdf = jvm.io.normstats.spark.ExactStatistics.table(df._jdf, jfeatures, vector_col,
+        jdf = jvm.io.normstats.sql.ExactStats.of(df._jdf, jfeatures, vector_col,
                                                            channels or 0)
     return DataFrame(jdf, spark)

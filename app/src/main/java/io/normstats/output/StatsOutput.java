@@ -3,6 +3,7 @@ package io.normstats.output;
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.normstats.exact.FeatureMoments;
 import io.normstats.spark.ExactStatistics;
+import io.normstats.sql.ExactStats;
 import io.normstats.sql.GroupedStatistics;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -30,7 +31,7 @@ import org.apache.spark.sql.types.StructType;
  */
 public final class StatsOutput {
   /** The columns of the feature table, in order. */
-  public static final StructType SCHEMA = ExactStatistics.TABLE_SCHEMA;
+  public static final StructType SCHEMA = ExactStats.SCHEMA;
 
   private StatsOutput() {}
 
@@ -186,7 +187,7 @@ public final class StatsOutput {
     }
     List<Row> table = new ArrayList<>();
     for (GroupedStatistics.Group group : groups) {
-      List<Row> features = ExactStatistics.tableRows(new ExactStatistics.Result(group.rows(),
+      List<Row> features = ExactStats.rows(new ExactStatistics.Result(group.rows(),
           group.features()));
       for (Row f : features) {
         List<Object> values = new ArrayList<>(group.key());
@@ -209,7 +210,7 @@ public final class StatsOutput {
   }
 
   private static void writeParquet(SparkSession spark, ExactStatistics.Result result, Path path) {
-    writeParquet(spark, ExactStatistics.tableRows(result), SCHEMA, path);
+    writeParquet(spark, ExactStats.rows(result), SCHEMA, path);
   }
 
   /**

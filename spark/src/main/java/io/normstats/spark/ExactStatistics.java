@@ -13,11 +13,8 @@ import java.util.Optional;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.types.DataType;
-import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructType;
 import org.apache.spark.sql.vectorized.ColumnVector;
 import org.apache.spark.sql.vectorized.ColumnarBatch;
 import org.apache.spark.storage.StorageLevel;
@@ -67,77 +64,6 @@ public final class ExactStatistics {
 
   /** The statistics, and the input order counted in the same pass. */
   public record Ordered(Result result, InputOrder order) {}
-
-  /**
-   * The columns of the statistics table, one row per feature, as the stats job's stats.parquet:
-   * name, index (0-based position), count (valid values), mean, var_pop, var_samp, std_pop,
-   * std_samp, min, max (null where undefined: no valid value, or var_samp of one), null_count and
-   * nan_count (NaN or infinite values, left out of the statistics).
-   */
-  public static final StructType TABLE_SCHEMA = new StructType()
-      .add("name", DataTypes.StringType, false)
-      .add("index", DataTypes.IntegerType, false)
-      .add("count", DataTypes.LongType, false)
-      .add("mean", DataTypes.DoubleType, true)
-      .add("var_pop", DataTypes.DoubleType, true)
-      .add("var_samp", DataTypes.DoubleType, true)
-      .add("std_pop", DataTypes.DoubleType, true)
-      .add("std_samp", DataTypes.DoubleType, true)
-      .add("min", DataTypes.DoubleType, true)
-      .add("max", DataTypes.DoubleType, true)
-      .add("null_count", DataTypes.LongType, false)
-      .add("nan_count", DataTypes.LongType, false);
-
-  /** {@code result}'s features as rows of {@link #TABLE_SCHEMA}, in feature order. */
-  public static List<Row> tableRows(Result result) {
-    List<Row> rows = new ArrayList<>(result.features().size());
-    for (Feature f : result.features()) {
-      FeatureMoments m = f.moments();
-      rows.add(RowFactory.create(f.name(), f.index(), m.count(), orNull(m.mean()),
-          orNull(m.varPop()), orNull(m.varSamp()), orNull(m.stdPop()), orNull(m.stdSamp()),
-          orNull(m.min()), orNull(m.max()), m.nullCount(), m.nanCount()));
-    }
-    return rows;
-  }
-
-  private static Double orNull(double v) {
-    return Double.isNaN(v) ? null : v;
-  }
-
-  /**
-   * The exact statistics of {@code df}'s features as a DataFrame of {@link #TABLE_SCHEMA} (one row
-   * per feature or channel, ordered by index), computed in one pass when called: the stats job's
-   * stats.parquet, for programs (the Python package's {@code normstats.exact_stats}).
-   *
-   * @param features the numeric scalar columns, or null
-   * @param vectorColumn a Vector, array&lt;double&gt; or array&lt;float&gt; column, or null; with
-   *     neither given, every numeric scalar column or else the only vector column
-   * @param channels 0 for one statistic per vector element; C for one per channel of vectors of
-   *     length C*H*W in channel-major order (BatchNorm2d)
-   * @throws IllegalArgumentException for an unknown or non-numeric column, both features and
-   *     vectorColumn given, or channels that do not divide the vector length
-   * @throws InputException (data) for vectors of different lengths
-   */
-  public static Dataset<Row> table(Dataset<Row> df, List<String> features, String vectorColumn,
-      int channels) {
-    Result result;
-    try {
-      if (features != null && vectorColumn != null) {
-        throw InputException.usage("give either features or a vector column, not both");
-      }
-      FeatureSelection selection = FeatureSelection.resolveDeferred(df, features, vectorColumn);
-      if (channels != 0) {
-        selection = selection.withChannels(channels);
-      }
-      result = compute(df, selection);
-    } catch (InputException e) {
-      if (e.exitCode() == InputException.USAGE) {
-        throw new IllegalArgumentException(e.getMessage(), e);
-      }
-      throw e;
-    }
-    return df.sparkSession().createDataFrame(tableRows(result), TABLE_SCHEMA);
-  }
 
   /**
    * Computes the statistics of {@code selection}'s features over all rows of {@code df}. NaN,

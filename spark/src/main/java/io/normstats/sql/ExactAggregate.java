@@ -72,7 +72,7 @@ public final class ExactAggregate extends TypedImperativeAggregate<MomentsBuffer
    * values). Over a vector or array column, an array of these, one per element.
    */
   public static final StructType MOMENTS_TYPE = new StructType(java.util.Arrays.copyOfRange(
-      io.normstats.spark.ExactStatistics.TABLE_SCHEMA.fields(), 2, 12)); // all but name, index
+      ExactStats.SCHEMA.fields(), 2, 12)); // all but name, index
 
   /** How a value of the input type is read as a double. */
   private enum Kind { NULL, DOUBLE, FLOAT, LONG, INT, SHORT, BYTE, DECIMAL }

@@ -1,0 +1,95 @@
+package io.normstats.sql;
+
+import io.normstats.InputException;
+import io.normstats.exact.FeatureMoments;
+import io.normstats.spark.ExactStatistics;
+import io.normstats.spark.FeatureSelection;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * The exact statistics of a DataFrame's features as a DataFrame: the public, stable entry point
+ * for programs (and the Python package's {@code normstats.exact_stats}) to what the stats job
+ * computes, with the columns of its stats.parquet. The engine behind it
+ * ({@link ExactStatistics}) may change; this does not.
+ */
+public final class ExactStats {
+  private ExactStats() {}
+
+  /**
+   * The columns of the statistics table, one row per feature, as the stats job's stats.parquet:
+   * name, index (0-based position), count (valid values), mean, var_pop, var_samp, std_pop,
+   * std_samp, min, max (null where undefined: no valid value, or var_samp of one), null_count and
+   * nan_count (NaN or infinite values, left out of the statistics).
+   */
+  public static final StructType SCHEMA = new StructType()
+      .add("name", DataTypes.StringType, false)
+      .add("index", DataTypes.IntegerType, false)
+      .add("count", DataTypes.LongType, false)
+      .add("mean", DataTypes.DoubleType, true)
+      .add("var_pop", DataTypes.DoubleType, true)
+      .add("var_samp", DataTypes.DoubleType, true)
+      .add("std_pop", DataTypes.DoubleType, true)
+      .add("std_samp", DataTypes.DoubleType, true)
+      .add("min", DataTypes.DoubleType, true)
+      .add("max", DataTypes.DoubleType, true)
+      .add("null_count", DataTypes.LongType, false)
+      .add("nan_count", DataTypes.LongType, false);
+
+  /** {@code result}'s features as rows of {@link #SCHEMA}, in feature order. */
+  public static List<Row> rows(ExactStatistics.Result result) {
+    List<Row> rows = new ArrayList<>(result.features().size());
+    for (ExactStatistics.Feature f : result.features()) {
+      FeatureMoments m = f.moments();
+      rows.add(RowFactory.create(f.name(), f.index(), m.count(), orNull(m.mean()),
+          orNull(m.varPop()), orNull(m.varSamp()), orNull(m.stdPop()), orNull(m.stdSamp()),
+          orNull(m.min()), orNull(m.max()), m.nullCount(), m.nanCount()));
+    }
+    return rows;
+  }
+
+  private static Double orNull(double v) {
+    return Double.isNaN(v) ? null : v;
+  }
+
+  /**
+   * The exact statistics of {@code df}'s features as a DataFrame of {@link #SCHEMA} (one row
+   * per feature or channel, ordered by index), computed in one pass when called: the stats job's
+   * stats.parquet, for programs (the Python package's {@code normstats.exact_stats} calls this).
+   *
+   * @param features the numeric scalar columns, or null
+   * @param vectorColumn a Vector, array&lt;double&gt; or array&lt;float&gt; column, or null; with
+   *     neither given, every numeric scalar column or else the only vector column
+   * @param channels 0 for one statistic per vector element; C for one per channel of vectors of
+   *     length C*H*W in channel-major order (BatchNorm2d)
+   * @throws IllegalArgumentException for an unknown or non-numeric column, both features and
+   *     vectorColumn given, or channels that do not divide the vector length
+   * @throws InputException (data) for vectors of different lengths
+   */
+  public static Dataset<Row> of(Dataset<Row> df, List<String> features, String vectorColumn,
+      int channels) {
+    ExactStatistics.Result result;
+    try {
+      if (features != null && vectorColumn != null) {
+        throw InputException.usage("give either features or a vector column, not both");
+      }
+      FeatureSelection selection = FeatureSelection.resolveDeferred(df, features, vectorColumn);
+      if (channels != 0) {
+        selection = selection.withChannels(channels);
+      }
+      result = ExactStatistics.compute(df, selection);
+    } catch (InputException e) {
+      if (e.exitCode() == InputException.USAGE) {
+        throw new IllegalArgumentException(e.getMessage(), e);
+      }
+      throw e;
+    }
+    return df.sparkSession().createDataFrame(rows(result), SCHEMA);
+  }
+
+}
