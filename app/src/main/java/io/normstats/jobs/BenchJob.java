@@ -85,6 +85,10 @@ import picocli.CommandLine.Option;
  *       against one ONNX Runtime pass over the full graph, and (when {@code --python} has torch)
  *       that pass against torch's eager inference and the job against torch's
  *       {@code update_bn}.</li>
+ *   <li>accuracy: how far Spark SQL's {@code var_pop} and ML's {@code Summarizer} variance are
+ *       from normstats' exact one (relative error, computed with BigDecimal), on {@code --rows}
+ *       values of 1e9 + 10 U(0,1) and of 2^50 + integers in [-1000, 1000), in 1 and 8
+ *       partitions: the README's accuracy table.</li>
  * </ul>
  * A benchmark, not a test: the ratios are reported, not asserted; {@code --smoke} runs a small
  * version for CI.
@@ -97,7 +101,7 @@ public final class BenchJob implements Callable<Integer> {
       "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
   private static final String ZOO_MODEL = "sample-data/zoo/resnet/dynamo.onnx";
   private static final List<String> SECTIONS = List.of("fit", "stats", "scaling", "wide", "groupby",
-      "compare", "recalibrate");
+      "compare", "recalibrate", "accuracy");
 
   @Option(names = "--rows", defaultValue = "2000000", paramLabel = "N",
       description = "Rows of generated data (default: ${DEFAULT-VALUE}).")
@@ -136,7 +140,7 @@ public final class BenchJob implements Callable<Integer> {
   String python;
 
   @Option(names = "--sections", split = ",",
-      defaultValue = "fit,stats,scaling,wide,groupby,compare,recalibrate",
+      defaultValue = "fit,stats,scaling,wide,groupby,compare,recalibrate,accuracy",
       paramLabel = "S", description = "Sections to run (default: ${DEFAULT-VALUE}).")
   List<String> sections;
 
@@ -197,6 +201,9 @@ public final class BenchJob implements Callable<Integer> {
       }
       if (sections.contains("recalibrate")) {
         recalibrate(session, work);
+      }
+      if (sections.contains("accuracy")) {
+        accuracy(session);
       }
       out.println();
       out.println("ratios (target in brackets):");
@@ -514,6 +521,48 @@ public final class BenchJob implements Callable<Integer> {
         "torch eager inference", "<= 1.2");
     ratio("recalibrate job, --approximations none / torch update_bn", median,
         "recalibrate job, --approximations none", "torch update_bn", "<= 3");
+  }
+
+  /**
+   * The README's accuracy table: the relative error of Spark SQL's var_pop and of ML's
+   * Summarizer (its unbiased variance times (n-1)/n) against normstats' exact population variance,
+   * on {@code --rows} values near 1e9 and near 2^50, in 1 and 8 partitions. Not timed.
+   */
+  private void accuracy(SparkSession session) {
+    out.println();
+    out.printf(Locale.ROOT, "accuracy: var_pop of %,d values, relative error against the exact "
+        + "value%n", rows);
+    accuracy(session, "1e9 + 10*U(0,1)", session.range(rows).select(
+        functions.rand(7).multiply(10).plus(1e9).as("x")));
+    accuracy(session, "2^50 + integers in [-1000, 1000)", session.range(rows).select(
+        functions.floor(functions.rand(7).multiply(2000)).minus(1000).plus(Math.pow(2, 50))
+            .as("x")));
+  }
+
+  private void accuracy(SparkSession session, String name, Dataset<Row> data) {
+    Dataset<Row> df = data.localCheckpoint(); // fixes the random values
+    for (int partitions : new int[] {1, 8}) {
+      Dataset<Row> p = df.repartition(partitions).cache();
+      double exact = ExactStatistics.compute(p, FeatureSelection.resolve(p, List.of("x"), null))
+          .features().get(0).moments().varPop();
+      double sql = p.agg(functions.var_pop("x")).first().getDouble(0);
+      Dataset<Row> vec = new org.apache.spark.ml.feature.VectorAssembler()
+          .setInputCols(new String[] {"x"}).setOutputCol("v").transform(p);
+      org.apache.spark.ml.linalg.Vector unbiased = (org.apache.spark.ml.linalg.Vector) vec
+          .select(org.apache.spark.ml.stat.Summarizer.variance(vec.col("v"))).first().get(0);
+      long count = p.count();
+      double summarizer = unbiased.apply(0) * (count - 1) / count;
+      out.printf(Locale.ROOT, "  %-34s partitions %d  exact var_pop %s  SQL var_pop %.2e  "
+          + "Summarizer %.2e%n", name, partitions, exact, relativeError(sql, exact),
+          relativeError(summarizer, exact));
+      p.unpersist();
+    }
+  }
+
+  /** |value - exact| / exact, computed exactly and then rounded. */
+  private static double relativeError(double value, double exact) {
+    return new java.math.BigDecimal(value).subtract(new java.math.BigDecimal(exact)).abs()
+        .divide(new java.math.BigDecimal(exact), java.math.MathContext.DECIMAL64).doubleValue();
   }
 
   /**

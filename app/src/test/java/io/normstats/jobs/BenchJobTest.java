@@ -49,6 +49,10 @@ class BenchJobTest {
       assertTrue(Pattern.compile(Pattern.quote(ratio) + ".* \\d+\\.\\d\\d  \\[").matcher(out).find(),
           ratio + " missing from:\n" + out);
     }
+    // the accuracy section: four rows of relative errors
+    String error = "\\d\\.\\d\\de[+-]\\d\\d";
+    assertEquals(4, Pattern.compile("partitions [18]  exact var_pop \\S+  SQL var_pop " + error
+        + "  Summarizer " + error).matcher(out).results().count(), out);
     // the torch ratios when the python3 on the PATH has torch, else the reason they are not
     assertTrue(out.contains("torch comparison skipped (")
         || out.contains("recalibrate job, --approximations none / torch update_bn"), out);
