@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 /** The activation cache's stored slices give back each block's tensors byte for byte. */
 class NetworkPassesTest {
   private static SegmentSession.Tensor tensor(ElementType type, Random random, long... shape) {
-    long n = type == ElementType.DOUBLE ? 8 : type == ElementType.FLOAT ? 4 : 2;
+    long n = type.bytes();
     for (long d : shape) {
       n *= d;
     }
