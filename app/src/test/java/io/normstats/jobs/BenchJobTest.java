@@ -44,6 +44,7 @@ class BenchJobTest {
         "BatchNorm.fit / naive double sum", "SQL avg+var_pop / stats job",
         "VectorAssembler+Summarizer / stats job", "8x rows / 1x rows", "1024 / 64 features",
         "200 / 8 columns, same values", "report / stats, 200 columns",
+        "stats job / read floor, 8 columns", "stats job / read floor, 200 columns",
         "compare / stats", "exact / avg+var_pop, 1 groups", "exact / avg+var_pop, 1,000 groups",
         "recalibration passes / one full-graph pass")) {
       assertTrue(Pattern.compile(Pattern.quote(ratio) + ".* \\d+\\.\\d\\d  \\[").matcher(out).find(),
@@ -53,6 +54,7 @@ class BenchJobTest {
     String error = "\\d\\.\\d\\de[+-]\\d\\d";
     assertEquals(4, Pattern.compile("partitions [18]  exact var_pop \\S+  SQL var_pop " + error
         + "  Summarizer " + error).matcher(out).results().count(), out);
+    assertTrue(out.contains("cold: skipped (--smoke)"), out);
     // the torch ratios when the python3 on the PATH has torch, else the reason they are not
     assertTrue(out.contains("torch comparison skipped (")
         || out.contains("recalibrate job, --approximations none / torch update_bn"), out);
