@@ -9,7 +9,7 @@ from oracle import exact_moments
 
 def test_the_readme_python_quick_start(spark, repo, tmp_path, capsys):
     readme = (repo / "README.md").read_text()
-    section = readme[readme.index("\n## Python\n"):]
+    section = readme[readme.index("\n## Quick start: Python\n"):]
     block = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     # it saves to out/python-pipeline, which the JVM resolves against its own working directory
     saved = tmp_path / "out" / "python-pipeline"
@@ -30,3 +30,33 @@ def test_the_readme_python_quick_start(spark, repo, tmp_path, capsys):
     assert ours == again
     printed = capsys.readouterr().out
     assert "|normalized" in printed and "var_pop" in printed
+
+
+def test_the_readme_sql_quick_start(repo, jar, tmp_path):
+    """The SQL quick start starts a session of its own (with the extension), so it runs in a new
+    Python process; every value it prints is checked against the fractions oracle."""
+    import os
+    import subprocess
+    import sys
+
+    readme = (repo / "README.md").read_text()
+    section = readme[readme.index("\n## Quick start: SQL\n"):]
+    block = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    env = dict(os.environ, NORMSTATS_JAR=jar, PYTHONPATH=str(repo / "python" / "src"))
+    run = subprocess.run([sys.executable, "-c", block], capture_output=True, text=True, env=env,
+                         cwd=str(tmp_path), timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    rows = [[c.strip() for c in line.strip("|").split("|")]
+            for line in run.stdout.splitlines() if line.startswith("|")]
+    assert rows[0] == ["day", "mean", "var_pop", "spark_var_pop"], run.stdout
+    data = {"mon": [1e9 + 0.25, 1e9 + 0.5, 1e9 + 1.0], "tue": [1e16 + 2, 1e16 + 4, 1e16 + 8]}
+    assert [r[0] for r in rows[1:]] == ["mon", "tue"], run.stdout
+    for day, mean, var_pop, _ in rows[1:]:
+        exact_mean, exact_var_pop, _ = exact_moments(data[day])
+        assert float(mean) == exact_mean and float(var_pop) == exact_var_pop, (day, run.stdout)
+    # what the README says it prints, but Spark's column (which depends on the partitioning)
+    def exact_columns(lines):
+        return [[c.strip() for c in l.strip().strip("|").split("|")][:3] for l in lines
+                if l.strip().startswith("|")]
+    shown = [l for l in section.split("```\n", 1)[1].splitlines() if l.startswith("    |")]
+    assert exact_columns(run.stdout.splitlines()) == exact_columns(shown), run.stdout

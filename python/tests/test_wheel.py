@@ -53,7 +53,7 @@ def test_the_wheel_carries_the_jar_and_jar_path_finds_it(jar, repo, tmp_path):
     assert found[1] == "normstats.ml"
 
     readme = (repo / "README.md").read_text()
-    section = readme[readme.index("\n## Python\n"):]
+    section = readme[readme.index("\n## Quick start: Python\n"):]
     block = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     run = subprocess.run([str(python), "-c", block], capture_output=True, text=True, env=env,
                          cwd=str(tmp_path), timeout=600)

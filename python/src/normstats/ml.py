@@ -340,7 +340,7 @@ class BatchNormModel(JavaModel, _BatchNormParams, _Readable["BatchNormModel"], J
         Raises
         ------
         NotImplementedError
-            Over Spark Connect (see the README's Spark Connect section).
+            Over Spark Connect (see the Python guide's Spark Connect section, docs/guides/python.md).
         """
         _require_classic("BatchNormModel.mean")
         return self._call_java("mean")
@@ -352,7 +352,7 @@ class BatchNormModel(JavaModel, _BatchNormParams, _Readable["BatchNormModel"], J
         Raises
         ------
         NotImplementedError
-            Over Spark Connect (see the README's Spark Connect section).
+            Over Spark Connect (see the Python guide's Spark Connect section, docs/guides/python.md).
         """
         _require_classic("BatchNormModel.variance")
         return self._call_java("variance")

@@ -10,7 +10,10 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 
-/** The README's Java example, verbatim between the markers; ReadmeExampleTest runs it. */
+/**
+ * The Java example of the ML stages guide (docs/guides/ml-stages.md), verbatim between the markers;
+ * GuideExampleTest runs it.
+ */
 public final class PipelineExample {
   private PipelineExample() {}
 

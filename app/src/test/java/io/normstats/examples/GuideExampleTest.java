@@ -16,8 +16,11 @@ import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The README's Java Pipeline example is the code in {@link PipelineExample}, and it runs. */
-class ReadmeExampleTest {
+/**
+ * The Java Pipeline example of the ML stages guide ({@code docs/guides/ml-stages.md}) is the code in
+ * {@link PipelineExample}, and it runs.
+ */
+class GuideExampleTest {
 
   @Test
   void theReadmeExampleIsThisCodeAndItRuns(@TempDir Path dir) throws Exception {
@@ -26,11 +29,11 @@ class ReadmeExampleTest {
     String example = between(source, "    // README example begins\n", "    // README example ends\n")
         .lines().map(l -> l.startsWith("    ") ? l.substring(4) : l)
         .collect(java.util.stream.Collectors.joining("\n", "", "\n"));
-    String readme = Files.readString(Path.of("README.md"));
+    String readme = Files.readString(Path.of("docs/guides/ml-stages.md"));
     String block = between(readme, "```java\n", "```\n");
-    assertEquals(example, block, "README's Java block differs from PipelineExample");
+    assertEquals(example, block, "the ML stages guide's Java block differs from PipelineExample");
 
-    SparkSession spark = SparkSession.builder().master("local[2]").appName("ReadmeExampleTest")
+    SparkSession spark = SparkSession.builder().master("local[2]").appName("GuideExampleTest")
         .config("spark.ui.enabled", "false").getOrCreate();
     try {
       String images = dir.resolve("images.parquet").toString();
