@@ -20,6 +20,8 @@ public final class ExactMoments {
   /** n S2 - S1^2 in units of 2^numeratorExponent, odd (or zero). */
   private final BigInteger numerator;
   private final int numeratorExponent;
+  /** d: the moments are those of the values divided by d (1 but for {@link #dividedBy}). */
+  private final BigInteger divisor;
 
   /**
    * The sums are reduced to odd integers first: an accumulator's sums are in units of 2^-1074
@@ -49,6 +51,30 @@ public final class ExactMoments {
     int numeratorZeros = trailingZeros(numerator);
     this.numerator = numerator.shiftRight(numeratorZeros);
     this.numeratorExponent = e + numeratorZeros;
+    this.divisor = BigInteger.ONE;
+  }
+
+  private ExactMoments(ExactMoments m, BigInteger divisor) {
+    this.count = m.count;
+    this.sum = m.sum;
+    this.sumExponent = m.sumExponent;
+    this.numerator = m.numerator;
+    this.numeratorExponent = m.numeratorExponent;
+    this.divisor = divisor;
+  }
+
+  /**
+   * The exact moments of the values divided by {@code d}: mean S1 / (n d), variances over d^2, each
+   * still rounded once from the exact rational. Pixel levels become ToTensor's [0, 1] values so:
+   * level / 255 (or / 65535) exactly, not level times a rounded 1/255.
+   *
+   * @throws IllegalArgumentException if {@code d < 1}
+   */
+  public ExactMoments dividedBy(long d) {
+    if (d < 1) {
+      throw new IllegalArgumentException("divisor must be >= 1: " + d);
+    }
+    return new ExactMoments(this, divisor.multiply(BigInteger.valueOf(d)));
   }
 
   private static int trailingZeros(BigInteger x) {
@@ -119,15 +145,19 @@ public final class ExactMoments {
         : CorrectRounding.divideTo(numerator, nn1(), numeratorExponent, format);
   }
 
+  /** The mean's denominator: n d. */
   private BigInteger n() {
-    return BigInteger.valueOf(count);
+    return BigInteger.valueOf(count).multiply(divisor);
   }
 
+  /** The population variance's: n^2 d^2. */
   private BigInteger n2() {
     return n().multiply(n());
   }
 
+  /** The sample variance's: n (n-1) d^2. */
   private BigInteger nn1() {
-    return n().multiply(BigInteger.valueOf(count - 1));
+    return BigInteger.valueOf(count).multiply(BigInteger.valueOf(count - 1))
+        .multiply(divisor).multiply(divisor);
   }
 }
