@@ -18,7 +18,9 @@ public final class InputOptions {
 
   @Option(names = "--format", defaultValue = "auto", paramLabel = "FORMAT",
       converter = FormatConverter.class,
-      description = "auto|parquet|csv|json|idx (default: ${DEFAULT-VALUE}: by the file name).")
+      description = "auto|parquet|csv|json|idx|image (default: ${DEFAULT-VALUE}: by the file "
+          + "name; image: PNG, JPEG, BMP, GIF, WebP or TIFF files, a directory of them read "
+          + "recursively, or a glob).")
   InputFormat format;
 
   @Option(names = "--features", split = ",", paramLabel = "COL",

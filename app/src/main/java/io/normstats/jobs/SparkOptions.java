@@ -41,7 +41,7 @@ public final class SparkOptions {
   public SparkSession session(String job, InputOptions in) {
     if (embedded()) {
       Configuration conf = SparkHadoopUtil.get().newConfiguration(new SparkConf());
-      Inputs.checkExists(conf, in.input);
+      Inputs.checkPaths(conf, in.input);
       OutputDirectory.check(conf, in.output, in.overwrite, in.input);
     }
     return session(job);

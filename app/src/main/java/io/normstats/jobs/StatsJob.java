@@ -7,6 +7,8 @@ import io.normstats.output.StatsOutput;
 import io.normstats.output.StatsState;
 import io.normstats.spark.ExactStatistics;
 import io.normstats.spark.FeatureSelection;
+import io.normstats.spark.ImageStatistics;
+import io.normstats.spark.InputFormat;
 import io.normstats.spark.Inputs;
 import io.normstats.sql.GroupedStatistics;
 import java.io.IOException;
@@ -34,7 +36,7 @@ import picocli.CommandLine.Option;
         "Writes DIR/stats.json, DIR/stats.parquet and the exact state in DIR/state/."},
     exitCodeListHeading = "Exit codes:%n",
     exitCodeList = {"0:done", "1:bad data (NaN/null with --invalid error, vectors of different "
-        + "lengths, unreadable file)", "2:usage error (options, missing input, unknown or "
+        + "lengths, unreadable file, a corrupt image)", "2:usage error (options, missing input, unknown or "
         + "non-numeric column, existing output)"})
 public final class StatsJob implements Callable<Integer> {
   private static final Logger LOG = LoggerFactory.getLogger(StatsJob.class);
@@ -43,6 +45,8 @@ public final class StatsJob implements Callable<Integer> {
   public enum Invalid { ERROR, SKIP }
 
   @Mixin InputOptions in;
+
+  @Mixin ImageOptions image;
 
   @Option(names = "--partitions", paramLabel = "N",
       description = "Repartition the input into N partitions first.")
@@ -67,8 +71,8 @@ public final class StatsJob implements Callable<Integer> {
 
   @Option(names = "--invalid", defaultValue = "error", paramLabel = "MODE",
       converter = InvalidConverter.class,
-      description = "error|skip: stop on a NaN, infinity or null, or leave them out and count them "
-          + "(default: ${DEFAULT-VALUE}).")
+      description = "error|skip: stop on a NaN, infinity or null (an image that cannot be decoded),"
+          + " or leave them out and count them (default: ${DEFAULT-VALUE}).")
   Invalid invalid;
 
   @Mixin SparkOptions spark;
@@ -85,6 +89,13 @@ public final class StatsJob implements Callable<Integer> {
     boolean committed = false;
     ExactStatistics.Result result;
     try {
+      if (image.imageCol != null || in.format == InputFormat.IMAGE
+          || (in.format == InputFormat.AUTO && !in.input.contains(",")
+              && Inputs.resolveFormat(session, in.input) == InputFormat.IMAGE)) {
+        imageStats(session, out, start);
+        committed = true;
+        return 0;
+      }
       Dataset<Row> df = Inputs.read(session, in.input, in.format, in.readOptions);
       if (groupBy != null) {
         groupedStats(session, df, out);
@@ -128,6 +139,64 @@ public final class StatsJob implements Callable<Integer> {
     System.out.println("stats: " + result.rows() + " rows, " + result.features().size()
         + " features; wrote " + dir + "/stats.json and " + dir + "/stats.parquet");
     return 0;
+  }
+
+  /**
+   * Images: the exact statistics of each channel over every pixel of every image, written to
+   * stats.json (with "images" and "normalize") and stats.parquet, and committed to {@code out}.
+   */
+  private void imageStats(SparkSession session, OutputDirectory out, long start)
+      throws IOException {
+    for (Object[] o : new Object[][] {{"--features", in.features}, {"--vector-col", in.vectorCol},
+        {"--channels", channels}, {"--group-by", groupBy}, {"--previous", previous}}) {
+      if (o[1] != null) {
+        throw InputException.usage(o[0] + " does not apply to images (their channels are the "
+            + "features; --color chooses them)");
+      }
+    }
+    Dataset<Row> df;
+    String column;
+    String pathColumn;
+    if (image.imageCol != null) {
+      df = Inputs.read(session, in.input, in.format, in.readOptions);
+      column = image.imageCol;
+      pathColumn = null;
+    } else {
+      df = Inputs.readImages(session, in.input, in.readOptions);
+      column = "content";
+      pathColumn = "path";
+    }
+    if (partitions != null) {
+      df = df.repartition(partitions);
+    }
+    LOG.info("stats: images of {}{} in {} partitions", in.input,
+        image.imageCol == null ? "" : " (column " + image.imageCol + ")", Inputs.partitions(df));
+    ImageStatistics.Result result = ImageStatistics.compute(df, column, pathColumn, in.input,
+        new ImageStatistics.Options(image.color, image.pixelValues, invalid == Invalid.SKIP));
+    for (String skipped : result.skippedImages()) {
+      LOG.warn("stats: skipped {}", skipped);
+    }
+    StatsOutput.writeImages(session, result, out);
+    out.commit("stats");
+    LOG.info("stats: done in {} s", String.format(Locale.ROOT, "%.1f",
+        (System.nanoTime() - start) / 1e9));
+    String dir = out.target().toUri().getPath();
+    List<String> names = result.statistics().features().stream()
+        .map(ExactStatistics.Feature::name).toList();
+    System.out.println("stats: " + result.images() + " images"
+        + (result.skipped() > 0 ? " (" + result.skipped() + " skipped)" : "") + ", channels "
+        + String.join(",", names) + "; wrote " + dir + "/stats.json and " + dir + "/stats.parquet");
+    System.out.println("normalize: transforms.Normalize(mean=" + list(result.normalizeMean())
+        + ", std=" + list(result.normalizeStd()) + ")");
+  }
+
+  /** A Python list of doubles, each the shortest decimal that reads back as the same double. */
+  static String list(double[] values) {
+    StringBuilder s = new StringBuilder("[");
+    for (int i = 0; i < values.length; i++) {
+      s.append(i == 0 ? "" : ", ").append(values[i]);
+    }
+    return s.append(']').toString();
   }
 
   /** The --group-by run: statistics per group, written and committed to {@code out}. */

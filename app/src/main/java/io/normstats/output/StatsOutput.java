@@ -3,6 +3,7 @@ package io.normstats.output;
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.normstats.exact.FeatureMoments;
 import io.normstats.spark.ExactStatistics;
+import io.normstats.spark.ImageStatistics;
 import io.normstats.sql.ExactStats;
 import io.normstats.sql.GroupedStatistics;
 import java.io.IOException;
@@ -198,6 +199,69 @@ public final class StatsOutput {
       }
     }
     writeParquet(spark, table, schema, out.file("stats.parquet"));
+  }
+
+  /**
+   * Writes the statistics of images ({@link ImageStatistics}): stats.parquet as for any input (one
+   * row per channel), and stats.json as {@code {"rows": images, "features": [...one per channel,
+   * named R, G, B (or L; A)...], "images": {"count", "skipped", "skipped_images": [...], "sizes":
+   * {"min": {"height", "width"}, "max": {...}}, "bit_depths": [8 | 16]}, "normalize": {"mean":
+   * [...], "std": [...]}}}, "normalize" holding each channel's mean and population standard
+   * deviation, the two lists of torchvision's {@code transforms.Normalize}.
+   */
+  public static void writeImages(SparkSession spark, ImageStatistics.Result result,
+      OutputDirectory out) throws IOException {
+    whileSparkWrites(() -> writeParquet(spark, result.statistics(), out.file("stats.parquet")),
+        () -> {
+          try (JsonGenerator g = JsonFiles.generator(
+              out.fileSystem().create(out.file("stats.json"), false))) {
+            writeImagesObject(g, result);
+            g.writeRaw('\n');
+          }
+        });
+  }
+
+  static void writeImagesObject(JsonGenerator g, ImageStatistics.Result result)
+      throws IOException {
+    g.writeStartObject();
+    g.writeNumberField("rows", result.images());
+    writeFeatures(g, result.statistics().features());
+    g.writeObjectFieldStart("images");
+    g.writeNumberField("count", result.images());
+    g.writeNumberField("skipped", result.skipped());
+    g.writeArrayFieldStart("skipped_images");
+    for (String s : result.skippedImages()) {
+      g.writeString(s);
+    }
+    g.writeEndArray();
+    g.writeObjectFieldStart("sizes");
+    for (String which : List.of("min", "max")) {
+      ImageStatistics.Size s = which.equals("min") ? result.smallest() : result.largest();
+      g.writeObjectFieldStart(which);
+      g.writeNumberField("height", s.height());
+      g.writeNumberField("width", s.width());
+      g.writeEndObject();
+    }
+    g.writeEndObject();
+    g.writeArrayFieldStart("bit_depths");
+    for (int d : result.bitDepths()) {
+      g.writeNumber(d);
+    }
+    g.writeEndArray();
+    g.writeEndObject();
+    g.writeObjectFieldStart("normalize");
+    g.writeArrayFieldStart("mean");
+    for (double v : result.normalizeMean()) {
+      g.writeNumber(v);
+    }
+    g.writeEndArray();
+    g.writeArrayFieldStart("std");
+    for (double v : result.normalizeStd()) {
+      g.writeNumber(v);
+    }
+    g.writeEndArray();
+    g.writeEndObject();
+    g.writeEndObject();
   }
 
   /** Writes {@code v} as the shortest decimal that reads back as v, NaN (undefined) as null. */

@@ -63,7 +63,29 @@ public final class Inputs {
    */
   public static Dataset<Row> read(SparkSession spark, String path, InputFormat format,
       Map<String, String> options) {
-    return open(spark, path, resolve(spark, path, format), options);
+    InputFormat resolved = resolve(spark, path, format);
+    if (resolved == InputFormat.IMAGE) {
+      throw InputException.usage("input " + path + " is image files, which the stats job reads "
+          + "(and Python's normstats.image_stats); this job reads feature tables and IDX files");
+    }
+    return open(spark, path, resolved, options);
+  }
+
+  /**
+   * The image files at {@code path} ({@link ImageStatistics#readFiles}: a file, a directory read
+   * recursively, a glob, or several of them separated by commas), as rows of {@code path} and
+   * {@code content}.
+   *
+   * @param options options of Spark's file sources ({@code pathGlobFilter}, {@code
+   *     modifiedAfter}, {@code ignoreCorruptFiles}, ...)
+   * @throws InputException (usage) if a path does not exist, an option is not a file source's, or
+   *     there are no image files
+   */
+  public static Dataset<Row> readImages(SparkSession spark, String path,
+      Map<String, String> options) {
+    checkPaths(spark.sparkContext().hadoopConfiguration(), path);
+    checkOptions(InputFormat.IMAGE, options);
+    return ImageStatistics.readFiles(spark, path, options);
   }
 
   /**
@@ -120,6 +142,14 @@ public final class Inputs {
   }
 
   private static InputFormat resolve(SparkSession spark, String path, InputFormat format) {
+    if (format == InputFormat.AUTO && isGlob(path)) {
+      InputFormat byName = InputFormat.fromFileName(new Path(path).getName());
+      if (byName == null) {
+        throw InputException.usage("cannot tell the format of " + path
+            + " from its name: pass --format parquet|csv|json|idx|image");
+      }
+      return byName;
+    }
     FileStatus status = checkExists(spark, path);
     return format == InputFormat.AUTO ? detect(spark, status, path) : format;
   }
@@ -204,7 +234,7 @@ public final class Inputs {
           .option("mode", "FAILFAST").options(options).csv(path);
       case JSON -> spark.read().option("mode", "FAILFAST").options(options).json(path);
       case IDX -> IdxSource.read(spark, path, spark.sparkContext().defaultParallelism());
-      case AUTO -> throw new IllegalStateException();
+      case IMAGE, AUTO -> throw new IllegalStateException();
     };
   }
 
@@ -224,7 +254,7 @@ public final class Inputs {
     }
     if (byName == null) {
       throw InputException.usage("cannot tell the format of " + path
-          + " from its name: pass --format parquet|csv|json|idx");
+          + " from its name: pass --format parquet|csv|json|idx|image");
     }
     return byName;
   }
@@ -384,6 +414,38 @@ public final class Inputs {
     } catch (IOException | IllegalArgumentException e) {
       throw InputException.usage("cannot open input " + path + ": " + e.getMessage());
     }
+  }
+
+  /**
+   * Checks every path of a comma-separated list: a glob ({@code *}, {@code ?}, {@code [...]},
+   * {@code {a,b}}) must match a file, any other path must exist.
+   *
+   * @throws InputException (usage) naming the first path that does not exist or matches nothing
+   */
+  public static void checkPaths(Configuration conf, String paths) {
+    if (!paths.contains(",") && !isGlob(paths)) {
+      checkExists(conf, paths);
+      return;
+    }
+    for (String path : paths.split(",")) {
+      if (!isGlob(path)) {
+        checkExists(conf, path);
+        continue;
+      }
+      try {
+        Path p = new Path(path);
+        FileStatus[] matched = p.getFileSystem(conf).globStatus(p);
+        if (matched == null || matched.length == 0) {
+          throw InputException.usage("input " + path + " matches no files");
+        }
+      } catch (IOException | IllegalArgumentException e) {
+        throw InputException.usage("cannot open input " + path + ": " + e.getMessage());
+      }
+    }
+  }
+
+  private static boolean isGlob(String path) {
+    return path.contains("*") || path.contains("?") || path.contains("[") || path.contains("{");
   }
 
   /** The files in a directory that are not hidden (Spark's _SUCCESS and .crc files), sorted. */

@@ -1,0 +1,48 @@
+package io.normstats.jobs;
+
+import io.normstats.io.ImageDecoder;
+import io.normstats.spark.ImageStatistics;
+import java.util.Locale;
+import picocli.CommandLine.Option;
+
+/**
+ * How images are read (a picocli mixin): {@code --image-col}, {@code --color} and
+ * {@code --pixel-values}. Image files themselves come with {@code --format image} (or a name with
+ * an image extension under {@code --format auto}).
+ */
+public final class ImageOptions {
+  @Option(names = "--image-col", paramLabel = "COL",
+      description = "Read images from this column of the input: binary image bytes, or a struct "
+          + "with a 'bytes' field (and a 'path' to name it), as Hugging Face datasets store an "
+          + "Image in Parquet.")
+  String imageCol;
+
+  @Option(names = "--color", defaultValue = "rgb", paramLabel = "MODE",
+      converter = ColorConverter.class,
+      description = "rgb|gray|keep: the channels, as Pillow's convert(\"RGB\") (gray replicated, "
+          + "palette looked up, alpha dropped) or convert(\"L\"), or as stored (alpha included; "
+          + "all images must have the same) (default: ${DEFAULT-VALUE}).")
+  ImageDecoder.ColorMode color;
+
+  @Option(names = "--pixel-values", defaultValue = "unit", paramLabel = "SCALE",
+      converter = PixelValuesConverter.class,
+      description = "unit|raw: values in [0, 1] as torchvision's ToTensor gives them (level/255, "
+          + "16-bit level/65535), or the stored levels (default: ${DEFAULT-VALUE}).")
+  ImageStatistics.PixelValues pixelValues;
+
+  static final class ColorConverter
+      implements picocli.CommandLine.ITypeConverter<ImageDecoder.ColorMode> {
+    @Override
+    public ImageDecoder.ColorMode convert(String value) {
+      return ImageDecoder.ColorMode.valueOf(value.toUpperCase(Locale.ROOT));
+    }
+  }
+
+  static final class PixelValuesConverter
+      implements picocli.CommandLine.ITypeConverter<ImageStatistics.PixelValues> {
+    @Override
+    public ImageStatistics.PixelValues convert(String value) {
+      return ImageStatistics.PixelValues.valueOf(value.toUpperCase(Locale.ROOT));
+    }
+  }
+}
