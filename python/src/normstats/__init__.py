@@ -12,17 +12,18 @@ A session needs the jar on ``spark.jars``::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional, Sequence
+from typing import TYPE_CHECKING, List, NamedTuple, Optional, Sequence, Union
 
 from normstats._jvm import NormstatsInputError, jar_path, java_errors
 from normstats import ml  # registers io.normstats.ml for PySpark's loaders
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+    from pyspark.sql import DataFrame, SparkSession
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["jar_path", "exact_stats", "NormstatsInputError", "ml", "__version__"]
+__all__ = ["jar_path", "exact_stats", "image_stats", "ImageStats", "NormstatsInputError", "ml",
+           "__version__"]
 
 
 def exact_stats(df: "DataFrame", features: Optional[Sequence[str]] = None,
@@ -100,3 +101,103 @@ def exact_stats(df: "DataFrame", features: Optional[Sequence[str]] = None,
         jdf = jvm.io.normstats.sql.ExactStats.of(df._jdf, jfeatures, vector_col,
                                                            channels or 0)
     return DataFrame(jdf, spark)
+
+
+class ImageStats(NamedTuple):
+    """What :func:`image_stats` returns: unpack it as ``stats, mean, std``.
+
+    Attributes
+    ----------
+    stats : pyspark.sql.DataFrame
+        One row per channel (``R``, ``G``, ``B``; ``L`` for gray; ``A`` with ``color="keep"``)
+        with the columns of :func:`exact_stats`; ``count`` is the pixels counted.
+    mean : list of float
+        Per channel, the exact mean: the first list of ``torchvision.transforms.Normalize``.
+    std : list of float
+        Per channel, the population standard deviation: Normalize's second list.
+    images : int
+        The images counted.
+    skipped : int
+        The images left out (``invalid="skip"``).
+    """
+
+    stats: "DataFrame"
+    mean: List[float]
+    std: List[float]
+    images: int
+    skipped: int
+
+
+def image_stats(spark: "SparkSession", path_or_df: Union[str, "DataFrame"],
+                image_col: Optional[str] = None, *, color: str = "rgb",
+                pixel_values: str = "unit", invalid: str = "error") -> ImageStats:
+    """The exact per-channel mean and standard deviation of an image dataset.
+
+    Over every pixel of every image (any sizes), each statistic correctly rounded from the exact
+    rational value and the same bits for any partitioning: the numbers of
+    ``transforms.Normalize(mean, std)``, without a loop over a DataLoader::
+
+        stats, mean, std, *_ = normstats.image_stats(spark, "data/train/")
+        normalize = transforms.Normalize(mean, std)
+
+    Parameters
+    ----------
+    spark : pyspark.sql.SparkSession
+        A classic (py4j) session with the normstats jar.
+    path_or_df : str or pyspark.sql.DataFrame
+        Image files (PNG, JPEG, BMP, GIF, WebP, TIFF): a file, a directory read recursively, a
+        glob, or several separated by commas, read with Spark's ``binaryFile`` source; or a
+        DataFrame with an image column.
+    image_col : str, optional
+        With a DataFrame: a ``binary`` column of encoded images, or a struct with a ``bytes``
+        field (and ``path``), as Hugging Face datasets store an ``Image`` in Parquet.
+    color : {"rgb", "gray", "keep"}
+        The channels: Pillow's ``convert("RGB")`` (gray replicated, palette looked up, alpha
+        dropped), ``convert("L")`` (ITU-R 601-2 luma), or as stored (all images alike).
+    pixel_values : {"unit", "raw"}
+        Values in [0, 1] as torchvision's ``ToTensor`` gives them (level / 255, 16-bit level /
+        65535), or the stored levels.
+    invalid : {"error", "skip"}
+        Fail on an image that cannot be decoded, or leave it out and count it.
+
+    Returns
+    -------
+    ImageStats
+        ``(stats, mean, std, images, skipped)``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``invalid``, or a DataFrame without ``image_col``.
+    pyspark.errors.IllegalArgumentException
+        For a missing path or column, a column of another type, no image files, or an unknown
+        ``color`` or ``pixel_values`` (the JVM's message).
+    normstats.NormstatsInputError
+        For an image that cannot be decoded (naming it) when ``invalid="error"``, images of
+        different channels with ``color="keep"``, or of 8 and 16 bits with ``pixel_values="raw"``.
+    NotImplementedError
+        Over Spark Connect, which cannot call the JVM.
+    """
+    from pyspark.sql import DataFrame, is_remote
+
+    if is_remote():
+        raise NotImplementedError("image_stats needs a classic SparkSession: Spark Connect "
+                                  "cannot call the normstats JVM API")
+    if invalid not in ("error", "skip"):
+        raise ValueError(f"invalid must be 'error' or 'skip', not {invalid!r}")
+    jvm = spark._jvm
+    assert jvm is not None
+    if isinstance(path_or_df, str):
+        path, jdf = path_or_df, None
+    else:
+        if image_col is None:
+            raise ValueError("name the DataFrame's image column: image_col=...")
+        path, jdf = None, path_or_df._jdf
+    with java_errors():
+        images = jvm.io.normstats.sql.ExactStats.images(
+            spark._jsparkSession, path, jdf, image_col, color, pixel_values,  # type: ignore[attr-defined]
+            invalid == "skip")
+    result = images.result()
+    return ImageStats(DataFrame(images.table(), spark), list(result.normalizeMean()),
+                      list(result.normalizeStd()), int(result.images()), int(result.skipped()))
+

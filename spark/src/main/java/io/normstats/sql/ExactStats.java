@@ -2,13 +2,18 @@ package io.normstats.sql;
 
 import io.normstats.InputException;
 import io.normstats.exact.FeatureMoments;
+import io.normstats.io.ImageDecoder;
 import io.normstats.spark.ExactStatistics;
 import io.normstats.spark.FeatureSelection;
+import io.normstats.spark.ImageStatistics;
+import io.normstats.spark.Inputs;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
@@ -92,4 +97,68 @@ public final class ExactStats {
     return df.sparkSession().createDataFrame(rows(result), SCHEMA);
   }
 
+
+  /**
+   * The exact per-channel statistics of images ({@link ImageStatistics}), for programs: the
+   * Python package's {@code normstats.image_stats} calls this.
+   *
+   * @param spark the session
+   * @param path image files (a file, a directory read recursively, a glob, or several separated
+   *     by commas), or null to read {@code df}
+   * @param df rows with an image column, or null to read {@code path}
+   * @param imageCol with {@code df}: a binary column, or a struct with a {@code bytes} field (and
+   *     a {@code path} field naming the image), as Hugging Face datasets store an Image
+   * @param color {@code rgb}, {@code gray} or {@code keep} ({@link ImageDecoder.ColorMode})
+   * @param pixelValues {@code unit} (ToTensor's [0, 1]) or {@code raw} (the stored levels)
+   * @param skipInvalid leave undecodable and null images out, counted, instead of failing
+   * @return the table ({@link #SCHEMA}, one row per channel) and the images' result
+   * @throws IllegalArgumentException for a missing path or column, a column of another type,
+   *     no image files, or an unknown color or pixelValues
+   * @throws InputException (data) for an image that cannot be decoded (unless skipped), and for
+   *     no images
+   */
+  public static Images images(SparkSession spark, String path, Dataset<Row> df, String imageCol,
+      String color, String pixelValues, boolean skipInvalid) {
+    try {
+      if ((path == null) == (df == null)) {
+        throw InputException.usage("give either a path of image files or a DataFrame");
+      }
+      ImageDecoder.ColorMode mode = parse(ImageDecoder.ColorMode.class, "color", color);
+      ImageStatistics.PixelValues values = parse(ImageStatistics.PixelValues.class,
+          "pixel_values", pixelValues);
+      ImageStatistics.Options options = new ImageStatistics.Options(mode, values, skipInvalid);
+      ImageStatistics.Result result;
+      if (path != null) {
+        result = ImageStatistics.compute(Inputs.readImages(spark, path, Map.of()), "content",
+            "path", path, options);
+      } else {
+        if (imageCol == null) {
+          throw InputException.usage("name the DataFrame's image column (image_col)");
+        }
+        result = ImageStatistics.compute(df, imageCol, null, "the DataFrame", options);
+      }
+      return new Images(spark.createDataFrame(rows(result.statistics()), SCHEMA), result);
+    } catch (InputException e) {
+      if (e.exitCode() == InputException.USAGE) {
+        throw new IllegalArgumentException(e.getMessage(), e);
+      }
+      throw e;
+    }
+  }
+
+  private static <E extends Enum<E>> E parse(Class<E> type, String what, String value) {
+    try {
+      return Enum.valueOf(type, value.toUpperCase(java.util.Locale.ROOT));
+    } catch (IllegalArgumentException | NullPointerException e) {
+      throw InputException.usage(what + " must be one of " + java.util.Arrays.stream(
+          type.getEnumConstants()).map(c -> c.name().toLowerCase(java.util.Locale.ROOT)).toList()
+          + ", not " + value);
+    }
+  }
+
+  /**
+   * The statistics of images: {@code table} as {@link #of} gives it, one row per channel, and the
+   * full result (images counted and skipped, sizes, Normalize's lists).
+   */
+  public record Images(Dataset<Row> table, ImageStatistics.Result result) {}
 }
