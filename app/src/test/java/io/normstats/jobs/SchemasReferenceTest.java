@@ -69,7 +69,8 @@ class SchemasReferenceTest {
         .append("decimal that parses back to the same bits; an undefined value is `null`.\n\n")
         .append("| job | files |\n| --- | --- |\n")
         .append("| `stats`, `merge-stats` | `stats.json`, `stats.parquet` (below), `state/` "
-            + "([The `stats` job](../guides/stats.md)) |\n")
+            + "([The `stats` job](../guides/stats.md)); on images, one row per channel and "
+            + "stats.json's `images` and `normalize` ([Images](../guides/images.md)) |\n")
         .append("| `compare` | `compare.json` (its `exact` is stats.json), `compare.parquet` (below) "
             + "([Compare and report](../guides/compare-and-report.md)) |\n")
         .append("| `report` | `report.html`, `report.json` (its `compare` is compare.json), "
