@@ -90,6 +90,10 @@ import picocli.CommandLine.Option;
  *       from normstats' exact one (relative error, computed with BigDecimal), on {@code --rows}
  *       values of 1e9 + 10 U(0,1) and of 2^50 + integers in [-1000, 1000), in 1 and 8
  *       partitions: the README's accuracy table.</li>
+ *   <li>images: the stats job on {@code --image-count} image files (224x224 crops of the sample
+ *       photographs, as PNG and as JPEG) against the usual single-machine loop (torchvision
+ *       {@code ToTensor} over a {@code DataLoader} with a worker per core, float64 sums:
+ *       {@code sample-data/images/torch_image_stats.py}) when {@code --python} has torch;</li>
  *   <li>cold: the cold start of {@code jobs/normstats stats} on the {@code --images} (the 60,000
  *       training images by default), each run a new process, on the JVM running the bench (Java
  *       17) against {@code --new-jdk} with the launcher's ahead-of-time cache (written by the
@@ -106,7 +110,7 @@ public final class BenchJob implements Callable<Integer> {
       "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
   private static final String ZOO_MODEL = "sample-data/zoo/resnet/dynamo.onnx";
   private static final List<String> SECTIONS = List.of("fit", "stats", "scaling", "wide", "groupby",
-      "compare", "recalibrate", "accuracy", "cold");
+      "compare", "recalibrate", "accuracy", "cold", "images");
   private static final String JDK25 = "/usr/lib/jvm/temurin-25-jdk-amd64";
 
   @Option(names = "--rows", defaultValue = "2000000", paramLabel = "N",
@@ -145,13 +149,18 @@ public final class BenchJob implements Callable<Integer> {
           + "(default: ${DEFAULT-VALUE}; skipped if missing).")
   String newJdk;
 
+  @Option(names = "--image-count", defaultValue = "2000", paramLabel = "N",
+      description = "Images of the images section: 224x224 crops of sample-data/images/photos, "
+          + "written as PNG and as JPEG (default: ${DEFAULT-VALUE}; --smoke: 40).")
+  int imageCount;
+
   @Option(names = "--python", defaultValue = "python3", paramLabel = "PYTHON",
       description = "The Python with torch and torchvision for the recalibrate section's torch "
           + "comparison (default: ${DEFAULT-VALUE}; skipped if it lacks them).")
   String python;
 
   @Option(names = "--sections", split = ",",
-      defaultValue = "fit,stats,scaling,wide,groupby,compare,recalibrate,accuracy,cold",
+      defaultValue = "fit,stats,scaling,wide,groupby,compare,recalibrate,accuracy,cold,images",
       paramLabel = "S", description = "Sections to run (default: ${DEFAULT-VALUE}).")
   List<String> sections;
 
@@ -175,6 +184,7 @@ public final class BenchJob implements Callable<Integer> {
         images = "sample-data/fashion-mnist/t10k-images-idx3-ubyte.gz";
       }
       recalibrateRows = Math.min(recalibrateRows, 2000);
+      imageCount = Math.min(imageCount, 40);
     }
     if (rows < 8 || features < 1 || repeats < 1) {
       throw InputException.usage("--rows must be >= 8, --features and --repeats >= 1");
@@ -218,6 +228,9 @@ public final class BenchJob implements Callable<Integer> {
       }
       if (sections.contains("cold")) {
         cold(work);
+      }
+      if (sections.contains("images")) {
+        images(session, work);
       }
       out.println();
       out.println("ratios (target in brackets):");
@@ -477,6 +490,86 @@ public final class BenchJob implements Callable<Integer> {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * Images per second of the stats job over PNG and JPEG files against torchvision's loop
+   * (issue 33: at least as fast per core, and exact). The files are 224x224 crops of the sample
+   * photographs at seeded places, written by ImageIO.
+   */
+  private void images(SparkSession session, Path work) throws IOException {
+    Path photos = Path.of("sample-data/images/photos");
+    if (!Files.isDirectory(photos)) {
+      out.println();
+      out.println("images: skipped, no " + photos + " (run the bench from a checkout)");
+      return;
+    }
+    List<java.awt.image.BufferedImage> sources = new ArrayList<>();
+    try (java.util.stream.Stream<Path> files = Files.list(photos)) {
+      for (Path p : files.sorted().toList()) {
+        sources.add(javax.imageio.ImageIO.read(p.toFile()));
+      }
+    }
+    SplittableRandom random = new SplittableRandom(33);
+    Map<String, Path> dirs = new LinkedHashMap<>();
+    for (String format : List.of("png", "jpeg")) {
+      Path dir = Files.createDirectories(work.resolve("images-" + format));
+      dirs.put(format, dir);
+      for (int i = 0; i < imageCount; i++) {
+        java.awt.image.BufferedImage s = sources.get(i % sources.size());
+        int x = random.nextInt(s.getWidth() - 224 + 1);
+        int y = random.nextInt(s.getHeight() - 224 + 1);
+        javax.imageio.ImageIO.write(s.getSubimage(x, y, 224, 224), format,
+            dir.resolve(String.format(Locale.ROOT, "%05d.%s", i, format)).toFile());
+      }
+    }
+    int cores = session.sparkContext().defaultParallelism();
+    int[] round = {0};
+    Map<String, Supplier<Object>> contenders = new LinkedHashMap<>();
+    for (Map.Entry<String, Path> d : dirs.entrySet()) {
+      contenders.put("stats job, " + imageCount + " " + d.getKey() + " files",
+          () -> job("stats", d.getValue().toString(), work, round, "--format", "image"));
+    }
+    Map<String, Double> median = run(String.format(Locale.ROOT,
+        "images: %,d crops of 224x224 from %s, as PNG and JPEG", imageCount, photos), contenders);
+    for (Map.Entry<String, Path> d : dirs.entrySet()) {
+      String name = "stats job, " + imageCount + " " + d.getKey() + " files";
+      out.printf(Locale.ROOT, "  %-50s %9.0f images/s%n", name, imageCount / median.get(name));
+      Double torch = torchImages(d.getValue(), cores);
+      if (torch != null) {
+        String loop = "torch DataLoader loop, " + d.getKey();
+        median.put(loop, torch);
+        out.printf(Locale.ROOT, "  %-50s %9.0f images/s (median %.3f s)%n", loop,
+            imageCount / torch, torch);
+        ratio("torch loop / stats job, " + d.getKey() + " files", median, loop, name, ">= 1");
+      }
+    }
+  }
+
+  /** The median seconds of torch_image_stats.py over {@code dir}, or null (reason printed). */
+  private Double torchImages(Path dir, int workers) {
+    List<String> command = List.of(python, "sample-data/images/torch_image_stats.py", "--dir",
+        dir.toString(), "--workers", Integer.toString(workers), "--repeats",
+        Integer.toString(repeats));
+    try {
+      Process p = new ProcessBuilder(command).start();
+      String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      String stderr = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (p.waitFor() != 0) {
+        String[] lines = stderr.strip().split("\n");
+        out.println("  images: torch comparison skipped (" + lines[lines.length - 1] + ")");
+        return null;
+      }
+      JsonNode json = new ObjectMapper().readTree(stdout.strip().lines().reduce((a, b) -> b)
+          .orElse("{}"));
+      return medianOf(json.path("seconds"));
+    } catch (IOException e) {
+      out.println("  images: torch comparison skipped (" + python + ": " + e.getMessage() + ")");
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
     }
   }
 

@@ -55,6 +55,11 @@ class BenchJobTest {
     assertEquals(4, Pattern.compile("partitions [18]  exact var_pop \\S+  SQL var_pop " + error
         + "  Summarizer " + error).matcher(out).results().count(), out);
     assertTrue(out.contains("cold: skipped (--smoke)"), out);
+    // the images section: images per second of both formats, and torch's when it is installed
+    assertTrue(Pattern.compile("stats job, 40 png files +\\d+ images/s").matcher(out).find(), out);
+    assertTrue(Pattern.compile("stats job, 40 jpeg files +\\d+ images/s").matcher(out).find(), out);
+    assertTrue(out.contains("images: torch comparison skipped (")
+        || out.contains("torch loop / stats job, png files"), out);
     // the torch ratios when the python3 on the PATH has torch, else the reason they are not
     assertTrue(out.contains("torch comparison skipped (")
         || out.contains("recalibrate job, --approximations none / torch update_bn"), out);
