@@ -63,3 +63,31 @@ def test_bad_images_fail_naming_them_or_are_skipped(spark, repo):
         normstats.image_stats(spark, df, "img", color="cmyk")
     with pytest.raises(ValueError, match="image_col"):
         normstats.image_stats(spark, df)
+
+
+def torchvision_eval(data: bytes, resize: int, crop: int):
+    """Resize(resize) then CenterCrop(crop) of torchvision, on Pillow, written out: the new size
+    from the shorter side (int() of the float product), Pillow's bilinear resize, zero padding and
+    the window at int(round((h - crop) / 2)) (round half to even)."""
+    im = Image.open(io.BytesIO(data)).convert("RGB")
+    w, h = im.size
+    short, long = (w, h) if w <= h else (h, w)
+    new_long = int(resize * long / short)
+    new_w, new_h = (resize, new_long) if w <= h else (new_long, resize)
+    a = np.asarray(im.resize((new_w, new_h), Image.BILINEAR), dtype=np.int64)
+    pad_h, pad_w = max(crop - new_h, 0), max(crop - new_w, 0)
+    a = np.pad(a, ((pad_h // 2, (pad_h + 1) // 2), (pad_w // 2, (pad_w + 1) // 2), (0, 0)))
+    top = int(round((a.shape[0] - crop) / 2.0))
+    left = int(round((a.shape[1] - crop) / 2.0))
+    return a[top:top + crop, left:left + crop], 8
+
+
+@pytest.mark.parametrize("resize,crop", [(256, 224), (97, 64), (64, 80)])
+def test_resize_and_center_crop_are_torchvisions_on_pillow(spark, repo, resize, crop):
+    files = sorted((repo / "sample-data" / "images" / "photos").glob("*.*"))
+    result = normstats.image_stats(spark, str(repo / "sample-data" / "images" / "photos"),
+                                   resize=resize, center_crop=crop)
+    expected = pixel_moments((torchvision_eval(f.read_bytes(), resize, crop) for f in files), 3)
+    assert result.images == len(files)
+    assert result.mean == [e[0] for e in expected]
+    assert result.std == [e[2] for e in expected]

@@ -130,7 +130,9 @@ class ImageStats(NamedTuple):
 
 def image_stats(spark: "SparkSession", path_or_df: Union[str, "DataFrame"],
                 image_col: Optional[str] = None, *, color: str = "rgb",
-                pixel_values: str = "unit", invalid: str = "error") -> ImageStats:
+                pixel_values: str = "unit", invalid: str = "error",
+                resize: Optional[int] = None,
+                center_crop: Optional[Union[int, Sequence[int]]] = None) -> ImageStats:
     """The exact per-channel mean and standard deviation of an image dataset.
 
     Over every pixel of every image (any sizes), each statistic correctly rounded from the exact
@@ -159,6 +161,12 @@ def image_stats(spark: "SparkSession", path_or_df: Union[str, "DataFrame"],
         65535), or the stored levels.
     invalid : {"error", "skip"}
         Fail on an image that cannot be decoded, or leave it out and count it.
+    resize : int, optional
+        First resize each image, its shorter side to this, as ``transforms.Resize(resize)`` on a
+        Pillow image (bilinear with antialias, bit for bit; 8-bit images).
+    center_crop : int or (int, int), optional
+        Then take the centre, as ``transforms.CenterCrop(center_crop)`` (zero padding for smaller
+        images).
 
     Returns
     -------
@@ -185,6 +193,13 @@ def image_stats(spark: "SparkSession", path_or_df: Union[str, "DataFrame"],
                                   "cannot call the normstats JVM API")
     if invalid not in ("error", "skip"):
         raise ValueError(f"invalid must be 'error' or 'skip', not {invalid!r}")
+    crop = ([center_crop, center_crop] if isinstance(center_crop, int)
+            else list(center_crop) if center_crop is not None else [0, 0])
+    if len(crop) != 2 or not all(isinstance(s, int) and s > 0 for s in crop) and crop != [0, 0]:
+        raise ValueError(f"center_crop must be a positive int or (height, width), not "
+                         f"{center_crop!r}")
+    if resize is not None and (not isinstance(resize, int) or resize < 1):
+        raise ValueError(f"resize must be a positive int, not {resize!r}")
     jvm = spark._jvm
     assert jvm is not None
     if isinstance(path_or_df, str):
@@ -196,7 +211,7 @@ def image_stats(spark: "SparkSession", path_or_df: Union[str, "DataFrame"],
     with java_errors():
         images = jvm.io.normstats.sql.ExactStats.images(
             spark._jsparkSession, path, jdf, image_col, color, pixel_values,  # type: ignore[attr-defined]
-            invalid == "skip")
+            invalid == "skip", resize or 0, crop[0], crop[1])
     result = images.result()
     return ImageStats(DataFrame(images.table(), spark), list(result.normalizeMean()),
                       list(result.normalizeStd()), int(result.images()), int(result.skipped()))

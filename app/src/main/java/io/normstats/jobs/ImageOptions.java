@@ -1,13 +1,14 @@
 package io.normstats.jobs;
 
 import io.normstats.io.ImageDecoder;
+import io.normstats.io.ImageTransform;
 import io.normstats.spark.ImageStatistics;
 import java.util.Locale;
 import picocli.CommandLine.Option;
 
 /**
- * How images are read (a picocli mixin): {@code --image-col}, {@code --color} and
- * {@code --pixel-values}. Image files themselves come with {@code --format image} (or a name with
+ * How images are read (a picocli mixin): {@code --image-col}, {@code --color},
+ * {@code --pixel-values}, {@code --resize} and {@code --center-crop}. Image files themselves come with {@code --format image} (or a name with
  * an image extension under {@code --format auto}).
  */
 public final class ImageOptions {
@@ -29,6 +30,35 @@ public final class ImageOptions {
       description = "unit|raw: values in [0, 1] as torchvision's ToTensor gives them (level/255, "
           + "16-bit level/65535), or the stored levels (default: ${DEFAULT-VALUE}).")
   ImageStatistics.PixelValues pixelValues;
+
+  @Option(names = "--resize", paramLabel = "S",
+      description = "Resize each image first, its shorter side to S, as torchvision's Resize(S) "
+          + "on a Pillow image (bilinear with antialias; 8-bit images).")
+  Integer resize;
+
+  @Option(names = "--center-crop", split = ",", paramLabel = "H[,W]",
+      description = "Then take the centre H x W (H x H with one number), as torchvision's "
+          + "CenterCrop, padding smaller images with zeros.")
+  int[] centerCrop;
+
+  /**
+   * The Resize and CenterCrop the options ask for.
+   *
+   * @throws io.normstats.InputException (usage) for a size below 1 or more than two crop sizes
+   */
+  ImageTransform transform() {
+    if (resize != null && resize < 1) {
+      throw io.normstats.InputException.usage("--resize must be at least 1: " + resize);
+    }
+    if (centerCrop != null && (centerCrop.length > 2
+        || java.util.Arrays.stream(centerCrop).anyMatch(s -> s < 1))) {
+      throw io.normstats.InputException.usage("--center-crop takes H or H,W, each at least 1: "
+          + java.util.Arrays.toString(centerCrop));
+    }
+    int h = centerCrop == null ? 0 : centerCrop[0];
+    int w = centerCrop == null ? 0 : centerCrop[centerCrop.length - 1];
+    return new ImageTransform(resize == null ? 0 : resize, h, w);
+  }
 
   static final class ColorConverter
       implements picocli.CommandLine.ITypeConverter<ImageDecoder.ColorMode> {

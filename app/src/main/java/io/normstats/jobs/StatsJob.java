@@ -172,7 +172,8 @@ public final class StatsJob implements Callable<Integer> {
     LOG.info("stats: images of {}{} in {} partitions", in.input,
         image.imageCol == null ? "" : " (column " + image.imageCol + ")", Inputs.partitions(df));
     ImageStatistics.Result result = ImageStatistics.compute(df, column, pathColumn, in.input,
-        new ImageStatistics.Options(image.color, image.pixelValues, invalid == Invalid.SKIP));
+        new ImageStatistics.Options(image.color, image.pixelValues, invalid == Invalid.SKIP,
+            image.transform()));
     for (String skipped : result.skippedImages()) {
       LOG.warn("stats: skipped {}", skipped);
     }

@@ -5,6 +5,7 @@ import io.normstats.exact.ExactMoments;
 import io.normstats.exact.FeatureMoments;
 import io.normstats.exact.MomentAccumulator;
 import io.normstats.io.ImageDecoder;
+import io.normstats.io.ImageTransform;
 import java.io.Serializable;
 import java.net.URI;
 import java.util.ArrayList;
@@ -33,6 +34,10 @@ import org.apache.spark.sql.types.StructType;
  * path: string>}). The executors decode them ({@link ImageDecoder}: ImageIO with TwelveMonkeys'
  * plugins) and add each image's levels, a row of pixels at a time, to exact sums per channel.
  *
+ * <p>With {@link Options#transform()}, each image is first resized and center-cropped as
+ * torchvision's evaluation transforms do ({@link ImageTransform}); the sizes reported are then
+ * those after the transform.
+ *
  * <p>Pixel values: with {@link PixelValues#UNIT} (the default) they are torchvision {@code
  * ToTensor}'s, level / 255 for 8-bit images and level / 65535 for 16-bit ones, exactly (8-bit
  * levels are summed as level x 257 on the 16-bit scale, and every statistic is divided by 65535
@@ -52,9 +57,16 @@ public final class ImageStatistics {
    * @param values the pixel values' scale
    * @param skipInvalid leave undecodable and null images out (counted and listed) instead of
    *     failing
+   * @param transform torchvision's Resize and CenterCrop, applied to each image first
+   *     ({@link ImageTransform#NONE}: none)
    */
-  public record Options(ImageDecoder.ColorMode color, PixelValues values, boolean skipInvalid)
-      implements Serializable {}
+  public record Options(ImageDecoder.ColorMode color, PixelValues values, boolean skipInvalid,
+      ImageTransform transform) implements Serializable {
+    /** Options without a transform. */
+    public Options(ImageDecoder.ColorMode color, PixelValues values, boolean skipInvalid) {
+      this(color, values, skipInvalid, ImageTransform.NONE);
+    }
+  }
 
   /** An image's size in pixels. */
   public record Size(int height, int width) implements Serializable {
@@ -225,19 +237,21 @@ public final class ImageStatistics {
 
     void add(byte[] bytes, String image, Options options) {
       ImageDecoder.Image decoded;
+      ImageTransform.Levels levels = null;
       try {
         decoded = ImageDecoder.decode(bytes, image, options.color());
+        if (!options.transform().isIdentity()) {
+          levels = options.transform().apply(ImageTransform.Levels.of(decoded), image);
+        }
       } catch (InputException e) {
         invalid(image, e, options);
         return;
       }
-      if (channels == null) {
-        channels = decoded.channelNames();
-        firstImage = image;
-        acc = new MomentAccumulator(channels.length());
-      } else if (!channels.equals(decoded.channelNames())) {
-        throw channelsDiffer(firstImage, channels, image, decoded.channelNames());
+      if (levels != null) {
+        add(levels, image, options);
+        return;
       }
+      start(decoded.channelNames(), image);
       int factor = 1;
       if (decoded.bitDepth() == 8) {
         eightBit = true;
@@ -256,7 +270,40 @@ public final class ImageStatistics {
         decoded.readRow(y, row, 0, factor);
         acc.addDenseRows(row, 0, w);
       }
-      Size size = new Size(decoded.height(), decoded.width());
+      counted(new Size(decoded.height(), decoded.width()));
+    }
+
+    /** Adds a transformed image's levels (8-bit). */
+    private void add(ImageTransform.Levels levels, String image, Options options) {
+      start(levels.channelNames(), image);
+      eightBit = true;
+      eightBitImage = eightBitImage == null ? image : eightBitImage;
+      int factor = options.values() == PixelValues.UNIT ? 257 : 1;
+      int w = levels.width();
+      int c = levels.channels();
+      if (row == null || row.length < w * c) {
+        row = new double[w * c];
+      }
+      for (int y = 0; y < levels.height(); y++) {
+        for (int i = 0; i < w * c; i++) {
+          row[i] = (double) levels.data()[y * w * c + i] * factor;
+        }
+        acc.addDenseRows(row, 0, w);
+      }
+      counted(new Size(levels.height(), w));
+    }
+
+    private void start(String names, String image) {
+      if (channels == null) {
+        channels = names;
+        firstImage = image;
+        acc = new MomentAccumulator(channels.length());
+      } else if (!channels.equals(names)) {
+        throw channelsDiffer(firstImage, channels, image, names);
+      }
+    }
+
+    private void counted(Size size) {
       smallest = smallest == null || size.smallerThan(smallest) ? size : smallest;
       largest = largest == null || largest.smallerThan(size) ? size : largest;
       images++;

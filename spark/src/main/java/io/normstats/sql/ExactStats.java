@@ -3,6 +3,7 @@ package io.normstats.sql;
 import io.normstats.InputException;
 import io.normstats.exact.FeatureMoments;
 import io.normstats.io.ImageDecoder;
+import io.normstats.io.ImageTransform;
 import io.normstats.spark.ExactStatistics;
 import io.normstats.spark.FeatureSelection;
 import io.normstats.spark.ImageStatistics;
@@ -111,6 +112,9 @@ public final class ExactStats {
    * @param color {@code rgb}, {@code gray} or {@code keep} ({@link ImageDecoder.ColorMode})
    * @param pixelValues {@code unit} (ToTensor's [0, 1]) or {@code raw} (the stored levels)
    * @param skipInvalid leave undecodable and null images out, counted, instead of failing
+   * @param resize torchvision's Resize: the shorter side to this, or 0
+   * @param cropHeight torchvision's CenterCrop height, or 0
+   * @param cropWidth its width, or 0
    * @return the table ({@link #SCHEMA}, one row per channel) and the images' result
    * @throws IllegalArgumentException for a missing path or column, a column of another type,
    *     no image files, or an unknown color or pixelValues
@@ -118,7 +122,8 @@ public final class ExactStats {
    *     no images
    */
   public static Images images(SparkSession spark, String path, Dataset<Row> df, String imageCol,
-      String color, String pixelValues, boolean skipInvalid) {
+      String color, String pixelValues, boolean skipInvalid, int resize, int cropHeight,
+      int cropWidth) {
     try {
       if ((path == null) == (df == null)) {
         throw InputException.usage("give either a path of image files or a DataFrame");
@@ -126,7 +131,14 @@ public final class ExactStats {
       ImageDecoder.ColorMode mode = parse(ImageDecoder.ColorMode.class, "color", color);
       ImageStatistics.PixelValues values = parse(ImageStatistics.PixelValues.class,
           "pixel_values", pixelValues);
-      ImageStatistics.Options options = new ImageStatistics.Options(mode, values, skipInvalid);
+      ImageTransform transform;
+      try {
+        transform = new ImageTransform(resize, cropHeight, cropWidth);
+      } catch (IllegalArgumentException e) {
+        throw InputException.usage(e.getMessage());
+      }
+      ImageStatistics.Options options = new ImageStatistics.Options(mode, values, skipInvalid,
+          transform);
       ImageStatistics.Result result;
       if (path != null) {
         result = ImageStatistics.compute(Inputs.readImages(spark, path, Map.of()), "content",
