@@ -91,3 +91,50 @@ def test_resize_and_center_crop_are_torchvisions_on_pillow(spark, repo, resize, 
     assert result.images == len(files)
     assert result.mean == [e[0] for e in expected]
     assert result.std == [e[2] for e in expected]
+
+
+def run_job(spark, *args: str) -> int:
+    """Runs a normstats job in the test's JVM (its session is this one) and returns its exit code."""
+    gateway = spark.sparkContext._gateway
+    jargs = gateway.new_array(gateway.jvm.java.lang.String, len(args))
+    for i, a in enumerate(args):
+        jargs[i] = a
+    return spark._jvm.io.normstats.jobs.Main.run(jargs)
+
+
+def test_recalibrate_on_images_is_recalibrate_on_torchvisions_tensors(spark, repo, tmp_path):
+    """recalibrate --format image with Resize, CenterCrop and Normalize gives the bits of the same
+    job on the tensors torchvision's eval transforms make (built here with Pillow and numpy in
+    float32: ToTensor's level / 255, Normalize's (x - mean) / std), in the files' order."""
+    import json
+
+    photos = repo / "sample-data" / "images" / "photos"
+    files = sorted(photos.glob("*.*"))
+    rows = []
+    for f in files:
+        im = Image.open(f).convert("L")
+        w, h = im.size
+        short, long = (w, h) if w <= h else (h, w)
+        size = (28, int(28 * long / short)) if w <= h else (int(28 * long / short), 28)
+        a = np.asarray(im.resize(size, Image.BILINEAR))
+        top = int(round((a.shape[0] - 28) / 2.0))
+        left = int(round((a.shape[1] - 28) / 2.0))
+        x = a[top:top + 28, left:left + 28].astype(np.float32) / np.float32(255)
+        x = (x - np.float32(0.5)) / np.float32(0.25)
+        rows.append(([float(v) for v in x.reshape(-1)],))
+    tensors = str(tmp_path / "tensors.parquet")
+    spark.createDataFrame(rows, "image array<float>").coalesce(1).write.parquet(tensors)
+    model = str(repo / "sample-data" / "zoo" / "resnet" / "legacy.onnx")
+    common = ["--model", model, "--batch-size", "2", "--precise-bn-batch-size", "2"]
+    assert run_job(spark, "recalibrate", "--input", str(photos), "--color", "gray", "--resize",
+                   "28", "--center-crop", "28", "--normalize", "0.5:0.25", "--output",
+                   str(tmp_path / "from-images"), *common) == 0
+    assert run_job(spark, "recalibrate", "--input", tensors, "--vector-col", "image", "--output",
+                   str(tmp_path / "from-tensors"), *common) == 0
+    a = json.loads((tmp_path / "from-images" / "recalibrate.json").read_text())
+    b = json.loads((tmp_path / "from-tensors" / "recalibrate.json").read_text())
+    assert a["rows"] == b["rows"] == len(files)
+    assert len(a["layers"]) == len(b["layers"]) > 0
+    for la, lb in zip(a["layers"], b["layers"]):
+        for field in ("mean", "var_pop", "var_samp", "one_pass", "precise_bn"):
+            assert la[field] == lb[field], (la["node"], field)

@@ -41,6 +41,56 @@ public final class ImageOptions {
           + "CenterCrop, padding smaller images with zeros.")
   int[] centerCrop;
 
+  @Option(names = "--normalize", paramLabel = "MEAN,...:STD,...",
+      description = "For a model's input (recalibrate): then (x - MEAN) / STD per channel, as "
+          + "torchvision's Normalize, e.g. 0.485,0.456,0.406:0.229,0.224,0.225.")
+  String normalize;
+
+  /** Whether the input is images: {@code --image-col}, or image files by format or name. */
+  boolean images(InputOptions in, org.apache.spark.sql.SparkSession session) {
+    return imageCol != null || in.format == io.normstats.spark.InputFormat.IMAGE
+        || (in.format == io.normstats.spark.InputFormat.AUTO && !in.input.contains(",")
+            && io.normstats.spark.Inputs.resolveFormat(session, in.input)
+                == io.normstats.spark.InputFormat.IMAGE);
+  }
+
+  /**
+   * How images become a model's input rows: channels, Resize and CenterCrop, Normalize.
+   *
+   * @throws io.normstats.InputException (usage) for a bad --resize, --center-crop or --normalize
+   */
+  io.normstats.spark.ImageInputs.Layout layout() {
+    float[] mean = null;
+    float[] std = null;
+    if (normalize != null) {
+      String[] parts = normalize.split(":", -1);
+      try {
+        if (parts.length != 2) {
+          throw new NumberFormatException();
+        }
+        mean = floats(parts[0]);
+        std = floats(parts[1]);
+      } catch (NumberFormatException e) {
+        throw io.normstats.InputException.usage("--normalize takes MEAN,...:STD,... (one of each "
+            + "per channel), not " + normalize);
+      }
+    }
+    try {
+      return new io.normstats.spark.ImageInputs.Layout(color, transform(), mean, std);
+    } catch (IllegalArgumentException e) {
+      throw io.normstats.InputException.usage("--normalize " + normalize + ": " + e.getMessage());
+    }
+  }
+
+  private static float[] floats(String list) {
+    String[] items = list.split(",");
+    float[] out = new float[items.length];
+    for (int i = 0; i < items.length; i++) {
+      out[i] = Float.parseFloat(items[i].strip());
+    }
+    return out;
+  }
+
   /**
    * The Resize and CenterCrop the options ask for.
    *

@@ -121,6 +121,9 @@ public final class NetworkOptions {
     return controls == null ? settings : controls.apply(settings);
   }
 
+  /** Set by a job whose input is images: the evaluation input is read as images too. */
+  ImageOptions images;
+
   /**
    * Reads the model and checks it against the input's features, and reads and checks the
    * evaluation input and its labels, before any network pass. The evaluation input is read in the
@@ -193,11 +196,20 @@ public final class NetworkOptions {
   private NetworkEvaluation.Prepared prepareEvaluation(SparkSession session, Configuration conf,
       FeatureSelection selection, InputFormat format, Map<String, String> readOptions)
       throws IOException {
-    OrderedInput eval = Inputs.readOrdered(session, evalInput, format, readOptions);
-    FeatureSelection evalSelection = Inputs.select(session, evalInput, format, eval.data(),
-        selection.kind() == FeatureSelection.Kind.SCALARS ? selection.columns() : null,
-        selection.kind() == FeatureSelection.Kind.SCALARS ? null : selection.columns().get(0),
-        false);
+    OrderedInput eval;
+    FeatureSelection evalSelection;
+    if (images != null) { // images laid out as the input's
+      eval = io.normstats.spark.ImageInputs.ordered(session, evalInput, format, readOptions,
+          images.imageCol, images.layout());
+      evalSelection = FeatureSelection.resolve(eval.data(), null,
+          io.normstats.spark.ImageInputs.COLUMN);
+    } else {
+      eval = Inputs.readOrdered(session, evalInput, format, readOptions);
+      evalSelection = Inputs.select(session, evalInput, format, eval.data(),
+          selection.kind() == FeatureSelection.Kind.SCALARS ? selection.columns() : null,
+          selection.kind() == FeatureSelection.Kind.SCALARS ? null : selection.columns().get(0),
+          false);
+    }
     if (evalSelection.vectorLength() != selection.vectorLength()) {
       throw InputException.usage("the evaluation input's rows have " + evalSelection.vectorLength()
           + " values, the input's " + selection.vectorLength());

@@ -5,6 +5,7 @@ import io.normstats.minibatch.EstimateErrors;
 import io.normstats.output.OutputDirectory;
 import io.normstats.output.RecalibrateOutput;
 import io.normstats.spark.FeatureSelection;
+import io.normstats.spark.ImageInputs;
 import io.normstats.spark.Inputs;
 import io.normstats.onnx.spark.NetworkEvaluation;
 import io.normstats.onnx.spark.NetworkRecalibration;
@@ -47,6 +48,8 @@ public final class RecalibrateJob implements Callable<Integer> {
 
   @Mixin InputOptions in;
 
+  @Mixin ImageOptions image;
+
   @Option(names = "--partitions", paramLabel = "N",
       description = "Repartition the rows of the exact passes into N partitions first; the "
           + "results do not depend on it.")
@@ -74,10 +77,32 @@ public final class RecalibrateJob implements Callable<Integer> {
     boolean committed = false;
     NetworkOptions.Run run;
     try {
-      OrderedInput input = Inputs.readOrdered(session, in.input, in.format, in.readOptions);
-      FeatureSelection selection = Inputs.select(session, in.input, in.format, input.data(),
-          in.features, in.vectorCol, false);
-      NetworkOptions.Prepared prepared = network.prepare(session, model, selection, in.format, in.readOptions);
+      OrderedInput input;
+      FeatureSelection selection;
+      if (image.images(in, session)) {
+        if (in.features != null || in.vectorCol != null) {
+          throw InputException.usage("--features and --vector-col do not apply to images");
+        }
+        network.images = image;
+        input = ImageInputs.ordered(session, in.input, in.format, in.readOptions, image.imageCol,
+            image.layout());
+        selection = FeatureSelection.resolve(input.data(), null, ImageInputs.COLUMN);
+      } else {
+        input = Inputs.readOrdered(session, in.input, in.format, in.readOptions);
+        selection = Inputs.select(session, in.input, in.format, input.data(), in.features,
+            in.vectorCol, false);
+      }
+      NetworkOptions.Prepared prepared;
+      try {
+        prepared = network.prepare(session, model, selection, in.format, in.readOptions);
+      } catch (InputException e) {
+        if (network.images == null || e.exitCode() != InputException.USAGE
+            || !e.getMessage().contains("values per row")) {
+          throw e;
+        }
+        throw InputException.usage(e.getMessage() + "; for images, --color (rgb: 3 channels, "
+            + "gray: 1), --resize and --center-crop choose C, H and W");
+      }
       run = network.run(prepared, in.input, input, selection, partitions);
       RecalibrateOutput.write(run.description(), run.result(), run.evaluation(), run.folded(),
           out);

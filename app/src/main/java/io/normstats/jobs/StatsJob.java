@@ -89,9 +89,7 @@ public final class StatsJob implements Callable<Integer> {
     boolean committed = false;
     ExactStatistics.Result result;
     try {
-      if (image.imageCol != null || in.format == InputFormat.IMAGE
-          || (in.format == InputFormat.AUTO && !in.input.contains(",")
-              && Inputs.resolveFormat(session, in.input) == InputFormat.IMAGE)) {
+      if (image.images(in, session)) {
         imageStats(session, out, start);
         committed = true;
         return 0;
@@ -148,7 +146,8 @@ public final class StatsJob implements Callable<Integer> {
   private void imageStats(SparkSession session, OutputDirectory out, long start)
       throws IOException {
     for (Object[] o : new Object[][] {{"--features", in.features}, {"--vector-col", in.vectorCol},
-        {"--channels", channels}, {"--group-by", groupBy}, {"--previous", previous}}) {
+        {"--channels", channels}, {"--group-by", groupBy}, {"--previous", previous},
+        {"--normalize", image.normalize}}) {
       if (o[1] != null) {
         throw InputException.usage(o[0] + " does not apply to images (their channels are the "
             + "features; --color chooses them)");
