@@ -10,7 +10,9 @@ import io.normstats.output.ReportOutput;
 import io.normstats.report.Findings;
 import io.normstats.report.ReportData;
 import io.normstats.spark.ExactStatistics;
+import io.normstats.io.ImageTransform;
 import io.normstats.spark.FeatureSelection;
+import io.normstats.spark.ImageInputs;
 import io.normstats.spark.IdxSource;
 import io.normstats.spark.InputFormat;
 import io.normstats.spark.Inputs;
@@ -50,6 +52,8 @@ public final class ReportJob implements Callable<Integer> {
   static final int BINS = 60;
 
   @Mixin InputOptions in;
+
+  @Mixin ImageOptions image;
 
   @Mixin CompareOptions options;
 
@@ -92,10 +96,31 @@ public final class ReportJob implements Callable<Integer> {
     boolean committed = false;
     try {
       long t = System.nanoTime();
-      OrderedInput input = Inputs.readOrdered(session, in.input, in.format, in.readOptions);
-      FeatureSelection selection = Inputs.select(session, in.input, in.format, input.data(),
-          in.features, in.vectorCol, false);
-      int[] shape = imageShape(session, selection);
+      OrderedInput input;
+      FeatureSelection selection;
+      int[] shape;
+      if (image.images(in, session)) {
+        if (in.features != null || in.vectorCol != null || imageShape != null) {
+          throw InputException.usage("--features, --vector-col and --image-shape do not apply "
+              + "to images (--color, --resize and --center-crop lay them out)");
+        }
+        if (image.centerCrop == null) {
+          throw InputException.usage("a report on images needs them of one size: pass "
+              + "--center-crop H[,W] (after --resize S to keep more of each image)");
+        }
+        network.images = image;
+        input = ImageInputs.ordered(session, in.input, in.format, in.readOptions, image.imageCol,
+            image.layout());
+        selection = FeatureSelection.resolve(input.data(), null, ImageInputs.COLUMN);
+        ImageTransform crop = image.transform();
+        int pixels = crop.cropHeight() * crop.cropWidth();
+        shape = new int[] {selection.size() / pixels, crop.cropHeight(), crop.cropWidth()};
+      } else {
+        input = Inputs.readOrdered(session, in.input, in.format, in.readOptions);
+        selection = Inputs.select(session, in.input, in.format, input.data(), in.features,
+            in.vectorCol, false);
+        shape = imageShape(session, selection);
+      }
       NetworkOptions.Prepared prepared = model == null ? null
           : network.prepare(session, model, selection, in.format, in.readOptions);
       int partitions = Inputs.partitions(input.withOrigin());

@@ -1,0 +1,85 @@
+package io.normstats.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.normstats.io.ImageDecoder;
+import io.normstats.io.ImageTransform;
+import io.normstats.spark.ImageInputs;
+import io.normstats.testing.ExactOracle;
+import io.normstats.testing.Jobs;
+import io.normstats.testing.TestSpark;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * report on images: the images laid out as [C, H, W] after --resize and --center-crop, one feature
+ * per channel and pixel, drawn as mean and standard deviation images; each feature's statistics
+ * are the exact ones of the values at that place (BigDecimal oracle over {@link ImageInputs#values},
+ * whose layout python/tests/test_images.py checks against torchvision's), and a report on images
+ * of several sizes needs --center-crop.
+ */
+class ImageReportJobTest {
+  private static SparkSession spark;
+  @TempDir static Path tmp;
+
+  @BeforeAll
+  static void start() {
+    spark = TestSpark.session("ImageReportJobTest");
+  }
+
+  @AfterAll
+  static void stop() {
+    spark.stop();
+  }
+
+  @Test
+  void pixelsAreFeaturesDrawnAsImages() throws Exception {
+    Path out = tmp.resolve("report");
+    Jobs.ok("report", "--input", "sample-data/images/photos", "--resize", "20", "--center-crop",
+        "16,12", "--batch-sizes", "2,4", "--output", out.toString());
+    JsonNode report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
+    assertEquals("[3,16,12]", report.get("header").get("image_shape").toString());
+    JsonNode features = report.get("compare").get("exact").get("features");
+    assertEquals(3 * 16 * 12, features.size());
+    List<Path> files;
+    try (Stream<Path> s = Files.list(Path.of("sample-data/images/photos"))) {
+      files = s.sorted().toList();
+    }
+    ImageInputs.Layout layout = new ImageInputs.Layout(ImageDecoder.ColorMode.RGB,
+        new ImageTransform(20, 16, 12), null, null);
+    float[][] rows = new float[files.size()][];
+    for (int i = 0; i < rows.length; i++) {
+      rows[i] = ImageInputs.values(Files.readAllBytes(files.get(i)), files.get(i).toString(),
+          layout);
+    }
+    for (int j : new int[] {0, 100, 191, 192, 400, 575}) {
+      double[] column = new double[rows.length];
+      for (int i = 0; i < rows.length; i++) {
+        column[i] = rows[i][j];
+      }
+      JsonNode f = features.get(j);
+      ExactOracle.assertNearest(ExactOracle.Exact.of(column).sum(),
+          java.math.BigDecimal.valueOf(rows.length), f.get("mean").asDouble(), "feature " + j);
+    }
+    assertTrue(Files.readString(out.resolve("report.html")).contains("mean (channel 2)"));
+  }
+
+  @Test
+  void imagesOfSeveralSizesNeedACrop() {
+    Jobs.Run run = Jobs.run("report", "--input", "sample-data/images/photos", "--output",
+        tmp.resolve("no-crop").toString());
+    assertEquals(2, run.exitCode(), run.stderr());
+    assertTrue(run.stderr().contains("a report on images needs them of one size: pass "
+        + "--center-crop"), run.stderr());
+  }
+}
