@@ -1,9 +1,7 @@
 package io.normstats.jobs;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -54,11 +52,6 @@ class CliReferenceTest {
 
   @Test
   void thePageIsTheHelpOfEveryJob() throws IOException {
-    String generated = render();
-    if (Boolean.getBoolean("normstats.updateDocs")) {
-      Files.writeString(PAGE, generated);
-    }
-    assertEquals(generated, Files.readString(PAGE), PAGE + " is stale: regenerate it with "
-        + "mvn -B test -Dtest=CliReferenceTest -Dsurefire.failIfNoSpecifiedTests=false -Dnormstats.updateDocs=true");
+    GeneratedPage.check(PAGE, render(), CliReferenceTest.class);
   }
 }

@@ -1,13 +1,11 @@
 package io.normstats.jobs;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.normstats.output.CompareOutput;
 import io.normstats.output.StatsOutput;
 import io.normstats.sql.ExactAggregate;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import org.apache.spark.sql.types.StructField;
@@ -110,12 +108,6 @@ class SchemasReferenceTest {
 
   @Test
   void thePageIsTheSchemasTheJobsWrite() throws IOException {
-    String generated = render();
-    if (Boolean.getBoolean("normstats.updateDocs")) {
-      Files.writeString(PAGE, generated);
-    }
-    assertEquals(generated, Files.readString(PAGE), PAGE + " is stale: regenerate it with "
-        + "mvn -B test -Dtest=SchemasReferenceTest -Dsurefire.failIfNoSpecifiedTests=false "
-        + "-Dnormstats.updateDocs=true");
+    GeneratedPage.check(PAGE, render(), SchemasReferenceTest.class);
   }
 }

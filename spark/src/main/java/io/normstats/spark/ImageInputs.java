@@ -14,9 +14,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
-import org.apache.spark.sql.types.BinaryType;
 import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 
 /**
@@ -83,23 +81,9 @@ public final class ImageInputs {
           functions.col("_metadata.file_block_start").as(InputOrder.START_COLUMN));
     } else {
       OrderedInput input = Inputs.readOrdered(spark, path, format, readOptions);
-      StructField field = FeatureSelection.field(input.data().schema(), imageCol);
-      Column image = FeatureSelection.quoted(imageCol);
-      Column bytes;
-      Column name = functions.lit(null).cast("string");
-      if (field.dataType() instanceof BinaryType) {
-        bytes = image;
-      } else if (field.dataType() instanceof StructType s
-          && Arrays.asList(s.fieldNames()).contains("bytes")) {
-        bytes = image.getField("bytes");
-        if (Arrays.asList(s.fieldNames()).contains("path")) {
-          name = image.getField("path").cast("string");
-        }
-      } else {
-        throw InputException.usage("column '" + imageCol + "' is "
-            + field.dataType().simpleString() + ", not binary image bytes or a struct with a "
-            + "'bytes' field (as Hugging Face's Image)");
-      }
+      Column[] image = ImageStatistics.imageColumn(input.data().schema(), imageCol);
+      Column name = image[1];
+      Column bytes = image[0];
       source = input.withOrigin().select(name, bytes, functions.col(InputOrder.FILE_COLUMN),
           functions.col(InputOrder.START_COLUMN));
     }

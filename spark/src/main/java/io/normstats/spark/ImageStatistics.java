@@ -154,25 +154,9 @@ public final class ImageStatistics {
    */
   public static Result compute(Dataset<Row> df, String imageCol, String pathCol, String what,
       Options options) {
-    StructField field = FeatureSelection.field(df.schema(), imageCol);
-    Column bytes;
-    Column path;
-    if (field.dataType() instanceof BinaryType) {
-      bytes = FeatureSelection.quoted(imageCol);
-      path = null;
-    } else if (field.dataType() instanceof StructType struct && hasField(struct, "bytes",
-        DataTypes.BinaryType)) {
-      bytes = FeatureSelection.quoted(imageCol).getField("bytes");
-      path = hasField(struct, "path", DataTypes.StringType)
-          ? FeatureSelection.quoted(imageCol).getField("path") : null;
-    } else {
-      throw InputException.usage("column '" + imageCol + "' is " + field.dataType().simpleString()
-          + ", not binary image bytes or a struct with a 'bytes' field (as Hugging Face's Image)");
-    }
-    if (pathCol != null) {
-      path = FeatureSelection.quoted(pathCol);
-    }
-    Column name = path == null ? functions.lit(null).cast("string") : path;
+    Column[] columns = imageColumn(df.schema(), imageCol);
+    Column name = pathCol != null ? FeatureSelection.quoted(pathCol) : columns[1];
+    Column bytes = columns[0];
     JavaRDD<Row> rows = df.select(name, bytes).toJavaRDD();
     String column = imageCol;
     Partial total = rows.mapPartitions(it -> {
@@ -195,6 +179,30 @@ public final class ImageStatistics {
           + (total.skipped > 0 ? " that could be read (" + total.skipped + " skipped)" : ""));
     }
     return total.result(options);
+  }
+
+  /**
+   * The bytes of image column {@code imageCol} of {@code schema}, and its images' names (the
+   * struct's {@code path}, else a null string).
+   *
+   * @return {bytes, name}
+   * @throws InputException (usage) if the column is missing, or neither binary nor a struct with a
+   *     binary {@code bytes} field
+   */
+  static Column[] imageColumn(StructType schema, String imageCol) {
+    StructField field = FeatureSelection.field(schema, imageCol);
+    Column column = FeatureSelection.quoted(imageCol);
+    Column none = functions.lit(null).cast("string");
+    if (field.dataType() instanceof BinaryType) {
+      return new Column[] {column, none};
+    }
+    if (field.dataType() instanceof StructType struct
+        && hasField(struct, "bytes", DataTypes.BinaryType)) {
+      return new Column[] {column.getField("bytes"),
+          hasField(struct, "path", DataTypes.StringType) ? column.getField("path") : none};
+    }
+    throw InputException.usage("column '" + imageCol + "' is " + field.dataType().simpleString()
+        + ", not binary image bytes or a struct with a 'bytes' field (as Hugging Face's Image)");
   }
 
   private static boolean hasField(StructType struct, String name, DataType type) {
