@@ -13,6 +13,7 @@ import io.normstats.spark.ExactStatistics;
 import io.normstats.io.ImageTransform;
 import io.normstats.spark.FeatureSelection;
 import io.normstats.spark.ImageInputs;
+import io.normstats.spark.ImageStatistics;
 import io.normstats.spark.IdxSource;
 import io.normstats.spark.InputFormat;
 import io.normstats.spark.Inputs;
@@ -24,6 +25,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -99,6 +102,7 @@ public final class ReportJob implements Callable<Integer> {
       OrderedInput input;
       FeatureSelection selection;
       int[] shape;
+      ImageStatistics.Result pixelStatistics = null;
       if (image.images(in, session)) {
         if (in.features != null || in.vectorCol != null || imageShape != null) {
           throw InputException.usage("--features, --vector-col and --image-shape do not apply "
@@ -113,8 +117,18 @@ public final class ReportJob implements Callable<Integer> {
             image.layout());
         selection = FeatureSelection.resolve(input.data(), null, ImageInputs.COLUMN);
         ImageTransform crop = image.transform();
-        int pixels = crop.cropHeight() * crop.cropWidth();
-        shape = new int[] {selection.size() / pixels, crop.cropHeight(), crop.cropWidth()};
+        int area = crop.cropHeight() * crop.cropWidth();
+        shape = new int[] {selection.size() / area, crop.cropHeight(), crop.cropWidth()};
+        // the per-channel statistics of the pixel values (the stats job's, after the same
+        // resize and crop) and their histograms: one more pass over the images
+        Dataset<Row> source = image.imageCol == null
+            ? Inputs.readImages(session, in.input, in.readOptions)
+            : Inputs.read(session, in.input, in.format, in.readOptions);
+        pixelStatistics = ImageStatistics.compute(source,
+            image.imageCol == null ? "content" : image.imageCol,
+            image.imageCol == null ? "path" : null, in.input,
+            new ImageStatistics.Options(image.color, ImageStatistics.PixelValues.UNIT, false, crop));
+        t = phase(phases, "pixel statistics", t);
       } else {
         input = Inputs.readOrdered(session, in.input, in.format, in.readOptions);
         selection = Inputs.select(session, in.input, in.format, input.data(), in.features,
@@ -154,7 +168,7 @@ public final class ReportJob implements Callable<Integer> {
       }
       ReportData data = new ReportData(in.input, partitions, session.version(),
           session.sparkContext().master(), phases, exact.result(), settings, result, distribution,
-          shape, recalibration);
+          shape, recalibration, pixelStatistics);
       ReportOutput.write(data, out);
       phase(phases, "report", t);
       out.commit("report");

@@ -26,8 +26,10 @@ import java.util.Map;
  * "master", "phases": {name: seconds}, "image_shape": [C, H, W] or null}, "reading": [sentences],
  * "worst_features": [names], "batch_mean_distribution": {"feature", "name", "batch_size",
  * "exact_mean", "low", "high", "counts": [...], "below", "above", "min", "max"} or null,
- * "compare": {the compare.json object}, "network": {the recalibrate.json object}}; "network"
- * (and its sentences in "reading") only with a model.
+ * "images": {"count", "channels": [names], "normalize": {"mean": [...], "std": [...]},
+ * "level_histograms": [[256 counts] per channel]}, "compare": {the compare.json object},
+ * "network": {the recalibrate.json object}}; "images" only for image inputs, "network" (and its
+ * sentences in "reading") only with a model.
  *
  * <p>features.csv: one row per feature with a header: name, index, count, mean, var_pop, std_pop,
  * min, max, then for each batch size m the feature's errors
@@ -106,6 +108,27 @@ public final class ReportOutput {
         g.writeNumberField("above", h.above());
         g.writeNumberField("min", h.min());
         g.writeNumberField("max", h.max());
+        g.writeEndObject();
+      }
+      if (d.images() != null) {
+        g.writeObjectFieldStart("images");
+        g.writeNumberField("count", d.images().images());
+        g.writeArrayFieldStart("channels");
+        for (var f : d.images().statistics().features()) {
+          g.writeString(f.name());
+        }
+        g.writeEndArray();
+        g.writeObjectFieldStart("normalize");
+        g.writeFieldName("mean");
+        g.writeArray(d.images().normalizeMean(), 0, d.images().normalizeMean().length);
+        g.writeFieldName("std");
+        g.writeArray(d.images().normalizeStd(), 0, d.images().normalizeStd().length);
+        g.writeEndObject();
+        g.writeArrayFieldStart("level_histograms");
+        for (long[] counts : d.images().histograms()) {
+          g.writeArray(counts, 0, counts.length);
+        }
+        g.writeEndArray();
         g.writeEndObject();
       }
       g.writeFieldName("compare");

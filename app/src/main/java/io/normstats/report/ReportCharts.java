@@ -110,6 +110,21 @@ public final class ReportCharts {
     return png(chart);
   }
 
+  /** A channel's pixels by 8-bit level (0 to 255), as a histogram. */
+  public static byte[] levels(long[] counts, String channel) {
+    XYChart chart = chart("Pixel levels of channel " + channel, "level (0-255)", "pixels");
+    double[] x = new double[counts.length + 1];
+    double[] y = new double[counts.length + 1];
+    for (int i = 0; i <= counts.length; i++) {
+      x[i] = i;
+      y[i] = counts[Math.min(i, counts.length - 1)];
+    }
+    XYSeries bars = chart.addSeries("pixels", x, y);
+    bars.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.StepArea);
+    bars.setMarker(SeriesMarkers.NONE);
+    return png(chart);
+  }
+
   /**
    * A network's BatchNorm layers by depth (topological order, 1 = nearest the input): the median
    * over channels of {@code metric} for each estimate, log scale.

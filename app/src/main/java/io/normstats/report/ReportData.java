@@ -4,6 +4,7 @@ import io.normstats.minibatch.CompareSettings;
 import io.normstats.minibatch.Comparison;
 import io.normstats.minibatch.LinearHistogram;
 import io.normstats.spark.ExactStatistics;
+import io.normstats.spark.ImageStatistics;
 import io.normstats.onnx.spark.NetworkEvaluation;
 import io.normstats.onnx.spark.NetworkRecalibration;
 import java.util.List;
@@ -23,11 +24,13 @@ import java.util.Map;
  * @param distribution the single-batch means of the feature where they err most, or null
  * @param imageShape {C, H, W} when the features are images in channel-major order, else null
  * @param network the recalibration of a network's BatchNorm layers on the input, or null
+ * @param images for image inputs, the exact per-channel statistics of their pixel values (after
+ *     the report's resize and crop) and their level histograms, or null
  */
 public record ReportData(String input, int partitions, String sparkVersion, String master,
     Map<String, Double> phases, ExactStatistics.Result exact, CompareSettings settings,
     Comparison.Result comparison, BatchMeanDistribution distribution, int[] imageShape,
-    Network network) {
+    Network network, ImageStatistics.Result images) {
 
   /**
    * A network's BatchNorm layers recalibrated on the report's input.

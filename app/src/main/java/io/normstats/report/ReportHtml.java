@@ -4,6 +4,7 @@ import io.normstats.exact.FeatureMoments;
 import io.normstats.minibatch.Comparison;
 import io.normstats.minibatch.Estimator;
 import io.normstats.spark.ExactStatistics;
+import io.normstats.spark.ImageStatistics;
 import io.normstats.onnx.spark.NetworkEvaluation;
 import io.normstats.onnx.spark.NetworkRecalibration;
 import java.util.Arrays;
@@ -59,6 +60,9 @@ public final class ReportHtml {
     }
     h.append("</ul>\n");
     exact(h, d);
+    if (d.images() != null) {
+      pixels(h, d.images());
+    }
     h.append("<h2 id=\"batch-size\">Estimator error against batch size</h2>\n")
         .append("<p class=\"note\">Median over features; errors below 1e-6 (exact estimates "
             + "among them) are drawn at 1e-6.</p>\n");
@@ -151,6 +155,27 @@ public final class ReportHtml {
           .append(" features; features.csv lists all.</p>\n");
     }
     h.append("</details>\n");
+  }
+
+  /** Image inputs: the Normalize line and each channel's histogram of pixel levels. */
+  private static void pixels(StringBuilder h, ImageStatistics.Result images) {
+    h.append("<h2 id=\"pixels\">Pixel values</h2>\n<p>The exact mean and population standard "
+        + "deviation of each channel over every pixel of the ").append(images.images())
+        .append(" images (values in [0, 1] as torchvision's ToTensor gives them, after the "
+            + "report's resize and crop), ready for torchvision:</p>\n"
+            + "<pre style=\"white-space: pre-wrap\">")
+        .append(esc(normalizeLine(images))).append("</pre>\n");
+    List<ExactStatistics.Feature> channels = images.statistics().features();
+    for (int c = 0; c < channels.size(); c++) {
+      figure(h, ReportCharts.levels(images.histograms()[c], channels.get(c).name()),
+          "pixel levels of channel " + channels.get(c).name());
+    }
+  }
+
+  /** {@code transforms.Normalize(mean=[...], std=[...])}, each number to the last bit. */
+  public static String normalizeLine(ImageStatistics.Result images) {
+    return "transforms.Normalize(mean=" + Arrays.toString(images.normalizeMean()) + ", std="
+        + Arrays.toString(images.normalizeStd()) + ")";
   }
 
   private static void summaryTable(StringBuilder h, ReportData d) {

@@ -71,7 +71,42 @@ class ImageReportJobTest {
       ExactOracle.assertNearest(ExactOracle.Exact.of(column).sum(),
           java.math.BigDecimal.valueOf(rows.length), f.get("mean").asDouble(), "feature " + j);
     }
-    assertTrue(Files.readString(out.resolve("report.html")).contains("mean (channel 2)"));
+    String html = Files.readString(out.resolve("report.html"));
+    assertTrue(html.contains("mean (channel 2)"));
+    assertTrue(html.contains("pixel levels of channel B"));
+    // the pixel statistics are the stats job's over the same resize and crop, which
+    // ImageStatsJobTest and test_images.py check against Pillow
+    Path stats = tmp.resolve("stats");
+    Jobs.ok("stats", "--input", "sample-data/images/photos", "--resize", "20", "--center-crop",
+        "16,12", "--output", stats.toString());
+    JsonNode expected = new ObjectMapper().readTree(stats.resolve("stats.json").toFile());
+    JsonNode images = report.get("images");
+    assertEquals(expected.get("normalize"), images.get("normalize"));
+    assertEquals("[\"R\",\"G\",\"B\"]", images.get("channels").toString());
+    for (JsonNode counts : images.get("level_histograms")) {
+      long total = 0;
+      for (JsonNode c : counts) {
+        total += c.asLong();
+      }
+      assertEquals(files.size() * 16 * 12, total);
+    }
+    assertTrue(html.contains(ReportHtmlText.normalize(expected.get("normalize"))), html);
+  }
+
+  /** The Normalize line as the report prints it, from stats.json's lists. */
+  static final class ReportHtmlText {
+    static String normalize(JsonNode n) {
+      return "transforms.Normalize(mean=" + list(n.get("mean")) + ", std=" + list(n.get("std"))
+          + ")";
+    }
+
+    private static String list(JsonNode values) {
+      StringBuilder s = new StringBuilder("[");
+      for (int i = 0; i < values.size(); i++) {
+        s.append(i == 0 ? "" : ", ").append(values.get(i).asDouble());
+      }
+      return s.append(']').toString();
+    }
   }
 
   @Test

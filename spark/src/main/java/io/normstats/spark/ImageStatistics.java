@@ -91,9 +91,12 @@ public final class ImageStatistics {
    * @param smallest the image of fewest pixels (then the lower, then the narrower)
    * @param largest the image of most pixels
    * @param bitDepths the level depths seen: 8, 16 or both
+   * @param histograms per channel, the pixels of each 8-bit level (16-bit levels by their high
+   *     byte): {@code [channels][256]}
    */
   public record Result(ExactStatistics.Result statistics, long images, long skipped,
-      List<String> skippedImages, Size smallest, Size largest, List<Integer> bitDepths) {
+      List<String> skippedImages, Size smallest, Size largest, List<Integer> bitDepths,
+      long[][] histograms) {
     /** Per channel, the mean: the first list of {@code transforms.Normalize}. */
     public double[] normalizeMean() {
       return statistics.features().stream().mapToDouble(f -> f.moments().mean()).toArray();
@@ -239,6 +242,7 @@ public final class ImageStatistics {
     Size largest;
     boolean eightBit;
     boolean sixteenBit;
+    long[][] histograms;
     String eightBitImage;
     String sixteenBitImage;
     private transient double[] row;
@@ -274,8 +278,12 @@ public final class ImageStatistics {
       if (row == null || row.length < w * c) {
         row = new double[w * c];
       }
+      int shift = decoded.bitDepth() == 16 ? 8 : 0;
       for (int y = 0; y < decoded.height(); y++) {
         decoded.readRow(y, row, 0, factor);
+        for (int i = 0; i < w * c; i++) {
+          histograms[i % c][((int) row[i] / factor) >> shift]++;
+        }
         acc.addDenseRows(row, 0, w);
       }
       counted(new Size(decoded.height(), decoded.width()));
@@ -294,7 +302,9 @@ public final class ImageStatistics {
       }
       for (int y = 0; y < levels.height(); y++) {
         for (int i = 0; i < w * c; i++) {
-          row[i] = (double) levels.data()[y * w * c + i] * factor;
+          int level = levels.data()[y * w * c + i];
+          histograms[i % c][level]++;
+          row[i] = (double) level * factor;
         }
         acc.addDenseRows(row, 0, w);
       }
@@ -306,6 +316,7 @@ public final class ImageStatistics {
         channels = names;
         firstImage = image;
         acc = new MomentAccumulator(channels.length());
+        histograms = new long[channels.length()][256];
       } else if (!channels.equals(names)) {
         throw channelsDiffer(firstImage, channels, image, names);
       }
@@ -340,10 +351,16 @@ public final class ImageStatistics {
           channels = o.channels;
           firstImage = o.firstImage;
           acc = o.acc;
+          histograms = o.histograms;
         } else if (!channels.equals(o.channels)) {
           throw channelsDiffer(firstImage, channels, o.firstImage, o.channels);
         } else {
           acc.merge(o.acc);
+          for (int j = 0; j < histograms.length; j++) {
+            for (int b = 0; b < 256; b++) {
+              histograms[j][b] += o.histograms[j][b];
+            }
+          }
         }
       }
       images += o.images;
@@ -385,7 +402,7 @@ public final class ImageStatistics {
         depths.add(16);
       }
       return new Result(new ExactStatistics.Result(images, features), images, skipped,
-          List.copyOf(skippedImages), smallest, largest, List.copyOf(depths));
+          List.copyOf(skippedImages), smallest, largest, List.copyOf(depths), histograms);
     }
 
     private static InputException channelsDiffer(String a, String ca, String b, String cb) {
