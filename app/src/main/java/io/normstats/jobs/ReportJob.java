@@ -108,26 +108,31 @@ public final class ReportJob implements Callable<Integer> {
           throw InputException.usage("--features, --vector-col and --image-shape do not apply "
               + "to images (--color, --resize and --center-crop lay them out)");
         }
-        if (image.centerCrop == null) {
-          throw InputException.usage("a report on images needs them of one size: pass "
-              + "--center-crop H[,W] (after --resize S to keep more of each image)");
-        }
-        network.images = image;
-        input = ImageInputs.ordered(session, in.input, in.format, in.readOptions, image.imageCol,
-            image.layout());
-        selection = FeatureSelection.resolve(input.data(), null, ImageInputs.COLUMN);
-        ImageTransform crop = image.transform();
-        int area = crop.cropHeight() * crop.cropWidth();
-        shape = new int[] {selection.size() / area, crop.cropHeight(), crop.cropWidth()};
+        ImageTransform transform = image.transform();
         // the per-channel statistics of the pixel values (the stats job's, after the same
-        // resize and crop) and their histograms: one more pass over the images
+        // resize and crop) and their histograms: one pass over the images, which also says
+        // whether they have one size
         Dataset<Row> source = image.imageCol == null
             ? Inputs.readImages(session, in.input, in.readOptions)
             : Inputs.read(session, in.input, in.format, in.readOptions);
         pixelStatistics = ImageStatistics.compute(source,
             image.imageCol == null ? "content" : image.imageCol,
             image.imageCol == null ? "path" : null, in.input,
-            new ImageStatistics.Options(image.color, ImageStatistics.PixelValues.UNIT, false, crop));
+            new ImageStatistics.Options(image.color, ImageStatistics.PixelValues.UNIT, false,
+                transform));
+        ImageStatistics.Size size = pixelStatistics.smallest();
+        if (!size.equals(pixelStatistics.largest())) {
+          throw InputException.usage("a report on images needs them of one size, these go from "
+              + size.height() + "x" + size.width() + " to " + pixelStatistics.largest().height()
+              + "x" + pixelStatistics.largest().width() + ": pass --center-crop H[,W] (after "
+              + "--resize S to keep more of each image)");
+        }
+        network.images = image;
+        input = ImageInputs.ordered(session, in.input, in.format, in.readOptions, image.imageCol,
+            image.layout());
+        selection = FeatureSelection.resolve(input.data(), null, ImageInputs.COLUMN);
+        shape = new int[] {pixelStatistics.statistics().features().size(), size.height(),
+            size.width()};
         t = phase(phases, "pixel statistics", t);
       } else {
         input = Inputs.readOrdered(session, in.input, in.format, in.readOptions);

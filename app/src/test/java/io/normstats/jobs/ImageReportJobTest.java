@@ -25,8 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
  * report on images: the images laid out as [C, H, W] after --resize and --center-crop, one feature
  * per channel and pixel, drawn as mean and standard deviation images; each feature's statistics
  * are the exact ones of the values at that place (BigDecimal oracle over {@link ImageInputs#values},
- * whose layout python/tests/test_images.py checks against torchvision's), and a report on images
- * of several sizes needs --center-crop.
+ * whose layout python/tests/test_images.py checks against torchvision's); images of one size need
+ * no crop, images of several sizes do.
  */
 class ImageReportJobTest {
   private static SparkSession spark;
@@ -110,11 +110,30 @@ class ImageReportJobTest {
   }
 
   @Test
+  void imagesOfOneSizeAreDrawnAsTheyAre() throws Exception {
+    Path out = tmp.resolve("one-size");
+    // a 10 x 10 and a 32 x 24 image, then the 32 x 24 one twice
+    Path dir = tmp.resolve("same");
+    Files.createDirectories(dir);
+    Files.copy(Path.of("sample-data/images/synthetic/rgba_10x10.png"), dir.resolve("a.png"));
+    Files.copy(Path.of("sample-data/images/synthetic/rgb_32x24.png"), dir.resolve("b.png"));
+    Jobs.Run mixed = Jobs.run("report", "--input", dir.toString(), "--batch-sizes", "2",
+        "--output", out.toString());
+    assertEquals(2, mixed.exitCode(), mixed.stderr());
+    Files.delete(dir.resolve("a.png"));
+    Files.copy(dir.resolve("b.png"), dir.resolve("c.png"));
+    Jobs.ok("report", "--input", dir.toString(), "--batch-sizes", "2", "--output",
+        out.toString());
+    JsonNode report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
+    assertEquals("[3,24,32]", report.get("header").get("image_shape").toString());
+  }
+
+  @Test
   void imagesOfSeveralSizesNeedACrop() {
     Jobs.Run run = Jobs.run("report", "--input", "sample-data/images/photos", "--output",
         tmp.resolve("no-crop").toString());
     assertEquals(2, run.exitCode(), run.stderr());
-    assertTrue(run.stderr().contains("a report on images needs them of one size: pass "
-        + "--center-crop"), run.stderr());
+    assertTrue(run.stderr().contains("a report on images needs them of one size, these go from "
+        + "300x451 to 427x640: pass --center-crop"), run.stderr());
   }
 }
