@@ -60,3 +60,36 @@ def test_the_readme_sql_quick_start(repo, jar, tmp_path):
                 if l.strip().startswith("|")]
     shown = [l for l in section.split("```\n", 1)[1].splitlines() if l.startswith("    |")]
     assert exact_columns(run.stdout.splitlines()) == exact_columns(shown), run.stdout
+
+
+def test_the_readme_image_commands(spark, repo, tmp_path):
+    """The README's image lines: the stats command (run in this JVM, its output moved to tmp) and
+    the Python block, against Pillow and the fractions oracle (test_images' helpers)."""
+    import json
+    import shlex
+
+    from test_images import pillow_levels, run_job, torchvision_eval
+    from oracle import pixel_moments
+
+    readme = (repo / "README.md").read_text()
+    section = readme[readme.index("<!-- --8<-- [start:images] -->"):
+                     readme.index("<!-- --8<-- [end:images] -->")]
+    command = next(l.strip() for l in section.splitlines() if l.startswith("    jobs/normstats"))
+    args = shlex.split(command)[1:]
+    assert args[args.index("--output") + 1] == "out/photos"
+    args[args.index("--output") + 1] = str(tmp_path / "photos")
+    assert run_job(spark, *args) == 0
+    stats = json.loads((tmp_path / "photos" / "stats.json").read_text())
+    pngs = sorted((repo / "sample-data" / "images" / "photos").glob("*.png"))
+    expected = pixel_moments((pillow_levels(p.read_bytes()) for p in pngs), 3)
+    assert stats["normalize"]["mean"] == [e[0] for e in expected]
+    assert stats["normalize"]["std"] == [e[2] for e in expected]
+    assert f"mean=[{expected[0][0]!r}, ...]" in " ".join(section.split())
+
+    block = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    scope: dict = {"spark": spark}
+    exec(compile(block, "README.md (images)", "exec"), scope)  # noqa: S102
+    files = sorted((repo / "sample-data" / "images" / "photos").glob("*.*"))
+    expected = pixel_moments((torchvision_eval(f.read_bytes(), 256, 224) for f in files), 3)
+    assert scope["mean"] == [e[0] for e in expected]
+    assert scope["std"] == [e[2] for e in expected]

@@ -106,9 +106,22 @@ class ImageStatsJobTest {
   }
 
   @Test
-  void aHuggingFaceParquetColumnOfStructs() throws IOException {
-    assertLikePillow(expected.get("hf").get("rgb"), stats("hf", "--input",
-        "sample-data/images/hf/images.parquet", "--image-col", "image"));
+  void aHuggingFaceParquetColumnOfStructsGivesTheBitsOfItsFiles() throws IOException {
+    JsonNode column = stats("hf", "--input", "sample-data/images/hf/images.parquet",
+        "--image-col", "image");
+    assertLikePillow(expected.get("hf").get("rgb"), column);
+    // the same images as files (the column holds the synthetic PNGs and camera.png)
+    Path dir = tmp.resolve("hf-in");
+    Files.createDirectories(dir);
+    try (java.util.stream.Stream<Path> pngs = Files.list(Path.of("sample-data/images/synthetic"))) {
+      for (Path p : pngs.filter(p -> p.toString().endsWith(".png")).toList()) {
+        Files.copy(p, dir.resolve(p.getFileName()));
+      }
+    }
+    Files.copy(Path.of("sample-data/images/photos/camera.png"), dir.resolve("camera.png"));
+    JsonNode files = stats("hf-files", "--input", dir.toString(), "--partitions", "3");
+    assertEquals(column.get("features"), files.get("features"));
+    assertEquals(column.get("normalize"), files.get("normalize"));
   }
 
   /** Writes a 16-bit gray PNG and an 8-bit RGB PNG of known levels into {@code dir}. */
