@@ -93,13 +93,15 @@ def test_resize_and_center_crop_are_torchvisions_on_pillow(spark, repo, resize, 
     assert result.std == [e[2] for e in expected]
 
 
-def run_job(spark, *args: str) -> int:
-    """Runs a normstats job in the test's JVM (its session is this one) and returns its exit code."""
-    gateway = spark.sparkContext._gateway
-    jargs = gateway.new_array(gateway.jvm.java.lang.String, len(args))
-    for i, a in enumerate(args):
-        jargs[i] = a
-    return spark._jvm.io.normstats.jobs.Main.run(jargs)
+def run_job(repo, *args: str) -> None:
+    """Runs a normstats job with the launcher, as a user does (test_recalibration does too)."""
+    import os
+    import subprocess
+
+    run = subprocess.run([str(repo / "jobs" / "normstats"), *args], cwd=str(repo),
+                         env={**os.environ, "NORMSTATS_JAVA_OPTS": "-Xmx1g"},
+                         capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
 
 
 def test_recalibrate_on_images_is_recalibrate_on_torchvisions_tensors(spark, repo, tmp_path):
@@ -125,12 +127,13 @@ def test_recalibrate_on_images_is_recalibrate_on_torchvisions_tensors(spark, rep
     tensors = str(tmp_path / "tensors.parquet")
     spark.createDataFrame(rows, "image array<float>").coalesce(1).write.parquet(tensors)
     model = str(repo / "sample-data" / "zoo" / "resnet" / "legacy.onnx")
-    common = ["--model", model, "--batch-size", "2", "--precise-bn-batch-size", "2"]
-    assert run_job(spark, "recalibrate", "--input", str(photos), "--color", "gray", "--resize",
-                   "28", "--center-crop", "28", "--normalize", "0.5:0.25", "--output",
-                   str(tmp_path / "from-images"), *common) == 0
-    assert run_job(spark, "recalibrate", "--input", tensors, "--vector-col", "image", "--output",
-                   str(tmp_path / "from-tensors"), *common) == 0
+    common = ["--model", model, "--batch-size", "2", "--precise-bn-batch-size", "2", "--master",
+              "local[2]"]
+    run_job(repo, "recalibrate", "--input", str(photos), "--color", "gray", "--resize", "28",
+            "--center-crop", "28", "--normalize", "0.5:0.25", "--output",
+            str(tmp_path / "from-images"), *common)
+    run_job(repo, "recalibrate", "--input", tensors, "--vector-col", "image", "--output",
+            str(tmp_path / "from-tensors"), *common)
     a = json.loads((tmp_path / "from-images" / "recalibrate.json").read_text())
     b = json.loads((tmp_path / "from-tensors" / "recalibrate.json").read_text())
     assert a["rows"] == b["rows"] == len(files)

@@ -63,8 +63,8 @@ def test_the_readme_sql_quick_start(repo, jar, tmp_path):
 
 
 def test_the_readme_image_commands(spark, repo, tmp_path):
-    """The README's image lines: the stats command (run in this JVM, its output moved to tmp) and
-    the Python block, against Pillow and the fractions oracle (test_images' helpers)."""
+    """The README's image lines: the stats command (run by the launcher, its output moved to tmp)
+    and the Python block, against Pillow and the fractions oracle (test_images' helpers)."""
     import json
     import shlex
 
@@ -78,7 +78,7 @@ def test_the_readme_image_commands(spark, repo, tmp_path):
     args = shlex.split(command)[1:]
     assert args[args.index("--output") + 1] == "out/photos"
     args[args.index("--output") + 1] = str(tmp_path / "photos")
-    assert run_job(spark, *args) == 0
+    run_job(repo, *args)
     stats = json.loads((tmp_path / "photos" / "stats.json").read_text())
     pngs = sorted((repo / "sample-data" / "images" / "photos").glob("*.png"))
     expected = pixel_moments((pillow_levels(p.read_bytes()) for p in pngs), 3)
