@@ -552,20 +552,30 @@ public final class BenchJob implements Callable<Integer> {
     List<String> command = List.of(python, "sample-data/images/torch_image_stats.py", "--dir",
         dir.toString(), "--workers", Integer.toString(workers), "--repeats",
         Integer.toString(repeats));
+    JsonNode json = torchJson(command, "  images");
+    return json == null ? null : medianOf(json.path("seconds"));
+  }
+
+  /**
+   * The last line of a torch script's standard output as JSON, or null (the reason printed after
+   * {@code section}) when the script cannot run: no {@code --python}, no torch.
+   */
+  private JsonNode torchJson(List<String> command, String section) {
     try {
       Process p = new ProcessBuilder(command).start();
       String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       String stderr = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
       if (p.waitFor() != 0) {
         String[] lines = stderr.strip().split("\n");
-        out.println("  images: torch comparison skipped (" + lines[lines.length - 1] + ")");
+        out.println(section + ": torch comparison skipped (" + String.join(" ", command) + ": "
+            + lines[lines.length - 1] + ")");
         return null;
       }
-      JsonNode json = new ObjectMapper().readTree(stdout.strip().lines().reduce((a, b) -> b)
+      return new ObjectMapper().readTree(stdout.strip().lines().reduce((a, b) -> b)
           .orElse("{}"));
-      return medianOf(json.path("seconds"));
     } catch (IOException e) {
-      out.println("  images: torch comparison skipped (" + python + ": " + e.getMessage() + ")");
+      out.println(section + ": torch comparison skipped (" + python + ": " + e.getMessage()
+          + ")");
       return null;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -809,31 +819,16 @@ public final class BenchJob implements Callable<Integer> {
     List<String> command = List.of(python, script.toString(), "--arch", arch, "--images", images,
         "--model", model, "--rows", Long.toString(rows), "--threads", Integer.toString(threads),
         "--repeats", Integer.toString(repeats));
-    try {
-      Process p = new ProcessBuilder(command).redirectErrorStream(false).start();
-      String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      String stderr = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-      if (p.waitFor() != 0) {
-        String[] lines = stderr.strip().split("\n");
-        out.println("recalibrate: torch comparison skipped (" + String.join(" ", command) + ": "
-            + lines[lines.length - 1] + ")");
-        return Map.of();
-      }
-      JsonNode json = new ObjectMapper().readTree(stdout.strip().lines().reduce((a, b) -> b)
-          .orElse("{}"));
-      Map<String, Double> medians = new LinkedHashMap<>();
-      medians.put("torch eager inference", medianOf(json.path("eager_s")));
-      medians.put("torch update_bn", medianOf(json.path("update_bn_s")));
-      out.println("recalibrate: torch " + json.path("torch").asText() + ", " + threads
-          + " threads, arch " + arch);
-      return medians;
-    } catch (IOException e) {
-      out.println("recalibrate: torch comparison skipped (" + python + ": " + e.getMessage() + ")");
-      return Map.of();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    JsonNode json = torchJson(command, "recalibrate");
+    if (json == null) {
       return Map.of();
     }
+    Map<String, Double> medians = new LinkedHashMap<>();
+    medians.put("torch eager inference", medianOf(json.path("eager_s")));
+    medians.put("torch update_bn", medianOf(json.path("update_bn_s")));
+    out.println("recalibrate: torch " + json.path("torch").asText() + ", " + threads
+        + " threads, arch " + arch);
+    return medians;
   }
 
   private static double medianOf(JsonNode seconds) {
