@@ -499,10 +499,37 @@ class DenseBlocksTest {
     }
   }
 
-  @Test
-  void addingDenseRowsAllocatesNothingOnceCompiled() {
+  /**
+   * Runs {@code round} until it allocates nothing (C2 has compiled the kernel and removed its
+   * vector boxes) or for up to 20 s, and returns the bytes the last round allocated on this thread.
+   */
+  private static long bytesAllocatedOnceCompiled(Runnable round) {
     com.sun.management.ThreadMXBean threads =
         (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+    long allocated = Long.MAX_VALUE;
+    long deadline = System.nanoTime() + 20_000_000_000L;
+    while (allocated != 0 && System.nanoTime() < deadline) {
+      long before = threads.getThreadAllocatedBytes(Thread.currentThread().getId());
+      round.run();
+      allocated = threads.getThreadAllocatedBytes(Thread.currentThread().getId()) - before;
+    }
+    return allocated;
+  }
+
+  /*
+   * What the two tests below guard is that no vector is boxed per row: a boxed vector is 64 bytes
+   * or more (its object and its array), once per group of positions and operation, so a kernel
+   * loop that boxes allocates hundreds of bytes per row. Usually the compiled kernel allocates
+   * nothing at all. But in about one JVM in five (seen in CI and here, in the 256-bit execution),
+   * C2 compiles the loops so that they box their sums once at the loop's exit: about 6 bytes per
+   * row (one box per group and sum per block of 1,024 rows), and that compilation stays. So the
+   * bound is 16 bytes per row, which the per-block boxes stay far under and any per-row box
+   * exceeds.
+   */
+  private static final long BYTES_PER_ROW_BOUND = 16;
+
+  @Test
+  void addingDenseRowsBoxesNoVectorPerRowOnceCompiled() {
     SplittableRandom r = new SplittableRandom(3);
     double[][] rows = new double[512][32];
     for (double[] row : rows) {
@@ -511,27 +538,20 @@ class DenseBlocksTest {
       }
     }
     MomentAccumulator acc = new MomentAccumulator(32);
-    long allocated = Long.MAX_VALUE;
-    // The kernel allocates vector boxes until C2 compiles it; then a round of 200,000 rows (195
-    // blocks and flushes) must allocate nothing. Give the JIT up to 30 s: on a loaded machine
-    // (the CI's two cores) 60 rounds of about 15 ms were once not enough.
-    long deadline = System.nanoTime() + 30_000_000_000L;
-    while (allocated != 0 && System.nanoTime() < deadline) {
-      long before = threads.getThreadAllocatedBytes(Thread.currentThread().getId());
-      for (int i = 0; i < 200_000; i++) {
+    int perRound = 200_000;
+    long allocated = bytesAllocatedOnceCompiled(() -> {
+      for (int i = 0; i < perRound; i++) {
         acc.addDense(rows[i & 511]);
       }
-      allocated = threads.getThreadAllocatedBytes(Thread.currentThread().getId()) - before;
-    }
-    assertEquals(0, allocated, "bytes allocated by 200,000 compiled dense rows");
+    });
+    assertTrue(allocated <= BYTES_PER_ROW_BOUND * perRound, allocated
+        + " bytes allocated by 200,000 compiled dense rows of 32 values");
   }
 
   @Test
-  void addingFloatsAllocatesNothingOnceCompiled() {
+  void addingFloatsBoxesNoVectorPerRowOnceCompiled() {
     // The same for the float kernel: rows of 32 floats (512 a call: whole blocks in place) and
     // channels-first items [16, 8, 196] (each channel's run as 49 rows of 4 lanes).
-    com.sun.management.ThreadMXBean threads =
-        (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
     SplittableRandom r = new SplittableRandom(4);
     float[] rows = new float[512 * 32];
     float[] items = new float[16 * 8 * 196];
@@ -543,16 +563,14 @@ class DenseBlocksTest {
     }
     MomentAccumulator byRows = new MomentAccumulator(32);
     MomentAccumulator byItems = new MomentAccumulator(8, MomentAccumulator.RUN_LANES);
-    long allocated = Long.MAX_VALUE;
-    long deadline = System.nanoTime() + 30_000_000_000L;
-    while (allocated != 0 && System.nanoTime() < deadline) {
-      long before = threads.getThreadAllocatedBytes(Thread.currentThread().getId());
+    long allocated = bytesAllocatedOnceCompiled(() -> {
       for (int i = 0; i < 400; i++) {
         byRows.addFloatRows(rows, 0, 512);
         byItems.addChannelsFirst(items, 0, 16, 196);
       }
-      allocated = threads.getThreadAllocatedBytes(Thread.currentThread().getId()) - before;
-    }
-    assertEquals(0, allocated, "bytes allocated by 204,800 rows and 6,400 items, compiled");
+    });
+    // 204,800 rows of 32 floats and 6,400 items (100,352 kernel rows of 4 lanes)
+    assertTrue(allocated <= BYTES_PER_ROW_BOUND * (204_800 + 100_352), allocated
+        + " bytes allocated by 204,800 rows and 6,400 items, compiled");
   }
 }
