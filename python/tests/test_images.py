@@ -54,7 +54,7 @@ def test_bad_images_fail_naming_them_or_are_skipped(spark, repo):
                                "img binary")
     with pytest.raises(normstats.NormstatsInputError, match="truncated or corrupt PNG"):
         normstats.image_stats(spark, df, "img")
-    result = normstats.image_stats(spark, df, "img", invalid="skip")
+    result = normstats.image_stats(spark, df, "img", handle_invalid="skip")
     assert (result.images, result.skipped) == (1, 2)
     assert result.mean == [e[0] for e in pixel_moments([pillow_levels(good)], 3)]
     with pytest.raises(IllegalArgumentException, match="not binary image bytes"):

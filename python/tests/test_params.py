@@ -56,3 +56,17 @@ def test_params_and_defaults_match_the_jvm(spark, name):
                 continue
             value = getattr(stage, getter)()
             assert value == (None if jvm_value is None else jvm_value), f"{name}.{getter}"
+
+
+def test_the_shared_defaults_are_the_frameworks():
+    """normstats/_defaults.py (generated from io.normstats.Defaults) holds PyTorch's and Keras'
+    defaults, which the wrappers' signatures and the JVM stages share."""
+    import sys
+
+    from normstats import _defaults
+
+    assert _defaults.EPSILON == 1e-5  # torch.nn.BatchNorm2d / LayerNorm / GroupNorm eps
+    assert _defaults.RMS_NORM_EPSILON == sys.float_info.epsilon  # torch.finfo(torch.float64).eps
+    assert _defaults.MOMENTUM == 0.1  # torch.nn.BatchNorm2d momentum
+    assert _defaults.KERAS_MOMENTUM == 0.99  # keras.layers.BatchNormalization momentum
+    assert _defaults.HANDLE_INVALID == "error"  # Spark ML's handleInvalid default

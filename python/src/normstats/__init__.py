@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, List, NamedTuple, Optional, Sequence, Union
 
+from normstats import _defaults
 from normstats._jvm import NormstatsInputError, jar_path, java_errors
 from normstats import ml  # registers io.normstats.ml for PySpark's loaders
 
@@ -118,7 +119,7 @@ class ImageStats(NamedTuple):
     images : int
         The images counted.
     skipped : int
-        The images left out (``invalid="skip"``).
+        The images left out (``handle_invalid="skip"``).
     """
 
     stats: "DataFrame"
@@ -130,7 +131,8 @@ class ImageStats(NamedTuple):
 
 def image_stats(spark: "SparkSession", path_or_df: Union[str, "DataFrame"],
                 image_col: Optional[str] = None, *, color: str = "rgb",
-                pixel_values: str = "unit", invalid: str = "error",
+                pixel_values: str = "unit",
+                handle_invalid: str = _defaults.HANDLE_INVALID,
                 resize: Optional[int] = None,
                 center_crop: Optional[Union[int, Sequence[int]]] = None) -> ImageStats:
     """The exact per-channel mean and standard deviation of an image dataset.
@@ -159,7 +161,7 @@ def image_stats(spark: "SparkSession", path_or_df: Union[str, "DataFrame"],
     pixel_values : {"unit", "raw"}
         Values in [0, 1] as torchvision's ``ToTensor`` gives them (level / 255, 16-bit level /
         65535), or the stored levels.
-    invalid : {"error", "skip"}
+    handle_invalid : {"error", "skip"}
         Fail on an image that cannot be decoded, or leave it out and count it.
     resize : int, optional
         First resize each image, its shorter side to this, as ``transforms.Resize(resize)`` on a
@@ -176,12 +178,12 @@ def image_stats(spark: "SparkSession", path_or_df: Union[str, "DataFrame"],
     Raises
     ------
     ValueError
-        For an unknown ``invalid``, or a DataFrame without ``image_col``.
+        For an unknown ``handle_invalid``, or a DataFrame without ``image_col``.
     pyspark.errors.IllegalArgumentException
         For a missing path or column, a column of another type, no image files, or an unknown
         ``color`` or ``pixel_values`` (the JVM's message).
     normstats.NormstatsInputError
-        For an image that cannot be decoded (naming it) when ``invalid="error"``, images of
+        For an image that cannot be decoded (naming it) when ``handle_invalid="error"``, images of
         different channels with ``color="keep"``, or of 8 and 16 bits with ``pixel_values="raw"``.
     NotImplementedError
         Over Spark Connect, which cannot call the JVM.
@@ -191,8 +193,8 @@ def image_stats(spark: "SparkSession", path_or_df: Union[str, "DataFrame"],
     if is_remote():
         raise NotImplementedError("image_stats needs a classic SparkSession: Spark Connect "
                                   "cannot call the normstats JVM API")
-    if invalid not in ("error", "skip"):
-        raise ValueError(f"invalid must be 'error' or 'skip', not {invalid!r}")
+    if handle_invalid not in ("error", "skip"):
+        raise ValueError(f"handle_invalid must be 'error' or 'skip', not {handle_invalid!r}")
     crop = ([center_crop, center_crop] if isinstance(center_crop, int)
             else list(center_crop) if center_crop is not None else [0, 0])
     if len(crop) != 2 or not all(isinstance(s, int) and s > 0 for s in crop) and crop != [0, 0]:
@@ -211,7 +213,7 @@ def image_stats(spark: "SparkSession", path_or_df: Union[str, "DataFrame"],
     with java_errors():
         images = jvm.io.normstats.sql.ExactStats.images(
             spark._jsparkSession, path, jdf, image_col, color, pixel_values,  # type: ignore[attr-defined]
-            invalid == "skip", resize or 0, crop[0], crop[1])
+            handle_invalid == "skip", resize or 0, crop[0], crop[1])
     result = images.result()
     return ImageStats(DataFrame(images.table(), spark), list(result.normalizeMean()),
                       list(result.normalizeStd()), int(result.images()), int(result.skipped()))

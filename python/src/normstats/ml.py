@@ -29,6 +29,7 @@ from pyspark.ml.util import JavaMLReadable, JavaMLReader, JavaMLWritable, MLRead
 from pyspark.ml.wrapper import JavaEstimator, JavaModel, JavaTransformer
 from pyspark.sql import DataFrame, is_remote
 
+from normstats import _defaults
 from normstats._jvm import java_errors
 
 if TYPE_CHECKING:
@@ -117,7 +118,7 @@ class _NormParams(_ColumnParams, HasHandleInvalid):
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
-        self._setDefault(handleInvalid="error", outputType="vector")
+        self._setDefault(handleInvalid=_defaults.HANDLE_INVALID, outputType=_defaults.OUTPUT_TYPE)
 
     def getEpsilon(self) -> float:
         """The epsilon."""
@@ -140,58 +141,82 @@ class _NormParams(_ColumnParams, HasHandleInvalid):
         return self._set(outputType=value)
 
 
-class _BatchNormParams(_NormParams):
-    """The params of :class:`BatchNorm` and :class:`BatchNormModel`."""
+class _HasVarianceMode(Params):
+    """varianceMode, as the JVM trait ``io.normstats.ml.param.HasVarianceMode``."""
 
     varianceMode: Param[str] = Param(
         Params._dummy(), "varianceMode", "'population' (/n, what BatchNorm normalizes with) or "
-        "'sample' (/(n-1), as StandardScaler)", typeConverter=TypeConverters.toString)
-    numChannels: Param[int] = Param(
-        Params._dummy(), "numChannels", "channels C of the channel-major input vectors: one "
-        "statistic per channel (BatchNorm2d); unset: one per element (BatchNorm1d)",
-        typeConverter=TypeConverters.toInt)
-    weight: Param[Vector] = Param(
-        Params._dummy(), "weight", "gamma, the scale applied after normalizing, one per feature "
-        "or channel (default: ones)", typeConverter=TypeConverters.toVector)
-    bias: Param[Vector] = Param(
-        Params._dummy(), "bias", "beta, the shift applied after normalizing, one per feature or "
-        "channel (default: zeros)", typeConverter=TypeConverters.toVector)
+        "'sample' (/(n-1), as StandardScaler and PyTorch's running_var)",
+        typeConverter=TypeConverters.toString)
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
-        self._setDefault(epsilon=1e-5, varianceMode="population")
+        self._setDefault(varianceMode=_defaults.VARIANCE_MODE)
 
     def getVarianceMode(self) -> str:
         """'population' or 'sample'."""
         return self.getOrDefault(self.varianceMode)
 
+    def setVarianceMode(self, value: str) -> Any:
+        """Sets the variance: 'population' (/n) or 'sample' (/(n-1))."""
+        return self._set(varianceMode=value)
+
+
+class _HasNumChannels(Params):
+    """numChannels, as the JVM trait ``io.normstats.ml.param.HasNumChannels``."""
+
+    numChannels: Param[int] = Param(
+        Params._dummy(), "numChannels", "channels C of the channel-major input vectors (length "
+        "C*H*W): one statistic per channel (BatchNorm2d); unset: every element a channel "
+        "(BatchNorm1d)", typeConverter=TypeConverters.toInt)
+
     def getNumChannels(self) -> int:
-        """The channels C; 0 when unset (one statistic per element), as the JVM's getter."""
+        """The channels C; 0 when unset (every element a channel), as the JVM's getter."""
         return self.getOrDefault(self.numChannels) if self.isDefined(self.numChannels) else 0
+
+    def setNumChannels(self, value: int) -> Any:
+        """Sets C: vectors of C channel-major channels."""
+        return self._set(numChannels=value)
+
+
+class _HasWeight(Params):
+    """weight (gamma), as the JVM trait ``io.normstats.ml.param.HasWeight``."""
+
+    weight: Param[Vector] = Param(
+        Params._dummy(), "weight", "gamma, the scale applied after normalizing, one per channel "
+        "or element (default: ones)", typeConverter=TypeConverters.toVector)
 
     def getWeight(self) -> Optional[Vector]:
         """Gamma; None when unset (ones), as the JVM's getter returns null."""
         return self.getOrDefault(self.weight) if self.isDefined(self.weight) else None
 
+    def setWeight(self, value: Vector) -> Any:
+        """Sets gamma, one value per channel (per element without numChannels)."""
+        return self._set(weight=value)
+
+
+class _HasBias(Params):
+    """bias (beta), as the JVM trait ``io.normstats.ml.param.HasBias``."""
+
+    bias: Param[Vector] = Param(
+        Params._dummy(), "bias", "beta, the shift applied after normalizing, one per channel or "
+        "element (default: zeros)", typeConverter=TypeConverters.toVector)
+
     def getBias(self) -> Optional[Vector]:
         """Beta; None when unset (zeros), as the JVM's getter returns null."""
         return self.getOrDefault(self.bias) if self.isDefined(self.bias) else None
 
-    def setVarianceMode(self, value: str) -> Any:
-        """Sets the variance: 'population' (/n) or 'sample' (/(n-1))."""
-        return self._set(varianceMode=value)
-
-    def setNumChannels(self, value: int) -> Any:
-        """Sets C: one statistic per channel of C channel-major channels (BatchNorm2d)."""
-        return self._set(numChannels=value)
-
-    def setWeight(self, value: Vector) -> Any:
-        """Sets gamma, one value per feature (or per channel with numChannels)."""
-        return self._set(weight=value)
-
     def setBias(self, value: Vector) -> Any:
-        """Sets beta, one value per feature (or per channel with numChannels)."""
+        """Sets beta, one value per channel (per element without numChannels)."""
         return self._set(bias=value)
+
+
+class _BatchNormParams(_NormParams, _HasVarianceMode, _HasNumChannels, _HasWeight, _HasBias):
+    """The params of :class:`BatchNorm` and :class:`BatchNormModel`."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self._setDefault(epsilon=_defaults.EPSILON)
 
 
 class BatchNorm(JavaEstimator["BatchNormModel"], _BatchNormParams, _Readable["BatchNorm"],
@@ -246,10 +271,10 @@ class BatchNorm(JavaEstimator["BatchNormModel"], _BatchNormParams, _Readable["Ba
 
     @keyword_only
     def __init__(self, *, inputCol: Optional[str] = None, outputCol: Optional[str] = None,
-                 epsilon: float = 1e-5, varianceMode: str = "population",
+                 epsilon: float = _defaults.EPSILON, varianceMode: str = _defaults.VARIANCE_MODE,
                  numChannels: Optional[int] = None, weight: Optional[Vector] = None,
-                 bias: Optional[Vector] = None, handleInvalid: str = "error",
-                 outputType: str = "vector") -> None:
+                 bias: Optional[Vector] = None, handleInvalid: str = _defaults.HANDLE_INVALID,
+                 outputType: str = _defaults.OUTPUT_TYPE) -> None:
         super().__init__()
         self._java_obj = self._new_java_obj(f"{_JAVA_PACKAGE}.BatchNorm", self.uid)
         kwargs = self._input_kwargs
@@ -257,10 +282,10 @@ class BatchNorm(JavaEstimator["BatchNormModel"], _BatchNormParams, _Readable["Ba
 
     @keyword_only
     def setParams(self, *, inputCol: Optional[str] = None, outputCol: Optional[str] = None,
-                  epsilon: float = 1e-5, varianceMode: str = "population",
+                  epsilon: float = _defaults.EPSILON, varianceMode: str = _defaults.VARIANCE_MODE,
                   numChannels: Optional[int] = None, weight: Optional[Vector] = None,
-                  bias: Optional[Vector] = None, handleInvalid: str = "error",
-                  outputType: str = "vector") -> "BatchNorm":
+                  bias: Optional[Vector] = None, handleInvalid: str = _defaults.HANDLE_INVALID,
+                  outputType: str = _defaults.OUTPUT_TYPE) -> "BatchNorm":
         """Sets the given params (keyword arguments only)."""
         kwargs = self._input_kwargs
         return self._set(**kwargs)
@@ -358,7 +383,8 @@ class BatchNormModel(JavaModel, _BatchNormParams, _Readable["BatchNormModel"], J
         return self._call_java("variance")
 
 
-class LayerNorm(JavaTransformer, _NormParams, _Readable["LayerNorm"], JavaMLWritable):
+class LayerNorm(JavaTransformer, _NormParams, _HasNumChannels, _HasWeight, _HasBias,
+                _Readable["LayerNorm"], JavaMLWritable):
     """LayerNorm, and GroupNorm with ``numGroups``: each row normalized with its own statistics.
 
     ``y = weight * (x - mean) / sqrt(var + epsilon) + bias`` with the mean and the biased variance
@@ -373,8 +399,8 @@ class LayerNorm(JavaTransformer, _NormParams, _Readable["LayerNorm"], JavaMLWrit
     numGroups : int, default 1
         G groups of consecutive channels, normalized separately; G must divide C.
     numChannels : int, optional
-        Channels C of the channel-major vector (default: its length, every element a channel);
-        C must divide the vector length.
+        Channels C of the channel-major vector (unset: every element a channel, and the getter
+        gives 0 as the JVM's); C must divide the vector length.
     weight, bias : Vector, optional
         C values each (default ones and zeros).
     handleInvalid : {"error", "skip", "keep"}, default "error"
@@ -384,35 +410,29 @@ class LayerNorm(JavaTransformer, _NormParams, _Readable["LayerNorm"], JavaMLWrit
     numGroups: Param[int] = Param(
         Params._dummy(), "numGroups", "groups of consecutive channels normalized separately: 1 "
         "for LayerNorm, G for GroupNorm", typeConverter=TypeConverters.toInt)
-    numChannels: Param[int] = Param(
-        Params._dummy(), "numChannels", "channels C of the channel-major vector (default: its "
-        "length, every element a channel); weight and bias have C values",
-        typeConverter=TypeConverters.toInt)
-    weight: Param[Vector] = Param(
-        Params._dummy(), "weight", "gamma, one per channel (default: ones)",
-        typeConverter=TypeConverters.toVector)
-    bias: Param[Vector] = Param(
-        Params._dummy(), "bias", "beta, one per channel (default: zeros)",
-        typeConverter=TypeConverters.toVector)
 
     _input_kwargs: Dict[str, Any]
 
     @keyword_only
     def __init__(self, *, inputCol: Optional[str] = None, outputCol: Optional[str] = None,
-                 epsilon: float = 1e-5, numGroups: int = 1, numChannels: Optional[int] = None,
+                 epsilon: float = _defaults.EPSILON, numGroups: int = _defaults.NUM_GROUPS,
+                 numChannels: Optional[int] = None,
                  weight: Optional[Vector] = None, bias: Optional[Vector] = None,
-                 handleInvalid: str = "error", outputType: str = "vector") -> None:
+                 handleInvalid: str = _defaults.HANDLE_INVALID,
+                 outputType: str = _defaults.OUTPUT_TYPE) -> None:
         super().__init__()
         self._java_obj = self._new_java_obj(f"{_JAVA_PACKAGE}.LayerNorm", self.uid)
-        self._setDefault(epsilon=1e-5, numGroups=1)
+        self._setDefault(epsilon=_defaults.EPSILON, numGroups=_defaults.NUM_GROUPS)
         kwargs = self._input_kwargs
         self.setParams(**kwargs)
 
     @keyword_only
     def setParams(self, *, inputCol: Optional[str] = None, outputCol: Optional[str] = None,
-                  epsilon: float = 1e-5, numGroups: int = 1, numChannels: Optional[int] = None,
+                  epsilon: float = _defaults.EPSILON, numGroups: int = _defaults.NUM_GROUPS,
+                  numChannels: Optional[int] = None,
                   weight: Optional[Vector] = None, bias: Optional[Vector] = None,
-                  handleInvalid: str = "error", outputType: str = "vector") -> "LayerNorm":
+                  handleInvalid: str = _defaults.HANDLE_INVALID,
+                  outputType: str = _defaults.OUTPUT_TYPE) -> "LayerNorm":
         """Sets the given params (keyword arguments only)."""
         kwargs = self._input_kwargs
         return self._set(**kwargs)
@@ -421,40 +441,17 @@ class LayerNorm(JavaTransformer, _NormParams, _Readable["LayerNorm"], JavaMLWrit
         """The groups G."""
         return self.getOrDefault(self.numGroups)
 
-    def getNumChannels(self) -> Optional[int]:
-        """The channels C; None when unset (every element a channel)."""
-        return self.getOrDefault(self.numChannels) if self.isDefined(self.numChannels) else None
-
-    def getWeight(self) -> Optional[Vector]:
-        """Gamma; None when unset (ones)."""
-        return self.getOrDefault(self.weight) if self.isDefined(self.weight) else None
-
-    def getBias(self) -> Optional[Vector]:
-        """Beta; None when unset (zeros)."""
-        return self.getOrDefault(self.bias) if self.isDefined(self.bias) else None
-
     def setNumGroups(self, value: int) -> "LayerNorm":
         """Sets G (1: LayerNorm; more: GroupNorm)."""
         return self._set(numGroups=value)
 
-    def setNumChannels(self, value: int) -> "LayerNorm":
-        """Sets C."""
-        return self._set(numChannels=value)
-
-    def setWeight(self, value: Vector) -> "LayerNorm":
-        """Sets gamma, C values."""
-        return self._set(weight=value)
-
-    def setBias(self, value: Vector) -> "LayerNorm":
-        """Sets beta, C values."""
-        return self._set(bias=value)
-
 
 #: PyTorch's default RMSNorm epsilon for float64 inputs, torch.finfo(torch.float64).eps.
-RMS_NORM_DEFAULT_EPSILON = 2.220446049250313e-16
+RMS_NORM_DEFAULT_EPSILON = _defaults.RMS_NORM_EPSILON
 
 
-class RMSNorm(JavaTransformer, _NormParams, _Readable["RMSNorm"], JavaMLWritable):
+class RMSNorm(JavaTransformer, _NormParams, _HasWeight, _Readable["RMSNorm"],
+              JavaMLWritable):
     """RMSNorm (Zhang & Sennrich 2019, arXiv:1910.07467): ``y = weight * x / sqrt(mean(x^2) + eps)``.
 
     Per row, as PyTorch's ``RMSNorm`` computes it.
@@ -470,16 +467,13 @@ class RMSNorm(JavaTransformer, _NormParams, _Readable["RMSNorm"], JavaMLWritable
     outputType : {"vector", "array"}, default "vector"
     """
 
-    weight: Param[Vector] = Param(
-        Params._dummy(), "weight", "gamma, one per element (default: ones)",
-        typeConverter=TypeConverters.toVector)
-
     _input_kwargs: Dict[str, Any]
 
     @keyword_only
     def __init__(self, *, inputCol: Optional[str] = None, outputCol: Optional[str] = None,
                  epsilon: float = RMS_NORM_DEFAULT_EPSILON, weight: Optional[Vector] = None,
-                 handleInvalid: str = "error", outputType: str = "vector") -> None:
+                 handleInvalid: str = _defaults.HANDLE_INVALID,
+                 outputType: str = _defaults.OUTPUT_TYPE) -> None:
         super().__init__()
         self._java_obj = self._new_java_obj(f"{_JAVA_PACKAGE}.RMSNorm", self.uid)
         self._setDefault(epsilon=RMS_NORM_DEFAULT_EPSILON)
@@ -489,18 +483,11 @@ class RMSNorm(JavaTransformer, _NormParams, _Readable["RMSNorm"], JavaMLWritable
     @keyword_only
     def setParams(self, *, inputCol: Optional[str] = None, outputCol: Optional[str] = None,
                   epsilon: float = RMS_NORM_DEFAULT_EPSILON, weight: Optional[Vector] = None,
-                  handleInvalid: str = "error", outputType: str = "vector") -> "RMSNorm":
+                  handleInvalid: str = _defaults.HANDLE_INVALID,
+                  outputType: str = _defaults.OUTPUT_TYPE) -> "RMSNorm":
         """Sets the given params (keyword arguments only)."""
         kwargs = self._input_kwargs
         return self._set(**kwargs)
-
-    def getWeight(self) -> Optional[Vector]:
-        """Gamma; None when unset (ones)."""
-        return self.getOrDefault(self.weight) if self.isDefined(self.weight) else None
-
-    def setWeight(self, value: Vector) -> "RMSNorm":
-        """Sets gamma, one value per element."""
-        return self._set(weight=value)
 
 
 class _NetworkParams(_ColumnParams):
@@ -518,7 +505,7 @@ class _NetworkParams(_ColumnParams):
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
-        self._setDefault(batchSize=64)
+        self._setDefault(batchSize=_defaults.BATCH_SIZE)
 
     def getBatchSize(self) -> int:
         """Rows per ONNX Runtime run."""
@@ -563,7 +550,8 @@ class RecalibratedLayer:
 
 
 class BatchNormRecalibration(JavaEstimator["RecalibratedNetworkModel"], _NetworkParams,
-                             _Readable["BatchNormRecalibration"], JavaMLWritable):
+                             _HasVarianceMode, _Readable["BatchNormRecalibration"],
+                             JavaMLWritable):
     """Recalibrates every BatchNormalization layer of a trained ONNX network on a DataFrame.
 
     ``fit`` computes, bottom-up one level per distributed pass, the exact mean and variance of
@@ -607,9 +595,6 @@ class BatchNormRecalibration(JavaEstimator["RecalibratedNetworkModel"], _Network
     modelPath: Param[str] = Param(
         Params._dummy(), "modelPath", "the ONNX model whose BatchNormalization layers are "
         "recalibrated (read when fitting)", typeConverter=TypeConverters.toString)
-    varianceMode: Param[str] = Param(
-        Params._dummy(), "varianceMode", "'population' (/n, what BatchNorm normalizes with) or "
-        "'sample' (/(n-1), as StandardScaler)", typeConverter=TypeConverters.toString)
     layers: Param[List[str]] = Param(
         Params._dummy(), "layers", "globs of the BatchNormalization layers to recompute (node "
         "names or parameter prefixes; * any characters, ? one); empty for all",
@@ -622,22 +607,22 @@ class BatchNormRecalibration(JavaEstimator["RecalibratedNetworkModel"], _Network
 
     @keyword_only
     def __init__(self, *, modelPath: Optional[str] = None, inputCol: Optional[str] = None,
-                 outputCol: Optional[str] = None, varianceMode: str = "population",
-                 batchSize: int = 64, inputName: Optional[str] = None,
+                 outputCol: Optional[str] = None, varianceMode: str = _defaults.VARIANCE_MODE,
+                 batchSize: int = _defaults.BATCH_SIZE, inputName: Optional[str] = None,
                  outputName: Optional[str] = None, layers: Optional[List[str]] = None,
-                 priorWeight: float = 0.0) -> None:
+                 priorWeight: float = _defaults.PRIOR_WEIGHT) -> None:
         super().__init__()
         self._java_obj = self._new_java_obj(f"{_JAVA_PACKAGE}.BatchNormRecalibration", self.uid)
-        self._setDefault(varianceMode="population", layers=[], priorWeight=0.0)
+        self._setDefault(layers=[], priorWeight=_defaults.PRIOR_WEIGHT)
         kwargs = self._input_kwargs
         self.setParams(**kwargs)
 
     @keyword_only
     def setParams(self, *, modelPath: Optional[str] = None, inputCol: Optional[str] = None,
-                  outputCol: Optional[str] = None, varianceMode: str = "population",
-                  batchSize: int = 64, inputName: Optional[str] = None,
+                  outputCol: Optional[str] = None, varianceMode: str = _defaults.VARIANCE_MODE,
+                  batchSize: int = _defaults.BATCH_SIZE, inputName: Optional[str] = None,
                   outputName: Optional[str] = None, layers: Optional[List[str]] = None,
-                  priorWeight: float = 0.0) -> "BatchNormRecalibration":
+                  priorWeight: float = _defaults.PRIOR_WEIGHT) -> "BatchNormRecalibration":
         """Sets the given params (keyword arguments only)."""
         kwargs = self._input_kwargs
         return self._set(**kwargs)
@@ -646,17 +631,9 @@ class BatchNormRecalibration(JavaEstimator["RecalibratedNetworkModel"], _Network
         """The .onnx file."""
         return self.getOrDefault(self.modelPath)
 
-    def getVarianceMode(self) -> str:
-        """'population' or 'sample'."""
-        return self.getOrDefault(self.varianceMode)
-
     def setModelPath(self, value: str) -> "BatchNormRecalibration":
         """Sets the .onnx file."""
         return self._set(modelPath=value)
-
-    def setVarianceMode(self, value: str) -> "BatchNormRecalibration":
-        """Sets the variance stored: 'population' (/n) or 'sample' (/(n-1))."""
-        return self._set(varianceMode=value)
 
     def getLayers(self) -> List[str]:
         """The globs of the layers recomputed; empty for all."""

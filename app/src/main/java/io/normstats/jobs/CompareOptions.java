@@ -31,15 +31,15 @@ public final class CompareOptions {
       + "has one row).")
   boolean keepLast;
 
-  @Option(names = "--momentum", defaultValue = "0.1", paramLabel = "A",
+  @Option(names = "--momentum", paramLabel = "A",
       description = "PyTorch BatchNorm momentum (default: ${DEFAULT-VALUE}).")
   double momentum;
 
-  @Option(names = "--keras-momentum", defaultValue = "0.99", paramLabel = "B",
+  @Option(names = "--keras-momentum", paramLabel = "B",
       description = "Keras BatchNormalization momentum (default: ${DEFAULT-VALUE}).")
   double kerasMomentum;
 
-  @Option(names = "--epsilon", defaultValue = "1e-5", paramLabel = "EPS",
+  @Option(names = "--epsilon", paramLabel = "EPS",
       description = "BatchNorm epsilon (default: ${DEFAULT-VALUE}, as PyTorch).")
   double epsilon;
 

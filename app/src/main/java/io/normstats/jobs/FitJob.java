@@ -37,19 +37,19 @@ import picocli.CommandLine.Option;
 public final class FitJob implements Callable<Integer> {
   @Mixin InputOptions in;
 
-  @Option(names = "--epsilon", defaultValue = "1e-5", paramLabel = "EPS",
+  @Option(names = "--epsilon", paramLabel = "EPS",
       description = "Added to the variance when normalizing (default: ${DEFAULT-VALUE}).")
   double epsilon;
 
-  @Option(names = "--channels", paramLabel = "C",
+  @Option(names = "--num-channels", paramLabel = "C",
       description = "One statistic per channel of C channel-major channels (BatchNorm2d).")
   Integer channels;
 
-  @Option(names = "--variance", defaultValue = "population", paramLabel = "MODE",
+  @Option(names = "--variance-mode", paramLabel = "MODE",
       description = "population (/n, default) or sample (/(n-1)).")
   String variance;
 
-  @Option(names = "--invalid", defaultValue = "error", paramLabel = "MODE",
+  @Option(names = "--handle-invalid", paramLabel = "MODE",
       description = "error|skip|keep: fail on a NaN/null, leave such rows out, or leave such "
           + "values out (default: ${DEFAULT-VALUE}).")
   String invalid;
@@ -66,8 +66,8 @@ public final class FitJob implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    check("--variance", variance, "population", "sample");
-    check("--invalid", invalid, "error", "skip", "keep");
+    check("--variance-mode", variance, "population", "sample");
+    check("--handle-invalid", invalid, "error", "skip", "keep");
     check("--safetensors-dtype", dtype, "F32", "F64");
     if (!(epsilon >= 0)) {
       throw InputException.usage("--epsilon must be >= 0: " + epsilon);

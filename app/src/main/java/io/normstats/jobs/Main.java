@@ -25,6 +25,16 @@ public final class Main implements Runnable {
     throw new CommandLine.ParameterException(spec.commandLine(), "name a job, e.g. 'stats'");
   }
 
+  /**
+   * The jobs' command line, its shared options' defaults from {@link io.normstats.Defaults}
+   * ({@link OptionDefaults}).
+   */
+  static CommandLine commandLine() {
+    CommandLine cli = new CommandLine(new Main());
+    cli.setDefaultValueProvider(new OptionDefaults());
+    return cli;
+  }
+
   /** Runs the command line and returns the exit code, without exiting the JVM. */
   public static int run(String... args) {
     return run(new PrintWriter(System.err, true), args);
@@ -35,7 +45,7 @@ public final class Main implements Runnable {
    * exiting the JVM (a SparkSession it started stays up for the next call).
    */
   public static int run(PrintWriter err, String... args) {
-    CommandLine cli = new CommandLine(new Main());
+    CommandLine cli = commandLine();
     cli.setErr(err);
     // A usage error is one line too, with where to look, not the whole help text.
     cli.setParameterExceptionHandler((e, args1) -> {

@@ -39,17 +39,17 @@ public final class NetworkOptions {
       description = "The model input the rows feed (default: the model's only input).")
   String inputName;
 
-  @Option(names = "--batch-size", defaultValue = "64", paramLabel = "B",
+  @Option(names = "--batch-size", paramLabel = "B",
       description = "Rows per ONNX Runtime run (default: ${DEFAULT-VALUE}); the results do not "
           + "depend on it.")
   int batchSize;
 
-  @Option(names = "--variance", defaultValue = "population", paramLabel = "MODE",
+  @Option(names = "--variance-mode", paramLabel = "MODE",
       description = "population (/n, what BatchNorm normalizes with; default) or sample "
           + "(/(n-1), as PyTorch's running_var): the variance written to the model.")
   String variance;
 
-  @Option(names = "--precise-bn-batch-size", defaultValue = "32", paramLabel = "M",
+  @Option(names = "--precise-bn-batch-size", paramLabel = "M",
       description = "Minibatch size of the precise_bn approximation (default: "
           + "${DEFAULT-VALUE}).")
   int preciseBnBatchSize;
@@ -105,7 +105,7 @@ public final class NetworkOptions {
   RecalibrateControls controls;
 
   NetworkRecalibration.Settings settings() {
-    FitJob.check("--variance", variance, "population", "sample");
+    FitJob.check("--variance-mode", variance, "population", "sample");
     if (controls != null) {
       controls.approximations();
     }

@@ -82,7 +82,7 @@ public final class NormalizeJob implements Callable<Integer> {
           + "float-array (array<float>, float32 as PyTorch tensors, half the size).")
   String vectorType;
 
-  @Option(names = "--invalid", defaultValue = "error", paramLabel = "MODE",
+  @Option(names = "--handle-invalid", paramLabel = "MODE",
       description = "error|skip|keep for --layer-norm/--group-norm/--rms-norm: fail on a NaN or "
           + "null, drop the row, or output NaN/null (default: ${DEFAULT-VALUE}; a model keeps "
           + "its own).")
@@ -93,7 +93,7 @@ public final class NormalizeJob implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     FitJob.check("--output-format", outputFormat, "parquet", "json", "csv");
-    FitJob.check("--invalid", invalid, "error", "skip", "keep");
+    FitJob.check("--handle-invalid", invalid, "error", "skip", "keep");
     if (vectorType != null) {
       FitJob.check("--vector-type", vectorType, "vector", "array", "float-array");
       if (outputFormat.equals("csv")) {

@@ -19,7 +19,7 @@ public final class RecalibrateControls {
           + "as net.layer4.*; * any characters, ? one); the others keep their stored statistics.")
   List<String> layers;
 
-  @Option(names = "--prior-weight", defaultValue = "0", paramLabel = "W",
+  @Option(names = "--prior-weight", paramLabel = "W",
       description = "Mix the stored statistics in, bottom-up: W * stored + (1 - W) * exact for "
           + "mean and variance, W in [0, 1] (default: ${DEFAULT-VALUE}, exact).")
   double priorWeight;

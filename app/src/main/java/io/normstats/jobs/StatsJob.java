@@ -35,7 +35,7 @@ import picocli.CommandLine.Option;
             + "BatchNorm uses, correctly rounded and identical for any partitioning.",
         "Writes DIR/stats.json, DIR/stats.parquet and the exact state in DIR/state/."},
     exitCodeListHeading = "Exit codes:%n",
-    exitCodeList = {"0:done", "1:bad data (NaN/null with --invalid error, vectors of different "
+    exitCodeList = {"0:done", "1:bad data (NaN/null with --handle-invalid error, vectors of different "
         + "lengths, unreadable file, a corrupt image)", "2:usage error (options, missing input, unknown or "
         + "non-numeric column, existing output)"})
 public final class StatsJob implements Callable<Integer> {
@@ -52,7 +52,7 @@ public final class StatsJob implements Callable<Integer> {
       description = "Repartition the input into N partitions first.")
   Integer partitions;
 
-  @Option(names = "--channels", paramLabel = "C",
+  @Option(names = "--num-channels", paramLabel = "C",
       description = "Statistics per channel (BatchNorm2d): the vector column holds C channels of "
           + "H*W values each, channel-major.")
   Integer channels;
@@ -69,7 +69,7 @@ public final class StatsJob implements Callable<Integer> {
           + "features, channels or group-by columns, or has counted this input already.")
   String previous;
 
-  @Option(names = "--invalid", defaultValue = "error", paramLabel = "MODE",
+  @Option(names = "--handle-invalid", paramLabel = "MODE",
       converter = InvalidConverter.class,
       description = "error|skip: stop on a NaN, infinity or null (an image that cannot be decoded),"
           + " or leave them out and count them (default: ${DEFAULT-VALUE}).")
@@ -120,7 +120,7 @@ public final class StatsJob implements Callable<Integer> {
         result = state.result();
       }
       if (invalid == Invalid.ERROR) {
-        checkNoInvalid(result, "pass --invalid skip to leave them out");
+        checkNoInvalid(result, "pass --handle-invalid skip to leave them out");
       }
       StatsOutput.write(session, result, out);
       StatsState.write(session, state, out);
@@ -146,7 +146,7 @@ public final class StatsJob implements Callable<Integer> {
   private void imageStats(SparkSession session, OutputDirectory out, long start)
       throws IOException {
     for (Object[] o : new Object[][] {{"--features", in.features}, {"--vector-col", in.vectorCol},
-        {"--channels", channels}, {"--group-by", groupBy}, {"--previous", previous},
+        {"--num-channels", channels}, {"--group-by", groupBy}, {"--previous", previous},
         {"--normalize", image.normalize}}) {
       if (o[1] != null) {
         throw InputException.usage(o[0] + " does not apply to images (their channels are the "
@@ -239,7 +239,7 @@ public final class StatsJob implements Callable<Integer> {
     if (invalid == Invalid.ERROR) {
       for (GroupedStatistics.Group g : groups) {
         checkNoInvalid(new ExactStatistics.Result(g.rows(), g.features()),
-            "pass --invalid skip to leave them out (group " + g.key() + ")");
+            "pass --handle-invalid skip to leave them out (group " + g.key() + ")");
       }
     }
     StatsOutput.writeGrouped(session, keys, groups, out);

@@ -152,7 +152,7 @@ class StatsLauncherIT {
     Launcher.Result r = launch("stats", "--help");
     assertEquals(0, r.exitCode(), r.stderr());
     for (String option : List.of("--input", "--format", "--features", "--vector-col",
-        "--partitions", "--invalid", "--output", "--overwrite", "--master")) {
+        "--partitions", "--handle-invalid", "--output", "--overwrite", "--master")) {
       assertTrue(r.stdout().contains(option), option + " in " + r.stdout());
     }
   }

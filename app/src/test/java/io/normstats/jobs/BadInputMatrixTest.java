@@ -193,7 +193,7 @@ class BadInputMatrixTest {
         + "(1 more features have some); minibatch statistics need complete rows");
     cases.add(new Case("NaN, Infinity and null", invalid, List.of(), each(
         Expect.error(1, "feature 'a' has 2 NaN or infinite and 0 null values (1 more features have "
-            + "some); pass --invalid skip"),
+            + "some); pass --handle-invalid skip"),
         minibatchNeedsRows, minibatchNeedsRows,
         Expect.error(1, "column 'features' has 2 NaN or infinite and 0 null values in features[0]"),
         Expect.error(1, "column 'features' has a NaN or infinite value"))));
@@ -212,7 +212,7 @@ class BadInputMatrixTest {
       assertEquals(Vectors.dense(0, 0), bn.variance());
     }));
     skipped.put("normalize", Expect.ok(out -> assertEquals(1, normalized(out).size())));
-    cases.add(new Case("NaN, Infinity and null, skipped", invalid, List.of("--invalid", "skip"),
+    cases.add(new Case("NaN, Infinity and null, skipped", invalid, List.of("--handle-invalid", "skip"),
         skipped));
 
     Path raggedRows = write("ragged-rows.csv", "a,b\n1,2\n3\n4,5\n");

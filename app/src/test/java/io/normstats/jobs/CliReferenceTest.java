@@ -20,7 +20,7 @@ class CliReferenceTest {
 
   /** The page: an introduction, then per job its one-line summary and its full help text. */
   static String render() {
-    CommandLine cli = new CommandLine(new Main());
+    CommandLine cli = Main.commandLine();
     StringBuilder page = new StringBuilder();
     page.append("# CLI reference\n\n")
         .append("<!-- Generated from the picocli declarations by CliReferenceTest; do not edit. -->\n\n")

@@ -82,8 +82,8 @@ class FitNormalizeJobTest {
     // per channel (one channel of 784 pixels), sample variance
     Path stats1 = tmp.resolve("stats-channel");
     Path model1 = tmp.resolve("model-channel");
-    ok("stats", "--input", SAMPLE, "--channels", "1", "--output", stats1.toString());
-    ok("fit", "--input", SAMPLE, "--channels", "1", "--variance", "sample", "--output",
+    ok("stats", "--input", SAMPLE, "--num-channels", "1", "--output", stats1.toString());
+    ok("fit", "--input", SAMPLE, "--num-channels", "1", "--variance-mode", "sample", "--output",
         model1.toString());
     JsonNode channel = JSON.readTree(stats1.resolve("stats.json").toFile()).get("features").get(0);
     assertEquals("image[channel 0]", channel.get("name").asText());
@@ -205,7 +205,7 @@ class FitNormalizeJobTest {
         new Case(2, "is not a saved model", "normalize", "--input", vectors.toString(), "--model",
             tmp.resolve("nothing").toString()),
         new Case(2, "3 channels do not divide column 'v' of vectors of length 2", "fit", "--input",
-            twoWide.toString(), "--channels", "3"),
+            twoWide.toString(), "--num-channels", "3"),
         new Case(1, "column 'v' has 1 NaN or infinite and 0 null values", "fit", "--input",
             nan.toString()),
         new Case(1, "column 'v' has a NaN or infinite value", "normalize", "--input",
@@ -214,8 +214,8 @@ class FitNormalizeJobTest {
             "--layer-norm"),
         new Case(2, "the input already has a column 'v'", "normalize", "--input", nan.toString(),
             "--rms-norm", "--output-col", "v"),
-        new Case(2, "--variance must be one of population, sample: both", "fit", "--input",
-            nan.toString(), "--variance", "both"));
+        new Case(2, "--variance-mode must be one of population, sample: both", "fit", "--input",
+            nan.toString(), "--variance-mode", "both"));
     for (Case c : cases) {
       List<String> args = new ArrayList<>(Arrays.asList(c.args()));
       args.addAll(List.of("--output", out.toString()));
@@ -229,7 +229,7 @@ class FitNormalizeJobTest {
     }
     // --keep passes the NaN through
     Path kept = tmp.resolve("kept");
-    ok("normalize", "--input", nan.toString(), "--rms-norm", "--invalid", "keep", "--output",
+    ok("normalize", "--input", nan.toString(), "--rms-norm", "--handle-invalid", "keep", "--output",
         kept.toString());
     assertEquals(2, spark.read().parquet(kept.toString()).count());
   }

@@ -194,7 +194,7 @@ class ImageStatsJobTest {
     assertTrue(failed.stderr().contains("cut.png: truncated or corrupt PNG"), failed.stderr());
     assertFalse(Files.exists(tmp.resolve("bad")));
 
-    JsonNode skipped = stats("skip", "--input", dir.toString(), "--format", "image", "--invalid",
+    JsonNode skipped = stats("skip", "--input", dir.toString(), "--format", "image", "--handle-invalid",
         "skip");
     assertEquals(1, skipped.get("images").get("count").asLong());
     assertEquals(1, skipped.get("images").get("skipped").asLong());
@@ -215,9 +215,9 @@ class ImageStatsJobTest {
         keep.stderr());
 
     Jobs.Run features = Jobs.run("stats", "--input", "sample-data/images/synthetic", "--format",
-        "image", "--channels", "3", "--output", tmp.resolve("features").toString());
+        "image", "--num-channels", "3", "--output", tmp.resolve("features").toString());
     assertEquals(2, features.exitCode(), features.stderr());
-    assertTrue(features.stderr().contains("--channels does not apply to images"),
+    assertTrue(features.stderr().contains("--num-channels does not apply to images"),
         features.stderr());
 
     Jobs.Run column = Jobs.run("stats", "--input", "sample-data/images/hf/images.parquet",

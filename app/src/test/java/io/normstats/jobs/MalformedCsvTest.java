@@ -32,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  * written with random faults: some harmless (spaces, CRLF, quotes, exponents, blank lines, no final
  * newline), some that make the file bad (a typo in a number, a missing or extra field, a duplicate
  * header name, an unclosed quote, no rows, no bytes) and some invalid values (NaN, infinities, empty
- * cells) that are an error under {@code --invalid error} and counted under {@code --invalid skip}.
+ * cells) that are an error under {@code --handle-invalid error} and counted under {@code --handle-invalid skip}.
  * Every run must end either in the exact statistics of the numbers written (BigDecimal oracle) or in
  * one clear error line, and never leave anything at or beside the output path.
  */
@@ -56,7 +56,7 @@ class MalformedCsvTest {
   enum Fault {
     // harmless: the statistics are those of the numbers written
     SPACES, CRLF, QUOTES, EXPONENTS, BLANK_LINES, NO_FINAL_NEWLINE,
-    // invalid values: an error, or left out and counted under --invalid skip
+    // invalid values: an error, or left out and counted under --handle-invalid skip
     NAN, INFINITY, EMPTY_CELL,
     // bad files: an error (UNCLOSED_QUOTE: an error, or the exact result if read leniently)
     TYPO, MISSING_FIELD, EXTRA_FIELD, DUPLICATE_HEADER, UNCLOSED_QUOTE, HEADER_ONLY, NO_BYTES;
@@ -226,10 +226,10 @@ class MalformedCsvTest {
       List<String> args = new ArrayList<>(List.of("--input", g.file().toString(), "--output",
           out.toString()));
       if (skip) {
-        args.addAll(List.of("--invalid", "skip"));
+        args.addAll(List.of("--handle-invalid", "skip"));
       }
       Jobs.Run run = Jobs.run("stats", args.toArray(new String[0]));
-      String what = g.file().getFileName() + " " + g.faults() + (skip ? " --invalid skip" : "")
+      String what = g.file().getFileName() + " " + g.faults() + (skip ? " --handle-invalid skip" : "")
           + ": " + run.stderr().strip();
       boolean bad = g.faults().stream()
           .anyMatch(f -> !f.harmless() && !f.invalidValue() && f != Fault.UNCLOSED_QUOTE);

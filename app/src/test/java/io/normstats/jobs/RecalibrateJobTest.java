@@ -285,7 +285,7 @@ class RecalibrateJobTest {
       featureList.add("x" + j);
     }
     Jobs.ok("recalibrate", "--model", model.toString(), "--input", train.toString(),
-        "--features", String.join(",", featureList), "--variance", "sample",
+        "--features", String.join(",", featureList), "--variance-mode", "sample",
         "--precise-bn-batch-size", "16", "--eval-input", eval.toString(), "--label-col",
         "label", "--output", out.toString());
     JsonNode json = JSON.readTree(out.resolve("recalibrate.json").toFile());
@@ -301,7 +301,7 @@ class RecalibrateJobTest {
     assertEquals(List.of("bn_a", "bn_b", "bn_c", "bn_d", "bn_e"), nodes);
     assertEquals(List.of(0, 1, 2, 2, 3), levels);
     OnnxModel written = OnnxModel.parse(Files.readAllBytes(out.resolve("model.onnx")), "w");
-    // --variance sample: the model holds var_samp, rounded to float
+    // --variance-mode sample: the model holds var_samp, rounded to float
     JsonNode e = json.get("layers").get(4);
     assertEquals((float) e.get("var_samp").get(2).asDouble(),
         (float) written.batchNorms().get(4).storedVariance()[2],

@@ -24,7 +24,7 @@ class SchemasReferenceTest {
 
   static final Map<String, String> STATS = Map.ofEntries(
       Map.entry("name", "the feature: a column name, `col[i]` for element i of a vector column, "
-          + "`col[channel c]` with `--channels`"),
+          + "`col[channel c]` with `--num-channels`"),
       Map.entry("index", "the feature's position, from 0"),
       Map.entry("count", "finite values counted"),
       Map.entry("mean", "nearest double to the exact mean; null without a value"),
@@ -34,8 +34,8 @@ class SchemasReferenceTest {
       Map.entry("std_samp", "nearest double to the square root of the exact var_samp"),
       Map.entry("min", "smallest finite value"),
       Map.entry("max", "largest finite value"),
-      Map.entry("null_count", "null values (left out with `--invalid skip`)"),
-      Map.entry("nan_count", "NaN and infinite values (left out with `--invalid skip`)"));
+      Map.entry("null_count", "null values (left out with `--handle-invalid skip`)"),
+      Map.entry("nan_count", "NaN and infinite values (left out with `--handle-invalid skip`)"));
 
   static final Map<String, String> COMPARE = Map.ofEntries(
       Map.entry("batch_size", "the minibatch size m"),

@@ -294,7 +294,7 @@ class StatsJobTest {
     assertEquals(1, failed.stderr().strip().lines().count(), failed.stderr());
     assertFalse(Files.exists(out), "nothing written on error");
 
-    Jobs.Run skipped = stats("--input", csv.toString(), "--invalid", "skip", "--output", out.toString());
+    Jobs.Run skipped = stats("--input", csv.toString(), "--handle-invalid", "skip", "--output", out.toString());
     assertEquals(0, skipped.exitCode(), skipped.stderr());
     JsonNode a = feature(statsJson(out), "a");
     assertEquals(2, a.get("nan_count").asLong());
@@ -312,7 +312,7 @@ class StatsJobTest {
     spark.createDataFrame(List.of(RowFactory.create(2.5, null)), schema).write()
         .parquet(input.toString());
     Path out = tmp.resolve("out-one");
-    Jobs.Run run = stats("--input", input.toString(), "--invalid", "skip", "--output", out.toString());
+    Jobs.Run run = stats("--input", input.toString(), "--handle-invalid", "skip", "--output", out.toString());
     assertEquals(0, run.exitCode(), run.stderr());
     JsonNode x = feature(statsJson(out), "x");
     assertEquals(2.5, x.get("mean").asDouble());
@@ -411,9 +411,9 @@ class StatsJobTest {
         plain.stderr());
     Path withSep = tmp.resolve("ro-sep");
     Jobs.ok("stats", "--input", semicolon.toString(), "--read-option", "sep=;",
-        "--read-option", "nullValue=NA", "--invalid", "skip", "--output", withSep.toString());
+        "--read-option", "nullValue=NA", "--handle-invalid", "skip", "--output", withSep.toString());
     Path reference = tmp.resolve("ro-comma");
-    Jobs.ok("stats", "--input", comma.toString(), "--invalid", "skip", "--output",
+    Jobs.ok("stats", "--input", comma.toString(), "--handle-invalid", "skip", "--output",
         reference.toString());
     assertEquals(statsJson(reference).get("features"), statsJson(withSep).get("features"));
     assertEquals(1, statsJson(withSep).get("features").get(1).get("null_count").asInt());
@@ -467,7 +467,7 @@ class StatsJobTest {
     Path input = tmp.resolve("grouped.parquet");
     spark.createDataFrame(rows, schema).repartition(4).write().parquet(input.toString());
     Path grouped = tmp.resolve("grouped-scalars");
-    Jobs.ok("stats", "--input", input.toString(), "--group-by", "k,d", "--invalid", "skip",
+    Jobs.ok("stats", "--input", input.toString(), "--group-by", "k,d", "--handle-invalid", "skip",
         "--partitions", "7", "--output", grouped.toString());
     JsonNode json = statsJson(grouped);
     assertEquals(600, json.get("rows").asLong());
@@ -477,7 +477,7 @@ class StatsJobTest {
     assertEquals("{\"k\":\"a\",\"d\":0}", groups.get(0).get("key").toString(), "sorted by key");
     Path vectors = tmp.resolve("grouped-vectors");
     Jobs.ok("stats", "--input", input.toString(), "--group-by", "k", "--vector-col", "v",
-        "--channels", "2", "--output", vectors.toString());
+        "--num-channels", "2", "--output", vectors.toString());
     JsonNode vectorGroups = statsJson(vectors).get("groups");
     assertEquals(3, vectorGroups.size());
     for (JsonNode g : groups) {
@@ -487,7 +487,7 @@ class StatsJobTest {
       spark.read().parquet(input.toString()).filter(functions.col("k").equalTo(k)
           .and(functions.col("d").equalTo(d))).write().parquet(alone.toString());
       Path out = tmp.resolve("alone-" + k + d);
-      Jobs.ok("stats", "--input", alone.toString(), "--features", "x,y", "--invalid", "skip",
+      Jobs.ok("stats", "--input", alone.toString(), "--features", "x,y", "--handle-invalid", "skip",
           "--output", out.toString());
       JsonNode expected = statsJson(out);
       assertEquals(expected.get("rows"), g.get("rows"), k + d);
@@ -499,7 +499,7 @@ class StatsJobTest {
       spark.read().parquet(input.toString()).filter(functions.col("k").equalTo(k))
           .write().parquet(alone.toString());
       Path out = tmp.resolve("alone-v-" + k);
-      Jobs.ok("stats", "--input", alone.toString(), "--vector-col", "v", "--channels", "2",
+      Jobs.ok("stats", "--input", alone.toString(), "--vector-col", "v", "--num-channels", "2",
           "--output", out.toString());
       assertEquals(statsJson(out).get("features"), g.get("features"), "vector group " + k);
     }
@@ -508,7 +508,7 @@ class StatsJobTest {
         "std_pop", "std_samp", "min", "max", "null_count", "nan_count"),
         Arrays.asList(table.columns()));
     assertEquals(12, table.count());
-    // NaN without --invalid skip: refused, naming the feature and the group
+    // NaN without --handle-invalid skip: refused, naming the feature and the group
     Jobs.Run refused = stats("--input", input.toString(), "--group-by", "k", "--features",
         "y", "--output", tmp.resolve("grouped-refused").toString());
     assertEquals(1, refused.exitCode());

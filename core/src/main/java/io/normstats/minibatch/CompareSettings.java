@@ -1,5 +1,6 @@
 package io.normstats.minibatch;
 
+import io.normstats.Defaults;
 import java.io.Serializable;
 import java.util.Arrays;
 
@@ -47,9 +48,9 @@ public record CompareSettings(int[] batchSizes, int epochs, boolean shuffle, lon
     private boolean shuffle = true;
     private long seed;
     private boolean dropLast = true;
-    private double momentum = 0.1;
-    private double kerasMomentum = 0.99;
-    private double epsilon = 1e-5;
+    private double momentum = Defaults.MOMENTUM;
+    private double kerasMomentum = Defaults.KERAS_MOMENTUM;
+    private double epsilon = Defaults.EPSILON;
     private int tracePoints = 200;
     private double renormRmax = 3;
     private double renormDmax = 5;

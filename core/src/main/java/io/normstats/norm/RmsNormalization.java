@@ -11,9 +11,6 @@ package io.normstats.norm;
 public final class RmsNormalization extends VectorNormalization {
   private static final long serialVersionUID = 1L;
 
-  /** PyTorch's default epsilon for float64: {@code torch.finfo(torch.float64).eps}. */
-  public static final double DEFAULT_EPSILON = Math.ulp(1.0);
-
   private final int length;
   private final double epsilon;
   private final double[] weight;

@@ -1,7 +1,12 @@
 package io.normstats.ml;
 
+import io.normstats.Defaults;
 import io.normstats.InputException;
 import io.normstats.exact.ExactMoments;
+import io.normstats.ml.param.HasInputCol;
+import io.normstats.ml.param.HasOutputCol;
+import io.normstats.ml.param.HasVarianceMode;
+import io.normstats.ml.param.StageParams;
 import io.normstats.onnx.OnnxModel;
 import io.normstats.spark.FeatureSelection;
 import io.normstats.onnx.spark.ModelFiles;
@@ -13,7 +18,6 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.spark.ml.Estimator;
 import org.apache.spark.ml.param.DoubleParam;
-import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.param.ParamValidators;
@@ -40,36 +44,35 @@ import org.apache.spark.sql.types.StructType;
  * priorWeight (W in [0, 1], default 0: each recomputed layer gets W * stored + (1 - W) * exact,
  * bottom-up, as Schneider et al. 2020, arXiv:2006.16971), and the network params of
  * {@link NetworkParams} (inputCol, outputCol, batchSize, inputName, outputName). The same as the
- * recalibrate job's {@code --variance}, {@code --layers} and {@code --prior-weight}.
+ * recalibrate job's {@code --variance-mode}, {@code --layers} and {@code --prior-weight}.
  */
 public final class BatchNormRecalibration extends Estimator<RecalibratedNetworkModel>
-    implements NetworkParams<BatchNormRecalibration>, DefaultParamsWritable {
+    implements HasInputCol<BatchNormRecalibration>, HasOutputCol<BatchNormRecalibration>,
+        NetworkParams<BatchNormRecalibration>, HasVarianceMode<BatchNormRecalibration>,
+        DefaultParamsWritable {
   private static final long serialVersionUID = 1L;
 
   private final String uid;
-  private final NetworkParams.Declared network;
+  private final StageParams params;
   private final Param<String> modelPath;
-  private final Param<String> varianceMode;
   private final StringArrayParam layers;
   private final DoubleParam priorWeight;
 
   /** A stage with the given uid. */
   public BatchNormRecalibration(String uid) {
     this.uid = uid;
-    this.network = NetworkParams.declare(this);
+    this.params = new StageParams(this);
     this.modelPath = new Param<>(this, "modelPath", "the ONNX model whose BatchNormalization "
         + "layers are recalibrated (read when fitting)");
-    this.varianceMode = BatchNorm.varianceModeParam(this);
     this.layers = new StringArrayParam(this, "layers", "globs of the BatchNormalization layers "
         + "to recompute (node names or parameter prefixes; * any characters, ? one); empty for "
         + "all");
     this.priorWeight = new DoubleParam(this, "priorWeight", "the weight W of the stored "
         + "statistics: W * stored + (1 - W) * exact, in [0, 1]",
         ParamValidators.inRange(0, 1));
-    NetworkParams.defaults(this);
-    setDefault(varianceMode, "population");
+    NetworkParams.initialize(this);
     setDefault(layers, new String[0]);
-    setDefault(priorWeight, 0.0);
+    setDefault(priorWeight, Defaults.PRIOR_WEIGHT);
   }
 
   /** A stage with a random uid. */
@@ -83,36 +86,13 @@ public final class BatchNormRecalibration extends Estimator<RecalibratedNetworkM
   }
 
   @Override
-  public Param<String> inputCol() {
-    return network.inputCol();
+  public StageParams stageParams() {
+    return params;
   }
 
-  @Override
-  public Param<String> outputCol() {
-    return network.outputCol();
-  }
-
-  @Override
-  public IntParam batchSize() {
-    return network.batchSize();
-  }
-
-  @Override
-  public Param<String> inputName() {
-    return network.inputName();
-  }
-
-  @Override
-  public Param<String> outputName() {
-    return network.outputName();
-  }
-
+  /** modelPath: the .onnx file (any Hadoop file system), read when fitting. */
   public Param<String> modelPath() {
     return modelPath;
-  }
-
-  public Param<String> varianceMode() {
-    return varianceMode;
   }
 
   public String getModelPath() {
@@ -158,12 +138,6 @@ public final class BatchNormRecalibration extends Estimator<RecalibratedNetworkM
     return this;
   }
 
-  /** "population" (default) or "sample". */
-  public BatchNormRecalibration setVarianceMode(String value) {
-    set(varianceMode, value);
-    return this;
-  }
-
   @Override
   public StructType transformSchema(StructType schema) {
     VectorColumns.field(schema, getInputCol());
@@ -193,7 +167,7 @@ public final class BatchNormRecalibration extends Estimator<RecalibratedNetworkM
       FeatureSelection selection = FeatureSelection.resolve(df, null, getInputCol());
       result = NetworkRecalibration.exact(df, selection, model,
           new NetworkRecalibration.Settings(getInputName(), getBatchSize(),
-              "sample".equals(getOrDefault(varianceMode)), 2, List.of(getLayers()),
+              "sample".equals(getVarianceMode()), 2, List.of(getLayers()),
               getPriorWeight(), null, NetworkRecalibration.ActivationCache.AUTO));
     } catch (InputException e) {
       if (InputException.find(e).exitCode() == InputException.USAGE) {

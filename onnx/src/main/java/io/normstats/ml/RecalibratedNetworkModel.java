@@ -1,5 +1,8 @@
 package io.normstats.ml;
 
+import io.normstats.ml.param.HasInputCol;
+import io.normstats.ml.param.HasOutputCol;
+import io.normstats.ml.param.StageParams;
 import io.normstats.onnx.OnnxModel;
 import io.normstats.onnx.spark.NetworkTransform;
 import java.io.IOException;
@@ -14,8 +17,6 @@ import org.apache.spark.ml.Model;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.Vectors;
-import org.apache.spark.ml.param.IntParam;
-import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.util.DefaultParamsReader;
 import org.apache.spark.ml.util.DefaultParamsWriter;
@@ -43,7 +44,8 @@ import org.apache.spark.sql.types.StructType;
  * saved PipelineModel.
  */
 public final class RecalibratedNetworkModel extends Model<RecalibratedNetworkModel>
-    implements NetworkParams<RecalibratedNetworkModel>, MLWritable {
+    implements HasInputCol<RecalibratedNetworkModel>, HasOutputCol<RecalibratedNetworkModel>,
+        NetworkParams<RecalibratedNetworkModel>, MLWritable {
   private static final long serialVersionUID = 1L;
 
   static final StructType LAYERS_SCHEMA = new StructType()
@@ -74,7 +76,7 @@ public final class RecalibratedNetworkModel extends Model<RecalibratedNetworkMod
   private final String uid;
   private final byte[] onnx;
   private final List<Layer> layers;
-  private final NetworkParams.Declared network;
+  private final StageParams params;
 
   /**
    * A model of the given network.
@@ -88,8 +90,8 @@ public final class RecalibratedNetworkModel extends Model<RecalibratedNetworkMod
     OnnxModel.parse(onnx, "the network of " + uid);
     this.onnx = onnx.clone();
     this.layers = List.copyOf(layers);
-    this.network = NetworkParams.declare(this);
-    NetworkParams.defaults(this);
+    this.params = new StageParams(this);
+    NetworkParams.initialize(this);
   }
 
   /**
@@ -101,8 +103,8 @@ public final class RecalibratedNetworkModel extends Model<RecalibratedNetworkMod
     this.uid = uid;
     this.onnx = null;
     this.layers = List.of();
-    this.network = NetworkParams.declare(this);
-    NetworkParams.defaults(this);
+    this.params = new StageParams(this);
+    NetworkParams.initialize(this);
   }
 
   /** A model without a network, for ServiceLoader (see {@link #RecalibratedNetworkModel(String)}). */
@@ -124,28 +126,8 @@ public final class RecalibratedNetworkModel extends Model<RecalibratedNetworkMod
   }
 
   @Override
-  public Param<String> inputCol() {
-    return network.inputCol();
-  }
-
-  @Override
-  public Param<String> outputCol() {
-    return network.outputCol();
-  }
-
-  @Override
-  public IntParam batchSize() {
-    return network.batchSize();
-  }
-
-  @Override
-  public Param<String> inputName() {
-    return network.inputName();
-  }
-
-  @Override
-  public Param<String> outputName() {
-    return network.outputName();
+  public StageParams stageParams() {
+    return params;
   }
 
   /** The network with the recalibrated statistics, as .onnx bytes (a copy). */

@@ -2,18 +2,24 @@ package io.normstats.ml;
 
 import io.normstats.InputException;
 import io.normstats.exact.FeatureMoments;
+import io.normstats.ml.param.HasInputCol;
+import io.normstats.ml.param.HasOutputCol;
+import io.normstats.ml.param.HasEpsilon;
+import io.normstats.ml.param.HasVarianceMode;
+import io.normstats.ml.param.HasNumChannels;
+import io.normstats.ml.param.HasWeight;
+import io.normstats.ml.param.HasBias;
+import io.normstats.ml.param.HasHandleInvalid;
+import io.normstats.ml.param.HasOutputType;
+import io.normstats.ml.param.StageParams;
 import io.normstats.spark.ExactStatistics;
 import io.normstats.spark.FeatureSelection;
 import java.util.List;
 import org.apache.spark.ml.Estimator;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.Vectors;
-import org.apache.spark.ml.param.DoubleParam;
-import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
-import org.apache.spark.ml.param.ParamValidators;
-import org.apache.spark.ml.param.Params;
 import org.apache.spark.ml.util.DefaultParamsReader;
 import org.apache.spark.ml.util.DefaultParamsWritable;
 import org.apache.spark.ml.util.Identifiable;
@@ -40,28 +46,25 @@ import org.apache.spark.sql.types.StructType;
  * by the model as NaN/null), outputType ("vector" or "array").
  */
 public final class BatchNorm extends Estimator<BatchNormModel>
-    implements BatchNormParams<BatchNorm>, DefaultParamsWritable {
+    implements HasInputCol<BatchNorm>, HasOutputCol<BatchNorm>, HasEpsilon<BatchNorm>,
+        HasVarianceMode<BatchNorm>, HasNumChannels<BatchNorm>, HasWeight<BatchNorm>,
+        HasBias<BatchNorm>, HasHandleInvalid<BatchNorm>, HasOutputType<BatchNorm>,
+        DefaultParamsWritable {
   private static final long serialVersionUID = 1L;
 
   private final String uid;
-  private final BatchNormParams.Declared params;
+  private final StageParams params;
 
   /** A BatchNorm with the given uid. */
   public BatchNorm(String uid) {
     this.uid = uid;
-    this.params = BatchNormParams.declare(this);
-    BatchNormParams.defaults(this);
+    this.params = new StageParams(this);
+    StageParams.initialize(this);
   }
 
   /** A BatchNorm with a random uid. */
   public BatchNorm() {
     this(Identifiable.randomUID("batchNorm"));
-  }
-
-  static Param<String> varianceModeParam(Params parent) {
-    return new Param<>(parent, "varianceMode", "'population' (/n, what BatchNorm normalizes "
-        + "with) or 'sample' (/(n-1), as StandardScaler)",
-        ParamValidators.inArray(List.of("population", "sample")));
   }
 
   @Override
@@ -70,48 +73,8 @@ public final class BatchNorm extends Estimator<BatchNormModel>
   }
 
   @Override
-  public Param<String> inputCol() {
-    return params.inputCol();
-  }
-
-  @Override
-  public Param<String> outputCol() {
-    return params.outputCol();
-  }
-
-  @Override
-  public DoubleParam epsilon() {
-    return params.epsilon();
-  }
-
-  @Override
-  public Param<String> varianceMode() {
-    return params.varianceMode();
-  }
-
-  @Override
-  public IntParam numChannels() {
-    return params.numChannels();
-  }
-
-  @Override
-  public Param<Vector> weight() {
-    return params.weight();
-  }
-
-  @Override
-  public Param<Vector> bias() {
-    return params.bias();
-  }
-
-  @Override
-  public Param<String> handleInvalid() {
-    return params.handleInvalid();
-  }
-
-  @Override
-  public Param<String> outputType() {
-    return params.outputType();
+  public StageParams stageParams() {
+    return params;
   }
 
   @Override

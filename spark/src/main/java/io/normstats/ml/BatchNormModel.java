@@ -1,5 +1,15 @@
 package io.normstats.ml;
 
+import io.normstats.ml.param.HasInputCol;
+import io.normstats.ml.param.HasOutputCol;
+import io.normstats.ml.param.HasEpsilon;
+import io.normstats.ml.param.HasVarianceMode;
+import io.normstats.ml.param.HasNumChannels;
+import io.normstats.ml.param.HasWeight;
+import io.normstats.ml.param.HasBias;
+import io.normstats.ml.param.HasHandleInvalid;
+import io.normstats.ml.param.HasOutputType;
+import io.normstats.ml.param.StageParams;
 import io.normstats.norm.BatchNormalization;
 import java.io.IOException;
 import java.util.List;
@@ -9,9 +19,6 @@ import org.apache.spark.ml.Model;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.Vectors;
-import org.apache.spark.ml.param.DoubleParam;
-import org.apache.spark.ml.param.IntParam;
-import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.util.DefaultParamsReader;
 import org.apache.spark.ml.util.DefaultParamsWriter;
@@ -44,7 +51,10 @@ import org.apache.spark.sql.types.StructType;
  * StandardScalerModel does; {@link #load} reads them back, also inside a saved PipelineModel.
  */
 public final class BatchNormModel extends Model<BatchNormModel>
-    implements BatchNormParams<BatchNormModel>, MLWritable {
+    implements HasInputCol<BatchNormModel>, HasOutputCol<BatchNormModel>,
+        HasEpsilon<BatchNormModel>, HasVarianceMode<BatchNormModel>, HasNumChannels<BatchNormModel>,
+        HasWeight<BatchNormModel>, HasBias<BatchNormModel>, HasHandleInvalid<BatchNormModel>,
+        HasOutputType<BatchNormModel>, MLWritable {
   private static final long serialVersionUID = 1L;
 
   static final StructType DATA_SCHEMA = new StructType()
@@ -54,7 +64,7 @@ public final class BatchNormModel extends Model<BatchNormModel>
   private final String uid;
   private final Vector mean;
   private final Vector variance;
-  private final BatchNormParams.Declared params;
+  private final StageParams params;
 
   /**
    * A model with the given uid and statistics.
@@ -77,8 +87,8 @@ public final class BatchNormModel extends Model<BatchNormModel>
     }
     this.mean = mean.copy();
     this.variance = variance.copy();
-    this.params = BatchNormParams.declare(this);
-    BatchNormParams.defaults(this);
+    this.params = new StageParams(this);
+    StageParams.initialize(this);
   }
 
   /** A model with a random uid from given statistics (one value per channel each). */
@@ -95,8 +105,8 @@ public final class BatchNormModel extends Model<BatchNormModel>
     this.uid = uid;
     this.mean = Vectors.dense(new double[0]);
     this.variance = this.mean;
-    this.params = BatchNormParams.declare(this);
-    BatchNormParams.defaults(this);
+    this.params = new StageParams(this);
+    StageParams.initialize(this);
   }
 
   /** A model without statistics, for ServiceLoader (see {@link #BatchNormModel(String)}). */
@@ -120,48 +130,8 @@ public final class BatchNormModel extends Model<BatchNormModel>
   }
 
   @Override
-  public Param<String> inputCol() {
-    return params.inputCol();
-  }
-
-  @Override
-  public Param<String> outputCol() {
-    return params.outputCol();
-  }
-
-  @Override
-  public DoubleParam epsilon() {
-    return params.epsilon();
-  }
-
-  @Override
-  public Param<String> varianceMode() {
-    return params.varianceMode();
-  }
-
-  @Override
-  public IntParam numChannels() {
-    return params.numChannels();
-  }
-
-  @Override
-  public Param<Vector> weight() {
-    return params.weight();
-  }
-
-  @Override
-  public Param<Vector> bias() {
-    return params.bias();
-  }
-
-  @Override
-  public Param<String> handleInvalid() {
-    return params.handleInvalid();
-  }
-
-  @Override
-  public Param<String> outputType() {
-    return params.outputType();
+  public StageParams stageParams() {
+    return params;
   }
 
   /**
@@ -243,8 +213,8 @@ public final class BatchNormModel extends Model<BatchNormModel>
     double[] m = mean.toArray();
     double[] v = variance.toArray();
     double eps = getEpsilon();
-    double[] gamma = StageParams.array(getWeight());
-    double[] beta = StageParams.array(getBias());
+    double[] gamma = VectorColumns.array(getWeight());
+    double[] beta = VectorColumns.array(getBias());
     return VectorColumns.transform(dataset, getInputCol(), getOutputCol(), getOutputType(),
         getHandleInvalid(), fixedLength(),
         length -> new BatchNormalization(length, m, v, eps, gamma, beta));

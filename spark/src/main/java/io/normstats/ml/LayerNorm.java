@@ -1,10 +1,12 @@
 package io.normstats.ml;
 
+import io.normstats.Defaults;
+import io.normstats.ml.param.HasBias;
+import io.normstats.ml.param.HasNumChannels;
+import io.normstats.ml.param.HasWeight;
 import io.normstats.norm.LayerNormalization;
 import io.normstats.norm.VectorNormalization;
-import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.param.IntParam;
-import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamValidators;
 import org.apache.spark.ml.util.DefaultParamsReader;
 import org.apache.spark.ml.util.Identifiable;
@@ -25,24 +27,18 @@ import org.apache.spark.ml.util.MLReader;
  * length the params cannot take fails naming the column. Saved and loaded with ML persistence
  * ({@link #write()}, {@link #load}).
  */
-public final class LayerNorm extends RowNormalizer<LayerNorm> {
+public final class LayerNorm extends RowNormalizer<LayerNorm>
+    implements HasNumChannels<LayerNorm>, HasWeight<LayerNorm>, HasBias<LayerNorm> {
   private static final long serialVersionUID = 1L;
 
   private final IntParam numGroups;
-  private final IntParam numChannels;
-  private final Param<Vector> weight;
-  private final Param<Vector> bias;
 
   /** A LayerNorm with the given uid. */
   public LayerNorm(String uid) {
-    super(uid, "added to each group's variance (default 1e-5, as PyTorch)", 1e-5);
+    super(uid);
     numGroups = new IntParam(this, "numGroups", "groups of consecutive channels normalized "
         + "separately: 1 for LayerNorm, G for GroupNorm", ParamValidators.gtEq(1));
-    numChannels = StageParams.numChannels(this, "channels C of the channel-major vector (default: "
-        + "its length, every element a channel); weight and bias have C values");
-    weight = StageParams.weight(this, "one per channel");
-    bias = StageParams.bias(this, "one per channel");
-    setDefault(numGroups, (Object) 1);
+    setDefault(numGroups, (Object) Defaults.NUM_GROUPS);
   }
 
   /** A LayerNorm with a random uid. */
@@ -50,43 +46,19 @@ public final class LayerNorm extends RowNormalizer<LayerNorm> {
     this(Identifiable.randomUID("layerNorm"));
   }
 
+  /** numGroups G: GroupNorm's groups of consecutive channels (default 1: LayerNorm). */
   public IntParam numGroups() {
     return numGroups;
   }
 
-  public IntParam numChannels() {
-    return numChannels;
-  }
-
-  public Param<Vector> weight() {
-    return weight;
-  }
-
-  public Param<Vector> bias() {
-    return bias;
+  /** The groups G. */
+  public int getNumGroups() {
+    return (Integer) getOrDefault(numGroups);
   }
 
   /** Sets the number of groups: GroupNorm with G groups of consecutive channels. */
   public LayerNorm setNumGroups(int value) {
     set(numGroups, (Object) value);
-    return this;
-  }
-
-  /** Sets the channels C of the channel-major vectors; weight and bias then have C values. */
-  public LayerNorm setNumChannels(int value) {
-    set(numChannels, (Object) value);
-    return this;
-  }
-
-  /** Sets gamma: one value per channel (per element without numChannels). */
-  public LayerNorm setWeight(Vector value) {
-    set(weight, value);
-    return this;
-  }
-
-  /** Sets beta: one value per channel (per element without numChannels). */
-  public LayerNorm setBias(Vector value) {
-    set(bias, value);
     return this;
   }
 
@@ -96,22 +68,22 @@ public final class LayerNorm extends RowNormalizer<LayerNorm> {
    */
   @Override
   int fixedLength() {
-    if (isDefined(numChannels)) {
+    if (isDefined(numChannels())) {
       return 0;
     }
-    if (isDefined(weight)) {
-      return getOrDefault(weight).size();
+    if (isDefined(weight())) {
+      return getWeight().size();
     }
-    return isDefined(bias) ? getOrDefault(bias).size() : 0;
+    return isDefined(bias()) ? getBias().size() : 0;
   }
 
   @Override
   VectorColumns.SerializableIntFunction<VectorNormalization> normalizations() {
-    int groups = (Integer) getOrDefault(numGroups);
-    Integer channels = isDefined(numChannels) ? (Integer) getOrDefault(numChannels) : null;
-    double eps = (Double) getOrDefault(epsilon());
-    double[] gamma = isDefined(weight) ? StageParams.array(getOrDefault(weight)) : null;
-    double[] beta = isDefined(bias) ? StageParams.array(getOrDefault(bias)) : null;
+    int groups = getNumGroups();
+    Integer channels = isDefined(numChannels()) ? getNumChannels() : null;
+    double eps = getEpsilon();
+    double[] gamma = VectorColumns.array(getWeight());
+    double[] beta = VectorColumns.array(getBias());
     return length -> new LayerNormalization(length, groups, channels == null ? length : channels,
         eps, gamma, beta);
   }

@@ -1,9 +1,9 @@
 package io.normstats.ml;
 
+import io.normstats.Defaults;
+import io.normstats.ml.param.HasWeight;
 import io.normstats.norm.RmsNormalization;
 import io.normstats.norm.VectorNormalization;
-import org.apache.spark.ml.linalg.Vector;
-import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.util.DefaultParamsReader;
 import org.apache.spark.ml.util.Identifiable;
 import org.apache.spark.ml.util.MLReader;
@@ -15,19 +15,16 @@ import org.apache.spark.ml.util.MLReader;
  *
  * <p>Input: a Vector, array&lt;double&gt; or array&lt;float&gt; column of any length (a weight fixes
  * it). Output: a dense Vector, or the input's array type with {@code outputType = "array"}. Params:
- * those of {@link RowNormalizer} (epsilon default {@link RmsNormalization#DEFAULT_EPSILON},
+ * those of {@link RowNormalizer} (epsilon default {@link io.normstats.Defaults#RMS_NORM_EPSILON},
  * PyTorch's {@code finfo(float64).eps}), and weight (one per element).
  */
-public final class RMSNorm extends RowNormalizer<RMSNorm> {
+public final class RMSNorm extends RowNormalizer<RMSNorm> implements HasWeight<RMSNorm> {
   private static final long serialVersionUID = 1L;
-
-  private final Param<Vector> weight;
 
   /** An RMSNorm with the given uid. */
   public RMSNorm(String uid) {
-    super(uid, "added to the mean square (default: PyTorch's finfo(float64).eps)",
-        RmsNormalization.DEFAULT_EPSILON);
-    weight = StageParams.weight(this, "one per element");
+    super(uid);
+    setDefault(epsilon(), (Object) Defaults.RMS_NORM_EPSILON);
   }
 
   /** An RMSNorm with a random uid. */
@@ -35,25 +32,15 @@ public final class RMSNorm extends RowNormalizer<RMSNorm> {
     this(Identifiable.randomUID("rmsNorm"));
   }
 
-  public Param<Vector> weight() {
-    return weight;
-  }
-
-  /** Sets gamma, one value per element. */
-  public RMSNorm setWeight(Vector value) {
-    set(weight, value);
-    return this;
-  }
-
   @Override
   int fixedLength() {
-    return isDefined(weight) ? getOrDefault(weight).size() : 0;
+    return isDefined(weight()) ? getWeight().size() : 0;
   }
 
   @Override
   VectorColumns.SerializableIntFunction<VectorNormalization> normalizations() {
-    double eps = (Double) getOrDefault(epsilon());
-    double[] gamma = isDefined(weight) ? StageParams.array(getOrDefault(weight)) : null;
+    double eps = getEpsilon();
+    double[] gamma = VectorColumns.array(getWeight());
     return length -> new RmsNormalization(length, eps, gamma);
   }
 

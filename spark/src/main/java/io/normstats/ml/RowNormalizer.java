@@ -1,9 +1,13 @@
 package io.normstats.ml;
 
+import io.normstats.ml.param.HasEpsilon;
+import io.normstats.ml.param.HasHandleInvalid;
+import io.normstats.ml.param.HasInputCol;
+import io.normstats.ml.param.HasOutputCol;
+import io.normstats.ml.param.HasOutputType;
+import io.normstats.ml.param.StageParams;
 import io.normstats.norm.VectorNormalization;
 import org.apache.spark.ml.Transformer;
-import org.apache.spark.ml.param.DoubleParam;
-import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.util.DefaultParamsWritable;
 import org.apache.spark.sql.Dataset;
@@ -12,39 +16,25 @@ import org.apache.spark.sql.types.StructType;
 
 /**
  * The params and transform that the per-row normalizations ({@link LayerNorm}, {@link RMSNorm})
- * share: inputCol, outputCol (default {@code uid + "__output"}), epsilon, handleInvalid ("error",
- * "skip", "keep"), outputType ("vector", "array").
+ * share: the shared traits inputCol, outputCol (default {@code uid + "__output"}), epsilon,
+ * handleInvalid ("error", "skip": drop the row, "keep": output NaN or null), outputType
+ * ("vector", "array").
  *
  * @param <T> the concrete stage, which the setters return
  */
 public abstract class RowNormalizer<T extends RowNormalizer<T>> extends Transformer
-    implements DefaultParamsWritable {
+    implements HasInputCol<T>, HasOutputCol<T>, HasEpsilon<T>, HasHandleInvalid<T>,
+    HasOutputType<T>, DefaultParamsWritable {
   private static final long serialVersionUID = 1L;
 
   private final String uid;
-  private final Param<String> inputCol;
-  private final Param<String> outputCol;
-  private final DoubleParam epsilon;
-  private final Param<String> handleInvalid;
-  private final Param<String> outputType;
+  private final StageParams params;
 
-  RowNormalizer(String uid, String epsilonDoc, double defaultEpsilon) {
+  /** A stage with the given uid and the shared defaults ({@link StageParams#initialize}). */
+  RowNormalizer(String uid) {
     this.uid = uid;
-    inputCol = StageParams.inputCol(this);
-    outputCol = StageParams.outputCol(this);
-    epsilon = StageParams.epsilon(this, epsilonDoc);
-    handleInvalid = StageParams.handleInvalid(this, "a null vector or a NaN/infinite element: "
-        + "'error' fails, 'skip' drops the row, 'keep' outputs null or NaN");
-    outputType = StageParams.outputType(this);
-    setDefault(outputCol, uid + "__output");
-    setDefault(epsilon, (Object) defaultEpsilon);
-    setDefault(handleInvalid, "error");
-    setDefault(outputType, "vector");
-  }
-
-  @SuppressWarnings("unchecked")
-  private T self() {
-    return (T) this;
+    this.params = new StageParams(this);
+    StageParams.initialize(this);
   }
 
   @Override
@@ -52,49 +42,9 @@ public abstract class RowNormalizer<T extends RowNormalizer<T>> extends Transfor
     return uid;
   }
 
-  public Param<String> inputCol() {
-    return inputCol;
-  }
-
-  public Param<String> outputCol() {
-    return outputCol;
-  }
-
-  public DoubleParam epsilon() {
-    return epsilon;
-  }
-
-  public Param<String> handleInvalid() {
-    return handleInvalid;
-  }
-
-  public Param<String> outputType() {
-    return outputType;
-  }
-
-  public T setInputCol(String value) {
-    set(inputCol, value);
-    return self();
-  }
-
-  public T setOutputCol(String value) {
-    set(outputCol, value);
-    return self();
-  }
-
-  public T setEpsilon(double value) {
-    set(epsilon, (Object) value);
-    return self();
-  }
-
-  public T setHandleInvalid(String value) {
-    set(handleInvalid, value);
-    return self();
-  }
-
-  public T setOutputType(String value) {
-    set(outputType, value);
-    return self();
+  @Override
+  public StageParams stageParams() {
+    return params;
   }
 
   /** The vector length the params fix, or 0 for any. */
@@ -108,8 +58,8 @@ public abstract class RowNormalizer<T extends RowNormalizer<T>> extends Transfor
 
   @Override
   public StructType transformSchema(StructType schema) {
-    return VectorColumns.transformSchema(schema, getOrDefault(inputCol), getOrDefault(outputCol),
-        getOrDefault(outputType), fixedLength());
+    return VectorColumns.transformSchema(schema, getInputCol(), getOutputCol(),
+        getOutputType(), fixedLength());
   }
 
   /**
@@ -120,8 +70,8 @@ public abstract class RowNormalizer<T extends RowNormalizer<T>> extends Transfor
    */
   @Override
   public Dataset<Row> transform(Dataset<?> dataset) {
-    return VectorColumns.transform(dataset, getOrDefault(inputCol), getOrDefault(outputCol),
-        getOrDefault(outputType), getOrDefault(handleInvalid), fixedLength(), normalizations());
+    return VectorColumns.transform(dataset, getInputCol(), getOutputCol(),
+        getOutputType(), getHandleInvalid(), fixedLength(), normalizations());
   }
 
   @Override

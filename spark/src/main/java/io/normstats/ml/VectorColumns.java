@@ -234,4 +234,9 @@ final class VectorColumns {
     }
     return out;
   }
+
+  /** The values of {@code v}, or null for a null vector (an unset weight or bias). */
+  static double[] array(org.apache.spark.ml.linalg.Vector v) {
+    return v == null ? null : v.toArray();
+  }
 }
