@@ -291,45 +291,28 @@ public final class MomentAccumulator implements Serializable {
   }
 
   /**
-   * The row buffer for writing dense rows in place, without an intermediate array (for readers of
-   * columnar or off-heap data). Row r of a write starts at an offset from {@link #nextRow()} plus
-   * {@code r * rowStride()} and holds {@code features() * valuesPerRow} values (channel-major, as
-   * {@link #addDenseChannels}). The array stays the same for the accumulator's life.
+   * Writes one dense row where the accumulator keeps it (for readers of columnar or off-heap data:
+   * no intermediate array per row).
    */
-  public double[] rowBuffer() {
-    return blocks().buffer;
-  }
-
-  /** The distance between consecutive rows in {@link #rowBuffer()}. */
-  public int rowStride() {
-    return blocks().stride;
+  @FunctionalInterface
+  public interface RowWriter {
+    /**
+     * Writes the row's {@code features() * valuesPerRow} values, channel-major as
+     * {@link #addDenseChannels}, to {@code out[offset]} onward; every one must be written (a
+     * NaN or infinite value counts as invalid, as in {@link #addDense}).
+     */
+    void write(double[] out, int offset);
   }
 
   /**
-   * The offset in {@link #rowBuffer()} of the next dense row; fill it, then call
-   * {@link #rowsWritten}. Values already written are summed first when the buffer is full.
+   * Adds one dense row that {@code writer} writes in place: the same as {@link #addDenseChannels}
+   * with an array of those values.
    */
-  public int nextRow() {
-    return blocks().nextRow();
-  }
-
-  /** How many rows can be written from {@link #nextRow()} on before {@link #rowsWritten} (>= 1). */
-  public int freeRows() {
-    return blocks().freeRows();
-  }
-
-  /**
-   * Adds the {@code n} rows written at {@link #nextRow()}.
-   *
-   * @throws IllegalArgumentException if {@code n} is negative or more than {@link #freeRows()}
-   */
-  public void rowsWritten(int n) {
+  public void addDense(RowWriter writer) {
     DenseBlocks b = blocks();
-    if (n < 0 || n > b.freeRows()) {
-      throw new IllegalArgumentException("cannot add " + n + " rows; " + b.freeRows() + " are free");
-    }
-    b.rowsWritten(n);
-    rows += n;
+    writer.write(b.buffer, b.nextRow());
+    b.rowWritten();
+    rows++;
   }
 
   private DenseBlocks blocks() {

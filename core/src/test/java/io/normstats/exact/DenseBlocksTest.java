@@ -477,25 +477,38 @@ class DenseBlocksTest {
     int d = 6;
     MomentAccumulator inPlace = new MomentAccumulator(d);
     MomentAccumulator copied = new MomentAccumulator(d);
-    int written = 0;
-    while (written < 5000) {
-      int n = Math.min(inPlace.freeRows(), 1 + r.nextInt(700));
-      double[] buffer = inPlace.rowBuffer();
-      int offset = inPlace.nextRow();
-      for (int i = 0; i < n; i++) {
-        double[] row = new double[d];
-        for (int k = 0; k < d; k++) {
-          row[k] = r.nextGaussian() * (k + 1);
-        }
-        System.arraycopy(row, 0, buffer, offset + i * inPlace.rowStride(), d);
-        copied.addDense(row);
+    MomentAccumulator channels = new MomentAccumulator(2, 3);
+    for (int written = 0; written < 5000; written++) {
+      double[] row = new double[d];
+      for (int k = 0; k < d; k++) {
+        row[k] = r.nextGaussian() * (k + 1);
       }
-      inPlace.rowsWritten(n);
-      written += n;
+      if (written % 97 == 0) {
+        row[written % d] = Double.NaN;
+      }
+      inPlace.addDense((out, offset) -> System.arraycopy(row, 0, out, offset, d));
+      copied.addDense(row);
+      channels.addDense((out, offset) -> System.arraycopy(row, 0, out, offset, d));
     }
     assertEquals(copied.rows(), inPlace.rows());
     for (int j = 0; j < d; j++) {
       assertEquals(copied.moments(j), inPlace.moments(j));
+    }
+    // two channels of three values: channel c holds features 3c..3c+2 of every row
+    MomentAccumulator byChannel = new MomentAccumulator(2, 3);
+    SplittableRandom again = new SplittableRandom(11);
+    for (int written = 0; written < 5000; written++) {
+      double[] row = new double[d];
+      for (int k = 0; k < d; k++) {
+        row[k] = again.nextGaussian() * (k + 1);
+      }
+      if (written % 97 == 0) {
+        row[written % d] = Double.NaN;
+      }
+      byChannel.addDenseChannels(row);
+    }
+    for (int c = 0; c < 2; c++) {
+      assertEquals(byChannel.moments(c), channels.moments(c));
     }
   }
 

@@ -21,7 +21,7 @@ import org.apache.spark.unsafe.Platform;
 /**
  * Folds Spark's internal rows and columnar batches into a {@link MomentAccumulator} without the
  * external Row conversion: no {@code Row} or {@code Vector} object per row, no boxing. Dense values
- * are copied straight into the accumulator's row buffer (one memory copy per row for Spark's
+ * are written straight into the accumulator's row buffer ({@link MomentAccumulator.RowWriter}) (one memory copy per row for Spark's
  * {@link UnsafeArrayData}, one column loop per batch for columnar scans); rows with nulls and sparse
  * vectors take the value-by-value path.
  *
@@ -40,12 +40,23 @@ final class RowFolding {
   private final int perFeature;
   private int[] sparseIndices = new int[0];
   private double[] sparseValues = new double[0];
+  /** The row and the array that the two writers below copy from, for one call each. */
+  private InternalRow scalars;
+  private ArrayData dense;
+  private final MomentAccumulator.RowWriter scalarsWriter;
+  private final MomentAccumulator.RowWriter denseWriter;
 
   RowFolding(FeatureSelection selection) {
     this.selection = selection;
     this.length = selection.vectorLength();
     this.perFeature = selection.valuesPerFeature();
     this.acc = new MomentAccumulator(selection.size(), perFeature);
+    this.scalarsWriter = (out, offset) -> {
+      for (int j = 0; j < length; j++) {
+        out[offset + j] = scalars.getDouble(j);
+      }
+    };
+    this.denseWriter = (out, offset) -> copy(dense, length, out, offset);
   }
 
   /**
@@ -104,12 +115,8 @@ final class RowFolding {
       }
       return;
     }
-    double[] buffer = acc.rowBuffer();
-    int offset = acc.nextRow();
-    for (int j = 0; j < d; j++) {
-      buffer[offset + j] = row.getDouble(j);
-    }
-    acc.rowsWritten(1);
+    scalars = row;
+    acc.addDense(scalarsWriter);
   }
 
   private void addVector(InternalRow row) {
@@ -167,8 +174,8 @@ final class RowFolding {
 
   /** Copies a dense array of {@code length} non-null doubles into the next buffered row. */
   private void copyDense(ArrayData values) {
-    copy(values, length, acc.rowBuffer(), acc.nextRow());
-    acc.rowsWritten(1);
+    dense = values;
+    acc.addDense(denseWriter);
   }
 
   /**
