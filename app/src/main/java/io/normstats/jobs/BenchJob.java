@@ -6,6 +6,7 @@ import io.normstats.InputException;
 import io.normstats.ml.BatchNorm;
 import io.normstats.onnx.NetworkInput;
 import io.normstats.onnx.OnnxModel;
+import io.normstats.onnx.RecalibrationResult;
 import io.normstats.spark.ExactStatistics;
 import io.normstats.spark.FeatureSelection;
 import io.normstats.spark.IdxSource;
@@ -740,7 +741,7 @@ public final class BenchJob implements Callable<Integer> {
     Map<String, Double> torch = torchBaseline(count, session.sparkContext().defaultParallelism());
     Map<String, Supplier<Object>> contenders = new LinkedHashMap<>();
     int[] round = {0};
-    NetworkRecalibration.Result[] result = new NetworkRecalibration.Result[1];
+    RecalibrationResult[] result = new RecalibrationResult[1];
     contenders.put("ONNX Runtime inference, full graph",
         () -> NetworkPasses.infer(rows, selection, full));
     contenders.put("recalibration passes (exact)",

@@ -6,6 +6,8 @@ import io.normstats.minibatch.Comparison;
 import io.normstats.minibatch.Estimator;
 import io.normstats.output.CompareOutput;
 import io.normstats.output.OutputDirectory;
+import io.normstats.result.DatasetStatistics;
+import io.normstats.result.FeatureStatistics;
 import io.normstats.spark.ExactStatistics;
 import io.normstats.spark.FeatureSelection;
 import io.normstats.spark.Inputs;
@@ -114,8 +116,8 @@ public final class CompareJob implements Callable<Integer> {
    *     squared deviations overflow double (beyond about 1.3e154): minibatch variances, computed in
    *     floating point as the frameworks do, would be infinite
    */
-  static void checkSpans(ExactStatistics.Result result) {
-    for (ExactStatistics.Feature f : result.features()) {
+  static void checkSpans(DatasetStatistics result) {
+    for (FeatureStatistics f : result.features()) {
       double span = f.moments().max() - f.moments().min();
       if (Double.isInfinite(span * span)) {
         throw InputException.data("feature '" + f.name() + "' spans " + f.moments().min() + " to "

@@ -3,7 +3,10 @@ package io.normstats.jobs;
 import io.normstats.InputException;
 import io.normstats.io.IdxReader;
 import io.normstats.onnx.BatchNormFolding;
+import io.normstats.onnx.EvaluationResult;
 import io.normstats.onnx.OnnxModel;
+import io.normstats.onnx.RecalibrationDescription;
+import io.normstats.onnx.RecalibrationResult;
 import io.normstats.spark.FeatureSelection;
 import io.normstats.spark.InputFormat;
 import io.normstats.spark.Inputs;
@@ -75,8 +78,8 @@ public final class NetworkOptions {
       NetworkEvaluation.Prepared evaluation) {}
 
   /** A recalibration, its evaluation (or null) and what the JSON says about the run. */
-  record Run(NetworkRecalibration.Result result, NetworkEvaluation.Result evaluation,
-      NetworkRecalibration.Description description, BatchNormFolding.Folded folded) {}
+  record Run(RecalibrationResult result, EvaluationResult evaluation,
+      RecalibrationDescription description, BatchNormFolding.Folded folded) {}
 
   /** Whether any of these options was given a value other than its default. */
   boolean given() {
@@ -155,9 +158,9 @@ public final class NetworkOptions {
     java.util.Set<NetworkRecalibration.Approximation> approximations = controls == null
         ? java.util.EnumSet.allOf(NetworkRecalibration.Approximation.class)
         : controls.approximations();
-    NetworkRecalibration.Result result = NetworkRecalibration.withApproximations(rows, selection,
+    RecalibrationResult result = NetworkRecalibration.withApproximations(rows, selection,
         partitions, p.model(), p.settings(), approximations);
-    NetworkEvaluation.Result evaluation = null;
+    EvaluationResult evaluation = null;
     if (p.evaluation() != null) {
       long t = System.nanoTime();
       Map<String, OnnxModel> versions = new LinkedHashMap<>();
@@ -174,7 +177,7 @@ public final class NetworkOptions {
       LOG.info("evaluation on {} rows done in {} s", evaluation.rows(),
           String.format(Locale.ROOT, "%.1f", (System.nanoTime() - t) / 1e9));
     }
-    NetworkRecalibration.Description description = new NetworkRecalibration.Description(
+    RecalibrationDescription description = new RecalibrationDescription(
         p.path(), input, variance,
         preciseBnBatchSize, evalInput, evalLabels != null ? evalLabels
         : labelCol != null ? "column " + labelCol : null,

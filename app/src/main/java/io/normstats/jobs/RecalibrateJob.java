@@ -2,12 +2,14 @@ package io.normstats.jobs;
 
 import io.normstats.InputException;
 import io.normstats.minibatch.EstimateErrors;
+import io.normstats.onnx.EvaluationResult;
+import io.normstats.onnx.LayerRecalibration;
+import io.normstats.onnx.RecalibrationResult;
 import io.normstats.output.OutputDirectory;
 import io.normstats.output.RecalibrateOutput;
 import io.normstats.spark.FeatureSelection;
 import io.normstats.spark.ImageInputs;
 import io.normstats.spark.Inputs;
-import io.normstats.onnx.spark.NetworkEvaluation;
 import io.normstats.onnx.spark.NetworkRecalibration;
 import io.normstats.spark.OrderedInput;
 import java.util.ArrayList;
@@ -116,7 +118,7 @@ public final class RecalibrateJob implements Callable<Integer> {
     String dir = out.target().toUri().getPath();
     LOG.info("recalibrate: done in {} s", String.format(Locale.ROOT, "%.1f",
         (System.nanoTime() - start) / 1e9));
-    NetworkRecalibration.Result result = run.result();
+    RecalibrationResult result = run.result();
     System.out.println("recalibrate: " + result.rows() + " rows"
         + (result.inputRows() != result.rows() ? " (sampled from " + result.inputRows() + ")"
         : "") + ", " + result.layers().size()
@@ -132,7 +134,7 @@ public final class RecalibrateJob implements Callable<Integer> {
   }
 
   /** Per layer, the median over channels of the variance's relative error of each estimate. */
-  static String summary(NetworkRecalibration.Result r, boolean sample) {
+  static String summary(RecalibrationResult r, boolean sample) {
     StringBuilder b = new StringBuilder("median over channels of |var - exact| / exact:\n");
     List<String> estimates = new ArrayList<>(List.of("stored"));
     if (r.onePass() != null) {
@@ -144,7 +146,7 @@ public final class RecalibrateJob implements Callable<Integer> {
     b.append(String.format(Locale.ROOT, "%-28s %5s", "layer", "level"));
     estimates.forEach(e -> b.append(String.format(Locale.ROOT, " %10s", e)));
     b.append('\n');
-    for (NetworkRecalibration.Layer l : r.layers()) {
+    for (LayerRecalibration l : r.layers()) {
       Map<String, EstimateErrors> errors = l.errors(sample);
       b.append(String.format(Locale.ROOT, "%-28s %5d", l.layer().node(), l.layer().level()));
       estimates.forEach(e -> b.append(String.format(Locale.ROOT, " %10.3g",
@@ -154,7 +156,7 @@ public final class RecalibrateJob implements Callable<Integer> {
     return b.toString().stripTrailing();
   }
 
-  static String summary(NetworkEvaluation.Result e) {
+  static String summary(EvaluationResult e) {
     StringBuilder b = new StringBuilder("evaluation on " + e.rows() + " rows: ");
     for (int v = 0; v < e.versions().size(); v++) {
       b.append(v == 0 ? "" : ", ").append(e.versions().get(v)).append(' ');

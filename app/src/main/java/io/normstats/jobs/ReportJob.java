@@ -9,6 +9,10 @@ import io.normstats.output.OutputDirectory;
 import io.normstats.output.ReportOutput;
 import io.normstats.report.Findings;
 import io.normstats.report.ReportData;
+import io.normstats.result.DatasetStatistics;
+import io.normstats.result.FeatureStatistics;
+import io.normstats.result.ImageSize;
+import io.normstats.result.PixelStatistics;
 import io.normstats.spark.ExactStatistics;
 import io.normstats.io.ImageTransform;
 import io.normstats.spark.FeatureSelection;
@@ -102,7 +106,7 @@ public final class ReportJob implements Callable<Integer> {
       OrderedInput input;
       FeatureSelection selection;
       int[] shape;
-      ImageStatistics.Result pixelStatistics = null;
+      PixelStatistics pixelStatistics = null;
       if (image.images(in, session)) {
         if (in.features != null || in.vectorCol != null || imageShape != null) {
           throw InputException.usage("--features, --vector-col and --image-shape do not apply "
@@ -120,7 +124,7 @@ public final class ReportJob implements Callable<Integer> {
             image.imageCol == null ? "path" : null, in.input,
             new ImageStatistics.Options(image.color, ImageStatistics.PixelValues.UNIT, false,
                 transform));
-        ImageStatistics.Size size = pixelStatistics.smallest();
+        ImageSize size = pixelStatistics.smallest();
         if (!size.equals(pixelStatistics.largest())) {
           throw InputException.usage("a report on images needs them of one size, these go from "
               + size.height() + "x" + size.width() + " to " + pixelStatistics.largest().height()
@@ -221,7 +225,7 @@ public final class ReportJob implements Callable<Integer> {
    * binned over the exact mean +- 4.5 root-mean-square errors (within the feature's range).
    */
   private static ReportData.BatchMeanDistribution distribution(MinibatchComparison run,
-      Comparison.Result result, ExactStatistics.Result exact, CompareSettings settings) {
+      Comparison.Result result, DatasetStatistics exact, CompareSettings settings) {
     int[] sizes = settings.batchSizes();
     int index = 0;
     for (int i = 1; i < sizes.length; i++) {
@@ -234,7 +238,7 @@ public final class ReportJob implements Callable<Integer> {
     if (j < 0) {
       return null;
     }
-    ExactStatistics.Feature f = exact.features().get(j);
+    FeatureStatistics f = exact.features().get(j);
     double mu = f.moments().mean();
     double rms = Findings.result(result, m, Estimator.BATCH).features().get(j).meanAbsErr();
     double low = Math.max(f.moments().min(), mu - 4.5 * rms);

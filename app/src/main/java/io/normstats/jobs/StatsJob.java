@@ -5,6 +5,10 @@ import io.normstats.exact.FeatureMoments;
 import io.normstats.output.OutputDirectory;
 import io.normstats.output.StatsOutput;
 import io.normstats.output.StatsState;
+import io.normstats.result.DatasetStatistics;
+import io.normstats.result.FeatureStatistics;
+import io.normstats.result.GroupStatistics;
+import io.normstats.result.PixelStatistics;
 import io.normstats.spark.ExactStatistics;
 import io.normstats.spark.FeatureSelection;
 import io.normstats.spark.ImageStatistics;
@@ -87,7 +91,7 @@ public final class StatsJob implements Callable<Integer> {
     OutputDirectory out = OutputDirectory.prepare(
         session.sparkContext().hadoopConfiguration(), in.output, in.overwrite, in.input);
     boolean committed = false;
-    ExactStatistics.Result result;
+    DatasetStatistics result;
     try {
       if (image.images(in, session)) {
         imageStats(session, out, start);
@@ -170,7 +174,7 @@ public final class StatsJob implements Callable<Integer> {
     }
     LOG.info("stats: images of {}{} in {} partitions", in.input,
         image.imageCol == null ? "" : " (column " + image.imageCol + ")", Inputs.partitions(df));
-    ImageStatistics.Result result = ImageStatistics.compute(df, column, pathColumn, in.input,
+    PixelStatistics result = ImageStatistics.compute(df, column, pathColumn, in.input,
         new ImageStatistics.Options(image.color, image.pixelValues, invalid == Invalid.SKIP,
             image.transform()));
     for (String skipped : result.skippedImages()) {
@@ -182,7 +186,7 @@ public final class StatsJob implements Callable<Integer> {
         (System.nanoTime() - start) / 1e9));
     String dir = out.target().toUri().getPath();
     List<String> names = result.statistics().features().stream()
-        .map(ExactStatistics.Feature::name).toList();
+        .map(FeatureStatistics::name).toList();
     System.out.println("stats: " + result.images() + " images"
         + (result.skipped() > 0 ? " (" + result.skipped() + " skipped)" : "") + ", channels "
         + String.join(",", names) + "; wrote " + dir + "/stats.json and " + dir + "/stats.parquet");
@@ -221,7 +225,7 @@ public final class StatsJob implements Callable<Integer> {
     }
     LOG.info("stats: columns {} of {} per group of {}", columnsForLog(selection.columns()),
         in.input, groupBy);
-    List<GroupedStatistics.Group> groups = GroupedStatistics.compute(df, selection, groupBy);
+    List<GroupStatistics> groups = GroupedStatistics.compute(df, selection, groupBy);
     if (groups.isEmpty()) {
       throw InputException.data("input " + in.input + " has no rows");
     }
@@ -237,15 +241,15 @@ public final class StatsJob implements Callable<Integer> {
       groups = state.groups();
     }
     if (invalid == Invalid.ERROR) {
-      for (GroupedStatistics.Group g : groups) {
-        checkNoInvalid(new ExactStatistics.Result(g.rows(), g.features()),
+      for (GroupStatistics g : groups) {
+        checkNoInvalid(new DatasetStatistics(g.rows(), g.features()),
             "pass --handle-invalid skip to leave them out (group " + g.key() + ")");
       }
     }
     StatsOutput.writeGrouped(session, keys, groups, out);
     StatsState.write(session, state, out);
     out.commit("stats");
-    long rows = groups.stream().mapToLong(GroupedStatistics.Group::rows).sum();
+    long rows = groups.stream().mapToLong(GroupStatistics::rows).sum();
     String dir = out.target().toUri().getPath();
     System.out.println("stats: " + rows + " rows, " + groups.size() + " groups of "
         + selection.size() + " features; wrote " + dir + "/stats.json and " + dir
@@ -253,7 +257,7 @@ public final class StatsJob implements Callable<Integer> {
   }
 
   /** @throws InputException (data) if {@code result} is over no rows */
-  static void checkRows(ExactStatistics.Result result, String input) {
+  static void checkRows(DatasetStatistics result, String input) {
     if (result.rows() == 0) {
       throw InputException.data("input " + input + " has no rows");
     }
@@ -263,13 +267,13 @@ public final class StatsJob implements Callable<Integer> {
    * @throws InputException (data) naming the first feature with NaN, infinite or null values, and
    *     ending with {@code hint}
    */
-  static void checkNoInvalid(ExactStatistics.Result result, String hint) {
-    List<ExactStatistics.Feature> invalid = result.features().stream()
+  static void checkNoInvalid(DatasetStatistics result, String hint) {
+    List<FeatureStatistics> invalid = result.features().stream()
         .filter(f -> f.moments().invalidCount() > 0).toList();
     if (invalid.isEmpty()) {
       return;
     }
-    ExactStatistics.Feature first = invalid.get(0);
+    FeatureStatistics first = invalid.get(0);
     FeatureMoments m = first.moments();
     throw InputException.data("feature '" + first.name() + "' has " + m.nanCount()
         + " NaN or infinite and " + m.nullCount() + " null values"

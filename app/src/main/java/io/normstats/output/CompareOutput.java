@@ -7,7 +7,7 @@ import io.normstats.minibatch.Comparison;
 import io.normstats.minibatch.ErrorHistogram;
 import io.normstats.minibatch.FeatureErrors;
 import io.normstats.minibatch.Spread;
-import io.normstats.spark.ExactStatistics;
+import io.normstats.result.DatasetStatistics;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.ArrayList;
@@ -79,14 +79,14 @@ public final class CompareOutput {
    * Writes compare.json and compare.parquet into {@code out}'s staging directory, at the same time
    * ({@link StatsOutput#whileSparkWrites}).
    */
-  public static void write(SparkSession spark, ExactStatistics.Result exact,
+  public static void write(SparkSession spark, DatasetStatistics exact,
       CompareSettings settings, Comparison.Result result, OutputDirectory out) throws IOException {
     StatsOutput.whileSparkWrites(() -> writeParquet(spark, result, out.file("compare.parquet")),
         () -> writeJson(exact, settings, result,
             out.fileSystem().create(out.file("compare.json"), false)));
   }
 
-  public static void writeJson(ExactStatistics.Result exact, CompareSettings settings,
+  public static void writeJson(DatasetStatistics exact, CompareSettings settings,
       Comparison.Result result, OutputStream stream) throws IOException {
     try (JsonGenerator g = JsonFiles.generator(stream)) {
       writeObject(g, exact, settings, result);
@@ -95,7 +95,7 @@ public final class CompareOutput {
   }
 
   /** Writes the compare.json object to {@code g}. */
-  static void writeObject(JsonGenerator g, ExactStatistics.Result exact, CompareSettings settings,
+  static void writeObject(JsonGenerator g, DatasetStatistics exact, CompareSettings settings,
       Comparison.Result result) throws IOException {
     g.writeStartObject();
     g.writeFieldName("exact");

@@ -8,8 +8,10 @@ import io.normstats.minibatch.Spread;
 import io.normstats.onnx.BatchNormFolding;
 import io.normstats.onnx.BatchNormLayer;
 import io.normstats.onnx.ElementType;
-import io.normstats.onnx.spark.NetworkEvaluation;
-import io.normstats.onnx.spark.NetworkRecalibration;
+import io.normstats.onnx.EvaluationResult;
+import io.normstats.onnx.LayerRecalibration;
+import io.normstats.onnx.RecalibrationDescription;
+import io.normstats.onnx.RecalibrationResult;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.LinkedHashMap;
@@ -61,8 +63,8 @@ public final class RecalibrateOutput {
    * Writes model.onnx, bn_stats.safetensors and recalibrate.json into {@code out}, and
    * model_folded.onnx when {@code folded} is not null.
    */
-  public static void write(NetworkRecalibration.Description run, NetworkRecalibration.Result r,
-      NetworkEvaluation.Result evaluation, BatchNormFolding.Folded folded, OutputDirectory out)
+  public static void write(RecalibrationDescription run, RecalibrationResult r,
+      EvaluationResult evaluation, BatchNormFolding.Folded folded, OutputDirectory out)
       throws IOException {
     try (OutputStream s = out.fileSystem().create(out.file("model.onnx"), false)) {
       s.write(r.recalibrated().toByteArray());
@@ -81,10 +83,10 @@ public final class RecalibrateOutput {
   }
 
   /** The written statistics as a state dict: {@code <mean initializer>}, {@code <var ...>}. */
-  public static void writeSafetensors(NetworkRecalibration.Result r, OutputStream out)
+  public static void writeSafetensors(RecalibrationResult r, OutputStream out)
       throws IOException {
     Map<String, SafeTensors.Tensor> tensors = new LinkedHashMap<>();
-    for (NetworkRecalibration.Layer l : r.layers()) {
+    for (LayerRecalibration l : r.layers()) {
       BatchNormLayer layer = l.layer();
       String dtype = layer.statsType().safetensorsDtype();
       long[] shape = {layer.channels()};
@@ -106,8 +108,8 @@ public final class RecalibrateOutput {
   }
 
   /** Writes recalibrate.json. */
-  public static void writeJson(NetworkRecalibration.Description run, NetworkRecalibration.Result r,
-      NetworkEvaluation.Result evaluation, BatchNormFolding.Folded folded, OutputStream stream)
+  public static void writeJson(RecalibrationDescription run, RecalibrationResult r,
+      EvaluationResult evaluation, BatchNormFolding.Folded folded, OutputStream stream)
       throws IOException {
     try (JsonGenerator g = JsonFiles.generator(stream)) {
       writeObject(g, run, r, evaluation, folded);
@@ -116,13 +118,13 @@ public final class RecalibrateOutput {
   }
 
   /** Writes the recalibrate.json object to {@code g} (the report embeds it). */
-  static void writeObject(JsonGenerator g, NetworkRecalibration.Description run,
-      NetworkRecalibration.Result r, NetworkEvaluation.Result evaluation) throws IOException {
+  static void writeObject(JsonGenerator g, RecalibrationDescription run,
+      RecalibrationResult r, EvaluationResult evaluation) throws IOException {
     writeObject(g, run, r, evaluation, null);
   }
 
-  static void writeObject(JsonGenerator g, NetworkRecalibration.Description run,
-      NetworkRecalibration.Result r, NetworkEvaluation.Result evaluation,
+  static void writeObject(JsonGenerator g, RecalibrationDescription run,
+      RecalibrationResult r, EvaluationResult evaluation,
       BatchNormFolding.Folded folded) throws IOException {
     boolean sample = run.sampleVariance();
     g.writeStartObject();
@@ -151,7 +153,7 @@ public final class RecalibrateOutput {
     }
     g.writeNumberField("prior_weight", run.priorWeight());
     g.writeArrayFieldStart("layers");
-    for (NetworkRecalibration.Layer l : r.layers()) {
+    for (LayerRecalibration l : r.layers()) {
       writeLayer(g, l, sample);
     }
     g.writeEndArray();
@@ -175,7 +177,7 @@ public final class RecalibrateOutput {
     g.writeEndObject();
   }
 
-  private static void writeLayer(JsonGenerator g, NetworkRecalibration.Layer l, boolean sample)
+  private static void writeLayer(JsonGenerator g, LayerRecalibration l, boolean sample)
       throws IOException {
     BatchNormLayer layer = l.layer();
     g.writeStartObject();
@@ -214,8 +216,8 @@ public final class RecalibrateOutput {
     g.writeEndObject();
   }
 
-  private static void writeEvaluation(JsonGenerator g, NetworkRecalibration.Description run, NetworkEvaluation.Result e)
-      throws IOException {
+  private static void writeEvaluation(JsonGenerator g, RecalibrationDescription run,
+      EvaluationResult e) throws IOException {
     g.writeObjectFieldStart("evaluation");
     g.writeStringField("input", run.evalInput());
     if (run.labels() == null) {

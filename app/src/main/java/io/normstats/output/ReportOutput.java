@@ -9,7 +9,7 @@ import io.normstats.minibatch.LinearHistogram;
 import io.normstats.report.Findings;
 import io.normstats.report.ReportData;
 import io.normstats.report.ReportHtml;
-import io.normstats.spark.ExactStatistics;
+import io.normstats.result.FeatureStatistics;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.OutputStreamWriter;
@@ -154,7 +154,7 @@ public final class ReportOutput {
     Writer writer = new OutputStreamWriter(stream, StandardCharsets.UTF_8);
     CsvWriter csv = new CsvWriter(writer, new CsvWriterSettings());
     csv.writeHeaders(header);
-    for (ExactStatistics.Feature f : d.features()) {
+    for (FeatureStatistics f : d.features()) {
       FeatureMoments m = f.moments();
       List<Object> row = new ArrayList<>(List.of(f.name(), f.index(), m.count(), str(m.mean()),
           str(m.varPop()), str(m.stdPop()), str(m.min()), str(m.max())));

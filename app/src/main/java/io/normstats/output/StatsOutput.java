@@ -2,10 +2,12 @@ package io.normstats.output;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.normstats.exact.FeatureMoments;
-import io.normstats.spark.ExactStatistics;
-import io.normstats.spark.ImageStatistics;
+import io.normstats.result.DatasetStatistics;
+import io.normstats.result.FeatureStatistics;
+import io.normstats.result.GroupStatistics;
+import io.normstats.result.ImageSize;
+import io.normstats.result.PixelStatistics;
 import io.normstats.sql.ExactStats;
-import io.normstats.sql.GroupedStatistics;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.ArrayList;
@@ -37,7 +39,7 @@ public final class StatsOutput {
   private StatsOutput() {}
 
   /** Writes stats.json and stats.parquet into {@code out}'s staging directory, at the same time. */
-  public static void write(SparkSession spark, ExactStatistics.Result result, OutputDirectory out)
+  public static void write(SparkSession spark, DatasetStatistics result, OutputDirectory out)
       throws IOException {
     whileSparkWrites(() -> writeParquet(spark, result, out.file("stats.parquet")),
         () -> writeJson(result, out.fileSystem().create(out.file("stats.json"), false)));
@@ -101,7 +103,7 @@ public final class StatsOutput {
     }
   }
 
-  static void writeJson(ExactStatistics.Result result, OutputStream stream) throws IOException {
+  static void writeJson(DatasetStatistics result, OutputStream stream) throws IOException {
     try (JsonGenerator g = JsonFiles.generator(stream)) {
       writeObject(g, result);
       g.writeRaw('\n');
@@ -109,7 +111,7 @@ public final class StatsOutput {
   }
 
   /** Writes the stats.json object for {@code result} to {@code g}. */
-  static void writeObject(JsonGenerator g, ExactStatistics.Result result) throws IOException {
+  static void writeObject(JsonGenerator g, DatasetStatistics result) throws IOException {
     g.writeStartObject();
     g.writeNumberField("rows", result.rows());
     writeFeatures(g, result.features());
@@ -117,10 +119,10 @@ public final class StatsOutput {
   }
 
   /** Writes the "features" array field. */
-  private static void writeFeatures(JsonGenerator g, List<ExactStatistics.Feature> features)
+  private static void writeFeatures(JsonGenerator g, List<FeatureStatistics> features)
       throws IOException {
     g.writeArrayFieldStart("features");
-    for (ExactStatistics.Feature f : features) {
+    for (FeatureStatistics f : features) {
       FeatureMoments m = f.moments();
       g.writeStartObject();
       g.writeStringField("name", f.name());
@@ -147,8 +149,8 @@ public final class StatsOutput {
    * row per group and feature, the group-by columns (their input types) before the feature table's.
    */
   public static void writeGrouped(SparkSession spark, StructType keySchema,
-      List<GroupedStatistics.Group> groups, OutputDirectory out) throws IOException {
-    long rows = groups.stream().mapToLong(GroupedStatistics.Group::rows).sum();
+      List<GroupStatistics> groups, OutputDirectory out) throws IOException {
+    long rows = groups.stream().mapToLong(GroupStatistics::rows).sum();
     OutputStream stream = out.fileSystem().create(out.file("stats.json"), false);
     try (JsonGenerator g = JsonFiles.generator(stream)) {
       g.writeStartObject();
@@ -159,7 +161,7 @@ public final class StatsOutput {
       }
       g.writeEndArray();
       g.writeArrayFieldStart("groups");
-      for (GroupedStatistics.Group group : groups) {
+      for (GroupStatistics group : groups) {
         g.writeStartObject();
         g.writeObjectFieldStart("key");
         for (int i = 0; i < keySchema.size(); i++) {
@@ -187,8 +189,8 @@ public final class StatsOutput {
       schema = schema.add(f);
     }
     List<Row> table = new ArrayList<>();
-    for (GroupedStatistics.Group group : groups) {
-      List<Row> features = ExactStats.rows(new ExactStatistics.Result(group.rows(),
+    for (GroupStatistics group : groups) {
+      List<Row> features = ExactStats.rows(new DatasetStatistics(group.rows(),
           group.features()));
       for (Row f : features) {
         List<Object> values = new ArrayList<>(group.key());
@@ -202,14 +204,14 @@ public final class StatsOutput {
   }
 
   /**
-   * Writes the statistics of images ({@link ImageStatistics}): stats.parquet as for any input (one
+   * Writes the statistics of images (io.normstats.spark.ImageStatistics): stats.parquet as for any input (one
    * row per channel), and stats.json as {@code {"rows": images, "features": [...one per channel,
    * named R, G, B (or L; A)...], "images": {"count", "skipped", "skipped_images": [...], "sizes":
    * {"min": {"height", "width"}, "max": {...}}, "bit_depths": [8 | 16]}, "normalize": {"mean":
    * [...], "std": [...]}}}, "normalize" holding each channel's mean and population standard
    * deviation, the two lists of torchvision's {@code transforms.Normalize}.
    */
-  public static void writeImages(SparkSession spark, ImageStatistics.Result result,
+  public static void writeImages(SparkSession spark, PixelStatistics result,
       OutputDirectory out) throws IOException {
     whileSparkWrites(() -> writeParquet(spark, result.statistics(), out.file("stats.parquet")),
         () -> {
@@ -221,7 +223,7 @@ public final class StatsOutput {
         });
   }
 
-  static void writeImagesObject(JsonGenerator g, ImageStatistics.Result result)
+  static void writeImagesObject(JsonGenerator g, PixelStatistics result)
       throws IOException {
     g.writeStartObject();
     g.writeNumberField("rows", result.images());
@@ -236,7 +238,7 @@ public final class StatsOutput {
     g.writeEndArray();
     g.writeObjectFieldStart("sizes");
     for (String which : List.of("min", "max")) {
-      ImageStatistics.Size s = which.equals("min") ? result.smallest() : result.largest();
+      ImageSize s = which.equals("min") ? result.smallest() : result.largest();
       g.writeObjectFieldStart(which);
       g.writeNumberField("height", s.height());
       g.writeNumberField("width", s.width());
@@ -273,7 +275,7 @@ public final class StatsOutput {
     }
   }
 
-  private static void writeParquet(SparkSession spark, ExactStatistics.Result result, Path path) {
+  private static void writeParquet(SparkSession spark, DatasetStatistics result, Path path) {
     writeParquet(spark, ExactStats.rows(result), SCHEMA, path);
   }
 

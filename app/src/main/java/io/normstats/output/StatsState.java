@@ -5,8 +5,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.normstats.InputException;
 import io.normstats.exact.ScalarMoments;
-import io.normstats.spark.ExactStatistics;
-import io.normstats.sql.GroupedStatistics;
+import io.normstats.result.DatasetStatistics;
+import io.normstats.result.FeatureStatistics;
+import io.normstats.result.GroupStatistics;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -57,26 +58,26 @@ public final class StatsState {
       List<Input> inputs, List<Entry> entries) {
 
     /** The ungrouped statistics. */
-    public ExactStatistics.Result result() {
+    public DatasetStatistics result() {
       Entry e = entries.get(0);
-      List<ExactStatistics.Feature> out = new ArrayList<>();
+      List<FeatureStatistics> out = new ArrayList<>();
       for (int j = 0; j < features.size(); j++) {
-        out.add(new ExactStatistics.Feature(features.get(j), j,
+        out.add(new FeatureStatistics(features.get(j), j,
             e.states().get(j).toFeatureMoments()));
       }
-      return new ExactStatistics.Result(e.rows(), out, e.states());
+      return new DatasetStatistics(e.rows(), out, e.states());
     }
 
     /** The statistics per group, in key order. */
-    public List<GroupedStatistics.Group> groups() {
-      List<GroupedStatistics.Group> out = new ArrayList<>();
+    public List<GroupStatistics> groups() {
+      List<GroupStatistics> out = new ArrayList<>();
       for (Entry e : entries) {
-        List<ExactStatistics.Feature> f = new ArrayList<>();
+        List<FeatureStatistics> f = new ArrayList<>();
         for (int j = 0; j < features.size(); j++) {
-          f.add(new ExactStatistics.Feature(features.get(j), j,
+          f.add(new FeatureStatistics(features.get(j), j,
               e.states().get(j).toFeatureMoments()));
         }
-        out.add(new GroupedStatistics.Group(e.key(), e.rows(), f, e.states()));
+        out.add(new GroupStatistics(e.key(), e.rows(), f, e.states()));
       }
       return out;
     }
@@ -85,16 +86,16 @@ public final class StatsState {
   private StatsState() {}
 
   /** The state of an ungrouped run. */
-  public static State of(ExactStatistics.Result result, int channels, Input input) {
-    List<String> names = result.features().stream().map(ExactStatistics.Feature::name).toList();
+  public static State of(DatasetStatistics result, int channels, Input input) {
+    List<String> names = result.features().stream().map(FeatureStatistics::name).toList();
     return new State(names, channels, new StructType(), List.of(input),
         List.of(new Entry(List.of(), result.rows(), result.states())));
   }
 
   /** The state of a grouped run. */
-  public static State of(List<GroupedStatistics.Group> groups, StructType groupBy, int channels,
+  public static State of(List<GroupStatistics> groups, StructType groupBy, int channels,
       Input input) {
-    List<String> names = groups.get(0).features().stream().map(ExactStatistics.Feature::name)
+    List<String> names = groups.get(0).features().stream().map(FeatureStatistics::name)
         .toList();
     List<Entry> entries = groups.stream().map(g -> new Entry(g.key(), g.rows(), g.states()))
         .toList();

@@ -6,8 +6,9 @@ import io.normstats.minibatch.Estimator;
 import io.normstats.minibatch.EstimateErrors;
 import io.normstats.minibatch.FeatureErrors;
 import io.normstats.minibatch.Spread;
-import io.normstats.onnx.spark.NetworkEvaluation;
-import io.normstats.onnx.spark.NetworkRecalibration;
+import io.normstats.onnx.EvaluationResult;
+import io.normstats.onnx.LayerRecalibration;
+import io.normstats.onnx.RecalibrationResult;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -147,8 +148,8 @@ public final class Findings {
   /** A short reading of a network's recalibration in plain sentences. */
   public static List<String> networkReadings(ReportData.Network n) {
     List<String> out = new ArrayList<>();
-    NetworkRecalibration.Result r = n.result();
-    List<NetworkRecalibration.Layer> layers = r.layers();
+    RecalibrationResult r = n.result();
+    List<LayerRecalibration> layers = r.layers();
     out.add(String.format(Locale.ROOT, "The %d BatchNorm layers of %s were recomputed exactly on "
         + "the %d rows, bottom-up in %d passes (one per level), each with the layers below it "
         + "already recalibrated.", layers.size(), n.description().model(), r.rows(), r.passes()));
@@ -179,7 +180,7 @@ public final class Findings {
           + n.description().preciseBnBatchSize() + "), is off by up to " + pct(preciseWorst)
           + ".");
     }
-    NetworkEvaluation.Result e = n.evaluation();
+    EvaluationResult e = n.evaluation();
     if (e != null) {
       if (e.correct() != null) {
         out.add(String.format(Locale.ROOT, "On the %d evaluation rows, accuracy goes from %s "

@@ -3,7 +3,7 @@ package io.normstats.report;
 import io.normstats.minibatch.Comparison;
 import io.normstats.minibatch.Estimator;
 import io.normstats.minibatch.LinearHistogram;
-import io.normstats.onnx.spark.NetworkRecalibration;
+import io.normstats.onnx.LayerRecalibration;
 import java.awt.Color;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
@@ -153,7 +153,7 @@ public final class ReportCharts {
    * One layer's stored statistic against the exact one, per channel, with the line y = x: the
    * mean, or the variance (in the written variance mode).
    */
-  public static byte[] storedAgainstExact(NetworkRecalibration.Layer l, boolean variance,
+  public static byte[] storedAgainstExact(LayerRecalibration l, boolean variance,
       boolean sample) {
     String what = variance ? (sample ? "var_samp" : "var_pop") : "mean";
     XYChart chart = new XYChartBuilder().width(WIDTH / 2).height(HEIGHT * 3 / 4)

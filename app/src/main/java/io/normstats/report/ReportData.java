@@ -3,10 +3,12 @@ package io.normstats.report;
 import io.normstats.minibatch.CompareSettings;
 import io.normstats.minibatch.Comparison;
 import io.normstats.minibatch.LinearHistogram;
-import io.normstats.spark.ExactStatistics;
-import io.normstats.spark.ImageStatistics;
-import io.normstats.onnx.spark.NetworkEvaluation;
-import io.normstats.onnx.spark.NetworkRecalibration;
+import io.normstats.onnx.EvaluationResult;
+import io.normstats.onnx.RecalibrationDescription;
+import io.normstats.onnx.RecalibrationResult;
+import io.normstats.result.DatasetStatistics;
+import io.normstats.result.FeatureStatistics;
+import io.normstats.result.PixelStatistics;
 import java.util.List;
 import java.util.Map;
 
@@ -28,9 +30,9 @@ import java.util.Map;
  *     the report's resize and crop) and their level histograms, or null
  */
 public record ReportData(String input, int partitions, String sparkVersion, String master,
-    Map<String, Double> phases, ExactStatistics.Result exact, CompareSettings settings,
+    Map<String, Double> phases, DatasetStatistics exact, CompareSettings settings,
     Comparison.Result comparison, BatchMeanDistribution distribution, int[] imageShape,
-    Network network, ImageStatistics.Result images) {
+    Network network, PixelStatistics images) {
 
   /**
    * A network's BatchNorm layers recalibrated on the report's input.
@@ -39,8 +41,8 @@ public record ReportData(String input, int partitions, String sparkVersion, Stri
    * @param result the exact statistics, and the one_pass and precise_bn approximations
    * @param evaluation the four models' predictions on the evaluation input, or null
    */
-  public record Network(NetworkRecalibration.Description description,
-      NetworkRecalibration.Result result, NetworkEvaluation.Result evaluation) {}
+  public record Network(RecalibrationDescription description,
+      RecalibrationResult result, EvaluationResult evaluation) {}
 
   /**
    * The distribution of single-minibatch means of one feature at one batch size.
@@ -60,7 +62,7 @@ public record ReportData(String input, int partitions, String sparkVersion, Stri
   }
 
   /** The features. */
-  public List<ExactStatistics.Feature> features() {
+  public List<FeatureStatistics> features() {
     return exact.features();
   }
 }

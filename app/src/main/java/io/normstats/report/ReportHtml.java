@@ -3,10 +3,11 @@ package io.normstats.report;
 import io.normstats.exact.FeatureMoments;
 import io.normstats.minibatch.Comparison;
 import io.normstats.minibatch.Estimator;
-import io.normstats.spark.ExactStatistics;
-import io.normstats.spark.ImageStatistics;
-import io.normstats.onnx.spark.NetworkEvaluation;
-import io.normstats.onnx.spark.NetworkRecalibration;
+import io.normstats.onnx.EvaluationResult;
+import io.normstats.onnx.LayerRecalibration;
+import io.normstats.onnx.RecalibrationResult;
+import io.normstats.result.FeatureStatistics;
+import io.normstats.result.PixelStatistics;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
@@ -119,7 +120,7 @@ public final class ReportHtml {
 
   private static void exact(StringBuilder h, ReportData d) {
     h.append("<h2 id=\"exact\">Exact statistics</h2>\n");
-    List<ExactStatistics.Feature> features = d.features();
+    List<FeatureStatistics> features = d.features();
     int[] shape = d.imageShape();
     if (shape != null) {
       int c = shape[0];
@@ -142,7 +143,7 @@ public final class ReportHtml {
         .append(features.size()).append(" features: mean, standard deviation, min, max</summary>\n")
         .append("<table>\n<tr><th class=\"name\">feature</th><th>count</th><th>mean</th>"
             + "<th>std_pop</th><th>min</th><th>max</th></tr>\n");
-    for (ExactStatistics.Feature f : features.subList(0, Math.min(features.size(), MAX_TABLE_ROWS))) {
+    for (FeatureStatistics f : features.subList(0, Math.min(features.size(), MAX_TABLE_ROWS))) {
       FeatureMoments m = f.moments();
       h.append("<tr><td class=\"name\">").append(esc(f.name())).append("</td><td>")
           .append(m.count()).append("</td><td>").append(num(m.mean())).append("</td><td>")
@@ -158,14 +159,14 @@ public final class ReportHtml {
   }
 
   /** Image inputs: the Normalize line and each channel's histogram of pixel levels. */
-  private static void pixels(StringBuilder h, ImageStatistics.Result images) {
+  private static void pixels(StringBuilder h, PixelStatistics images) {
     h.append("<h2 id=\"pixels\">Pixel values</h2>\n<p>The exact mean and population standard "
         + "deviation of each channel over every pixel of the ").append(images.images())
         .append(" images (values in [0, 1] as torchvision's ToTensor gives them, after the "
             + "report's resize and crop), ready for torchvision:</p>\n"
             + "<pre style=\"white-space: pre-wrap\">")
         .append(esc(normalizeLine(images))).append("</pre>\n");
-    List<ExactStatistics.Feature> channels = images.statistics().features();
+    List<FeatureStatistics> channels = images.statistics().features();
     for (int c = 0; c < channels.size(); c++) {
       figure(h, ReportCharts.levels(images.histograms()[c], channels.get(c).name()),
           "pixel levels of channel " + channels.get(c).name());
@@ -173,7 +174,7 @@ public final class ReportHtml {
   }
 
   /** {@code transforms.Normalize(mean=[...], std=[...])}, each number to the last bit. */
-  public static String normalizeLine(ImageStatistics.Result images) {
+  public static String normalizeLine(PixelStatistics images) {
     return "transforms.Normalize(mean=" + Arrays.toString(images.normalizeMean()) + ", std="
         + Arrays.toString(images.normalizeStd()) + ")";
   }
@@ -240,7 +241,7 @@ public final class ReportHtml {
   static final int MAX_LAYER_CHARTS = 12;
 
   private static void network(StringBuilder h, ReportData.Network n) {
-    NetworkRecalibration.Result r = n.result();
+    RecalibrationResult r = n.result();
     boolean sample = n.description().sampleVariance();
     h.append("<h2 id=\"network\">BatchNorm layers of the network</h2>\n<p>")
         .append(esc(n.description().model())).append(": ").append(r.layers().size())
@@ -251,7 +252,7 @@ public final class ReportHtml {
             + "layers recomputed in one pass with the stored statistics upstream; "
             + "<b>precise_bn</b>, PreciseBN with the layers upstream in training mode (minibatches "
             + "of ").append(n.description().preciseBnBatchSize()).append(").</p>\n");
-    NetworkEvaluation.Result e = n.evaluation();
+    EvaluationResult e = n.evaluation();
     if (e != null) {
       h.append("<table>\n<tr><th class=\"name\">statistics</th>")
           .append(e.correct() != null ? "<th>accuracy</th>" : "")
@@ -287,7 +288,7 @@ public final class ReportHtml {
     List<double[]> mean = Findings.ESTIMATES.stream()
         .map(est -> Findings.layerMedians(n, est, "mean_err_in_std")).toList();
     for (int k = 0; k < r.layers().size(); k++) {
-      NetworkRecalibration.Layer l = r.layers().get(k);
+      LayerRecalibration l = r.layers().get(k);
       h.append("<tr><td class=\"name\">").append(esc(l.layer().node())).append("</td><td>")
           .append(l.layer().level()).append("</td><td>").append(l.layer().channels())
           .append("</td>");
@@ -303,7 +304,7 @@ public final class ReportHtml {
         + "of |mean - exact| / std. Estimates are compared as the model would store them (in "
         + "float32, whose rounding alone is about 3e-8).</p>\n");
     h.append("<h3>Stored against exact, per channel</h3>\n");
-    for (NetworkRecalibration.Layer l : r.layers().subList(0, Math.min(r.layers().size(),
+    for (LayerRecalibration l : r.layers().subList(0, Math.min(r.layers().size(),
         MAX_LAYER_CHARTS))) {
       figure(h, ReportCharts.storedAgainstExact(l, false, sample), l.layer().node() + " mean");
       figure(h, ReportCharts.storedAgainstExact(l, true, sample), l.layer().node()

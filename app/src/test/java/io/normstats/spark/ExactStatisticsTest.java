@@ -10,6 +10,7 @@ import io.normstats.InputException;
 import io.normstats.minibatch.CompareSettings;
 import io.normstats.minibatch.Comparison;
 import io.normstats.output.CompareOutput;
+import io.normstats.result.DatasetStatistics;
 import io.normstats.testing.TestSpark;
 import java.math.BigDecimal;
 import java.nio.file.Path;
@@ -85,12 +86,12 @@ class ExactStatisticsTest {
     FeatureSelection selection = FeatureSelection.resolve(df, features, null);
     assertTrue(ColumnarScan.of(df.select(selection.columnReferences())).isPresent(),
         "the vectorized Parquet scan is read as columnar batches");
-    ExactStatistics.Result columnar = ExactStatistics.compute(df, selection);
+    DatasetStatistics columnar = ExactStatistics.compute(df, selection);
 
     spark.conf().set("spark.sql.parquet.enableVectorizedReader", "false");
     Dataset<Row> rowDf = spark.read().parquet(path);
     assertFalse(ColumnarScan.of(rowDf.select(selection.columnReferences())).isPresent());
-    ExactStatistics.Result byRows = ExactStatistics.compute(rowDf, selection);
+    DatasetStatistics byRows = ExactStatistics.compute(rowDf, selection);
 
     assertEquals(byRows, columnar);
     assertEquals(9000, columnar.rows());
@@ -330,7 +331,7 @@ class ExactStatisticsTest {
         }
       }
     });
-    ExactStatistics.Result byDefault;
+    DatasetStatistics byDefault;
     watcher.start();
     try {
       assertFalse(ColumnarScan.of(df.select(selection.columnReferences())).isPresent(),
@@ -346,7 +347,7 @@ class ExactStatisticsTest {
     }
     assertEquals(List.of(), seen, "the session's codegen limit never changed");
 
-    ExactStatistics.Result columnar;
+    DatasetStatistics columnar;
     spark.conf().set(ExactStatistics.PLAN_WIDE_SCANS, "true"); // as the jobs set it on theirs
     try {
       assertTrue(ColumnarScan.of(df.select(selection.columnReferences())).isPresent(),
@@ -358,7 +359,7 @@ class ExactStatisticsTest {
       spark.conf().unset(ExactStatistics.PLAN_WIDE_SCANS);
     }
 
-    ExactStatistics.Result byRows;
+    DatasetStatistics byRows;
     spark.conf().set("spark.sql.parquet.enableVectorizedReader", "false");
     try {
       byRows = ExactStatistics.compute(spark.read().parquet(path), selection);
@@ -397,10 +398,10 @@ class ExactStatisticsTest {
     StructType vectorSchema = new StructType().add("v", new org.apache.spark.ml.linalg.VectorUDT());
     Dataset<Row> vdf = spark.createDataFrame(vectors, vectorSchema).repartition(4).cache();
     FeatureSelection vsel = FeatureSelection.resolve(vdf, null, "v");
-    ExactStatistics.Result fromVectors = ExactStatistics.compute(vdf, vsel);
+    DatasetStatistics fromVectors = ExactStatistics.compute(vdf, vsel);
     Dataset<Row> adf = spark.createDataFrame(arrays,
         new StructType().add("v", DataTypes.createArrayType(DataTypes.DoubleType)));
-    ExactStatistics.Result fromArrays =
+    DatasetStatistics fromArrays =
         ExactStatistics.compute(adf, FeatureSelection.resolve(adf, null, "v"));
     assertEquals(fromVectors, fromArrays);
     for (int k = 0; k < d; k++) {
@@ -408,7 +409,7 @@ class ExactStatisticsTest {
       assertMoments(dense.stream().mapToDouble(v -> v[f]).toArray(),
           fromVectors.features().get(k).moments(), "v[" + k + "]");
     }
-    ExactStatistics.Result channels = ExactStatistics.compute(vdf, vsel.withChannels(2));
+    DatasetStatistics channels = ExactStatistics.compute(vdf, vsel.withChannels(2));
     for (int c = 0; c < 2; c++) {
       int channel = c;
       assertMoments(dense.stream().flatMapToDouble(v -> java.util.Arrays.stream(v, channel * 5,

@@ -7,7 +7,9 @@ import io.normstats.ml.param.HasInputCol;
 import io.normstats.ml.param.HasOutputCol;
 import io.normstats.ml.param.HasVarianceMode;
 import io.normstats.ml.param.StageParams;
+import io.normstats.onnx.LayerRecalibration;
 import io.normstats.onnx.OnnxModel;
+import io.normstats.onnx.RecalibrationResult;
 import io.normstats.spark.FeatureSelection;
 import io.normstats.onnx.spark.ModelFiles;
 import io.normstats.onnx.spark.NetworkRecalibration;
@@ -161,7 +163,7 @@ public final class BatchNormRecalibration extends Estimator<RecalibratedNetworkM
     }
     String path = getModelPath();
     Dataset<Row> df = dataset.toDF();
-    NetworkRecalibration.Result result;
+    RecalibrationResult result;
     try {
       OnnxModel model = read(df, path);
       FeatureSelection selection = FeatureSelection.resolve(df, null, getInputCol());
@@ -176,7 +178,7 @@ public final class BatchNormRecalibration extends Estimator<RecalibratedNetworkM
       throw e;
     }
     List<RecalibratedNetworkModel.Layer> layers = new ArrayList<>();
-    for (NetworkRecalibration.Layer l : result.layers()) {
+    for (LayerRecalibration l : result.layers()) {
       ExactMoments[] m = l.exact();
       double[] mean = new double[m.length];
       double[] varPop = new double[m.length];

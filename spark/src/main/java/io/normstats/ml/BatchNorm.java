@@ -12,6 +12,8 @@ import io.normstats.ml.param.HasBias;
 import io.normstats.ml.param.HasHandleInvalid;
 import io.normstats.ml.param.HasOutputType;
 import io.normstats.ml.param.StageParams;
+import io.normstats.result.DatasetStatistics;
+import io.normstats.result.FeatureStatistics;
 import io.normstats.spark.ExactStatistics;
 import io.normstats.spark.FeatureSelection;
 import java.util.List;
@@ -114,7 +116,7 @@ public final class BatchNorm extends Estimator<BatchNormModel>
     if (selection.lengthKnown()) {
       checkAffineLengths(selection.size());
     }
-    ExactStatistics.Result result;
+    DatasetStatistics result;
     try {
       result = ExactStatistics.compute(df, selection);
     } catch (Exception e) { // Spark's checked SparkException included
@@ -130,7 +132,7 @@ public final class BatchNorm extends Estimator<BatchNormModel>
     boolean sample = "sample".equals(getVarianceMode());
     double[] mean = new double[size];
     double[] variance = new double[size];
-    for (ExactStatistics.Feature f : result.features()) {
+    for (FeatureStatistics f : result.features()) {
       FeatureMoments m = f.moments();
       if ("error".equals(invalid) && m.invalidCount() > 0) {
         throw InputException.data("column '" + column + "' has " + m.nanCount()

@@ -4,6 +4,8 @@ import io.normstats.InputException;
 import io.normstats.exact.FeatureMoments;
 import io.normstats.exact.MomentAccumulator;
 import io.normstats.exact.ScalarMoments;
+import io.normstats.result.DatasetStatistics;
+import io.normstats.result.FeatureStatistics;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -48,22 +50,8 @@ public final class ExactStatistics {
 
   private ExactStatistics() {}
 
-  /** The statistics of one feature, with its name and position. */
-  public record Feature(String name, int index, FeatureMoments moments) {}
-
-  /**
-   * The statistics of every feature, and the number of rows read; {@code states} holds each
-   * feature's exact state (to store and merge with later runs), or is empty.
-   */
-  public record Result(long rows, List<Feature> features, List<ScalarMoments> states) {
-    /** A result without states. */
-    public Result(long rows, List<Feature> features) {
-      this(rows, features, List.of());
-    }
-  }
-
   /** The statistics, and the input order counted in the same pass. */
-  public record Ordered(Result result, InputOrder order) {}
+  public record Ordered(DatasetStatistics result, InputOrder order) {}
 
   /**
    * Computes the statistics of {@code selection}'s features over all rows of {@code df}. NaN,
@@ -72,7 +60,7 @@ public final class ExactStatistics {
    *
    * @throws InputException (data) if a vector's length differs from the selection's
    */
-  public static Result compute(Dataset<Row> df, FeatureSelection selection) {
+  public static DatasetStatistics compute(Dataset<Row> df, FeatureSelection selection) {
     if (!selection.lengthKnown()) {
       return computeReadingLength(df, selection);
     }
@@ -108,7 +96,8 @@ public final class ExactStatistics {
    * {@link #compute} for a vector column whose length is taken from the data: each task sizes its
    * accumulator from its first non-null vector, and the merge checks that all tasks agree.
    */
-  private static Result computeReadingLength(Dataset<Row> df, FeatureSelection selection) {
+  private static DatasetStatistics computeReadingLength(Dataset<Row> df,
+      FeatureSelection selection) {
     JavaRDD<InternalRow> rows = df.select(selection.projection()).queryExecution().toRdd()
         .toJavaRDD();
     String column = selection.columns().get(0);
@@ -384,14 +373,14 @@ public final class ExactStatistics {
   private record CountedPartial(MomentAccumulator moments, InputOrder.Counter counter)
       implements java.io.Serializable {}
 
-  private static Result result(MomentAccumulator total, FeatureSelection selection) {
-    List<Feature> features = new ArrayList<>(selection.size());
+  private static DatasetStatistics result(MomentAccumulator total, FeatureSelection selection) {
+    List<FeatureStatistics> features = new ArrayList<>(selection.size());
     List<ScalarMoments> states = new ArrayList<>(selection.size());
     for (int j = 0; j < selection.size(); j++) {
-      features.add(new Feature(selection.featureName(j), j, total.moments(j)));
+      features.add(new FeatureStatistics(selection.featureName(j), j, total.moments(j)));
       states.add(total.state(j));
     }
-    return new Result(total.rows(), List.copyOf(features), List.copyOf(states));
+    return new DatasetStatistics(total.rows(), List.copyOf(features), List.copyOf(states));
   }
 
   private static MomentAccumulator merge(MomentAccumulator a, MomentAccumulator b) {

@@ -6,6 +6,10 @@ import io.normstats.exact.FeatureMoments;
 import io.normstats.exact.MomentAccumulator;
 import io.normstats.io.ImageDecoder;
 import io.normstats.io.ImageTransform;
+import io.normstats.result.DatasetStatistics;
+import io.normstats.result.FeatureStatistics;
+import io.normstats.result.ImageSize;
+import io.normstats.result.PixelStatistics;
 import java.io.Serializable;
 import java.net.URI;
 import java.util.ArrayList;
@@ -68,47 +72,7 @@ public final class ImageStatistics {
     }
   }
 
-  /** An image's size in pixels. */
-  public record Size(int height, int width) implements Serializable {
-    long pixels() {
-      return (long) height * width;
-    }
-
-    boolean smallerThan(Size o) {
-      return pixels() != o.pixels() ? pixels() < o.pixels()
-          : height != o.height ? height < o.height : width < o.width;
-    }
-  }
-
-  /**
-   * The statistics of the images.
-   *
-   * @param statistics one feature per channel, named by its letter (R, G, B; L; A), count = the
-   *     pixels; {@code rows()} = the images counted
-   * @param images the images counted
-   * @param skipped the images left out ({@link Options#skipInvalid})
-   * @param skippedImages the first {@value #LISTED} of them, sorted, each with why
-   * @param smallest the image of fewest pixels (then the lower, then the narrower)
-   * @param largest the image of most pixels
-   * @param bitDepths the level depths seen: 8, 16 or both
-   * @param histograms per channel, the pixels of each 8-bit level (16-bit levels by their high
-   *     byte): {@code [channels][256]}
-   */
-  public record Result(ExactStatistics.Result statistics, long images, long skipped,
-      List<String> skippedImages, Size smallest, Size largest, List<Integer> bitDepths,
-      long[][] histograms) {
-    /** Per channel, the mean: the first list of {@code transforms.Normalize}. */
-    public double[] normalizeMean() {
-      return statistics.features().stream().mapToDouble(f -> f.moments().mean()).toArray();
-    }
-
-    /** Per channel, the population standard deviation: Normalize's second list. */
-    public double[] normalizeStd() {
-      return statistics.features().stream().mapToDouble(f -> f.moments().stdPop()).toArray();
-    }
-  }
-
-  /** Skipped images listed in a {@link Result}; the rest are counted. */
+  /** Skipped images listed in a {@link PixelStatistics}; the rest are counted. */
   public static final int LISTED = 100;
 
   /**
@@ -155,8 +119,8 @@ public final class ImageStatistics {
    *     image that cannot be decoded or a null image (unless skipped), images of different channel
    *     counts with {@code KEEP}, or of both depths with {@code RAW}, and for no images at all
    */
-  public static Result compute(Dataset<Row> df, String imageCol, String pathCol, String what,
-      Options options) {
+  public static PixelStatistics compute(Dataset<Row> df, String imageCol, String pathCol,
+      String what, Options options) {
     Column[] columns = imageColumn(df.schema(), imageCol);
     Column name = pathCol != null ? FeatureSelection.quoted(pathCol) : columns[1];
     Column bytes = columns[0];
@@ -238,8 +202,8 @@ public final class ImageStatistics {
     long images;
     long skipped;
     List<String> skippedImages = new ArrayList<>();
-    Size smallest;
-    Size largest;
+    ImageSize smallest;
+    ImageSize largest;
     boolean eightBit;
     boolean sixteenBit;
     long[][] histograms;
@@ -286,7 +250,7 @@ public final class ImageStatistics {
         }
         acc.addDenseRows(row, 0, w);
       }
-      counted(new Size(decoded.height(), decoded.width()));
+      counted(new ImageSize(decoded.height(), decoded.width()));
     }
 
     /** Adds a transformed image's levels (8-bit). */
@@ -308,7 +272,7 @@ public final class ImageStatistics {
         }
         acc.addDenseRows(row, 0, w);
       }
-      counted(new Size(levels.height(), w));
+      counted(new ImageSize(levels.height(), w));
     }
 
     private void start(String names, String image) {
@@ -322,7 +286,7 @@ public final class ImageStatistics {
       }
     }
 
-    private void counted(Size size) {
+    private void counted(ImageSize size) {
       smallest = smallest == null || size.smallerThan(smallest) ? size : smallest;
       largest = largest == null || largest.smallerThan(size) ? size : largest;
       images++;
@@ -378,18 +342,18 @@ public final class ImageStatistics {
       return this;
     }
 
-    Result result(Options options) {
+    PixelStatistics result(Options options) {
       if (options.values() == PixelValues.RAW && eightBit && sixteenBit) {
         throw InputException.data("raw pixel values need images of one depth: " + eightBitImage
             + " is 8-bit, " + sixteenBitImage + " 16-bit (pixel values 'unit' scale each to "
             + "[0, 1])");
       }
       long divisor = options.values() == PixelValues.UNIT ? 65535 : 1;
-      List<ExactStatistics.Feature> features = new ArrayList<>();
+      List<FeatureStatistics> features = new ArrayList<>();
       for (int j = 0; j < channels.length(); j++) {
         FeatureMoments levels = acc.moments(j);
         ExactMoments e = acc.exact(j).dividedBy(divisor);
-        features.add(new ExactStatistics.Feature(String.valueOf(channels.charAt(j)), j,
+        features.add(new FeatureStatistics(String.valueOf(channels.charAt(j)), j,
             new FeatureMoments(e.count(), e.mean(), e.varPop(), e.varSamp(), e.stdPop(),
                 e.stdSamp(), levels.min() / divisor, levels.max() / divisor, 0, 0)));
       }
@@ -401,7 +365,7 @@ public final class ImageStatistics {
       if (sixteenBit) {
         depths.add(16);
       }
-      return new Result(new ExactStatistics.Result(images, features), images, skipped,
+      return new PixelStatistics(new DatasetStatistics(images, features), images, skipped,
           List.copyOf(skippedImages), smallest, largest, List.copyOf(depths), histograms);
     }
 

@@ -8,6 +8,7 @@ import io.normstats.minibatch.EstimateAccumulator;
 import io.normstats.minibatch.LinearHistogram;
 import io.normstats.minibatch.MinibatchFolder;
 import io.normstats.minibatch.Permutation;
+import io.normstats.result.FeatureStatistics;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -79,7 +80,7 @@ public final class MinibatchComparison {
     double[] mean = new double[f];
     double[] variance = new double[f];
     List<String> featureNames = new ArrayList<>(f);
-    for (ExactStatistics.Feature feature : exact.result().features()) {
+    for (FeatureStatistics feature : exact.result().features()) {
       mean[feature.index()] = feature.moments().mean();
       variance[feature.index()] = feature.moments().varPop();
       featureNames.add(feature.name());

@@ -4,6 +4,9 @@ import io.normstats.InputException;
 import io.normstats.exact.FeatureMoments;
 import io.normstats.io.ImageDecoder;
 import io.normstats.io.ImageTransform;
+import io.normstats.result.DatasetStatistics;
+import io.normstats.result.FeatureStatistics;
+import io.normstats.result.PixelStatistics;
 import io.normstats.spark.ExactStatistics;
 import io.normstats.spark.FeatureSelection;
 import io.normstats.spark.ImageStatistics;
@@ -48,9 +51,9 @@ public final class ExactStats {
       .add("nan_count", DataTypes.LongType, false);
 
   /** {@code result}'s features as rows of {@link #SCHEMA}, in feature order. */
-  public static List<Row> rows(ExactStatistics.Result result) {
+  public static List<Row> rows(DatasetStatistics result) {
     List<Row> rows = new ArrayList<>(result.features().size());
-    for (ExactStatistics.Feature f : result.features()) {
+    for (FeatureStatistics f : result.features()) {
       FeatureMoments m = f.moments();
       rows.add(RowFactory.create(f.name(), f.index(), m.count(), orNull(m.mean()),
           orNull(m.varPop()), orNull(m.varSamp()), orNull(m.stdPop()), orNull(m.stdSamp()),
@@ -79,7 +82,7 @@ public final class ExactStats {
    */
   public static Dataset<Row> of(Dataset<Row> df, List<String> features, String vectorColumn,
       int channels) {
-    ExactStatistics.Result result;
+    DatasetStatistics result;
     try {
       if (features != null && vectorColumn != null) {
         throw InputException.usage("give either features or a vector column, not both");
@@ -139,7 +142,7 @@ public final class ExactStats {
       }
       ImageStatistics.Options options = new ImageStatistics.Options(mode, values, skipInvalid,
           transform);
-      ImageStatistics.Result result;
+      PixelStatistics result;
       if (path != null) {
         result = ImageStatistics.compute(Inputs.readImages(spark, path, Map.of()), "content",
             "path", path, options);
@@ -172,5 +175,5 @@ public final class ExactStats {
    * The statistics of images: {@code table} as {@link #of} gives it, one row per channel, and the
    * full result (images counted and skipped, sizes, Normalize's lists).
    */
-  public record Images(Dataset<Row> table, ImageStatistics.Result result) {}
+  public record Images(Dataset<Row> table, PixelStatistics result) {}
 }

@@ -2,6 +2,8 @@ package io.normstats.sql;
 
 import io.normstats.InputException;
 import io.normstats.exact.ScalarMoments;
+import io.normstats.result.FeatureStatistics;
+import io.normstats.result.GroupStatistics;
 import io.normstats.spark.ExactStatistics;
 import io.normstats.spark.FeatureSelection;
 import java.util.ArrayList;
@@ -26,20 +28,13 @@ public final class GroupedStatistics {
   private GroupedStatistics() {}
 
   /**
-   * One group: its key (the group-by columns' values, in order), rows, features and each
-   * feature's exact state (to store and merge with later runs).
-   */
-  public record Group(List<Object> key, long rows, List<ExactStatistics.Feature> features,
-      List<ScalarMoments> states) {}
-
-  /**
    * Computes the statistics of {@code selection}'s features per group of {@code groupBy}, groups
    * in the order of their keys (nulls first).
    *
    * @param selection with its vector length known ({@link FeatureSelection#resolve})
    * @throws InputException (usage) if a group-by column is missing or is also a feature
    */
-  public static List<Group> compute(Dataset<Row> df, FeatureSelection selection,
+  public static List<GroupStatistics> compute(Dataset<Row> df, FeatureSelection selection,
       List<String> groupBy) {
     for (String g : groupBy) {
       FeatureSelection.field(df.schema(), g);
@@ -115,24 +110,24 @@ public final class GroupedStatistics {
         moments.put(key(r, k), m);
       }
     }
-    List<Group> groups = new ArrayList<>();
+    List<GroupStatistics> groups = new ArrayList<>();
     for (Row r : keyRows) {
       List<Object> key = key(r, k);
       long rows = r.getLong(k);
       long nullVectors = vector == null ? 0 : r.getLong(k + 1);
       ScalarMoments[] m = moments.getOrDefault(key, new ScalarMoments[selection.size()]);
-      List<ExactStatistics.Feature> features = new ArrayList<>();
+      List<FeatureStatistics> features = new ArrayList<>();
       List<ScalarMoments> states = new ArrayList<>();
       for (int j = 0; j < m.length; j++) {
         ScalarMoments state = m[j] == null ? new ScalarMoments() : m[j];
         // a null vector is a null for each of the values it would have given the feature
         state.addNulls(nullVectors * (selection.channels() == 0 ? 1
             : selection.valuesPerFeature()));
-        features.add(new ExactStatistics.Feature(selection.featureName(j), j,
+        features.add(new FeatureStatistics(selection.featureName(j), j,
             state.toFeatureMoments()));
         states.add(state);
       }
-      groups.add(new Group(key, rows, features, states));
+      groups.add(new GroupStatistics(key, rows, features, states));
     }
     return groups;
   }

@@ -1,5 +1,6 @@
 package io.normstats.onnx.spark;
 
+import io.normstats.onnx.EvaluationResult;
 import io.normstats.spark.DenseRows;
 import io.normstats.spark.TaskHook;
 import io.normstats.spark.FeatureSelection;
@@ -42,26 +43,6 @@ public final class NetworkEvaluation {
    * @param what how to name the labels in messages (the label file)
    */
   public record Labels(int[] byIndex, String column, String what) implements Serializable {}
-
-  /**
-   * What the versions predict.
-   *
-   * @param rows the rows evaluated
-   * @param versions the versions' names, in order
-   * @param correct per version, the rows whose prediction equals the label; null without labels
-   * @param changed per version, the rows whose prediction differs from the first version's
-   */
-  public record Result(long rows, List<String> versions, long[] correct, long[] changed) {
-    /** The fraction of rows version v predicts right, or NaN without labels. */
-    public double accuracy(int v) {
-      return correct == null ? Double.NaN : (double) correct[v] / rows;
-    }
-
-    /** The fraction of rows whose prediction version v changes from the first version's. */
-    public double changedFraction(int v) {
-      return (double) changed[v] / rows;
-    }
-  }
 
   /**
    * An evaluation input made ready: its rows projected, and with labels by index, its rows counted
@@ -140,7 +121,7 @@ public final class NetworkEvaluation {
    * @param batchSize rows per ONNX Runtime run
    * @throws InputException (usage) for an unknown output; (data) for a missing label
    */
-  public static Result evaluate(Prepared prepared, Map<String, OnnxModel> versions,
+  public static EvaluationResult evaluate(Prepared prepared, Map<String, OnnxModel> versions,
       String inputName, String output, int batchSize) {
     OnnxModel first = versions.values().iterator().next();
     String out = output(first, output);
@@ -212,7 +193,7 @@ public final class NetworkEvaluation {
       if (total.rows == 0) {
         throw InputException.data("the evaluation input has no rows");
       }
-      return new Result(total.rows, List.copyOf(names), labelled ? total.correct : null,
+      return new EvaluationResult(total.rows, List.copyOf(names), labelled ? total.correct : null,
           total.changed);
     } finally {
       models.forEach(Broadcast::destroy);

@@ -1,12 +1,13 @@
 package io.normstats.onnx.spark;
 
+import io.normstats.onnx.LayerRecalibration;
+import io.normstats.onnx.RecalibrationResult;
 import io.normstats.spark.FeatureSelection;
 import io.normstats.spark.InputOrder;
 import io.normstats.spark.OrderedInput;
 import io.normstats.spark.RowSample;
 import io.normstats.InputException;
 import io.normstats.exact.ExactMoments;
-import io.normstats.minibatch.EstimateErrors;
 import io.normstats.onnx.ActivationMoments;
 import io.normstats.onnx.BatchNormLayer;
 import io.normstats.onnx.NetworkInput;
@@ -227,97 +228,13 @@ public final class NetworkRecalibration {
   }
 
   /**
-   * One layer's statistics.
-   *
-   * @param layer the layer, as the input model stores it
-   * @param exact the exact moments of its input per channel, {@code [C]}, with every upstream
-   *     layer recalibrated
-   * @param written {mean, variance} as written to the recalibrated model ({@code [C]} each, in the
-   *     layer's element type)
-   * @param onePass the one_pass approximation's moments, or null
-   * @param preciseBn the precise_bn approximation's moments, or null
-   */
-  public record Layer(BatchNormLayer layer, ExactMoments[] exact, double[][] written,
-      ExactMoments[] onePass, ExactMoments[] preciseBn) {
-
-    /**
-     * Each estimate's errors against the exact statistics: "stored", and "one_pass" and
-     * "precise_bn" when computed; each estimate as the model would store it (rounded to the
-     * layer's element type), against the exact statistics in the given variance mode.
-     */
-    public Map<String, EstimateErrors> errors(boolean sample) {
-      int c = layer.channels();
-      double[] mean = new double[c];
-      double[] var = new double[c];
-      List<String> names = new ArrayList<>(c);
-      for (int j = 0; j < c; j++) {
-        mean[j] = exact[j].mean();
-        var[j] = sample ? exact[j].varSamp() : exact[j].varPop();
-        names.add(layer.node() + "[" + j + "]");
-      }
-      Map<String, EstimateErrors> out = new LinkedHashMap<>();
-      out.put("stored", EstimateErrors.of(names, mean, var, layer.storedMean(),
-          layer.storedVariance(), layer.epsilon()));
-      if (onePass != null) {
-        double[][] e = layer.round(onePass, sample);
-        out.put("one_pass", EstimateErrors.of(names, mean, var, e[0], e[1], layer.epsilon()));
-      }
-      if (preciseBn != null) {
-        double[][] e = layer.round(preciseBn, sample);
-        out.put("precise_bn", EstimateErrors.of(names, mean, var, e[0], e[1],
-            layer.epsilon()));
-      }
-      return out;
-    }
-  }
-
-  /**
-   * What a recalibration ran on, as its outputs describe it.
-   *
-   * @param model the model's path
-   * @param input the input's path
-   * @param variance "population" or "sample": the variance written
-   * @param preciseBnBatchSize the minibatch size of precise_bn
-   * @param evalInput the evaluation input's path, or null
-   * @param labels the label file, {@code "column COL"}, or null
-   * @param evalOutput the output whose argmax is the prediction
-   * @param approximations the approximations run ("one_pass", "precise_bn"), in that order
-   * @param layers the globs of the layers recomputed, empty for all
-   * @param priorWeight the weight of the stored statistics in the written ones
-   * @param seed the seed of the row sample, or null for all rows
-   */
-  public record Description(String model, String input, String variance, int preciseBnBatchSize,
-      String evalInput, String labels, String evalOutput, List<String> approximations,
-      List<String> layers, double priorWeight, Long seed) {
-    /** Whether the sample variance (/(n-1)) is written. */
-    public boolean sampleVariance() {
-      return "sample".equals(variance);
-    }
-  }
-
-  /**
-   * The recalibration.
-   *
-   * @param rows the number of rows the statistics are over
-   * @param inputRows the number of input rows ({@code rows} unless sampled)
-   * @param levels the number of levels
-   * @param passes the distributed passes of the exact statistics (= levels)
-   * @param layers every layer, in topological order
-   * @param recalibrated the input model with every layer's statistics replaced
-   * @param onePass the model with the one_pass statistics, or null
-   * @param preciseBn the model with the precise_bn statistics, or null
-   */
-  public record Result(long rows, long inputRows, int levels, int passes, List<Layer> layers,
-      OnnxModel recalibrated, OnnxModel onePass, OnnxModel preciseBn) {}
-
-  /**
    * The exact statistics of every layer over all rows of {@code df}.
    *
    * @throws InputException (usage) for a model without BatchNormalization, a layer in training
    *     mode, an input name or length that does not fit; (data) for incomplete rows or no rows
    */
-  public static Result exact(Dataset<Row> df, FeatureSelection selection, OnnxModel model,
-      Settings settings) {
+  public static RecalibrationResult exact(Dataset<Row> df, FeatureSelection selection,
+      OnnxModel model, Settings settings) {
     return run(rows(df, selection), -1, null, selection, model, settings);
   }
 
@@ -328,8 +245,8 @@ public final class NetworkRecalibration {
    * @param partitions repartition the rows of the exact passes into this many partitions, or null
    * @throws InputException as {@link #exact}
    */
-  public static Result withApproximations(OrderedInput input, FeatureSelection selection,
-      Integer partitions, OnnxModel model, Settings settings) {
+  public static RecalibrationResult withApproximations(OrderedInput input,
+      FeatureSelection selection, Integer partitions, OnnxModel model, Settings settings) {
     return withApproximations(input, selection, partitions, model, settings,
         java.util.EnumSet.allOf(Approximation.class));
   }
@@ -341,8 +258,8 @@ public final class NetworkRecalibration {
    * @throws InputException as {@link #exact}, and (usage) for a {@code --layers} glob that matches
    *     no layer
    */
-  public static Result withApproximations(OrderedInput input, FeatureSelection selection,
-      Integer partitions, OnnxModel model, Settings settings,
+  public static RecalibrationResult withApproximations(OrderedInput input,
+      FeatureSelection selection, Integer partitions, OnnxModel model, Settings settings,
       java.util.Set<Approximation> approximations) {
     Dataset<Row> withOrigin = input.selectWithOrigin(selection.projection());
     JavaRDD<InternalRow> source = withOrigin.queryExecution().toRdd().toJavaRDD();
@@ -353,16 +270,17 @@ public final class NetworkRecalibration {
           settings.sample().seed());
       JavaRDD<InternalRow> rows = partitions == null ? sampled.rows()
           : sampled.rows().map(InternalRow::copy).repartition(partitions);
-      Result r = run(rows, fileIndex, sampled.rows(), selection, model, settings, approximations);
-      return new Result(r.rows(), sampled.inputRows(), r.levels(), r.passes(), r.layers(),
-          r.recalibrated(), r.onePass(), r.preciseBn());
+      RecalibrationResult r = run(rows, fileIndex, sampled.rows(), selection, model, settings,
+          approximations);
+      return new RecalibrationResult(r.rows(), sampled.inputRows(), r.levels(), r.passes(),
+          r.layers(), r.recalibrated(), r.onePass(), r.preciseBn());
     }
     JavaRDD<InternalRow> rows = partitions == null ? source
         : withOrigin.repartition(partitions).queryExecution().toRdd().toJavaRDD();
     return run(rows, fileIndex, source, selection, model, settings, approximations);
   }
 
-  private static Result run(JavaRDD<InternalRow> rows, int fileIndex,
+  private static RecalibrationResult run(JavaRDD<InternalRow> rows, int fileIndex,
       JavaRDD<InternalRow> ordered, FeatureSelection selection, OnnxModel model,
       Settings settings) {
     return run(rows, fileIndex, ordered, selection, model, settings,
@@ -370,7 +288,7 @@ public final class NetworkRecalibration {
             : java.util.EnumSet.allOf(Approximation.class));
   }
 
-  private static Result run(JavaRDD<InternalRow> rows, int fileIndex,
+  private static RecalibrationResult run(JavaRDD<InternalRow> rows, int fileIndex,
       JavaRDD<InternalRow> ordered, FeatureSelection selection, OnnxModel model,
       Settings settings, java.util.Set<Approximation> approximations) {
     List<BatchNormLayer> layers = settings.select(model);
@@ -491,13 +409,13 @@ public final class NetworkRecalibration {
           String.format(Locale.ROOT, "%.1f", s));
       preciseModel = model.withStatistics(rounded(layers, precise, settings));
     }
-    List<Layer> out = new ArrayList<>();
+    List<LayerRecalibration> out = new ArrayList<>();
     for (BatchNormLayer l : layers) {
-      out.add(new Layer(l, exact.get(l.node()), written.get(l.node()), onePass.get(l.node()),
-          precise.get(l.node())));
+      out.add(new LayerRecalibration(l, exact.get(l.node()), written.get(l.node()),
+          onePass.get(l.node()), precise.get(l.node())));
     }
-    return new Result(rowCount, rowCount, levels, measuredLevels.size(), List.copyOf(out),
-        recalibrated, onePassModel, preciseModel);
+    return new RecalibrationResult(rowCount, rowCount, levels, measuredLevels.size(),
+        List.copyOf(out), recalibrated, onePassModel, preciseModel);
   }
 
   /** The rows of {@code df} as the passes read them. */

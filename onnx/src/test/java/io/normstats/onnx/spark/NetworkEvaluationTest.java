@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.normstats.InputException;
+import io.normstats.onnx.EvaluationResult;
 import io.normstats.onnx.OnnxModel;
 import io.normstats.spark.FeatureSelection;
 import io.normstats.spark.InputFormat;
@@ -96,7 +97,7 @@ class NetworkEvaluationTest {
     return path;
   }
 
-  private static NetworkEvaluation.Result evaluate(String path, NetworkEvaluation.Labels labels,
+  private static EvaluationResult evaluate(String path, NetworkEvaluation.Labels labels,
       int batch) {
     OrderedInput input = Inputs.readOrdered(spark, path, InputFormat.PARQUET);
     FeatureSelection selection = FeatureSelection.resolve(input.data(), null, "x");
@@ -110,7 +111,7 @@ class NetworkEvaluationTest {
     assertTrue(expected[2] > 0 && expected[0] != expected[1], "the versions differ");
     String path = write(dir, 3);
     for (int batch : new int[] {1, 16}) {
-      NetworkEvaluation.Result r = evaluate(path,
+      EvaluationResult r = evaluate(path,
           new NetworkEvaluation.Labels(null, "label", "column 'label'"), batch);
       assertEquals(xs.size(), r.rows());
       assertEquals(List.of("stored", "shifted"), r.versions());
@@ -124,10 +125,10 @@ class NetworkEvaluationTest {
   void labelsByInputOrderGiveTheSameCountsAndWithoutLabelsOnlyChanges(@TempDir Path dir) {
     long[] expected = byHand();
     String path = write(dir, 1);
-    NetworkEvaluation.Result r = evaluate(path,
+    EvaluationResult r = evaluate(path,
         new NetworkEvaluation.Labels(labels, null, "labels.idx"), 8);
     assertArrayEquals(new long[] {expected[0], expected[1]}, r.correct());
-    NetworkEvaluation.Result none = evaluate(path, null, 8);
+    EvaluationResult none = evaluate(path, null, 8);
     assertNull(none.correct());
     assertTrue(Double.isNaN(none.accuracy(0)));
     assertArrayEquals(new long[] {0, expected[2]}, none.changed());

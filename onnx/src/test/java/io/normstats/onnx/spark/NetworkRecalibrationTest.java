@@ -1,5 +1,7 @@
 package io.normstats.onnx.spark;
 
+import io.normstats.onnx.LayerRecalibration;
+import io.normstats.onnx.RecalibrationResult;
 import io.normstats.spark.FeatureSelection;
 import io.normstats.spark.InputFormat;
 import io.normstats.spark.Inputs;
@@ -69,7 +71,7 @@ class NetworkRecalibrationTest {
     }
   }
 
-  private static NetworkRecalibration.Result recalibrate(String path, Integer partitions,
+  private static RecalibrationResult recalibrate(String path, Integer partitions,
       int batchSize, int preciseBatch) {
     OrderedInput input = Inputs.readOrdered(spark, path, InputFormat.IDX);
     FeatureSelection selection = Inputs.select(spark, path, InputFormat.IDX, input.data(), null,
@@ -178,7 +180,7 @@ class NetworkRecalibrationTest {
 
   @Test
   void everyLevelMatchesTheOracleOfItsPrunedModel() {
-    NetworkRecalibration.Result r = recalibrate(dir.resolve("images").toString(), null, 64, 32);
+    RecalibrationResult r = recalibrate(dir.resolve("images").toString(), null, 64, 32);
     OnnxModel model = OnnxModel.parse(OnnxGraphs.sampleModelBytes(), "sample");
     List<BatchNormLayer> layers = model.batchNorms();
     assertEquals(ROWS, r.rows());
@@ -191,7 +193,7 @@ class NetworkRecalibrationTest {
     List<Integer> cutTypes = new ArrayList<>();
     for (int k = 0; k < layers.size(); k++) {
       BatchNormLayer layer = layers.get(k);
-      NetworkRecalibration.Layer got = r.layers().get(k);
+      LayerRecalibration got = r.layers().get(k);
       assertEquals(layer.node(), got.layer().node());
       // the oracle: all rows in one batch through the segments of the levels so far (each from
       // the previous cut, OnnxModel.cut, to its BatchNorm inputs and the next cut), the levels
@@ -254,8 +256,8 @@ class NetworkRecalibrationTest {
   @Test
   void partitioningsAndBatchSizesGiveTheSameBits() {
     String path = "sample-data/fashion-mnist/t10k-images-idx3-ubyte.gz";
-    NetworkRecalibration.Result a = recalibrate(path, null, 64, 32);
-    NetworkRecalibration.Result b = recalibrate(path, 7, 13, 32);
+    RecalibrationResult a = recalibrate(path, null, 64, 32);
+    RecalibrationResult b = recalibrate(path, 7, 13, 32);
     assertEquals(10_000, a.rows());
     assertArrayEquals(a.recalibrated().toByteArray(), b.recalibrated().toByteArray());
     assertArrayEquals(a.onePass().toByteArray(), b.onePass().toByteArray());
@@ -297,9 +299,9 @@ class NetworkRecalibrationTest {
     Dataset<Row> withEmpty = spark.createDataFrame(rows, input.data().schema());
     NetworkRecalibration.Settings settings = new NetworkRecalibration.Settings(null, 64, false,
         32, List.of(), 0, null, NetworkRecalibration.ActivationCache.ON);
-    NetworkRecalibration.Result a = NetworkRecalibration.exact(input.data(), selection, model,
+    RecalibrationResult a = NetworkRecalibration.exact(input.data(), selection, model,
         settings);
-    NetworkRecalibration.Result b = NetworkRecalibration.exact(withEmpty, selection, model,
+    RecalibrationResult b = NetworkRecalibration.exact(withEmpty, selection, model,
         settings);
     assertEquals(ROWS, b.rows());
     assertArrayEquals(a.recalibrated().toByteArray(), b.recalibrated().toByteArray());
@@ -320,7 +322,7 @@ class NetworkRecalibrationTest {
     };
     spark.sparkContext().addSparkListener(listener);
     try {
-      NetworkRecalibration.Result r = NetworkRecalibration.exact(input.data(), selection, model,
+      RecalibrationResult r = NetworkRecalibration.exact(input.data(), selection, model,
           new NetworkRecalibration.Settings(null, 64, true, 32));
       spark.sparkContext().listenerBus().waitUntilEmpty();
       assertEquals(3, jobs.get()); // one Spark job per level, nothing else
