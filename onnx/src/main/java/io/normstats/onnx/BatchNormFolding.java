@@ -50,7 +50,7 @@ public final class BatchNormFolding {
     g.getInitializerList().forEach(t -> initializers.put(t.getName(), t));
     Map<String, Integer> uses = new HashMap<>();
     for (NodeProto n : g.getNodeList()) {
-      OnnxModel.inputsOf(n).forEach(in -> uses.merge(in, 1, Integer::sum));
+      Graphs.inputsOf(n).forEach(in -> uses.merge(in, 1, Integer::sum));
     }
     Set<String> outputs = new HashSet<>();
     g.getOutputList().forEach(v -> outputs.add(v.getName()));
@@ -93,7 +93,7 @@ public final class BatchNormFolding {
     Set<String> read = new HashSet<>();
     for (NodeProto.Builder n : nodeList) {
       if (!removed.contains(nodeList.indexOf(n))) {
-        read.addAll(OnnxModel.inputsOf(n.build()));
+        read.addAll(Graphs.inputsOf(n.build()));
       }
     }
     b.clearInitializer();
@@ -151,7 +151,7 @@ public final class BatchNormFolding {
     TensorProto bias = biasName == null ? null : initializers.get(biasName);
     double[] biasValues = null;
     if (bias != null && ElementType.of(bias.getDataType()) != null) {
-      biasValues = OnnxModel.Tensors.values(bias);
+      biasValues = Tensors.values(bias);
     } else if (biasName != null) {
       // computed from initializers alone (PyTorch's default exporter: a zero bias Expanded)
       biasValues = ConstantTensors.evaluate(model, biasName).orElse(null);
@@ -167,7 +167,7 @@ public final class BatchNormFolding {
       s[k] = bn.scaleValues()[k] / Math.sqrt(bn.storedVariance()[k] + bn.epsilon());
       shift[k] = bn.biasValues()[k] - bn.storedMean()[k] * s[k];
     }
-    double[] weights = OnnxModel.Tensors.values(w);
+    double[] weights = Tensors.values(w);
     List<Long> dims = w.getDimsList();
     double[] b = new double[c];
     if (op.equals("Gemm")) {
@@ -230,10 +230,10 @@ public final class BatchNormFolding {
     for (int i = 0; i < weights.length; i++) {
       weights[i] = type.nearest(weights[i]);
     }
-    String wName = OnnxModel.uniqueName(p.getInput(1) + "__folded", names);
-    String bName = OnnxModel.uniqueName((biasName != null ? biasName : bn.bias()) + "__folded", names);
-    added.add(OnnxModel.Tensors.of(wName, type, weights, dims));
-    added.add(OnnxModel.Tensors.of(bName, type, newBias, List.of((long) c)));
+    String wName = Graphs.uniqueName(p.getInput(1) + "__folded", names);
+    String bName = Graphs.uniqueName((biasName != null ? biasName : bn.bias()) + "__folded", names);
+    added.add(Tensors.of(wName, type, weights, dims));
+    added.add(Tensors.of(bName, type, newBias, List.of((long) c)));
     p.setInput(1, wName);
     if (p.getInputCount() > 2) {
       p.setInput(2, bName);
@@ -279,6 +279,6 @@ public final class BatchNormFolding {
   }
 
   private static String label(NodeProto.Builder n) {
-    return n.getName().isEmpty() ? n.getOpType() + "(" + n.getOutput(0) + ")" : n.getName();
+    return Graphs.label(n.buildPartial());
   }
 }

@@ -103,7 +103,7 @@ final class BatchNormParameters {
     for (NodeProto n : g.getNodeList()) {
       for (AttributeProto a : n.getAttributeList()) {
         if (a.hasG() || a.getGraphsCount() > 0) {
-          pinned.addAll(OnnxModel.inputsOf(n));
+          pinned.addAll(Graphs.inputsOf(n));
         }
       }
     }
@@ -137,7 +137,7 @@ final class BatchNormParameters {
         changed = true;
         if (initializer && !pinned.contains(v) && claimed.add(v)) {
           // the others read a copy: this layer keeps the name (its state-dict key)
-          String copy = OnnxModel.uniqueName(v + "__shared", names);
+          String copy = Graphs.uniqueName(v + "__shared", names);
           initializers.put(copy, t.toBuilder().setName(copy).build());
           for (int j = 0; j < nodes.size(); j++) {
             NodeProto.Builder other = nodes.get(j);
@@ -164,7 +164,7 @@ final class BatchNormParameters {
           added.add(initializers.get(v));
           continue;
         }
-        String own = OnnxModel.uniqueName(v + "__" + sanitize(label(bn.build())), names);
+        String own = Graphs.uniqueName(v + "__" + sanitize(label(bn.build())), names);
         initializers.put(own, t.toBuilder().setName(own).build());
         added.add(initializers.get(own));
         bn.setInput(k, own);

@@ -49,7 +49,7 @@ final class ConstantTensors {
       if (p != null && p.getOpType().equals("CastLike")) {
         work.add(p.getInput(0)); // the second input gives only the element type
       } else if (p != null) {
-        OnnxModel.inputsOf(p).stream().filter(i -> !i.isEmpty()).forEach(work::add);
+        Graphs.inputsOf(p).stream().filter(i -> !i.isEmpty()).forEach(work::add);
       }
     }
     OnnxModel.Capture capture = model.capturing(List.of(value));

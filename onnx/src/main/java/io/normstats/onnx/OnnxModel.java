@@ -1,9 +1,12 @@
 package io.normstats.onnx;
 
-import com.google.protobuf.ByteString;
+import static io.normstats.onnx.Graphs.initializerNames;
+import static io.normstats.onnx.Graphs.inputsOf;
+import static io.normstats.onnx.Graphs.isBatchNorm;
+import static io.normstats.onnx.Graphs.topologicalOrder;
+
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.normstats.InputException;
-import io.normstats.onnx.proto.OnnxProto.AttributeProto;
 import io.normstats.onnx.proto.OnnxProto.GraphProto;
 import io.normstats.onnx.proto.OnnxProto.ModelProto;
 import io.normstats.onnx.proto.OnnxProto.NodeProto;
@@ -13,14 +16,10 @@ import io.normstats.onnx.proto.OnnxProto.TensorProto;
 import io.normstats.onnx.proto.OnnxProto.TensorShapeProto;
 import io.normstats.onnx.proto.OnnxProto.TypeProto;
 import io.normstats.onnx.proto.OnnxProto.ValueInfoProto;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -50,9 +49,14 @@ import java.util.Set;
  *
  * <p>Subgraphs (If, Loop, Scan) are kept whole when a node that holds them is needed, with the
  * outer values they use; a BatchNormalization inside a subgraph is not supported.
+ *
+ * <p>The work is done beside this class, in the package: {@code BatchNormDiscovery} finds the
+ * layers and levels, {@code TrainingModeGraph} writes the training-mode graph, {@code Graphs}
+ * holds the graph helpers (topological order, the values a node reads, unique names),
+ * {@code Tensors} reads and writes tensor values, {@link BatchNormParameters} gives each
+ * BatchNormalization parameters of its own and {@link ExternalData} inlines external data.
  */
 public final class OnnxModel {
-  private static final String BATCH_NORM = "BatchNormalization";
   private static final String CAPTURE_SUFFIX = "__normstats_capture";
 
   private final ModelProto proto;
@@ -69,6 +73,11 @@ public final class OnnxModel {
   /** A model of an edited protobuf (this package's graph edits). */
   static OnnxModel of(ModelProto proto, String what) {
     return new OnnxModel(proto, what);
+  }
+
+  /** The nodes in topological order (for this package's graph edits). */
+  List<NodeProto> order() {
+    return order;
   }
 
   /** The protobuf (for this package's graph edits). */
@@ -213,7 +222,7 @@ public final class OnnxModel {
    */
   public List<BatchNormLayer> batchNorms() {
     if (layers == null) {
-      layers = List.copyOf(findLayers());
+      layers = List.copyOf(BatchNormDiscovery.find(proto, order, what));
     }
     return layers;
   }
@@ -237,139 +246,6 @@ public final class OnnxModel {
   /** The number of levels: 1 + the highest level of a BatchNormalization (0 without any). */
   public int levels() {
     return batchNorms().stream().mapToInt(BatchNormLayer::level).max().orElse(-1) + 1;
-  }
-
-  private List<BatchNormLayer> findLayers() {
-    GraphProto g = proto.getGraph();
-    for (NodeProto n : g.getNodeList()) {
-      for (AttributeProto a : n.getAttributeList()) {
-        if (containsBatchNorm(a)) {
-          throw InputException.usage(what + ": node " + label(n) + " holds a BatchNormalization "
-              + "inside a subgraph, which normstats does not recalibrate");
-        }
-      }
-    }
-    Map<String, TensorProto> initializers = new HashMap<>();
-    for (TensorProto t : g.getInitializerList()) {
-      initializers.put(t.getName(), t);
-    }
-    Map<String, Integer> depth = new HashMap<>();
-    Set<String> names = new HashSet<>();
-    List<BatchNormLayer> found = new ArrayList<>();
-    for (NodeProto n : order) {
-      int d = 0;
-      for (String in : inputsOf(n)) {
-        d = Math.max(d, depth.getOrDefault(in, 0));
-      }
-      int out = d;
-      if (isBatchNorm(n)) {
-        BatchNormLayer layer = layer(n, initializers, depth.getOrDefault(n.getInput(0), 0));
-        if (!names.add(layer.node())) {
-          throw InputException.usage(what + " has two BatchNormalization nodes named '"
-              + layer.node() + "'");
-        }
-        found.add(layer);
-        out = Math.max(out, layer.level() + 1);
-      }
-      for (String o : n.getOutputList()) {
-        depth.put(o, out);
-      }
-    }
-    return found;
-  }
-
-  private BatchNormLayer layer(NodeProto n, Map<String, TensorProto> initializers, int level) {
-    String name = label(n);
-    for (AttributeProto a : n.getAttributeList()) {
-      if (a.getName().equals("training_mode") && a.getI() != 0) {
-        throw InputException.usage(what + ": BatchNormalization " + name + " has training_mode=1 "
-            + "(a training graph); export the model in eval mode");
-      }
-    }
-    if (n.getInputCount() != 5 || n.getOutputCount() < 1 || nonEmptyOutputs(n) > 1) {
-      throw InputException.usage(what + ": BatchNormalization " + name + " has "
-          + n.getInputCount() + " inputs and " + nonEmptyOutputs(n) + " outputs; an inference "
-          + "BatchNormalization has 5 and 1");
-    }
-    double epsilon = 1e-5f;
-    for (AttributeProto a : n.getAttributeList()) {
-      if (a.getName().equals("epsilon")) {
-        epsilon = a.getF();
-      }
-    }
-    String[] roles = {"scale", "B", "input_mean", "input_var"};
-    double[][] values = new double[4][];
-    ElementType statsType = null;
-    for (int k = 0; k < 4; k++) {
-      String input = n.getInput(k + 1);
-      TensorProto t = initializers.get(input);
-      if (t == null) {
-        NodeProto from = order.stream().filter(p -> p.getOutputList().contains(input))
-            .findFirst().orElse(null);
-        throw InputException.usage(what + ": the " + roles[k] + " of BatchNormalization " + name
-            + " ('" + input + "') is " + (from != null ? "computed by node " + label(from) + " ("
-            + from.getOpType() + ")" : "a graph input") + ", not stored in the model; normstats "
-            + "recalibrates BatchNormalizations whose parameters are initializers (or Constant "
-            + "or Identity nodes of one)");
-      }
-      ElementType type = ElementType.of(t.getDataType());
-      if (type == null) {
-        throw InputException.usage(what + ": the " + roles[k] + " of BatchNormalization " + name
-            + " ('" + input + "') holds " + ElementType.name(t.getDataType())
-            + "; normstats reads float, double, float16 or bfloat16");
-      }
-      if (k == 2) {
-        statsType = type;
-      }
-      values[k] = Tensors.values(t);
-      if (t.getDimsCount() != 1 || values[k].length != values[0].length) {
-        throw InputException.usage(what + ": the " + roles[k] + " of BatchNormalization " + name
-            + " ('" + input + "') has shape " + t.getDimsList() + "; expected [C] with C = "
-            + values[0].length);
-      }
-    }
-    ElementType varType = ElementType.of(initializers.get(n.getInput(4)).getDataType());
-    if (varType != statsType) {
-      throw InputException.usage(what + ": BatchNormalization " + name + " stores its mean as "
-          + statsType + " and its variance as " + varType);
-    }
-    return new BatchNormLayer(name, n.getInput(0), n.getOutput(0), n.getInput(1), n.getInput(2),
-        n.getInput(3), n.getInput(4), epsilon, values[0].length, statsType, values[2], values[3],
-        values[0], values[1], level);
-  }
-
-  private static int nonEmptyOutputs(NodeProto n) {
-    return (int) n.getOutputList().stream().filter(o -> !o.isEmpty()).count();
-  }
-
-  /** A node's name for messages and keys: its name, or its op type and first output. */
-  private static String label(NodeProto n) {
-    return n.getName().isEmpty() ? n.getOpType() + "(" + n.getOutput(0) + ")" : n.getName();
-  }
-
-  private static boolean isBatchNorm(NodeProto n) {
-    return n.getOpType().equals(BATCH_NORM)
-        && (n.getDomain().isEmpty() || n.getDomain().equals("ai.onnx"));
-  }
-
-  private static boolean containsBatchNorm(AttributeProto a) {
-    List<GraphProto> graphs = new ArrayList<>(a.getGraphsList());
-    if (a.hasG()) {
-      graphs.add(a.getG());
-    }
-    for (GraphProto g : graphs) {
-      for (NodeProto n : g.getNodeList()) {
-        if (isBatchNorm(n)) {
-          return true;
-        }
-        for (AttributeProto inner : n.getAttributeList()) {
-          if (containsBatchNorm(inner)) {
-            return true;
-          }
-        }
-      }
-    }
-    return false;
   }
 
   /**
@@ -593,276 +469,7 @@ public final class OnnxModel {
    * feeds, so a caller that wants minibatches of m rows runs batches of m.
    */
   public OnnxModel withBatchNormsInTrainingMode() {
-    GraphProto g = proto.getGraph();
-    int opset = opsetVersion();
-    GraphProto.Builder b = g.toBuilder().clearNode();
-    Map<String, TensorProto> initializers = new LinkedHashMap<>();
-    for (TensorProto t : g.getInitializerList()) {
-      initializers.put(t.getName(), t);
-    }
-    String flat = unique("normstats_shape_n_c_rest", initializers);
-    b.addInitializer(Tensors.int64(flat, new long[] {0, 0, -1}));
-    String axes = unique("normstats_axes_0_2", initializers);
-    if (opset >= 18) {
-      b.addInitializer(Tensors.int64(axes, new long[] {0, 2}));
-    }
-    Map<String, BatchNormLayer> byOutput = new HashMap<>();
-    batchNorms().forEach(l -> byOutput.put(l.output(), l));
-    for (NodeProto n : order) {
-      BatchNormLayer layer = isBatchNorm(n) ? byOutput.get(n.getOutput(0)) : null;
-      if (layer == null) {
-        b.addNode(n);
-        continue;
-      }
-      String p = "normstats_train_" + layer.node().replaceAll("[^A-Za-z0-9_]", "_") + "_";
-      ElementType type = layer.statsType();
-      String eps = p + "epsilon";
-      b.addInitializer(Tensors.of(eps, type, new double[] {type.nearest((float) layer.epsilon())},
-          List.of()));
-      String scale = p + "scale_c1";
-      String bias = p + "bias_c1";
-      TensorProto scaleTensor = initializers.get(layer.scale());
-      TensorProto biasTensor = initializers.get(layer.bias());
-      b.addInitializer(Tensors.of(scale, ElementType.of(scaleTensor.getDataType()),
-          layer.scaleValues(), List.of((long) layer.channels(), 1L)));
-      b.addInitializer(Tensors.of(bias, ElementType.of(biasTensor.getDataType()),
-          layer.biasValues(), List.of((long) layer.channels(), 1L)));
-      String x = layer.input();
-      b.addNode(node("Shape", p + "shape", List.of(x), p + "x_shape"));
-      b.addNode(node("Reshape", p + "flatten", List.of(x, flat), p + "x3"));
-      b.addNode(reduceMean(p + "mean", p + "x3", axes, opset, p + "batch_mean"));
-      b.addNode(node("Sub", p + "center", List.of(p + "x3", p + "batch_mean"), p + "d"));
-      b.addNode(node("Mul", p + "square", List.of(p + "d", p + "d"), p + "d2"));
-      b.addNode(reduceMean(p + "var", p + "d2", axes, opset, p + "batch_var"));
-      b.addNode(node("Add", p + "add_eps", List.of(p + "batch_var", eps), p + "var_eps"));
-      b.addNode(node("Sqrt", p + "std", List.of(p + "var_eps"), p + "batch_std"));
-      b.addNode(node("Div", p + "normalize", List.of(p + "d", p + "batch_std"), p + "x_hat"));
-      b.addNode(node("Mul", p + "scale", List.of(p + "x_hat", scale), p + "scaled"));
-      b.addNode(node("Add", p + "shift", List.of(p + "scaled", bias), p + "y3"));
-      b.addNode(node("Reshape", p + "unflatten", List.of(p + "y3", p + "x_shape"),
-          layer.output()));
-    }
-    return new OnnxModel(proto.toBuilder().setGraph(b).build(), what);
+    return TrainingModeGraph.of(this);
   }
 
-  private static NodeProto reduceMean(String name, String input, String axes, int opset,
-      String output) {
-    NodeProto.Builder n = NodeProto.newBuilder().setOpType("ReduceMean").setName(name)
-        .addInput(input).addOutput(output)
-        .addAttribute(AttributeProto.newBuilder().setName("keepdims").setI(1)
-            .setType(AttributeProto.AttributeType.INT));
-    if (opset >= 18) {
-      n.addInput(axes);
-    } else {
-      n.addAttribute(AttributeProto.newBuilder().setName("axes").addInts(0).addInts(2)
-          .setType(AttributeProto.AttributeType.INTS));
-    }
-    return n.build();
-  }
-
-  private static NodeProto node(String op, String name, List<String> inputs, String output) {
-    return NodeProto.newBuilder().setOpType(op).setName(name).addAllInput(inputs)
-        .addOutput(output).build();
-  }
-
-  /** The first of name, name_1, name_2, ... not in {@code taken}, which it joins. */
-  static String uniqueName(String name, Set<String> taken) {
-    String n = name;
-    for (int k = 1; taken.contains(n); k++) {
-      n = name + "_" + k;
-    }
-    taken.add(n);
-    return n;
-  }
-
-  private static String unique(String name, Map<String, ?> taken) {
-    String n = name;
-    for (int k = 1; taken.containsKey(n); k++) {
-      n = name + "_" + k;
-    }
-    return n;
-  }
-
-  private static Map<String, TensorProto> initializerMap(GraphProto g) {
-    Map<String, TensorProto> m = new HashMap<>();
-    g.getInitializerList().forEach(t -> m.put(t.getName(), t));
-    return m;
-  }
-
-  private static Set<String> initializerNames(GraphProto g) {
-    Set<String> names = new HashSet<>();
-    g.getInitializerList().forEach(t -> names.add(t.getName()));
-    g.getSparseInitializerList().forEach(t -> names.add(t.getValues().getName()));
-    return names;
-  }
-
-  /** A node's inputs, and the outer values its subgraphs read. */
-  static Collection<String> inputsOf(NodeProto n) {
-    if (n.getAttributeList().stream().noneMatch(a -> a.hasG() || a.getGraphsCount() > 0)) {
-      return n.getInputList();
-    }
-    Set<String> all = new LinkedHashSet<>(n.getInputList());
-    for (AttributeProto a : n.getAttributeList()) {
-      List<GraphProto> graphs = new ArrayList<>(a.getGraphsList());
-      if (a.hasG()) {
-        graphs.add(a.getG());
-      }
-      for (GraphProto sub : graphs) {
-        all.addAll(outerValues(sub));
-      }
-    }
-    return all;
-  }
-
-  /** The values a subgraph reads from enclosing scopes. */
-  private static Set<String> outerValues(GraphProto g) {
-    Set<String> defined = new HashSet<>(initializerNames(g));
-    g.getInputList().forEach(v -> defined.add(v.getName()));
-    g.getNodeList().forEach(n -> defined.addAll(n.getOutputList()));
-    Set<String> outer = new LinkedHashSet<>();
-    for (NodeProto n : g.getNodeList()) {
-      for (String in : inputsOf(n)) {
-        if (!in.isEmpty() && !defined.contains(in)) {
-          outer.add(in);
-        }
-      }
-    }
-    g.getOutputList().forEach(v -> {
-      if (!defined.contains(v.getName())) {
-        outer.add(v.getName());
-      }
-    });
-    return outer;
-  }
-
-  /** The graph's nodes in a topological order (the file's order where it is one). */
-  private static List<NodeProto> topologicalOrder(GraphProto g, String what) {
-    List<NodeProto> nodes = g.getNodeList();
-    Map<String, Integer> producer = new HashMap<>();
-    for (int i = 0; i < nodes.size(); i++) {
-      for (String o : nodes.get(i).getOutputList()) {
-        if (!o.isEmpty()) {
-          producer.put(o, i);
-        }
-      }
-    }
-    Set<String> available = new HashSet<>(initializerNames(g));
-    g.getInputList().forEach(v -> available.add(v.getName()));
-    int[] missing = new int[nodes.size()];
-    List<List<Integer>> consumers = new ArrayList<>();
-    for (int i = 0; i < nodes.size(); i++) {
-      consumers.add(new ArrayList<>());
-    }
-    for (int i = 0; i < nodes.size(); i++) {
-      for (String in : new LinkedHashSet<>(inputsOf(nodes.get(i)))) {
-        if (in.isEmpty() || available.contains(in)) {
-          continue;
-        }
-        Integer p = producer.get(in);
-        if (p == null) {
-          throw InputException.data(what + ": node " + label(nodes.get(i)) + " reads '" + in
-              + "', which no node, input or initializer of the graph provides");
-        }
-        missing[i]++;
-        consumers.get(p).add(i);
-      }
-    }
-    java.util.PriorityQueue<Integer> ready = new java.util.PriorityQueue<>();
-    for (int i = 0; i < nodes.size(); i++) {
-      if (missing[i] == 0) {
-        ready.add(i);
-      }
-    }
-    List<NodeProto> sorted = new ArrayList<>(nodes.size());
-    while (!ready.isEmpty()) {
-      int i = ready.poll();
-      sorted.add(nodes.get(i));
-      for (int c : consumers.get(i)) {
-        if (--missing[c] == 0) {
-          ready.add(c);
-        }
-      }
-    }
-    if (sorted.size() != nodes.size()) {
-      throw InputException.data(what + ": the graph has a cycle");
-    }
-    return List.copyOf(sorted);
-  }
-
-  /** Encoding and decoding of float and double tensors. */
-  static final class Tensors {
-    private Tensors() {}
-
-    /**
-     * The values of a float, double, float16 or bfloat16 TensorProto (raw_data, or
-     * float_data/double_data, or int32_data holding the 16-bit patterns as ONNX stores them).
-     */
-    static double[] values(TensorProto t) {
-      ElementType type = ElementType.of(t.getDataType());
-      long n = 1;
-      for (long d : t.getDimsList()) {
-        n *= d;
-      }
-      double[] out = new double[(int) n];
-      if (!t.getRawData().isEmpty()) {
-        ByteBuffer buf = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
-        if (buf.remaining() != n * type.bytes()) {
-          throw InputException.data("initializer '" + t.getName() + "' holds "
-              + buf.remaining() + " bytes for " + n + " values");
-        }
-        for (int i = 0; i < n; i++) {
-          out[i] = type.get(buf);
-        }
-        return out;
-      }
-      int count = switch (type) {
-        case FLOAT -> t.getFloatDataCount();
-        case DOUBLE -> t.getDoubleDataCount();
-        case FLOAT16, BFLOAT16 -> t.getInt32DataCount();
-      };
-      if (count != n) {
-        throw InputException.data("initializer '" + t.getName() + "' holds " + count
-            + " values for its shape " + t.getDimsList());
-      }
-      ByteBuffer bits = ByteBuffer.allocate(2).order(ByteOrder.LITTLE_ENDIAN);
-      for (int i = 0; i < n; i++) {
-        out[i] = switch (type) {
-          case FLOAT -> t.getFloatData(i);
-          case DOUBLE -> t.getDoubleData(i);
-          case FLOAT16, BFLOAT16 -> type.get(bits.clear().putShort(0, (short) t.getInt32Data(i)));
-        };
-      }
-      return out;
-    }
-
-    /**
-     * A tensor of the given type and shape (raw_data, little-endian).
-     *
-     * @throws IllegalArgumentException if a value is not exactly a number of the type
-     */
-    static TensorProto of(String name, ElementType type, double[] values, List<Long> dims) {
-      ByteBuffer buf = ByteBuffer.allocate(values.length * type.bytes())
-          .order(ByteOrder.LITTLE_ENDIAN);
-      for (double v : values) {
-        if (type.nearest(v) != v && !Double.isNaN(v)) {
-          throw new IllegalArgumentException(name + ": " + v + " is not a "
-              + ElementType.name(type.onnxType()));
-        }
-        type.put(buf, v);
-      }
-      buf.flip();
-      return TensorProto.newBuilder().setName(name).setDataType(type.onnxType()).addAllDims(dims)
-          .setRawData(ByteString.copyFrom(buf)).build();
-    }
-
-    /** A 1-D int64 tensor. */
-    static TensorProto int64(String name, long[] values) {
-      TensorProto.Builder t = TensorProto.newBuilder().setName(name)
-          .setDataType(TensorProto.DataType.INT64_VALUE).addDims(values.length);
-      for (long v : values) {
-        t.addInt64Data(v);
-      }
-      return t.build();
-    }
-  }
 }

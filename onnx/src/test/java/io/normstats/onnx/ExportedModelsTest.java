@@ -187,11 +187,11 @@ class ExportedModelsTest {
         new double[][] {mean, var})).toByteArray());
     Map<String, TensorProto> byName = new HashMap<>();
     replaced.getGraph().getInitializerList().forEach(t -> byName.put(t.getName(), t));
-    assertArrayEquals(new double[] {-1, 0, 1}, OnnxModel.Tensors.values(
+    assertArrayEquals(new double[] {-1, 0, 1}, Tensors.values(
         byName.get(plusMean.getInput(1))));
     assertArrayEquals(new double[] {(float) 0.1, (float) 0.2, (float) 0.3},
-        OnnxModel.Tensors.values(byName.get(plusBias.getInput(1))));
-    assertArrayEquals(mean, OnnxModel.Tensors.values(byName.get("bn.running_mean")));
+        Tensors.values(byName.get(plusBias.getInput(1))));
+    assertArrayEquals(mean, Tensors.values(byName.get("bn.running_mean")));
   }
 
   @Test
