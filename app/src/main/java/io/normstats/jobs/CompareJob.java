@@ -10,7 +10,7 @@ import io.normstats.result.DatasetStatistics;
 import io.normstats.result.FeatureStatistics;
 import io.normstats.spark.ExactStatistics;
 import io.normstats.spark.FeatureSelection;
-import io.normstats.spark.Inputs;
+import io.normstats.spark.input.Inputs;
 import io.normstats.spark.MinibatchComparison;
 import io.normstats.spark.OrderedInput;
 import java.util.Locale;

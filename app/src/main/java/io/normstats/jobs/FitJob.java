@@ -6,7 +6,7 @@ import io.normstats.ml.BatchNormModel;
 import io.normstats.ml.BatchNormSafetensors;
 import io.normstats.output.OutputDirectory;
 import io.normstats.spark.FeatureSelection;
-import io.normstats.spark.Inputs;
+import io.normstats.spark.input.Inputs;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.UUID;

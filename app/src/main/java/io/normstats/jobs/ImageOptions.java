@@ -48,10 +48,10 @@ public final class ImageOptions {
 
   /** Whether the input is images: {@code --image-col}, or image files by format or name. */
   boolean images(InputOptions in, org.apache.spark.sql.SparkSession session) {
-    return imageCol != null || in.format == io.normstats.spark.InputFormat.IMAGE
-        || (in.format == io.normstats.spark.InputFormat.AUTO && !in.input.contains(",")
-            && io.normstats.spark.Inputs.resolveFormat(session, in.input)
-                == io.normstats.spark.InputFormat.IMAGE);
+    return imageCol != null || in.format == io.normstats.spark.input.InputFormat.IMAGE
+        || (in.format == io.normstats.spark.input.InputFormat.AUTO && !in.input.contains(",")
+            && io.normstats.spark.input.Inputs.resolveFormat(session, in.input)
+                == io.normstats.spark.input.InputFormat.IMAGE);
   }
 
   /**
@@ -59,7 +59,7 @@ public final class ImageOptions {
    *
    * @throws io.normstats.InputException (usage) for a bad --resize, --center-crop or --normalize
    */
-  io.normstats.spark.ImageInputs.Layout layout() {
+  io.normstats.spark.input.ImageInputs.Layout layout() {
     float[] mean = null;
     float[] std = null;
     if (normalize != null) {
@@ -76,7 +76,7 @@ public final class ImageOptions {
       }
     }
     try {
-      return new io.normstats.spark.ImageInputs.Layout(color, transform(), mean, std);
+      return new io.normstats.spark.input.ImageInputs.Layout(color, transform(), mean, std);
     } catch (IllegalArgumentException e) {
       throw io.normstats.InputException.usage("--normalize " + normalize + ": " + e.getMessage());
     }

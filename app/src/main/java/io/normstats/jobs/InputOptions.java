@@ -1,6 +1,6 @@
 package io.normstats.jobs;
 
-import io.normstats.spark.InputFormat;
+import io.normstats.spark.input.InputFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

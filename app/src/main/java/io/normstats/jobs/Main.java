@@ -1,7 +1,7 @@
 package io.normstats.jobs;
 
 import io.normstats.InputException;
-import io.normstats.spark.ReadErrors;
+import io.normstats.spark.input.ReadErrors;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;

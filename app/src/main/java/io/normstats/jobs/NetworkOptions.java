@@ -8,13 +8,13 @@ import io.normstats.onnx.OnnxModel;
 import io.normstats.onnx.RecalibrationDescription;
 import io.normstats.onnx.RecalibrationResult;
 import io.normstats.spark.FeatureSelection;
-import io.normstats.spark.InputFormat;
-import io.normstats.spark.Inputs;
+import io.normstats.spark.input.InputFormat;
+import io.normstats.spark.input.Inputs;
 import io.normstats.onnx.spark.ModelFiles;
 import io.normstats.onnx.spark.NetworkEvaluation;
 import io.normstats.onnx.spark.NetworkRecalibration;
 import io.normstats.spark.OrderedInput;
-import io.normstats.spark.ReadErrors;
+import io.normstats.spark.input.ReadErrors;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -202,10 +202,10 @@ public final class NetworkOptions {
     OrderedInput eval;
     FeatureSelection evalSelection;
     if (images != null) { // images laid out as the input's
-      eval = io.normstats.spark.ImageInputs.ordered(session, evalInput, format, readOptions,
+      eval = io.normstats.spark.input.ImageInputs.ordered(session, evalInput, format, readOptions,
           images.imageCol, images.layout());
       evalSelection = FeatureSelection.resolve(eval.data(), null,
-          io.normstats.spark.ImageInputs.COLUMN);
+          io.normstats.spark.input.ImageInputs.COLUMN);
     } else {
       eval = Inputs.readOrdered(session, evalInput, format, readOptions);
       evalSelection = Inputs.select(session, evalInput, format, eval.data(),

@@ -5,7 +5,7 @@ import io.normstats.ml.LayerNorm;
 import io.normstats.ml.RMSNorm;
 import io.normstats.output.OutputDirectory;
 import io.normstats.spark.FeatureSelection;
-import io.normstats.spark.Inputs;
+import io.normstats.spark.input.Inputs;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

@@ -2,7 +2,7 @@ package io.normstats.jobs;
 
 import io.normstats.output.OutputDirectory;
 import io.normstats.spark.ExactStatistics;
-import io.normstats.spark.Inputs;
+import io.normstats.spark.input.Inputs;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkConf;
 import org.apache.spark.deploy.SparkHadoopUtil;

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.normstats.spark.IdxSource;
+import io.normstats.spark.input.IdxSource;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

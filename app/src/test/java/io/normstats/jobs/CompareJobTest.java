@@ -13,7 +13,7 @@ import io.normstats.minibatch.Comparison;
 import io.normstats.output.CompareOutput;
 import io.normstats.spark.ExactStatistics;
 import io.normstats.spark.FeatureSelection;
-import io.normstats.spark.IdxSource;
+import io.normstats.spark.input.IdxSource;
 import io.normstats.spark.MinibatchComparison;
 import io.normstats.spark.OrderedInput;
 import io.normstats.testing.IdxFiles;

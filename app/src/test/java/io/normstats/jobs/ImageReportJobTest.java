@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.normstats.io.ImageDecoder;
 import io.normstats.io.ImageTransform;
-import io.normstats.spark.ImageInputs;
+import io.normstats.spark.input.ImageInputs;
 import io.normstats.testing.ExactOracle;
 import io.normstats.testing.Jobs;
 import io.normstats.testing.TestSpark;

@@ -11,6 +11,8 @@ import io.normstats.minibatch.CompareSettings;
 import io.normstats.minibatch.Comparison;
 import io.normstats.output.CompareOutput;
 import io.normstats.result.DatasetStatistics;
+import io.normstats.spark.input.InputFormat;
+import io.normstats.spark.input.Inputs;
 import io.normstats.testing.TestSpark;
 import java.math.BigDecimal;
 import java.nio.file.Path;

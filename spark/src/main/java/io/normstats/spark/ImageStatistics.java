@@ -156,7 +156,7 @@ public final class ImageStatistics {
    * @throws InputException (usage) if the column is missing, or neither binary nor a struct with a
    *     binary {@code bytes} field
    */
-  static Column[] imageColumn(StructType schema, String imageCol) {
+  public static Column[] imageColumn(StructType schema, String imageCol) {
     StructField field = FeatureSelection.field(schema, imageCol);
     Column column = FeatureSelection.quoted(imageCol);
     Column none = functions.lit(null).cast("string");
@@ -182,7 +182,7 @@ public final class ImageStatistics {
   }
 
   /** A path as a person reads it: a local file URI without its scheme. */
-  static String readable(String path) {
+  public static String readable(String path) {
     if (path.startsWith("file:")) {
       try {
         return new URI(path).getPath();

@@ -10,7 +10,7 @@ import io.normstats.result.PixelStatistics;
 import io.normstats.spark.ExactStatistics;
 import io.normstats.spark.FeatureSelection;
 import io.normstats.spark.ImageStatistics;
-import io.normstats.spark.Inputs;
+import io.normstats.spark.input.Inputs;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

@@ -1,4 +1,4 @@
-package io.normstats.spark;
+package io.normstats.spark.input;
 
 import java.util.Locale;
 

@@ -1,8 +1,11 @@
-package io.normstats.spark;
+package io.normstats.spark.input;
 
 import io.normstats.InputException;
 import io.normstats.io.ImageDecoder;
 import io.normstats.io.ImageTransform;
+import io.normstats.spark.ImageStatistics;
+import io.normstats.spark.InputOrder;
+import io.normstats.spark.OrderedInput;
 import java.io.Serializable;
 import java.util.Arrays;
 import java.util.Map;

@@ -1,7 +1,8 @@
-package io.normstats.spark;
+package io.normstats.spark.input;
 
 import io.normstats.InputException;
 import io.normstats.io.IdxReader;
+import io.normstats.spark.InputOrder;
 import java.io.IOException;
 import java.io.Serializable;
 import java.io.UncheckedIOException;

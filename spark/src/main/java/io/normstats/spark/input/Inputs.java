@@ -1,8 +1,12 @@
-package io.normstats.spark;
+package io.normstats.spark.input;
 
 import com.univocity.parsers.csv.CsvParser;
 import com.univocity.parsers.csv.CsvParserSettings;
 import io.normstats.InputException;
+import io.normstats.spark.FeatureSelection;
+import io.normstats.spark.ImageStatistics;
+import io.normstats.spark.InputOrder;
+import io.normstats.spark.OrderedInput;
 import java.io.BufferedReader;
 import java.io.FileNotFoundException;
 import java.io.IOException;
