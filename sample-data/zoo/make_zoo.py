@@ -38,6 +38,7 @@ import copy
 import gzip
 import json
 import os
+import sys
 import struct
 import warnings
 
@@ -142,6 +143,30 @@ class Volumetric(nn.Module):
         return self.head(h)
 
 
+class Decoder(nn.Module):
+    """BatchNorm2d after ConvTranspose2d (an upsampling decoder), and BatchNorm1d on 3-D after a
+    Linear on tokens, which the exporters write as MatMul (and Add)."""
+
+    def __init__(self):
+        super().__init__()
+        self.down = nn.Conv2d(1, 8, 4, stride=4, bias=False)  # [N, 8, 7, 7]
+        self.bn_down = nn.BatchNorm2d(8)
+        self.up = nn.ConvTranspose2d(8, 6, 2, stride=2)  # [N, 6, 14, 14]
+        self.bn_up = nn.BatchNorm2d(6)
+        self.embed = nn.Linear(6 * 14, 16)  # per token: 14 tokens of 6 x 14 values
+        self.bn_tokens = nn.BatchNorm1d(16)
+        self.head = nn.Linear(16 * 14, 10)
+
+    def forward(self, x):
+        n = x.shape[0]
+        h = torch.relu(self.bn_down(self.down(x)))
+        h = torch.relu(self.bn_up(self.up(h)))  # [N, 6, 14, 14]
+        t = h.permute(0, 2, 1, 3).reshape(n, 14, 6 * 14)  # [N, L=14, 84]
+        t = self.embed(t).transpose(1, 2)  # [N, 16, 14]: MatMul, then channels first
+        t = torch.relu(self.bn_tokens(t))
+        return self.head(t.reshape(n, 16 * 14))
+
+
 ZOO = {
     "resnet": resnet,
     "resnet_untrained": resnet,
@@ -149,6 +174,7 @@ ZOO = {
     "efficientnet_blocks": efficientnet_blocks,
     "densenet": densenet,
     "volumetric": Volumetric,
+    "decoder": Decoder,
 }
 
 
@@ -240,7 +266,10 @@ def main():
     images = read_idx(IMAGES)
     labels = read_idx(LABELS)
     rows = torch.from_numpy(images[:ROWS].astype(np.float32)).unsqueeze(1)
+    only = sys.argv[1:]  # make_zoo.py [NAME ...]: only these (default: every one)
     for name, build in ZOO.items():
+        if only and name not in only:
+            continue
         torch.manual_seed(1)
         model = Scaled(build())
         if name != "resnet_untrained":

@@ -33,7 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The recalibrate job on the model zoo (sample-data/zoo, made by make_zoo.py): small versions of
- * torchvision's ResNet, MobileNetV2, EfficientNet blocks and DenseNet and a BatchNorm3d/1d net,
+ * torchvision's ResNet, MobileNetV2, EfficientNet blocks and DenseNet, a BatchNorm3d/1d net and a
+ * decoder (BatchNorm after ConvTranspose, and BatchNorm1d after a MatMul),
  * exported by PyTorch's TorchScript exporter (Identity-shared initializers, opset 20 and 9) and by
  * its default exporter (external data). Every layer's statistics must equal those of an
  * independent bottom-up PyTorch oracle (float64 sums of PyTorch's float32 activations, in
@@ -44,7 +45,7 @@ class ZooRecalibrateTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Path ZOO = Path.of("sample-data/zoo");
   private static final List<String> ARCHITECTURES = List.of("resnet", "resnet_untrained",
-      "mobilenet_v2", "efficientnet_blocks", "densenet", "volumetric");
+      "mobilenet_v2", "efficientnet_blocks", "densenet", "volumetric", "decoder");
   /**
    * Largest difference from the oracle, relative to the channel's standard deviation: ONNX
    * Runtime and PyTorch compute the float32 activations in different orders (each rounding is
@@ -81,7 +82,7 @@ class ZooRecalibrateTest {
         }
       }
     }
-    assertEquals(6 * 2 + 1, tests.size());
+    assertEquals(ARCHITECTURES.size() * 2 + 1, tests.size());
     return tests.stream();
   }
 
@@ -223,7 +224,7 @@ class ZooRecalibrateTest {
   void theActivationCacheGivesTheBitsOfRecomputingFromTheInput() throws Exception {
     for (String model : List.of("resnet/legacy.onnx", "resnet/dynamo.onnx",
         "mobilenet_v2/dynamo.onnx", "efficientnet_blocks/legacy.onnx", "densenet/legacy.onnx",
-        "volumetric/dynamo.onnx")) {
+        "volumetric/dynamo.onnx", "decoder/legacy.onnx")) {
       String path = ZOO.resolve(model).toString();
       Path on = tmp.resolve("cache-on-" + model.replace('/', '-'));
       Path off = tmp.resolve("cache-off-" + model.replace('/', '-'));
