@@ -1,27 +1,18 @@
 package io.normstats.ml;
 
+import static io.normstats.testing.StageParamChecks.names;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import io.normstats.testing.Py4jLookup;
+import io.normstats.testing.StageParamChecks;
 import java.util.Set;
 import java.util.TreeSet;
-import org.apache.spark.ml.param.Param;
-import org.apache.spark.ml.param.Params;
 import org.junit.jupiter.api.Test;
 
 /** The network stages' params: the shared traits and NetworkParams, reachable from PySpark. */
 class NetworkParamsTest {
-
-  private static Set<String> names(Params stage) {
-    Set<String> names = new TreeSet<>();
-    for (Param<?> p : stage.params()) {
-      names.add(p.name());
-    }
-    return names;
-  }
 
   @Test
   void paramsDefaultsAndPySparkReach() {
@@ -41,7 +32,7 @@ class NetworkParamsTest {
     assertNull(m.getOutputName());
     assertThrows(IllegalArgumentException.class, () -> r.setBatchSize(0));
     assertThrows(IllegalArgumentException.class, () -> r.setPriorWeight(1.5));
-    Py4jLookup.assertPySparkReachesEveryParam(r, true);
-    Py4jLookup.assertPySparkReachesEveryParam(m, true);
+    StageParamChecks.assertPySparkReachesEveryParam(r, true);
+    StageParamChecks.assertPySparkReachesEveryParam(m, true);
   }
 }

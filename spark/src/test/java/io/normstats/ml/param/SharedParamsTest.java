@@ -1,5 +1,6 @@
 package io.normstats.ml.param;
 
+import static io.normstats.testing.StageParamChecks.names;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -10,10 +11,9 @@ import io.normstats.ml.BatchNorm;
 import io.normstats.ml.BatchNormModel;
 import io.normstats.ml.LayerNorm;
 import io.normstats.ml.RMSNorm;
-import io.normstats.testing.Py4jLookup;
+import io.normstats.testing.StageParamChecks;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Set;
 import java.util.TreeSet;
 import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.ml.param.Param;
@@ -27,14 +27,6 @@ import org.junit.jupiter.api.Test;
  * PyTorch's and Spark ML's.
  */
 class SharedParamsTest {
-
-  private static Set<String> names(Params stage) {
-    TreeSet<String> names = new TreeSet<>();
-    for (Param<?> p : stage.params()) {
-      names.add(p.name());
-    }
-    return names;
-  }
 
   @Test
   void sparkFindsEveryParamOnceOwnedByItsStage() {
@@ -97,7 +89,7 @@ class SharedParamsTest {
   void pySparkCanCallEveryAccessorGetterAndSetter() {
     for (Params stage : List.of(new BatchNorm(), new BatchNormModel("m_1"), new LayerNorm(),
         new RMSNorm())) {
-      Py4jLookup.assertPySparkReachesEveryParam(stage, true);
+      StageParamChecks.assertPySparkReachesEveryParam(stage, true);
     }
   }
 }

@@ -10,13 +10,23 @@ import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.Params;
 
 /**
- * Where py4j, PySpark's bridge to the JVM, looks for a method called from Python: the object's
- * class, its superclasses, and the interfaces each of them names directly (py4j 0.10.9's
- * ReflectionEngine.getMethodsByNameAndLength reads getDeclaredMethods of those, not of an
- * interface's superinterfaces).
+ * Checks of a Spark ML stage's params shared by the modules' tests: their names, and whether
+ * PySpark can call their accessors. py4j, PySpark's bridge to the JVM, looks for a method called
+ * from Python in the object's class, its superclasses, and the interfaces each of them names
+ * directly (py4j 0.10.9's ReflectionEngine.getMethodsByNameAndLength reads getDeclaredMethods of
+ * those, not of an interface's superinterfaces).
  */
-public final class Py4jLookup {
-  private Py4jLookup() {}
+public final class StageParamChecks {
+  private StageParamChecks() {}
+
+  /** The names of {@code stage}'s params, as Spark finds them, sorted. */
+  public static java.util.SortedSet<String> names(Params stage) {
+    java.util.SortedSet<String> names = new java.util.TreeSet<>();
+    for (Param<?> p : stage.params()) {
+      names.add(p.name());
+    }
+    return names;
+  }
 
   /** Whether py4j finds a method {@code name} on an object of class {@code type}. */
   public static boolean finds(Class<?> type, String name) {
