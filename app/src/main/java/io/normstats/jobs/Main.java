@@ -3,6 +3,7 @@ package io.normstats.jobs;
 import io.normstats.InputException;
 import io.normstats.spark.input.ReadErrors;
 import java.io.PrintWriter;
+import java.util.Map;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -35,6 +36,26 @@ public final class Main implements Runnable {
     return cli;
   }
 
+  /** Options renamed to their Spark ML param's name, by old name. */
+  static final Map<String, String> RENAMED = Map.of("--invalid", "--handle-invalid",
+      "--variance", "--variance-mode", "--channels", "--num-channels");
+
+  /** For an unknown option that was renamed: "; --invalid is now --handle-invalid", else "". */
+  private static String renamed(CommandLine.ParameterException e) {
+    if (!(e instanceof CommandLine.UnmatchedArgumentException u)) {
+      return "";
+    }
+    StringBuilder out = new StringBuilder();
+    for (String arg : u.getUnmatched()) {
+      String option = arg.contains("=") ? arg.substring(0, arg.indexOf('=')) : arg;
+      if (RENAMED.containsKey(option)) {
+        out.append("; ").append(option).append(" is now ").append(RENAMED.get(option))
+            .append(", as the Spark ML param is named");
+      }
+    }
+    return out.toString();
+  }
+
   /** Runs the command line and returns the exit code, without exiting the JVM. */
   public static int run(String... args) {
     return run(new PrintWriter(System.err, true), args);
@@ -52,7 +73,7 @@ public final class Main implements Runnable {
       CommandLine command = e.getCommandLine();
       String name = command.getCommandSpec().qualifiedName();
       command.getErr().println(name + ": error: " + e.getMessage().strip().replace('\n', ' ')
-          + " (see '" + name + " --help')");
+          + renamed(e) + " (see '" + name + " --help')");
       command.getErr().flush();
       return InputException.USAGE;
     });

@@ -80,4 +80,14 @@ class OptionDefaultsTest {
       assertTrue(help.contains(line), help);
     }
   }
+
+  @Test
+  void aRenamedOptionSaysItsNewName() {
+    java.io.StringWriter err = new java.io.StringWriter();
+    int code = Main.run(new java.io.PrintWriter(err, true), "stats", "--input", "in", "--output",
+        "out", "--invalid", "skip");
+    assertEquals(2, code);
+    assertTrue(err.toString().contains("--invalid is now --handle-invalid"), err.toString());
+    assertEquals(1, err.toString().strip().lines().count(), err.toString());
+  }
 }
