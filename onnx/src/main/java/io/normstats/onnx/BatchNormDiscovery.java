@@ -42,10 +42,7 @@ final class BatchNormDiscovery {
         }
       }
     }
-    Map<String, TensorProto> initializers = new HashMap<>();
-    for (TensorProto t : g.getInitializerList()) {
-      initializers.put(t.getName(), t);
-    }
+    Map<String, TensorProto> initializers = Graphs.initializerMap(g);
     Map<String, Integer> depth = new HashMap<>();
     Set<String> names = new HashSet<>();
     List<BatchNormLayer> found = new ArrayList<>();

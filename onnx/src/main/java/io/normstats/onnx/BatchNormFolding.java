@@ -46,8 +46,7 @@ public final class BatchNormFolding {
    */
   public static Folded fold(OnnxModel model, Collection<String> nodes) {
     GraphProto g = model.proto().getGraph();
-    Map<String, TensorProto> initializers = new HashMap<>();
-    g.getInitializerList().forEach(t -> initializers.put(t.getName(), t));
+    Map<String, TensorProto> initializers = Graphs.initializerMap(g);
     Map<String, Integer> uses = new HashMap<>();
     for (NodeProto n : g.getNodeList()) {
       Graphs.inputsOf(n).forEach(in -> uses.merge(in, 1, Integer::sum));

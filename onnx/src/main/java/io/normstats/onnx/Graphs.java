@@ -45,14 +45,7 @@ final class Graphs {
     return n;
   }
 
-  static String unique(String name, Map<String, ?> taken) {
-    String n = name;
-    for (int k = 1; taken.containsKey(n); k++) {
-      n = name + "_" + k;
-    }
-    return n;
-  }
-
+  /** The graph's initializers by name. */
   static Map<String, TensorProto> initializerMap(GraphProto g) {
     Map<String, TensorProto> m = new HashMap<>();
     g.getInitializerList().forEach(t -> m.put(t.getName(), t));

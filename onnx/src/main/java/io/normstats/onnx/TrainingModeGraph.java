@@ -1,18 +1,20 @@
 package io.normstats.onnx;
 
+import static io.normstats.onnx.Graphs.initializerMap;
 import static io.normstats.onnx.Graphs.isBatchNorm;
 import static io.normstats.onnx.Graphs.node;
 import static io.normstats.onnx.Graphs.reduceMean;
-import static io.normstats.onnx.Graphs.unique;
+import static io.normstats.onnx.Graphs.uniqueName;
 
 import io.normstats.onnx.proto.OnnxProto.GraphProto;
 import io.normstats.onnx.proto.OnnxProto.ModelProto;
 import io.normstats.onnx.proto.OnnxProto.NodeProto;
 import io.normstats.onnx.proto.OnnxProto.TensorProto;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The graph rewrite behind {@link OnnxModel#withBatchNormsInTrainingMode()}: every
@@ -30,13 +32,11 @@ final class TrainingModeGraph {
     GraphProto g = proto.getGraph();
     int opset = model.opsetVersion();
     GraphProto.Builder b = g.toBuilder().clearNode();
-    Map<String, TensorProto> initializers = new LinkedHashMap<>();
-    for (TensorProto t : g.getInitializerList()) {
-      initializers.put(t.getName(), t);
-    }
-    String flat = unique("normstats_shape_n_c_rest", initializers);
+    Map<String, TensorProto> initializers = initializerMap(g);
+    Set<String> taken = new HashSet<>(initializers.keySet());
+    String flat = uniqueName("normstats_shape_n_c_rest", taken);
     b.addInitializer(Tensors.int64(flat, new long[] {0, 0, -1}));
-    String axes = unique("normstats_axes_0_2", initializers);
+    String axes = uniqueName("normstats_axes_0_2", taken);
     if (opset >= 18) {
       b.addInitializer(Tensors.int64(axes, new long[] {0, 2}));
     }
