@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.normstats.output.CompareOutput;
 import io.normstats.output.StatsOutput;
-import io.normstats.sql.ExactAggregate;
+import io.normstats.sql.ExactFunctions;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
@@ -88,7 +88,7 @@ class SchemasReferenceTest {
         CompareOutput.SCHEMA, COMPARE);
     table(page, "exact_moments",
         "The struct the SQL function `exact_moments` returns, per group (an array of them, one "
-            + "per element, over a vector or array column).", ExactAggregate.MOMENTS_TYPE, STATS);
+            + "per element, over a vector or array column).", ExactFunctions.MOMENTS_TYPE, STATS);
     return page.toString();
   }
 

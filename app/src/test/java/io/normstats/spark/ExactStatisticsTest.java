@@ -86,13 +86,13 @@ class ExactStatisticsTest {
     List<String> features = List.of("x", "d", "i", "m", "f", "l"); // not the file's order
     Dataset<Row> df = spark.read().parquet(path);
     FeatureSelection selection = FeatureSelection.resolve(df, features, null);
-    assertTrue(ColumnarScan.of(df.select(selection.columnReferences())).isPresent(),
+    assertTrue(ExactStatistics.columnarScan(df.select(selection.columnReferences())).isPresent(),
         "the vectorized Parquet scan is read as columnar batches");
     DatasetStatistics columnar = ExactStatistics.compute(df, selection);
 
     spark.conf().set("spark.sql.parquet.enableVectorizedReader", "false");
     Dataset<Row> rowDf = spark.read().parquet(path);
-    assertFalse(ColumnarScan.of(rowDf.select(selection.columnReferences())).isPresent());
+    assertFalse(ExactStatistics.columnarScan(rowDf.select(selection.columnReferences())).isPresent());
     DatasetStatistics byRows = ExactStatistics.compute(rowDf, selection);
 
     assertEquals(byRows, columnar);
@@ -121,7 +121,7 @@ class ExactStatisticsTest {
     List<String> features = List.of("x", "d", "i", "m", "f", "l");
     OrderedInput input = Inputs.readOrdered(spark, path, InputFormat.PARQUET);
     FeatureSelection selection = FeatureSelection.resolve(input.data(), features, null);
-    assertTrue(ColumnarScan.of(input.withOrigin().select(selection.columnReferences()[0],
+    assertTrue(ExactStatistics.columnarScan(input.withOrigin().select(selection.columnReferences()[0],
         functions.col(InputOrder.FILE_COLUMN), functions.col(InputOrder.START_COLUMN)))
         .isPresent(), "features and origin are read as columnar batches");
     ExactStatistics.Ordered columnar = ExactStatistics.computeOrdered(input, selection);
@@ -156,11 +156,11 @@ class ExactStatisticsTest {
         .epochs(2).seed(7).tracePoints(20).build();
     OrderedInput input = Inputs.readOrdered(spark, path, InputFormat.PARQUET);
     FeatureSelection selection = FeatureSelection.resolve(input.data(), features, null);
-    assertTrue(ColumnarScan.withOrigin(input, selection).isPresent());
+    assertTrue(ExactStatistics.columnarWithOrigin(input, selection).isPresent());
     String columnar = compareJson(input, selection, settings);
     spark.conf().set("spark.sql.parquet.enableVectorizedReader", "false");
     OrderedInput rowInput = Inputs.readOrdered(spark, path, InputFormat.PARQUET);
-    assertFalse(ColumnarScan.withOrigin(rowInput, selection).isPresent());
+    assertFalse(ExactStatistics.columnarWithOrigin(rowInput, selection).isPresent());
     assertEquals(compareJson(rowInput, selection, settings), columnar);
   }
 
@@ -199,7 +199,7 @@ class ExactStatisticsTest {
     String columnar;
     spark.conf().set(ExactStatistics.PLAN_WIDE_SCANS, "true"); // as a job's session has it
     try {
-      assertTrue(ColumnarScan.withOrigin(input, selection).isPresent());
+      assertTrue(ExactStatistics.columnarWithOrigin(input, selection).isPresent());
       columnar = compareJson(input, selection, settings);
     } finally {
       spark.conf().unset(ExactStatistics.PLAN_WIDE_SCANS);
@@ -336,7 +336,7 @@ class ExactStatisticsTest {
     DatasetStatistics byDefault;
     watcher.start();
     try {
-      assertFalse(ColumnarScan.of(df.select(selection.columnReferences())).isPresent(),
+      assertFalse(ExactStatistics.columnarScan(df.select(selection.columnReferences())).isPresent(),
           "without " + ExactStatistics.PLAN_WIDE_SCANS + ", 150 columns are read as rows");
       byDefault = ExactStatistics.compute(df, selection);
     } finally {
@@ -352,7 +352,7 @@ class ExactStatisticsTest {
     DatasetStatistics columnar;
     spark.conf().set(ExactStatistics.PLAN_WIDE_SCANS, "true"); // as the jobs set it on theirs
     try {
-      assertTrue(ColumnarScan.of(df.select(selection.columnReferences())).isPresent(),
+      assertTrue(ExactStatistics.columnarScan(df.select(selection.columnReferences())).isPresent(),
           "a scan of 150 columns is read as columnar batches");
       assertFalse(spark.conf().contains("spark.sql.codegen.maxFields"),
           "the session's codegen limit is left as it was");

@@ -6,6 +6,8 @@ import io.normstats.exact.MomentAccumulator;
 import io.normstats.exact.ScalarMoments;
 import io.normstats.result.DatasetStatistics;
 import io.normstats.result.FeatureStatistics;
+import io.normstats.spark.internal.ColumnarScan;
+import io.normstats.spark.internal.InternalRows;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -50,6 +52,29 @@ public final class ExactStatistics {
 
   private ExactStatistics() {}
 
+  /**
+   * The batches of {@code selected} (plain columns), if its plan is a columnar scan; selections
+   * wider than {@code spark.sql.codegen.maxFields} only where the session has
+   * {@link #PLAN_WIDE_SCANS}.
+   */
+  static Optional<ColumnarScan> columnarScan(Dataset<Row> selected) {
+    return ColumnarScan.of(selected, Boolean.parseBoolean(
+        selected.sparkSession().conf().get(PLAN_WIDE_SCANS, "false")));
+  }
+
+  /**
+   * The batches of the scalar features of {@code selection} followed by the file and split columns
+   * of {@code input}'s origin ({@link InputOrder#FILE_COLUMN}, {@link InputOrder#START_COLUMN}), if
+   * the input is a columnar file scan; empty for vector or array features and other inputs.
+   */
+  static Optional<ColumnarScan> columnarWithOrigin(OrderedInput input,
+      FeatureSelection selection) {
+    if (selection.kind() != FeatureSelection.Kind.SCALARS) {
+      return Optional.empty();
+    }
+    return columnarScan(input.selectWithOrigin(selection.columnReferences()));
+  }
+
   /** The statistics, and the input order counted in the same pass. */
   public record Ordered(DatasetStatistics result, InputOrder order) {}
 
@@ -66,7 +91,7 @@ public final class ExactStatistics {
     }
     MomentAccumulator total;
     Optional<ColumnarScan> columnar = selection.kind() == FeatureSelection.Kind.SCALARS
-        ? ColumnarScan.of(df.select(selection.columnReferences())) : Optional.empty();
+        ? columnarScan(df.select(selection.columnReferences())) : Optional.empty();
     if (columnar.isPresent()) {
       ColumnarScan scan = columnar.get();
       JavaRDD<ColumnarBatch> batches = scan.batches().toJavaRDD();
@@ -81,8 +106,7 @@ public final class ExactStatistics {
         return Collections.singletonList(folding.accumulator()).iterator();
       }), selection);
     } else {
-      JavaRDD<InternalRow> rows = df.select(selection.projection()).queryExecution().toRdd()
-          .toJavaRDD();
+      JavaRDD<InternalRow> rows = InternalRows.of(df.select(selection.projection()));
       total = treeMerge(rows.mapPartitions(it -> {
         MomentAccumulator partial = new RowFolding(selection).addAll(it);
         TaskHook.afterWork("exact pass");
@@ -98,8 +122,7 @@ public final class ExactStatistics {
    */
   private static DatasetStatistics computeReadingLength(Dataset<Row> df,
       FeatureSelection selection) {
-    JavaRDD<InternalRow> rows = df.select(selection.projection()).queryExecution().toRdd()
-        .toJavaRDD();
+    JavaRDD<InternalRow> rows = InternalRows.of(df.select(selection.projection()));
     String column = selection.columns().get(0);
     SizedPartial total = rows.getNumPartitions() == 0 ? new SizedPartial(null, null, 0)
         : rows.mapPartitions(it -> {
@@ -233,7 +256,7 @@ public final class ExactStatistics {
    * serialized copies (task results) and not read again, so the cached ones stay as computed.
    */
   private static OrderedRows pass(OrderedInput input, FeatureSelection selection, boolean keep) {
-    Optional<ColumnarScan> scan = ColumnarScan.withOrigin(input, selection);
+    Optional<ColumnarScan> scan = columnarWithOrigin(input, selection);
     JavaRDD<OrderedPartition> partitions = scan.isPresent()
         ? columnarPartitions(scan.get(), selection, keep)
         : rowPartitions(input, selection, keep);
@@ -257,8 +280,7 @@ public final class ExactStatistics {
 
   private static JavaRDD<OrderedPartition> rowPartitions(OrderedInput input,
       FeatureSelection selection, boolean keep) {
-    JavaRDD<InternalRow> rows = input.selectWithOrigin(selection.projection()).queryExecution()
-        .toRdd().toJavaRDD();
+    JavaRDD<InternalRow> rows = InternalRows.of(input.selectWithOrigin(selection.projection()));
     int fileIndex = selection.projection().length;
     int length = selection.vectorLength();
     return rows.mapPartitions(it -> {

@@ -1,6 +1,7 @@
 package io.normstats.spark;
 
 import io.normstats.InputException;
+import io.normstats.spark.internal.ArrayCopy;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -316,7 +317,7 @@ public final class FeatureSelection implements Serializable {
         ArrayData values = vector.getArray(3);
         if (vector.getByte(0) == RowFolding.DENSE) {
           checkLength(values.numElements());
-          RowFolding.copy(values, length, out, offset);
+          ArrayCopy.doubles(values, length, out, offset);
         } else {
           checkLength(vector.getInt(1));
           Arrays.fill(out, offset, offset + length, 0.0);
@@ -337,7 +338,7 @@ public final class FeatureSelection implements Serializable {
             throw InputException.data("column '" + column + "' has a null element" + why);
           }
         }
-        RowFolding.copy(values, length, out, offset);
+        ArrayCopy.doubles(values, length, out, offset);
       }
     }
   }

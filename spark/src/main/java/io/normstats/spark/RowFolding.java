@@ -2,9 +2,9 @@ package io.normstats.spark;
 
 import io.normstats.InputException;
 import io.normstats.exact.MomentAccumulator;
+import io.normstats.spark.internal.ArrayCopy;
 import java.util.Iterator;
 import org.apache.spark.sql.catalyst.InternalRow;
-import org.apache.spark.sql.catalyst.expressions.UnsafeArrayData;
 import org.apache.spark.sql.catalyst.util.ArrayData;
 import org.apache.spark.sql.types.ByteType;
 import org.apache.spark.sql.types.DataType;
@@ -16,13 +16,12 @@ import org.apache.spark.sql.types.LongType;
 import org.apache.spark.sql.types.ShortType;
 import org.apache.spark.sql.vectorized.ColumnVector;
 import org.apache.spark.sql.vectorized.ColumnarBatch;
-import org.apache.spark.unsafe.Platform;
 
 /**
  * Folds Spark's internal rows and columnar batches into a {@link MomentAccumulator} without the
  * external Row conversion: no {@code Row} or {@code Vector} object per row, no boxing. Dense values
  * are written straight into the accumulator's row buffer ({@link MomentAccumulator.RowWriter}) (one memory copy per row for Spark's
- * {@link UnsafeArrayData}, one column loop per batch for columnar scans); rows with nulls and sparse
+ * {@code UnsafeArrayData}, one column loop per batch for columnar scans); rows with nulls and sparse
  * vectors take the value-by-value path.
  *
  * <p>Rows are those of {@link FeatureSelection#projection()}: the features first (doubles for scalar
@@ -56,7 +55,7 @@ final class RowFolding {
         out[offset + j] = scalars.getDouble(j);
       }
     };
-    this.denseWriter = (out, offset) -> copy(dense, length, out, offset);
+    this.denseWriter = (out, offset) -> ArrayCopy.doubles(dense, length, out, offset);
   }
 
   /**
@@ -176,22 +175,6 @@ final class RowFolding {
   private void copyDense(ArrayData values) {
     dense = values;
     acc.addDense(denseWriter);
-  }
-
-  /**
-   * Copies the first {@code length} doubles of {@code values} (no nulls) to {@code out[offset..]}:
-   * one memory copy for Spark's {@link UnsafeArrayData}.
-   */
-  static void copy(ArrayData values, int length, double[] out, int offset) {
-    if (values instanceof UnsafeArrayData unsafe) {
-      long header = UnsafeArrayData.calculateHeaderPortionInBytes(length);
-      Platform.copyMemory(unsafe.getBaseObject(), unsafe.getBaseOffset() + header, out,
-          Platform.DOUBLE_ARRAY_OFFSET + 8L * offset, 8L * length);
-    } else {
-      for (int k = 0; k < length; k++) {
-        out[offset + k] = values.getDouble(k);
-      }
-    }
   }
 
   /**

@@ -1,9 +1,11 @@
 package io.normstats.sql;
 
-import io.normstats.sql.ExactAggregate.Statistic;
+import io.normstats.spark.internal.ExactAggregate;
+import io.normstats.spark.internal.ExactAggregate.Statistic;
+import io.normstats.spark.internal.SharedMomentsRule;
 import org.apache.spark.sql.Column;
-import org.apache.spark.sql.classic.ExpressionUtils;
 import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.StructType;
 
 /**
  * Exact aggregate functions for DataFrames, like those of {@code org.apache.spark.sql.functions}
@@ -23,20 +25,29 @@ import org.apache.spark.sql.functions;
  * takes a Vector or numeric array column and returns one struct per element. Per group and column
  * the aggregation state is a {@link io.normstats.exact.ScalarMoments}, serialized directly: 54
  * to 62 bytes in the shuffle for a group of 3 values near 1e9. The functions are one Catalyst
- * aggregate expression, {@link ExactAggregate}. Building a Column changes no session: functions of
+ * aggregate expression, {@code ExactAggregate}. Building a Column changes no session: functions of
  * one column in one aggregation share one state (one {@code ScalarMoments} per group instead of one
- * per function; the same bits) only in a session that has {@link SharedMomentsRule}, from
+ * per function; the same bits) only in a session that has {@code SharedMomentsRule}, from
  * {@link NormstatsExtensions} or {@link #register}.
  *
  * @throws org.apache.spark.sql.AnalysisException (when the query is analyzed) for a column of
  *     another type
  */
 public final class ExactFunctions {
+  /**
+   * The struct {@code exact_moments} returns: count (non-null values), mean, var_pop, var_samp,
+   * std_pop, std_samp, min, max (null without a value; var_samp and std_samp null for one value;
+   * NaN with a NaN or infinite value, min and max aside), null_count, nan_count (NaN and infinite
+   * values). Over a vector or array column, an array of these, one per element.
+   */
+  public static final StructType MOMENTS_TYPE = new StructType(java.util.Arrays.copyOfRange(
+      ExactStats.SCHEMA.fields(), 2, 12)); // all but name, index
+
   private ExactFunctions() {}
 
   /**
    * Lets the exact functions of one column in one aggregation share one state in {@code session}:
-   * adds {@link SharedMomentsRule} to its {@code experimental().extraOptimizations()}, once (what
+   * adds {@code SharedMomentsRule} to its {@code experimental().extraOptimizations()}, once (what
    * {@code spark.sql.extensions=io.normstats.sql.NormstatsExtensions} does for every session).
    * Results are the same bits with or without it; only the shuffle and the work shrink. The one
    * call of normstats that changes a session, and only when asked.
@@ -46,8 +57,7 @@ public final class ExactFunctions {
   }
 
   private static Column apply(Statistic s, Column c) {
-    return ExpressionUtils.column(
-        new ExactAggregate(ExpressionUtils.expression(c), s).toAggregateExpression());
+    return ExactAggregate.column(c, s);
   }
 
   /**
@@ -109,7 +119,7 @@ public final class ExactFunctions {
   }
 
   /**
-   * Every statistic at once, as a struct ({@link ExactAggregate#MOMENTS_TYPE}): count, mean,
+   * Every statistic at once, as a struct ({@link #MOMENTS_TYPE}): count, mean,
    * var_pop, var_samp, std_pop, std_samp, min, max, null_count, nan_count. Over a Vector column
    * or an array of numbers: an array of such structs, element i summarizing the i-th values
    * (every non-NULL row of a group the same length, else the query fails with an

@@ -6,6 +6,7 @@ import io.normstats.result.FeatureStatistics;
 import io.normstats.result.GroupStatistics;
 import io.normstats.spark.ExactStatistics;
 import io.normstats.spark.FeatureSelection;
+import io.normstats.spark.internal.MomentsBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -92,7 +93,7 @@ public final class GroupedStatistics {
       }
       int perFeature = selection.channels() == 0 ? 1 : selection.valuesPerFeature();
       for (Row r : states) {
-        ScalarMoments[] elements = MomentsBuffer.fromBytes((byte[]) r.get(k), true).elements;
+        ScalarMoments[] elements = MomentsBuffer.elementsOf((byte[]) r.get(k));
         if (elements == null) {
           continue; // only NULL vectors: counted below
         }

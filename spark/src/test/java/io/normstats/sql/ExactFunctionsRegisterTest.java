@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.normstats.spark.internal.SharedMomentsRule;
 import io.normstats.testing.TestSpark;
 import java.util.List;
 import org.apache.spark.sql.Dataset;

@@ -1,16 +1,17 @@
 package io.normstats.onnx.spark;
 
-import io.normstats.onnx.EvaluationResult;
-import io.normstats.spark.DenseRows;
-import io.normstats.spark.TaskHook;
-import io.normstats.spark.FeatureSelection;
-import io.normstats.spark.InputOrder;
-import io.normstats.spark.OrderedInput;
 import io.normstats.InputException;
 import io.normstats.onnx.ElementType;
+import io.normstats.onnx.EvaluationResult;
 import io.normstats.onnx.NetworkInput;
 import io.normstats.onnx.NetworkSession;
 import io.normstats.onnx.OnnxModel;
+import io.normstats.spark.DenseRows;
+import io.normstats.spark.FeatureSelection;
+import io.normstats.spark.InputOrder;
+import io.normstats.spark.OrderedInput;
+import io.normstats.spark.TaskHook;
+import io.normstats.spark.internal.InternalRows;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -85,7 +86,7 @@ public final class NetworkEvaluation {
     }
     int fileIndex = columns.size();
     Dataset<Row> projected = input.selectWithOrigin(columns.toArray(new Column[0]));
-    JavaRDD<InternalRow> rows = projected.queryExecution().toRdd().toJavaRDD();
+    JavaRDD<InternalRow> rows = InternalRows.of(projected);
     InputOrder order = null;
     if (labels != null && labels.byIndex() != null) {
       order = count(rows, fileIndex);

@@ -1,17 +1,18 @@
 package io.normstats.onnx.spark;
 
+import io.normstats.InputException;
+import io.normstats.exact.ExactMoments;
+import io.normstats.onnx.ActivationMoments;
+import io.normstats.onnx.BatchNormLayer;
 import io.normstats.onnx.LayerRecalibration;
+import io.normstats.onnx.NetworkInput;
+import io.normstats.onnx.OnnxModel;
 import io.normstats.onnx.RecalibrationResult;
 import io.normstats.spark.FeatureSelection;
 import io.normstats.spark.InputOrder;
 import io.normstats.spark.OrderedInput;
 import io.normstats.spark.RowSample;
-import io.normstats.InputException;
-import io.normstats.exact.ExactMoments;
-import io.normstats.onnx.ActivationMoments;
-import io.normstats.onnx.BatchNormLayer;
-import io.normstats.onnx.NetworkInput;
-import io.normstats.onnx.OnnxModel;
+import io.normstats.spark.internal.InternalRows;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -262,7 +263,7 @@ public final class NetworkRecalibration {
       FeatureSelection selection, Integer partitions, OnnxModel model, Settings settings,
       java.util.Set<Approximation> approximations) {
     Dataset<Row> withOrigin = input.selectWithOrigin(selection.projection());
-    JavaRDD<InternalRow> source = withOrigin.queryExecution().toRdd().toJavaRDD();
+    JavaRDD<InternalRow> source = InternalRows.of(withOrigin);
     int fileIndex = selection.projection().length;
     settings.select(model); // a --layers glob that matches nothing fails before any pass
     if (settings.sample() != null) {
@@ -276,7 +277,7 @@ public final class NetworkRecalibration {
           r.layers(), r.recalibrated(), r.onePass(), r.preciseBn());
     }
     JavaRDD<InternalRow> rows = partitions == null ? source
-        : withOrigin.repartition(partitions).queryExecution().toRdd().toJavaRDD();
+        : InternalRows.of(withOrigin.repartition(partitions));
     return run(rows, fileIndex, source, selection, model, settings, approximations);
   }
 
@@ -420,7 +421,7 @@ public final class NetworkRecalibration {
 
   /** The rows of {@code df} as the passes read them. */
   public static JavaRDD<InternalRow> rows(Dataset<Row> df, FeatureSelection selection) {
-    return df.select(selection.projection()).queryExecution().toRdd().toJavaRDD();
+    return InternalRows.of(df.select(selection.projection()));
   }
 
   private static Map<String, double[][]> rounded(List<BatchNormLayer> layers,

@@ -7,6 +7,8 @@ import io.normstats.spark.FeatureSelection;
 import io.normstats.spark.ImageStatistics;
 import io.normstats.spark.InputOrder;
 import io.normstats.spark.OrderedInput;
+import io.normstats.spark.internal.InternalRows;
+import io.normstats.spark.internal.ReaderOptions;
 import java.io.BufferedReader;
 import java.io.FileNotFoundException;
 import java.io.IOException;
@@ -133,7 +135,7 @@ public final class Inputs {
    * row converter over every column: seconds for a table of thousands of columns.)
    */
   public static int partitions(Dataset<Row> df) {
-    return df.select(functions.lit(true)).queryExecution().toRdd().getNumPartitions();
+    return InternalRows.partitions(df.select(functions.lit(true)));
   }
 
   /**
@@ -158,29 +160,15 @@ public final class Inputs {
     return format == InputFormat.AUTO ? detect(spark, status, path) : format;
   }
 
-  /** The options every file source takes, whatever the format. */
-  private static final List<String> FILE_SOURCE_OPTIONS = List.of("ignoreCorruptFiles",
-      "ignoreMissingFiles");
-
   /**
    * @throws InputException (usage) if an option is not one of the format's (Spark's own registry of
    *     each source's options) or of every file source's
    */
   private static void checkOptions(InputFormat format, Map<String, String> options) {
     for (String key : options.keySet()) {
-      boolean valid = switch (format) {
-        case CSV -> org.apache.spark.sql.catalyst.csv.CSVOptions$.MODULE$.isValidOption(key);
-        case JSON -> org.apache.spark.sql.catalyst.json.JSONOptions$.MODULE$.isValidOption(key);
-        case PARQUET -> org.apache.spark.sql.execution.datasources.parquet.ParquetOptions$.MODULE$
-            .isValidOption(key);
-        default -> false;
-      };
-      if (!valid && format != InputFormat.IDX) {
-        // options of every file source; Spark's registry holds some names in lower case only
-        valid = FILE_SOURCE_OPTIONS.stream().anyMatch(key::equalsIgnoreCase)
-            || org.apache.spark.sql.execution.datasources.FileIndexOptions$.MODULE$.getAllOptions()
-                .exists(o -> o.equalsIgnoreCase(key));
-      }
+      // IDX files take no reader options
+      boolean valid = format != InputFormat.IDX
+          && ReaderOptions.isValid(format.name().toLowerCase(Locale.ROOT), key);
       if (!valid) {
         throw InputException.usage("--read-option " + key + ": not an option of Spark's "
             + format.name().toLowerCase(Locale.ROOT) + " reader"

@@ -1,6 +1,6 @@
-package io.normstats.sql;
+package io.normstats.spark.internal;
 
-import io.normstats.sql.ExactAggregate.Statistic;
+import io.normstats.spark.internal.ExactAggregate.Statistic;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -24,14 +24,14 @@ import scala.jdk.javaapi.CollectionConverters;
  * instead of one per function. The results are the same values (each function is a field of the
  * same exact state); only the work changes.
  *
- * <p>{@link NormstatsExtensions} injects it into every session; {@link ExactFunctions#register}
- * adds it to one session's {@code experimental().extraOptimizations()}.
+ * <p>{@link io.normstats.sql.NormstatsExtensions} injects it into every session;
+ * {@link io.normstats.sql.ExactFunctions#register} adds it to one session's {@code experimental().extraOptimizations()}.
  */
 public final class SharedMomentsRule extends Rule<LogicalPlan> {
   private static final long serialVersionUID = 1L;
 
   /** Adds the rule to {@code session}'s extra optimizations, once. */
-  static synchronized void register(SparkSession session) {
+  public static synchronized void register(SparkSession session) {
     scala.collection.immutable.Seq<Rule<LogicalPlan>> rules =
         session.experimental().extraOptimizations();
     for (Rule<LogicalPlan> r : CollectionConverters.asJava(rules)) {

@@ -1,4 +1,4 @@
-package io.normstats.spark;
+package io.normstats.spark.internal;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -44,16 +44,26 @@ import scala.jdk.javaapi.CollectionConverters;
  * {@code spark.sql.codegen.maxFields} (100) columns, and turn wider scans into rows with a projection
  * over every column, the slowest way to read a table of thousands of columns. The limit is read
  * from the session the file relation belongs to (the caller's), so the only way to plan a wider
- * scan as batches is to raise it there while planning. normstats does that only in a session that
- * allows it with {@value ExactStatistics#PLAN_WIDE_SCANS}{@code =true} (the jobs set it on the session they own):
- * any other query planned in that session meanwhile would see the raised limit. Elsewhere a wider
- * selection is read as rows: the same bits, more time.
+ * scan as batches is to raise it there while planning. normstats does that only when its caller
+ * says the session allows it ({@code io.normstats.spark.ExactStatistics#PLAN_WIDE_SCANS}, which the
+ * jobs set on the session they own): any other query planned in that session meanwhile would see
+ * the raised limit. Elsewhere a wider selection is read as rows: the same bits, more time.
+ *
+ * @param batches the scan's batches, one RDD partition per scan partition
+ * @param columns for each selected column, its index among the batch's columns
+ * @param types for each selected column, its type
  */
-record ColumnarScan(RDD<ColumnarBatch> batches, int[] columns, DataType[] types) {
+public record ColumnarScan(RDD<ColumnarBatch> batches, int[] columns, DataType[] types) {
   private static final String MAX_FIELDS = "spark.sql.codegen.maxFields";
 
-  /** The batches of {@code selected} (plain columns of {@code df}), if its plan is a columnar scan. */
-  static Optional<ColumnarScan> of(Dataset<Row> selected) {
+  /**
+   * The batches of {@code selected} (plain columns of a DataFrame), if its plan is a columnar scan.
+   *
+   * @param planWide whether a selection wider than {@code spark.sql.codegen.maxFields} may be
+   *     planned by raising that limit on {@code selected}'s session while planning (only where
+   *     nothing else plans queries in that session meanwhile); if false such a selection is empty
+   */
+  public static Optional<ColumnarScan> of(Dataset<Row> selected, boolean planWide) {
     RuntimeConfig conf = selected.sparkSession().conf();
     boolean set = conf.contains(MAX_FIELDS);
     String limit = conf.get(MAX_FIELDS);
@@ -61,7 +71,7 @@ record ColumnarScan(RDD<ColumnarBatch> batches, int[] columns, DataType[] types)
     if (width <= Integer.parseInt(limit)) { // Spark gives batches up to the limit
       return plan(selected);
     }
-    if (!Boolean.parseBoolean(conf.get(ExactStatistics.PLAN_WIDE_SCANS, "false"))) {
+    if (!planWide) {
       return Optional.empty(); // the caller's session: read as rows rather than touch its conf
     }
     conf.set(MAX_FIELDS, Integer.toString(width));
@@ -74,18 +84,6 @@ record ColumnarScan(RDD<ColumnarBatch> batches, int[] columns, DataType[] types)
         conf.unset(MAX_FIELDS);
       }
     }
-  }
-
-  /**
-   * The batches of the scalar features of {@code selection} followed by the file and split columns
-   * of {@code input}'s origin ({@link InputOrder#FILE_COLUMN}, {@link InputOrder#START_COLUMN}), if
-   * the input is a columnar file scan; empty for vector or array features and other inputs.
-   */
-  static Optional<ColumnarScan> withOrigin(OrderedInput input, FeatureSelection selection) {
-    if (selection.kind() != FeatureSelection.Kind.SCALARS) {
-      return Optional.empty();
-    }
-    return of(input.selectWithOrigin(selection.columnReferences()));
   }
 
   private static Optional<ColumnarScan> plan(Dataset<Row> selected) {

@@ -1,4 +1,4 @@
-package io.normstats.sql;
+package io.normstats.spark.internal;
 
 import io.normstats.exact.ScalarMoments;
 import java.nio.ByteBuffer;
@@ -14,7 +14,7 @@ import java.nio.ByteBuffer;
  * magnitude; an array column's is the NULL rows (8-byte big-endian long), the length (4-byte int,
  * -1 before the first non-NULL row) and each element's {@link ScalarMoments#write} in order.
  */
-final class MomentsBuffer {
+public final class MomentsBuffer {
   /** The state of a numeric column (null for an array column). */
   final ScalarMoments scalar;
   /** The per-element states of an array column (null before its first non-NULL row). */
@@ -55,7 +55,7 @@ final class MomentsBuffer {
   }
 
   /** Finds the two lengths in the message of {@link #elements}'s failure. */
-  static final java.util.regex.Pattern LENGTH_MISMATCH =
+  public static final java.util.regex.Pattern LENGTH_MISMATCH =
       java.util.regex.Pattern.compile("rows of (\\d+) and (\\d+) values in one group");
 
   /** Adds {@code other}'s values to this buffer, exactly. */
@@ -92,6 +92,16 @@ final class MomentsBuffer {
       }
     }
     return out.array();
+  }
+
+  /**
+   * The per-element states of an array state ({@code exact_state} of a vector or array column):
+   * one {@link ScalarMoments} per element, or null when the group had only NULL rows.
+   *
+   * @throws IllegalArgumentException if the bytes are not such a state
+   */
+  public static ScalarMoments[] elementsOf(byte[] arrayState) {
+    return fromBytes(arrayState, true).elements;
   }
 
   /**

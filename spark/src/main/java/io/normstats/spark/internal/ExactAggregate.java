@@ -1,11 +1,13 @@
-package io.normstats.sql;
+package io.normstats.spark.internal;
 
 import io.normstats.exact.ExactMoments;
 import io.normstats.exact.ScalarMoments;
+import io.normstats.sql.ExactFunctions;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import org.apache.spark.ml.linalg.VectorUDT;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.analysis.TypeCheckResult;
 import org.apache.spark.sql.catalyst.expressions.BoundReference;
@@ -15,6 +17,7 @@ import org.apache.spark.sql.catalyst.expressions.SpecializedGetters;
 import org.apache.spark.sql.catalyst.expressions.aggregate.TypedImperativeAggregate;
 import org.apache.spark.sql.catalyst.util.ArrayData;
 import org.apache.spark.sql.catalyst.util.GenericArrayData;
+import org.apache.spark.sql.classic.ExpressionUtils;
 import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.ByteType;
 import org.apache.spark.sql.types.DataType;
@@ -65,14 +68,8 @@ public final class ExactAggregate extends TypedImperativeAggregate<MomentsBuffer
     }
   }
 
-  /**
-   * The struct {@code exact_moments} returns: count (non-null values), mean, var_pop, var_samp,
-   * std_pop, std_samp, min, max (null without a value; var_samp and std_samp null for one value;
-   * NaN with a NaN or infinite value, min and max aside), null_count, nan_count (NaN and infinite
-   * values). Over a vector or array column, an array of these, one per element.
-   */
-  public static final StructType MOMENTS_TYPE = new StructType(java.util.Arrays.copyOfRange(
-      ExactStats.SCHEMA.fields(), 2, 12)); // all but name, index
+  /** The struct {@code exact_moments} returns: {@link ExactFunctions#MOMENTS_TYPE}. */
+  static final StructType MOMENTS_TYPE = ExactFunctions.MOMENTS_TYPE;
 
   /** How a value of the input type is read as a double. */
   private enum Kind { NULL, DOUBLE, FLOAT, LONG, INT, SHORT, BYTE, DECIMAL }
@@ -119,6 +116,15 @@ public final class ExactAggregate extends TypedImperativeAggregate<MomentsBuffer
   /** The function {@code statistic} of {@code child}. */
   public ExactAggregate(Expression child, Statistic statistic) {
     this(child, statistic, ALL_STATISTICS, 0, 0);
+  }
+
+  /**
+   * The function {@code statistic} of {@code input}, as a Column of a classic session (through
+   * Spark's {@code ExpressionUtils}, which turns a Column into its Catalyst expression and back).
+   */
+  public static Column column(Column input, Statistic statistic) {
+    return ExpressionUtils.column(
+        new ExactAggregate(ExpressionUtils.expression(input), statistic).toAggregateExpression());
   }
 
   /** The input expression. */
