@@ -15,8 +15,10 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "normstats", mixinStandardHelpOptions = true, version = "normstats 0.1.0",
     description = "Exact dataset statistics for normalization layers, on Apache Spark.",
+    footer = {"", "From a checkout, jobs/normstats bench runs the benchmark (docs/benchmarks.md); it "
+        + "is not part of the application jar."},
     subcommands = {ReportJob.class, StatsJob.class, CompareJob.class, FitJob.class, NormalizeJob.class,
-        RecalibrateJob.class, MergeStatsJob.class, BenchJob.class,
+        RecalibrateJob.class, MergeStatsJob.class,
         CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -66,7 +68,16 @@ public final class Main implements Runnable {
    * exiting the JVM (a SparkSession it started stays up for the next call).
    */
   public static int run(PrintWriter err, String... args) {
-    CommandLine cli = commandLine();
+    return execute(commandLine(), err, args);
+  }
+
+  /**
+   * Runs {@code cli} (the jobs' command line, or another command built on the jobs' options, as
+   * the benchmark's) with the jobs' error handling: a usage error or bad input is one line on
+   * {@code err} and exit code 2 or 1 ({@link InputException}), anything else "internal error" with
+   * its stack trace and 1. Returns the exit code without exiting the JVM.
+   */
+  public static int execute(CommandLine cli, PrintWriter err, String... args) {
     cli.setErr(err);
     // A usage error is one line too, with where to look, not the whole help text.
     cli.setParameterExceptionHandler((e, args1) -> {

@@ -57,7 +57,7 @@ class PysparkDistributionIT {
 
   private static Path appJar() throws IOException {
     try (Stream<Path> files = Files.list(Launcher.HOME.resolve("app/target"))) {
-      return files.filter(f -> f.getFileName().toString().matches("normstats-.*\\.jar"))
+      return files.filter(f -> f.getFileName().toString().matches("normstats-\\d.*\\.jar"))
           .findFirst().orElseThrow();
     }
   }

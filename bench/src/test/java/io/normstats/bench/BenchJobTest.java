@@ -1,12 +1,13 @@
-package io.normstats.jobs;
+package io.normstats.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.normstats.testing.Jobs;
 import io.normstats.testing.TestSpark;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.regex.Pattern;
@@ -31,15 +32,16 @@ class BenchJobTest {
   void smokeRunReportsEveryRatio() {
     PrintStream stdout = System.out;
     ByteArrayOutputStream captured = new ByteArrayOutputStream();
-    Jobs.Run run;
+    StringWriter err = new StringWriter();
+    int code;
     System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
     try {
-      run = Jobs.run("bench", "--smoke");
+      code = BenchJob.run(new PrintWriter(err, true), "--smoke");
     } finally {
       System.setOut(stdout);
     }
     String out = captured.toString(StandardCharsets.UTF_8);
-    assertEquals(0, run.exitCode(), run.stderr() + out);
+    assertEquals(0, code, err + out);
     for (String ratio : List.of("StandardScaler.fit / BatchNorm.fit",
         "BatchNorm.fit / naive double sum", "SQL avg+var_pop / stats job",
         "VectorAssembler+Summarizer / stats job", "8x rows / 1x rows", "1024 / 64 features",
@@ -67,8 +69,8 @@ class BenchJobTest {
 
   @Test
   void unknownSectionIsAUsageError() {
-    Jobs.Run run = Jobs.run("bench", "--smoke", "--sections", "fit,nope");
-    assertEquals(2, run.exitCode());
-    assertTrue(run.stderr().contains("unknown section 'nope'"), run.stderr());
+    StringWriter err = new StringWriter();
+    assertEquals(2, BenchJob.run(new PrintWriter(err, true), "--smoke", "--sections", "fit,nope"));
+    assertTrue(err.toString().contains("unknown section 'nope'"), err.toString());
   }
 }

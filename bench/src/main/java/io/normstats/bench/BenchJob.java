@@ -1,23 +1,28 @@
-package io.normstats.jobs;
+package io.normstats.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.normstats.InputException;
+import io.normstats.jobs.Main;
+import io.normstats.jobs.SparkOptions;
 import io.normstats.ml.BatchNorm;
 import io.normstats.onnx.NetworkInput;
 import io.normstats.onnx.OnnxModel;
 import io.normstats.onnx.RecalibrationResult;
+import io.normstats.onnx.spark.ModelFiles;
+import io.normstats.onnx.spark.NetworkPasses;
+import io.normstats.onnx.spark.NetworkRecalibration;
 import io.normstats.spark.ExactStatistics;
 import io.normstats.spark.FeatureSelection;
 import io.normstats.spark.input.IdxSource;
 import io.normstats.spark.input.InputFormat;
 import io.normstats.spark.input.Inputs;
-import io.normstats.onnx.spark.ModelFiles;
-import io.normstats.onnx.spark.NetworkPasses;
-import io.normstats.onnx.spark.NetworkRecalibration;
+import io.normstats.spark.internal.ColumnarScan;
+import io.normstats.spark.internal.InternalRows;
 import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -57,13 +62,13 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.catalyst.InternalRow;
-import org.apache.spark.sql.catalyst.encoders.RowEncoder;
 import org.apache.spark.sql.catalyst.util.ArrayData;
 import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.StructType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /**
  * {@code normstats bench}: normstats against Spark's own statistics, in one JVM on the same data.
@@ -173,6 +178,19 @@ public final class BenchJob implements Callable<Integer> {
   @Mixin SparkOptions spark;
 
   private final PrintStream out = System.out;
+
+  /**
+   * Runs the bench, {@code jobs/normstats bench [options]} (which runs this class on the bench
+   * module's classpath), and exits with its code: 0 done, 2 usage error.
+   */
+  public static void main(String[] args) {
+    System.exit(run(new PrintWriter(System.err, true), args));
+  }
+
+  /** Runs the bench with errors going to {@code err}; returns the exit code. */
+  static int run(PrintWriter err, String... args) {
+    return Main.execute(new CommandLine(new BenchJob()), err, args);
+  }
   private final List<String> ratios = new ArrayList<>();
 
   @Override
@@ -255,7 +273,7 @@ public final class BenchJob implements Callable<Integer> {
     };
     int partitions = session.sparkContext().defaultParallelism();
     Dataset<Row> df = session.range(0, n, 1, partitions)
-        .map(row, RowEncoder.encoderFor(schema)).cache();
+        .map(row, Encoders.row(schema)).cache();
     df.count();
     return df;
   }
@@ -278,7 +296,7 @@ public final class BenchJob implements Callable<Integer> {
 
   /** Sums of x and x^2 per feature in plain doubles, reading the cached rows as normstats does. */
   static double[] naiveSums(Dataset<Row> df, int d) {
-    JavaRDD<InternalRow> rows = df.queryExecution().toRdd().toJavaRDD();
+    JavaRDD<InternalRow> rows = InternalRows.of(df);
     return rows.mapPartitions(it -> {
       double[] sums = new double[2 * d];
       while (it.hasNext()) {
@@ -596,32 +614,16 @@ public final class BenchJob implements Callable<Integer> {
   /**
    * The read floor of a Parquet file of double columns (issue 34, point 9): a naive double sum of
    * every value over the columnar batches of Spark's vectorized Parquet reader, the least any
-   * statistics of the file can cost in Spark. The bench owns its session, so it raises
-   * {@code spark.sql.codegen.maxFields} to the file's width while planning, as the jobs' wide scans
-   * do; the scan must then be a plain columnar one.
+   * statistics of the file can cost in Spark. The bench owns its session, so it plans wide scans
+   * as the jobs do ({@link ColumnarScan}, raising {@code spark.sql.codegen.maxFields} to the
+   * file's width while planning); the scan must then be a plain columnar one.
    *
    * @throws IllegalStateException if Spark does not plan the file as columnar batches
    */
   static double readFloor(Dataset<Row> file) {
-    org.apache.spark.sql.RuntimeConfig conf = file.sparkSession().conf();
-    String key = "spark.sql.codegen.maxFields";
-    String before = conf.get(key);
-    conf.set(key, Integer.toString(Math.max(file.schema().size(), Integer.parseInt(before))));
-    org.apache.spark.sql.execution.SparkPlan plan;
-    try {
-      plan = file.queryExecution().executedPlan();
-    } finally {
-      conf.set(key, before);
-    }
-    while (!(plan instanceof org.apache.spark.sql.execution.ColumnarToRowExec)
-        && plan.children().size() == 1) {
-      plan = plan.children().head();
-    }
-    if (!(plan instanceof org.apache.spark.sql.execution.ColumnarToRowExec toRows)) {
-      throw new IllegalStateException("not a columnar scan: " + file.queryExecution()
-          .executedPlan().nodeName());
-    }
-    return toRows.child().executeColumnar().toJavaRDD().mapPartitions(batches -> {
+    ColumnarScan scan = ColumnarScan.of(file, true).orElseThrow(() -> new IllegalStateException(
+        "not a columnar scan: " + file.queryExecution().executedPlan().nodeName()));
+    return scan.batches().toJavaRDD().mapPartitions(batches -> {
       double sum = 0;
       while (batches.hasNext()) {
         org.apache.spark.sql.vectorized.ColumnarBatch batch = batches.next();
