@@ -1,4 +1,4 @@
-"""Hatch build hook: includes the shaded normstats jar from the Maven build in the wheel."""
+"""Hatch build hook: puts the normstats jars from the Maven build into the wheel."""
 
 from __future__ import annotations
 
@@ -8,29 +8,28 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
+# the wheel's jar name, by the Maven module whose bundle it is
+_BUNDLES = {"spark": "normstats-spark.jar", "onnx": "normstats-onnx.jar"}
+
 
 class CustomBuildHook(BuildHookInterface):
-    """Adds ``normstats/jars/normstats.jar`` to the wheel.
+    """Adds ``normstats/jars/normstats-spark.jar`` and ``normstats/jars/normstats-onnx.jar``.
 
-    The jar is ``$NORMSTATS_JAR`` if set, else ``../app/target/normstats-<version>.jar`` (the
-    spark-submit application jar that ``mvn package`` builds, with normstats' own dependencies
-    and without Spark's).
+    They are the bundles ``mvn package`` builds: ``../spark/target/normstats-spark-<version>-
+    bundle.jar`` (normstats' core and Spark classes, under 1 MB) and ``../onnx/target/
+    normstats-onnx-<version>-bundle.jar`` (the ONNX stages with ONNX Runtime). The build fails,
+    naming the missing jar, if they have not been built.
     """
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         if self.target_name != "wheel":
             return
-        jar = os.environ.get("NORMSTATS_JAR")
-        if not jar:
-            target = os.path.join(self.root, "..", "app", "target")
-            jars = [j for j in glob.glob(os.path.join(target, "normstats-*.jar"))
-                    if not os.path.basename(j).startswith("original-")]
+        for module, name in _BUNDLES.items():
+            target = os.path.abspath(os.path.join(self.root, "..", module, "target"))
+            jars = glob.glob(os.path.join(target, f"normstats-{module}-*-bundle.jar"))
             if len(jars) != 1:
                 raise RuntimeError(
-                    f"normstats wheel: expected one normstats-*.jar in {os.path.abspath(target)}, "
+                    f"normstats wheel: expected one normstats-{module}-*-bundle.jar in {target}, "
                     f"found {len(jars)}; build it first with `mvn -B -DskipTests package` in the "
-                    "repository root (or set NORMSTATS_JAR)")
-            jar = jars[0]
-        if not os.path.isfile(jar):
-            raise RuntimeError(f"normstats wheel: the jar {jar} does not exist")
-        build_data["force_include"][os.path.abspath(jar)] = "normstats/jars/normstats.jar"
+                    "repository root")
+            build_data["force_include"][jars[0]] = f"normstats/jars/{name}"

@@ -13,8 +13,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _built_jar() -> str:
-    jars = [j for j in glob.glob(str(REPO / "app" / "target" / "normstats-*.jar"))
-            if not os.path.basename(j).startswith("original-")]
+    # the application jar (normstats-VERSION.jar), not the app module's own normstats-app-*.jar
+    jars = glob.glob(str(REPO / "app" / "target" / "normstats-[0-9]*.jar"))
     if len(jars) != 1:
         pytest.exit("the Python tests need the normstats jar: run `mvn -B verify` (or "
                     "`mvn -B -DskipTests package`, then `python3 -m pytest python/tests`)", 2)

@@ -1,13 +1,14 @@
 """normstats: exact dataset statistics for normalization layers, on Apache Spark.
 
-The Python package wraps the JVM (the normstats jar, which :func:`jar_path` locates inside this
-package): Spark ML stages in :mod:`normstats.ml`, and :func:`exact_stats`.
+The Python package wraps the JVM (the normstats jars inside this package, which
+:func:`spark_jars` lists): Spark ML stages in :mod:`normstats.ml`, :func:`exact_stats` and
+:func:`image_stats`.
 
-A session needs the jar on ``spark.jars``::
+A session needs the jars on ``spark.jars`` (``spark_jars(onnx=True)`` for the network stages)::
 
     import normstats
     spark = (SparkSession.builder.master("local[*]")
-             .config("spark.jars", normstats.jar_path()).getOrCreate())
+             .config("spark.jars", normstats.spark_jars()).getOrCreate())
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, List, NamedTuple, Optional, Sequence, Union
 
 from normstats import _defaults
-from normstats._jvm import NormstatsInputError, jar_path, java_errors
+from normstats._jvm import NormstatsInputError, java_errors, spark_jars
 from normstats import ml  # registers io.normstats.ml for PySpark's loaders
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["jar_path", "exact_stats", "image_stats", "ImageStats", "NormstatsInputError", "ml",
+__all__ = ["spark_jars", "exact_stats", "image_stats", "ImageStats", "NormstatsInputError", "ml",
            "__version__"]
 
 

@@ -1,4 +1,4 @@
-"""The normstats jar, and the JVM's errors as Python exceptions."""
+"""The normstats jars, and the JVM's errors as Python exceptions."""
 
 from __future__ import annotations
 
@@ -9,37 +9,57 @@ from typing import Iterator
 
 from py4j.protocol import Py4JJavaError
 
-__all__ = ["jar_path", "NormstatsInputError", "java_errors"]
+__all__ = ["spark_jars", "NormstatsInputError", "java_errors"]
 
 _INPUT_EXCEPTION = "io.normstats.InputException"
 
 
-def jar_path() -> str:
-    """The path of the normstats jar, for ``spark.jars`` or ``spark-submit --jars``.
+def spark_jars(*, onnx: bool = False) -> str:
+    """The normstats jars for ``spark.jars`` (or ``spark-submit --jars``), comma-separated.
+
+    The wheel carries two jars, both built by ``mvn package``:
+
+    - ``normstats/jars/normstats-spark.jar`` (under 1 MB): the ML stages ``BatchNorm``,
+      ``LayerNorm``, ``RMSNorm``, the exact SQL functions, :func:`normstats.exact_stats` and
+      :func:`normstats.image_stats`;
+    - ``normstats/jars/normstats-onnx.jar`` (about 36 MB: ONNX Runtime's native libraries for
+      Linux, macOS and Windows): ``BatchNormRecalibration`` and ``RecalibratedNetworkModel``,
+      which run ONNX networks. It needs the first one beside it.
+
+    Parameters
+    ----------
+    onnx : bool, default False
+        Also the ONNX jar, for the network stages.
 
     Returns
     -------
     str
-        ``$NORMSTATS_JAR`` if that variable is set, otherwise the jar installed inside this
-        package (``normstats/jars/normstats.jar``, put there when the wheel was built).
+        ``$NORMSTATS_JAR`` if that variable is set (one jar with everything, such as the
+        application jar ``app/target/normstats-VERSION.jar`` of a source checkout), otherwise the
+        paths of the jars installed inside this package, joined by commas as ``spark.jars``
+        takes them.
 
     Raises
     ------
     FileNotFoundError
-        If neither exists (a source checkout used without installing: build the jar with
-        ``mvn -B -DskipTests package`` and set ``NORMSTATS_JAR`` to it).
+        If ``$NORMSTATS_JAR`` names no file, or the package has no jars inside (a source tree
+        used without installing: ``pip install ./python`` after ``mvn -B -DskipTests package``, or
+        set ``NORMSTATS_JAR``).
     """
     override = os.environ.get("NORMSTATS_JAR")
     if override:
         if not os.path.isfile(override):
             raise FileNotFoundError(f"NORMSTATS_JAR={override} does not exist")
         return os.path.abspath(override)
-    jar = resources.files("normstats").joinpath("jars", "normstats.jar")
-    if not jar.is_file():
-        raise FileNotFoundError(
-            "this normstats has no jar inside (installed from a source tree?); install the "
-            "wheel built by `pip install ./python` after `mvn package`, or set NORMSTATS_JAR")
-    return str(jar)
+    names = ["normstats-spark.jar"] + (["normstats-onnx.jar"] if onnx else [])
+    jars = [resources.files("normstats").joinpath("jars", name) for name in names]
+    for jar in jars:
+        if not jar.is_file():
+            raise FileNotFoundError(
+                f"this normstats has no {jar.name} inside (installed from a source tree?); "
+                "install the wheel built by `pip install ./python` after `mvn package`, or set "
+                "NORMSTATS_JAR")
+    return ",".join(str(jar) for jar in jars)
 
 
 class NormstatsInputError(ValueError):

@@ -1,7 +1,7 @@
 """normstats' Spark ML stages for PySpark pipelines.
 
-Each class wraps the JVM stage of the same name in ``io.normstats.ml`` (in the normstats jar, which
-the Spark session must have on ``spark.jars``: see :func:`normstats.jar_path`), following PySpark's
+Each class wraps the JVM stage of the same name in ``io.normstats.ml`` (in the normstats jars, which
+the Spark session must have on ``spark.jars``: see :func:`normstats.spark_jars`), following PySpark's
 own wrappers: keyword-only constructors and ``setParams``, Params with TypeConverters and the JVM's
 defaults, getters and setters under the JVM's names, ML persistence (``save``/``load``, also inside
 a ``Pipeline`` or ``PipelineModel``, saved from Python or from Java/Scala).
@@ -558,7 +558,8 @@ class BatchNormRecalibration(JavaEstimator["RecalibratedNetworkModel"], _Network
     each layer's input over all rows, with the layers below already recalibrated (CNTK's BNStat
     order; exact where ``torch.optim.swa_utils.update_bn`` and fvcore's PreciseBN average
     minibatch statistics), and returns a :class:`RecalibratedNetworkModel`, which runs the network
-    with those statistics. ONNX Runtime runs the network on the executors.
+    with those statistics. ONNX Runtime runs the network on the executors: the session needs
+    ``spark.jars`` = :func:`normstats.spark_jars` with ``onnx=True``.
 
     Parameters
     ----------
