@@ -51,11 +51,10 @@ public final class MergeStatsJob implements Callable<Integer> {
     boolean committed = false;
     try {
       if (state.groupBy().isEmpty()) {
-        StatsOutput.write(session, state.result(), out);
+        StatsOutput.writeWithState(session, state.result(), state, out);
       } else {
-        StatsOutput.writeGrouped(session, state.groupBy(), state.groups(), out);
+        StatsOutput.writeGroupedWithState(session, state.groupBy(), state.groups(), state, out);
       }
-      StatsState.write(session, state, out);
       out.commit("merge-stats");
       committed = true;
     } finally {

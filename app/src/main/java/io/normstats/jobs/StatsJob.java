@@ -126,8 +126,7 @@ public final class StatsJob implements Callable<Integer> {
       if (invalid == Invalid.ERROR) {
         checkNoInvalid(result, "pass --handle-invalid skip to leave them out");
       }
-      StatsOutput.write(session, result, out);
-      StatsState.write(session, state, out);
+      StatsOutput.writeWithState(session, result, state, out);
       out.commit("stats");
       committed = true;
     } finally {
@@ -246,8 +245,7 @@ public final class StatsJob implements Callable<Integer> {
             "pass --handle-invalid skip to leave them out (group " + g.key() + ")");
       }
     }
-    StatsOutput.writeGrouped(session, keys, groups, out);
-    StatsState.write(session, state, out);
+    StatsOutput.writeGroupedWithState(session, keys, groups, state, out);
     out.commit("stats");
     long rows = groups.stream().mapToLong(GroupStatistics::rows).sum();
     String dir = out.target().toUri().getPath();

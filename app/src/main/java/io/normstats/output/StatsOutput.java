@@ -10,6 +10,7 @@ import io.normstats.result.PixelStatistics;
 import io.normstats.sql.ExactStats;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
@@ -43,6 +44,42 @@ public final class StatsOutput {
       throws IOException {
     whileSparkWrites(() -> writeParquet(spark, result, out.file("stats.parquet")),
         () -> writeJson(result, out.fileSystem().create(out.file("stats.json"), false)));
+  }
+
+  /**
+   * Writes a stats run's outputs: stats.json and stats.parquet ({@link #write}) and its exact state
+   * in state/ ({@link StatsState#write}). The state's Parquet file is written by a Spark job on a
+   * thread of its own while stats.parquet's job runs, so the two one-task jobs share the cores
+   * instead of queueing (about 0.15 s of a warm one-second run).
+   *
+   * @throws IOException from either write; the staging directory then holds partial files, which
+   *     the caller aborts
+   */
+  public static void writeWithState(SparkSession spark, DatasetStatistics result,
+      StatsState.State state, OutputDirectory out) throws IOException {
+    withState(spark, state, out, () -> write(spark, result, out));
+  }
+
+  /** {@link #writeGrouped} and the state, as {@link #writeWithState}. */
+  public static void writeGroupedWithState(SparkSession spark, StructType keySchema,
+      List<GroupStatistics> groups, StatsState.State state, OutputDirectory out)
+      throws IOException {
+    withState(spark, state, out, () -> writeGrouped(spark, keySchema, groups, out));
+  }
+
+  private static void withState(SparkSession spark, StatsState.State state, OutputDirectory out,
+      DriverWrite statistics) throws IOException {
+    try {
+      whileSparkWrites(() -> {
+        try {
+          StatsState.write(spark, state, out);
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      }, statistics);
+    } catch (UncheckedIOException e) {
+      throw e.getCause();
+    }
   }
 
   /** Output written by the driver itself. */
