@@ -365,10 +365,11 @@ public final class NetworkPasses {
 
   /**
    * What a cached pass leaves: the moments of its captured tensors, the input order (when
-   * counted), the element types of the cut's values, and the persisted blocks of the cut (null
-   * when it cuts nothing), which the caller unpersists once the next pass has read them.
+   * counted), the element types of the cut's values, the bytes of those values that Spark
+   * persisted on the executors' local disks (0 when none), and the persisted blocks of the cut
+   * (null when it cuts nothing), which the caller unpersists once the next pass has read them.
    */
-  public record Cut(ActivationMoments moments, InputOrder order, int[] types,
+  public record Cut(ActivationMoments moments, InputOrder order, int[] types, long bytes,
       JavaRDD<Block> blocks, JavaRDD<Object> state) {
     /** Frees the cached blocks. */
     public void release() {
@@ -378,15 +379,16 @@ public final class NetworkPasses {
     }
   }
 
-  /** One task's moments, input-order counts and the cut's element types. */
-  private record CutSummary(ActivationMoments moments, InputOrder.Counter counter, int[] types)
-      implements Serializable {
+  /** One task's moments, input-order counts, the cut's element types and its bytes of values. */
+  private record CutSummary(ActivationMoments moments, InputOrder.Counter counter, int[] types,
+      long bytes) implements Serializable {
     CutSummary merge(CutSummary other) {
       moments.merge(other.moments);
       if (counter != null) {
         counter.merge(other.counter);
       }
-      return new CutSummary(moments, counter, types != null ? types : other.types);
+      return new CutSummary(moments, counter, types != null ? types : other.types,
+          bytes + other.bytes);
     }
   }
 
@@ -493,6 +495,7 @@ public final class NetworkPasses {
     private final java.util.ArrayDeque<Object> pending = new java.util.ArrayDeque<>();
     private boolean done;
     private boolean ran;
+    private long bytes;
 
     CutIterator(CutPass pass, byte[] model, InputOrder.Counter counter) {
       this.pass = pass;
@@ -515,7 +518,7 @@ public final class NetworkPasses {
           session.close();
           TaskHook.afterWork("network pass");
           // a task without rows knows no element types (an empty partition)
-          pending.add(new CutSummary(moments, counter, cuts && ran ? types : null));
+          pending.add(new CutSummary(moments, counter, cuts && ran ? types : null, bytes));
           done = true;
           break;
         }
@@ -527,6 +530,7 @@ public final class NetworkPasses {
               .toArray(new SegmentSession.Tensor[0]);
           for (int k = 0; k < cut.length; k++) {
             types[k] = cut[k].elemType();
+            bytes += cut[k].data().length;
           }
           pending.addAll(chunks(new Block(batch.rows(), cut)));
         }
@@ -549,13 +553,14 @@ public final class NetworkPasses {
       state.persist(org.apache.spark.storage.StorageLevel.DISK_ONLY());
     }
     CutSummary total = state.getNumPartitions() == 0
-        ? new CutSummary(new ActivationMoments(pass.names()), new InputOrder.Counter(), null)
+        ? new CutSummary(new ActivationMoments(pass.names()), new InputOrder.Counter(), null, 0)
         : state.filter(o -> o instanceof CutSummary).map(o -> (CutSummary) o)
             .treeReduce(CutSummary::merge, state.getNumPartitions() > 64 ? 3 : 2);
     JavaRDD<Block> blocks = cuts ? state.filter(o -> o instanceof Chunk).map(o -> (Chunk) o)
         .mapPartitions(NetworkPasses::blocks) : null;
     return new Cut(total.moments(), total.counter() == null ? null
-        : InputOrder.of(total.counter().counts()), total.types(), blocks, cuts ? state : null);
+        : InputOrder.of(total.counter().counts()), total.types(), cuts ? total.bytes() : 0,
+        blocks, cuts ? state : null);
   }
 
 

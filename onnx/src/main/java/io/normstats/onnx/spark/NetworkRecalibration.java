@@ -215,6 +215,12 @@ public final class NetworkRecalibration {
     }
   }
 
+  /** {@code bytes} for a log line: 250.9 MB, 2.6 GB. */
+  private static String size(long bytes) {
+    return bytes < 1e9 ? String.format(Locale.ROOT, "%.1f MB", bytes / 1e6)
+        : String.format(Locale.ROOT, "%.1f GB", bytes / 1e9);
+  }
+
   /** The comparison passes to run beside the exact statistics. */
   public enum Approximation {
     /** Every layer measured in the first pass, with the stored statistics upstream. */
@@ -313,6 +319,7 @@ public final class NetworkRecalibration {
     for (int i = 0; i < measuredLevels.size(); i++) {
       int level = measuredLevels.get(i);
       long start = System.nanoTime();
+      long cutBytes = 0;
       boolean first = rowCount < 0;
       List<BatchNormLayer> measured = layers.stream().filter(l -> l.level() == level).toList();
       List<BatchNormLayer> captured = first && onePassOn ? layers : measured;
@@ -346,6 +353,7 @@ public final class NetworkRecalibration {
         chain.add(cutPass);
         previous = result;
         previousCut = cut;
+        cutBytes = result.bytes();
         moments = result.moments();
         if (first) {
           order = result.order();
@@ -381,9 +389,10 @@ public final class NetworkRecalibration {
         }
       }
       double s = (System.nanoTime() - start) / 1e9;
-      LOG.info("recalibrate: level {} of {} ({} layer(s){}) done in {} s", level, levels,
+      LOG.info("recalibrate: level {} of {} ({} layer(s){}) done in {} s{}", level, levels,
           measured.size(), first && onePassOn ? ", with one_pass" : "",
-          String.format(Locale.ROOT, "%.1f", s));
+          String.format(Locale.ROOT, "%.1f", s), cutBytes > 0 ? "; its cut, " + size(cutBytes)
+              + ", is on the executors' local disks until the next pass" : "");
     }
     if (previous != null) {
       previous.release();
