@@ -114,10 +114,7 @@ public final class SegmentSession implements AutoCloseable {
             throw InputException.usage(what + ": value '" + name + "' is not a tensor");
           }
           TensorInfo info = t.getInfo();
-          ByteBuffer bytes = t.getByteBuffer();
-          byte[] data = new byte[bytes.remaining()];
-          bytes.get(data);
-          out.add(new Tensor(elemType(info.type), info.getShape(), data));
+          out.add(new Tensor(elemType(info.type), info.getShape(), bytes(t)));
         }
       }
       return out;
@@ -127,6 +124,21 @@ public final class SegmentSession implements AutoCloseable {
     } finally {
       feed.values().forEach(OnnxTensor::close);
     }
+  }
+
+  /**
+   * The bytes of {@code t}'s values: ONNX Runtime's copy of them ({@code getByteBuffer}, a heap
+   * buffer in native order), taken as they are rather than copied again.
+   */
+  private static byte[] bytes(OnnxTensor t) {
+    ByteBuffer bytes = t.getByteBuffer();
+    if (bytes.hasArray() && bytes.arrayOffset() == 0 && bytes.position() == 0
+        && bytes.remaining() == bytes.array().length) {
+      return bytes.array();
+    }
+    byte[] data = new byte[bytes.remaining()];
+    bytes.get(data);
+    return data;
   }
 
   static int elemType(OnnxJavaType type) {
