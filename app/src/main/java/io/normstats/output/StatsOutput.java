@@ -10,7 +10,6 @@ import io.normstats.result.PixelStatistics;
 import io.normstats.sql.ExactStats;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
@@ -57,34 +56,20 @@ public final class StatsOutput {
    */
   public static void writeWithState(SparkSession spark, DatasetStatistics result,
       StatsState.State state, OutputDirectory out) throws IOException {
-    withState(spark, state, out, () -> write(spark, result, out));
+    whileSparkWrites(() -> StatsState.write(spark, state, out), () -> write(spark, result, out));
   }
 
   /** {@link #writeGrouped} and the state, as {@link #writeWithState}. */
   public static void writeGroupedWithState(SparkSession spark, StructType keySchema,
       List<GroupStatistics> groups, StatsState.State state, OutputDirectory out)
       throws IOException {
-    withState(spark, state, out, () -> writeGrouped(spark, keySchema, groups, out));
+    whileSparkWrites(() -> StatsState.write(spark, state, out),
+        () -> writeGrouped(spark, keySchema, groups, out));
   }
 
-  private static void withState(SparkSession spark, StatsState.State state, OutputDirectory out,
-      DriverWrite statistics) throws IOException {
-    try {
-      whileSparkWrites(() -> {
-        try {
-          StatsState.write(spark, state, out);
-        } catch (IOException e) {
-          throw new UncheckedIOException(e);
-        }
-      }, statistics);
-    } catch (UncheckedIOException e) {
-      throw e.getCause();
-    }
-  }
-
-  /** Output written by the driver itself. */
+  /** A write of output files. */
   @FunctionalInterface
-  interface DriverWrite {
+  interface Write {
     void run() throws IOException;
   }
 
@@ -95,11 +80,11 @@ public final class StatsOutput {
    * 0.3 s of a compare run on the 60,000 images). The job's thread inherits this thread's Spark
    * local properties and context class loader.
    *
-   * @throws IOException from {@code driverWrite}
+   * @throws IOException from {@code driverWrite}, or from {@code sparkWrite} once both are done
    * @throws RuntimeException the job's failure, once both are done (the driver's first if both
    *     fail)
    */
-  static void whileSparkWrites(Runnable sparkWrite, DriverWrite driverWrite) throws IOException {
+  static void whileSparkWrites(Write sparkWrite, Write driverWrite) throws IOException {
     AtomicReference<Throwable> failure = new AtomicReference<>();
     Thread job = new Thread(() -> {
       try {
@@ -117,6 +102,8 @@ public final class StatsOutput {
     }
     Throwable t = failure.get();
     if (t instanceof RuntimeException e) {
+      throw e;
+    } else if (t instanceof IOException e) {
       throw e;
     } else if (t instanceof Error e) {
       throw e;

@@ -68,8 +68,6 @@ public final class ExactAggregate extends TypedImperativeAggregate<MomentsBuffer
     }
   }
 
-  /** The struct {@code exact_moments} returns: {@link ExactFunctions#MOMENTS_TYPE}. */
-  static final StructType MOMENTS_TYPE = ExactFunctions.MOMENTS_TYPE;
 
   /** How a value of the input type is read as a double. */
   private enum Kind { NULL, DOUBLE, FLOAT, LONG, INT, SHORT, BYTE, DECIMAL }
@@ -80,9 +78,9 @@ public final class ExactAggregate extends TypedImperativeAggregate<MomentsBuffer
   private final int inputAggBufferOffset;
   /**
    * For {@link Statistic#MOMENTS}, which of mean, var_pop, var_samp, std_pop and std_samp are
-   * computed (bit i for field i of {@link #MOMENTS_TYPE}; the others are NULL): all of them for
-   * {@code exact_moments}, fewer when {@link SharedMomentsRule} lets several functions of one
-   * column share one state.
+   * computed (bit i for field i of {@link ExactFunctions#MOMENTS_TYPE}; the others are NULL): all
+   * of them for {@code exact_moments}, fewer when {@link SharedMomentsRule} lets several
+   * functions of one column share one state.
    */
   private final int computed;
   /** The input's kind (of its elements for an array), resolved on first use. */
@@ -94,7 +92,10 @@ public final class ExactAggregate extends TypedImperativeAggregate<MomentsBuffer
   /** The input's ordinal when it is a bound column (read without evaluating), or -1. */
   private transient int ordinal;
 
-  /** Every rounded statistic of {@link #MOMENTS_TYPE}: fields 1 (mean) to 5 (std_samp). */
+  /**
+   * Every rounded statistic of {@link ExactFunctions#MOMENTS_TYPE}: fields 1 (mean) to 5
+   * (std_samp).
+   */
   static final int ALL_STATISTICS = 0b111110;
 
   /**
@@ -373,7 +374,8 @@ public final class ExactAggregate extends TypedImperativeAggregate<MomentsBuffer
   public DataType dataType() {
     return switch (statistic) {
       case STATE -> DataTypes.BinaryType;
-      case MOMENTS -> arrayInput() ? new ArrayType(MOMENTS_TYPE, false) : MOMENTS_TYPE;
+      case MOMENTS -> arrayInput() ? new ArrayType(ExactFunctions.MOMENTS_TYPE, false)
+          : ExactFunctions.MOMENTS_TYPE;
       default -> DataTypes.DoubleType;
     };
   }

@@ -1,6 +1,7 @@
 package io.normstats.spark.internal;
 
 import io.normstats.spark.internal.ExactAggregate.Statistic;
+import io.normstats.sql.ExactFunctions;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -118,7 +119,7 @@ public final class SharedMomentsRule extends Rule<LogicalPlan> {
       }
       int field = f.statistic().ordinal() + 1;
       return new GetStructField(moments, field,
-          Option.apply(ExactAggregate.MOMENTS_TYPE.fields()[field].name()));
+          Option.apply(ExactFunctions.MOMENTS_TYPE.fields()[field].name()));
     }
     return e.mapChildren(c -> rewrite(c, wanted, shared));
   }
