@@ -40,8 +40,9 @@ public final class RecalibrateControls {
 
   @Option(names = "--activation-cache", defaultValue = "auto", paramLabel = "MODE",
       description = "on: each pass starts from the values the previous one cut, persisted by "
-          + "Spark; off: from the input; auto (default): on from three passes up. The same bits "
-          + "either way.")
+          + "Spark; off: from the input; auto (default): every cut but the first, where it and "
+          + "the cut before it fit in half the free space of Spark's local directories. The "
+          + "same bits either way.")
   String activationCache;
 
   @Option(names = "--approximations", defaultValue = "one_pass,precise_bn", paramLabel = "LIST",

@@ -405,15 +405,16 @@ public final class NetworkPasses {
   }
 
   /**
-   * A cached pass without the cache: rows (as {@link #capture} reads them) through the segments
-   * of the passes before, one after the other, then through this pass's segment. The same
-   * segments, so the same bits, as {@link #nextCut} on the cached blocks.
+   * A pass whose previous cut is not cached: rows (as {@link #capture} reads them) through the
+   * segments of the passes before, one after the other, then through this pass's segment. The
+   * same segments, so the same bits, as {@link #nextCut} on the cached blocks.
    *
    * @param chain the earlier passes, first to last
+   * @param persist whether to persist this pass's cut for the next pass
    */
   public static Cut recomputedCut(JavaRDD<InternalRow> rows, FeatureSelection selection,
-      List<CutPass> chain, CutPass pass) {
-    return chainedCut(rows, selection, chain, pass, -1, false);
+      List<CutPass> chain, CutPass pass, boolean persist) {
+    return chainedCut(rows, selection, chain, pass, -1, persist);
   }
 
   private static Cut chainedCut(JavaRDD<InternalRow> rows, FeatureSelection selection,
@@ -465,8 +466,13 @@ public final class NetworkPasses {
     return finish(state, pass, persist);
   }
 
-  /** A later cached pass: the previous cut's blocks through the next segment. */
-  public static Cut nextCut(Cut previous, CutPass pass) {
+  /**
+   * A later cached pass: the previous cut's blocks through the next segment.
+   *
+   * @param previous a cut with its blocks persisted
+   * @param persist whether to persist this pass's cut for the next pass
+   */
+  public static Cut nextCut(Cut previous, CutPass pass, boolean persist) {
     JavaSparkContext sc = JavaSparkContext.fromSparkContext(previous.blocks().context());
     Broadcast<byte[]> model = sc.broadcast(pass.segment());
     JavaRDD<Object> state = previous.blocks().mapPartitions(it ->
@@ -476,7 +482,35 @@ public final class NetworkPasses {
             return it.hasNext() ? it.next() : null;
           }
         });
-    return finish(state, pass, true);
+    return finish(state, pass, persist);
+  }
+
+  /**
+   * The bytes one row takes of each of {@code tensors}, measured on the driver: one row of zeros
+   * of {@code itemShape} through the graph pruned to them ({@link OnnxModel#capturing}). A value
+   * that does not grow with the rows (an exporter's batch-size scalar) counts whole.
+   *
+   * @param tensors value names of the graph
+   * @return the bytes per row of each tensor, in order
+   * @throws InputException (data) if ONNX Runtime cannot run the graph on that row
+   */
+  public static long[] bytesPerRow(OnnxModel model, NetworkInput input, long[] itemShape,
+      List<String> tensors) {
+    OnnxModel.Capture capture = model.capturing(tensors);
+    int length = 1;
+    for (long d : itemShape) {
+      length = Math.multiplyExact(length, (int) d);
+    }
+    try (SegmentSession session = new SegmentSession(capture.model().toByteArray(), model.what(),
+        List.of(input.name()), capture.outputs())) {
+      List<SegmentSession.Tensor> out = session.run(List.of(
+          rowsTensor(input, itemShape, new double[length], 1)));
+      long[] bytes = new long[out.size()];
+      for (int k = 0; k < bytes.length; k++) {
+        bytes[k] = out.get(k).data().length;
+      }
+      return bytes;
+    }
   }
 
   /**

@@ -203,16 +203,72 @@ public final class NetworkRecalibration {
    * with the whole graph.
    */
   public enum ActivationCache {
-    /** On when there are three passes or more (two passes re-run little). */
+    /**
+     * Every cut but the first and the last pass's (which cuts nothing), as long as the two cuts on
+     * disk at once, the one a pass reads and the one it writes, fit in the disk budget
+     * ({@link #diskBudget}); a cut that does not is recomputed by the next pass from the input.
+     * Not the first: it is the largest cut of most networks (full resolution), and not caching it
+     * costs one more run of the first segment, in the second pass, which on the zoo's ResNet
+     * took as long as writing and reading the cut (first two passes 2.2 + 1.4 s against 2.5 +
+     * 1.3 s cached). So a network of two levels runs as with {@code OFF}. The two cuts' bytes per
+     * row are measured on one row before the second pass ({@link NetworkPasses#bytesPerRow}), the
+     * rows counted by the first.
+     */
     AUTO,
-    /** Always, but for a fixed batch size. */
+    /** Every cut, whatever its size, but for a fixed batch size. */
     ON,
     /** Every pass recomputes its cut from the input. */
     OFF;
 
-    boolean enabled(int passes, NetworkInput input) {
-      return input.fixedBatchSize() <= 0 && (this == ON || this == AUTO && passes >= 3);
+    /**
+     * Whether pass {@code pass} (from 0) of {@code passes} persists the cut it computes.
+     *
+     * @param rows the input's rows, or -1 before the first pass has counted them
+     * @param cutBytesPerRow the bytes per row of this pass's cut ({@code AUTO} only)
+     * @param previousBytesPerRow the bytes per row of the previous pass's cut if it is persisted,
+     *     else 0 ({@code AUTO} only)
+     * @param budget the bytes the two may take on disk ({@code AUTO} only)
+     */
+    boolean persists(int pass, int passes, long rows, long cutBytesPerRow,
+        long previousBytesPerRow, long budget) {
+      return switch (this) {
+        case ON -> pass < passes - 1;
+        case OFF -> false;
+        case AUTO -> pass >= 1 && pass < passes - 1 && rows >= 0
+            && (double) rows * (cutBytesPerRow + previousBytesPerRow) <= budget;
+      };
     }
+  }
+
+  /**
+   * The disk {@link ActivationCache#AUTO} may fill with cut values: half the usable space of
+   * Spark's local directories as the driver sees them ({@code SPARK_LOCAL_DIRS}, else
+   * {@code spark.local.dir}, else {@code java.io.tmpdir}, comma-separated), counted as the
+   * least free of them times their number, since Spark spreads its blocks evenly over them. In
+   * local mode those are the executors' directories; on a cluster the driver's stand in for them,
+   * a conservative measure when the cut spreads over several executors ({@code ON} overrides it).
+   *
+   * @return the budget in bytes
+   */
+  static long diskBudget(org.apache.spark.SparkConf conf) {
+    String dirs = System.getenv("SPARK_LOCAL_DIRS");
+    if (dirs == null || dirs.isBlank()) {
+      dirs = conf.get("spark.local.dir", System.getProperty("java.io.tmpdir"));
+    }
+    long least = Long.MAX_VALUE;
+    int count = 0;
+    for (String d : dirs.split(",")) {
+      if (d.isBlank()) {
+        continue;
+      }
+      java.io.File f = new java.io.File(d.trim());
+      while (f != null && !f.exists()) {
+        f = f.getParentFile(); // Spark creates its directories when it first needs them
+      }
+      least = Math.min(least, f == null ? 0 : f.getUsableSpace());
+      count++;
+    }
+    return count == 0 ? 0 : (long) Math.min(Long.MAX_VALUE / 2.0, least / 2.0 * count);
   }
 
   /** {@code bytes} for a log line: 250.9 MB, 2.6 GB. */
@@ -312,7 +368,11 @@ public final class NetworkRecalibration {
     long rowCount = -1;
     InputOrder order = null;
     boolean segmented = input.fixedBatchSize() <= 0;
-    boolean cache = segmented && settings.activationCache().enabled(measuredLevels.size(), input);
+    ActivationCache cache = settings.activationCache();
+    int passes = measuredLevels.size();
+    long[] cutBytesPerRow = new long[passes]; // measured before the second pass, for AUTO
+    boolean weighed = cache == ActivationCache.AUTO && segmented && passes >= 3;
+    long budget = weighed ? budgetOf.applyAsLong(rows.context().getConf()) : 0;
     List<NetworkPasses.CutPass> chain = new ArrayList<>();
     NetworkPasses.Cut previous = null;
     List<String> previousCut = null;
@@ -339,14 +399,29 @@ public final class NetworkRecalibration {
             from.put(previousCut.get(k), previous.types()[k]);
           }
         }
+        if (i == 1 && weighed) {
+          cutBytesPerRow = cutBytesPerRow(model, input, item, measuredLevels);
+        }
+        long previousBytes = previous != null && previous.blocks() != null
+            ? cutBytesPerRow[i - 1] : 0;
+        boolean persist = cache.persists(i, passes, rowCount, cutBytesPerRow[i], previousBytes,
+            budget);
+        if (weighed && !persist && i >= 1 && !cut.isEmpty()) {
+          LOG.info("recalibrate: level {}'s cut ({} for {} rows) is not cached: {} would "
+              + "pass the activation cache's budget ({}, half the free space of Spark's local "
+              + "directories); the next pass recomputes it from the input", level,
+              size(cutBytesPerRow[i] * rowCount), rowCount, previousBytes > 0
+                  ? "with the cut before it (" + size(previousBytes * rowCount) + ") it" : "it",
+              size(budget));
+        }
         OnnxModel.Capture segment = upstream.slice(from, outputs);
         NetworkPasses.CutPass cutPass = new NetworkPasses.CutPass(model.what(),
             segment.model().toByteArray(), first ? List.of(input.name()) : previousCut,
             List.copyOf(segment.outputs()), names, input, item, settings.batchSize());
         NetworkPasses.Cut result = first
-            ? NetworkPasses.firstCut(rows, selection, cutPass, fileIndex, cache)
-            : cache ? NetworkPasses.nextCut(previous, cutPass)
-            : NetworkPasses.recomputedCut(rows, selection, chain, cutPass);
+            ? NetworkPasses.firstCut(rows, selection, cutPass, fileIndex, persist)
+            : previous.blocks() != null ? NetworkPasses.nextCut(previous, cutPass, persist)
+            : NetworkPasses.recomputedCut(rows, selection, chain, cutPass, persist);
         if (previous != null) {
           previous.release();
         }
@@ -426,6 +501,38 @@ public final class NetworkRecalibration {
     }
     return new RecalibrationResult(rowCount, rowCount, levels, measuredLevels.size(),
         List.copyOf(out), recalibrated, onePassModel, preciseModel);
+  }
+
+  /**
+   * Where {@link ActivationCache#AUTO} reads its disk budget: {@link #diskBudget}, but in tests
+   * that give it a small one.
+   */
+  static java.util.function.ToLongFunction<org.apache.spark.SparkConf> budgetOf =
+      NetworkRecalibration::diskBudget;
+
+  /**
+   * The bytes per row of each pass's cut (0 for the first and the last), measured on one row
+   * ({@link NetworkPasses#bytesPerRow}).
+   */
+  static long[] cutBytesPerRow(OnnxModel model, NetworkInput input, long[] item,
+      List<Integer> measuredLevels) {
+    List<List<String>> cuts = new ArrayList<>();
+    java.util.LinkedHashSet<String> all = new java.util.LinkedHashSet<>();
+    for (int i = 0; i < measuredLevels.size(); i++) {
+      List<String> cut = i == 0 || i == measuredLevels.size() - 1 ? List.of()
+          : model.cut(measuredLevels.get(i));
+      cuts.add(cut);
+      all.addAll(cut);
+    }
+    List<String> names = List.copyOf(all);
+    long[] each = NetworkPasses.bytesPerRow(model, input, item, names);
+    long[] out = new long[cuts.size()];
+    for (int i = 0; i < out.length; i++) {
+      for (String t : cuts.get(i)) {
+        out[i] += each[names.indexOf(t)];
+      }
+    }
+    return out;
   }
 
   /** The rows of {@code df} as the passes read them. */

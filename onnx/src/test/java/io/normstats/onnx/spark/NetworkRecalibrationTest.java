@@ -10,7 +10,9 @@ import static io.normstats.testing.ExactOracle.assertNearest;
 import static io.normstats.testing.ExactOracle.assertNearestFloat;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.normstats.exact.ExactMoments;
 import io.normstats.onnx.BatchNormLayer;
@@ -335,5 +337,95 @@ class NetworkRecalibrationTest {
     } finally {
       spark.sparkContext().removeSparkListener(listener);
     }
+  }
+
+  /** The rule of the activation cache, by hand: passes, rows, bytes per row and the budget. */
+  @Test
+  void theActivationCacheRule() {
+    NetworkRecalibration.ActivationCache auto = NetworkRecalibration.ActivationCache.AUTO;
+    NetworkRecalibration.ActivationCache on = NetworkRecalibration.ActivationCache.ON;
+    NetworkRecalibration.ActivationCache off = NetworkRecalibration.ActivationCache.OFF;
+    // on: every cut but the last pass's, whatever its size; off: none
+    assertTrue(on.persists(0, 3, -1, 0, 0, 0));
+    assertTrue(on.persists(1, 3, 10, Long.MAX_VALUE / 4, 0, 0));
+    assertFalse(on.persists(2, 3, 10, 0, 0, Long.MAX_VALUE));
+    assertFalse(off.persists(1, 3, 10, 1, 0, Long.MAX_VALUE));
+    // auto: never the first cut, nor the last pass's; two passes run as off
+    assertFalse(auto.persists(0, 3, -1, 1, 0, Long.MAX_VALUE));
+    assertFalse(auto.persists(0, 3, 10, 1, 0, Long.MAX_VALUE));
+    assertFalse(auto.persists(1, 2, 10, 1, 0, Long.MAX_VALUE));
+    assertFalse(auto.persists(2, 3, 10, 1, 0, Long.MAX_VALUE));
+    // 10 rows of 100 bytes: 1,000 bytes, alone or beside a cached cut of 50 bytes a row
+    assertTrue(auto.persists(1, 3, 10, 100, 0, 1000));
+    assertFalse(auto.persists(1, 3, 10, 100, 0, 999));
+    assertFalse(auto.persists(2, 4, 10, 100, 50, 1499));
+    assertTrue(auto.persists(2, 4, 10, 100, 50, 1500));
+    // ImageNet's first ResNet cut after its first level: 3.2 MB a row, 1.28 million rows
+    assertFalse(auto.persists(1, 17, 1_281_167, 3_211_264, 0, 100L << 30));
+    assertTrue(auto.persists(1, 17, 20_000, 3_211_264, 0, 100L << 30));
+  }
+
+  @Test
+  void theDiskBudgetIsHalfOfSparksLocalDirectories() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(System.getenv("SPARK_LOCAL_DIRS") == null);
+    Path a = dir.resolve("local-a");
+    Files.createDirectories(a);
+    // one directory: half its free space; two (one not created yet) on the same disk: all of it
+    long one = NetworkRecalibration.diskBudget(new org.apache.spark.SparkConf(false)
+        .set("spark.local.dir", a.toString()));
+    long two = NetworkRecalibration.diskBudget(new org.apache.spark.SparkConf(false)
+        .set("spark.local.dir", a + "," + dir.resolve("local-b/not-yet")));
+    long free = a.toFile().getUsableSpace();
+    assertEquals(free / 2.0, one, free * 0.01);
+    assertEquals(free, two, free * 0.01);
+  }
+
+  /**
+   * With a disk budget that holds some cuts and not others, auto caches those that fit and the
+   * next pass recomputes the others from the input: the same bits as recomputing every cut.
+   */
+  @Test
+  void autoCachesTheCutsThatFitWithTheBitsOfRecomputing() throws Exception {
+    Images images = images();
+    FeatureSelection selection = images.selection();
+    OnnxModel model = ModelFiles.read(spark.sparkContext().hadoopConfiguration(),
+        "sample-data/zoo/resnet/dynamo.onnx", "resnet");
+    NetworkInput input = model.input(null);
+    List<Integer> levels = model.batchNorms().stream().map(BatchNormLayer::level).distinct()
+        .sorted().toList();
+    long[] perRow = NetworkRecalibration.cutBytesPerRow(model, input,
+        input.itemShape(selection.vectorLength()), levels);
+    // the budget of the median cut: the larger cuts (and pairs) do not fit, the smaller do
+    long[] inner = Arrays.copyOfRange(perRow, 1, perRow.length - 1);
+    long[] sorted = inner.clone();
+    Arrays.sort(sorted);
+    long budget = ROWS * sorted[sorted.length / 2];
+    int cached = 0;
+    long previous = 0;
+    for (int i = 1; i < levels.size() - 1; i++) {
+      boolean p = NetworkRecalibration.ActivationCache.AUTO.persists(i, levels.size(), ROWS,
+          perRow[i], previous, budget);
+      cached += p ? 1 : 0;
+      previous = p ? perRow[i] : 0;
+    }
+    assertTrue(cached > 0 && cached < levels.size() - 2, "a plan of cached and recomputed cuts: "
+        + Arrays.toString(perRow));
+    java.util.function.ToLongFunction<org.apache.spark.SparkConf> before =
+        NetworkRecalibration.budgetOf;
+    NetworkRecalibration.budgetOf = conf -> budget;
+    try {
+      RecalibrationResult auto = NetworkRecalibration.exact(images.input().data(), selection,
+          model, settings(NetworkRecalibration.ActivationCache.AUTO));
+      RecalibrationResult off = NetworkRecalibration.exact(images.input().data(), selection,
+          model, settings(NetworkRecalibration.ActivationCache.OFF));
+      assertEquals(ROWS, auto.rows());
+      assertArrayEquals(off.recalibrated().toByteArray(), auto.recalibrated().toByteArray());
+    } finally {
+      NetworkRecalibration.budgetOf = before;
+    }
+  }
+
+  private static NetworkRecalibration.Settings settings(NetworkRecalibration.ActivationCache c) {
+    return new NetworkRecalibration.Settings(null, 64, false, 32, List.of(), 0, null, c);
   }
 }
