@@ -224,7 +224,8 @@ public final class NetworkRecalibration {
      * Whether pass {@code pass} (from 0) of {@code passes} persists the cut it computes.
      *
      * @param rows the input's rows, or -1 before the first pass has counted them
-     * @param cutBytesPerRow the bytes per row of this pass's cut ({@code AUTO} only)
+     * @param cutBytesPerRow the bytes per row of this pass's cut, -1 if unknown ({@code AUTO}
+     *     only: an unknown cut is not cached)
      * @param previousBytesPerRow the bytes per row of the previous pass's cut if it is persisted,
      *     else 0 ({@code AUTO} only)
      * @param budget the bytes the two may take on disk ({@code AUTO} only)
@@ -234,7 +235,7 @@ public final class NetworkRecalibration {
       return switch (this) {
         case ON -> pass < passes - 1;
         case OFF -> false;
-        case AUTO -> pass >= 1 && pass < passes - 1 && rows >= 0
+        case AUTO -> pass >= 1 && pass < passes - 1 && rows >= 0 && cutBytesPerRow >= 0
             && (double) rows * (cutBytesPerRow + previousBytesPerRow) <= budget;
       };
     }
@@ -406,7 +407,7 @@ public final class NetworkRecalibration {
             ? cutBytesPerRow[i - 1] : 0;
         boolean persist = cache.persists(i, passes, rowCount, cutBytesPerRow[i], previousBytes,
             budget);
-        if (weighed && !persist && i >= 1 && !cut.isEmpty()) {
+        if (weighed && !persist && i >= 1 && !cut.isEmpty() && cutBytesPerRow[i] >= 0) {
           LOG.info("recalibrate: level {}'s cut ({} for {} rows) is not cached: {} would "
               + "pass the activation cache's budget ({}, half the free space of Spark's local "
               + "directories); the next pass recomputes it from the input", level,
@@ -512,7 +513,7 @@ public final class NetworkRecalibration {
 
   /**
    * The bytes per row of each pass's cut (0 for the first and the last), measured on one row
-   * ({@link NetworkPasses#bytesPerRow}).
+   * ({@link NetworkPasses#bytesPerRow}); all -1 (unknown) if the network cannot run a row of zeros.
    */
   static long[] cutBytesPerRow(OnnxModel model, NetworkInput input, long[] item,
       List<Integer> measuredLevels) {
@@ -525,8 +526,17 @@ public final class NetworkRecalibration {
       all.addAll(cut);
     }
     List<String> names = List.copyOf(all);
-    long[] each = NetworkPasses.bytesPerRow(model, input, item, names);
     long[] out = new long[cuts.size()];
+    long[] each;
+    try {
+      each = NetworkPasses.bytesPerRow(model, input, item, names);
+    } catch (InputException e) {
+      // a network that cannot run a row of zeros: sizes unknown, so nothing is cached
+      LOG.warn("recalibrate: the activation cache is off: its cuts could not be measured on one "
+          + "row of zeros ({}); --activation-cache on caches them anyway", e.getMessage());
+      java.util.Arrays.fill(out, -1);
+      return out;
+    }
     for (int i = 0; i < out.length; i++) {
       for (String t : cuts.get(i)) {
         out[i] += each[names.indexOf(t)];

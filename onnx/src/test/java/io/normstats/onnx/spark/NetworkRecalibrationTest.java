@@ -355,6 +355,7 @@ class NetworkRecalibrationTest {
     assertFalse(auto.persists(0, 3, 10, 1, 0, Long.MAX_VALUE));
     assertFalse(auto.persists(1, 2, 10, 1, 0, Long.MAX_VALUE));
     assertFalse(auto.persists(2, 3, 10, 1, 0, Long.MAX_VALUE));
+    assertFalse(auto.persists(1, 3, 10, -1, 0, Long.MAX_VALUE)); // not measured
     // 10 rows of 100 bytes: 1,000 bytes, alone or beside a cached cut of 50 bytes a row
     assertTrue(auto.persists(1, 3, 10, 100, 0, 1000));
     assertFalse(auto.persists(1, 3, 10, 100, 0, 999));
