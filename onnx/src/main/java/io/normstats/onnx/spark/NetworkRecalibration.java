@@ -199,8 +199,11 @@ public final class NetworkRecalibration {
    * against one partial inference per level without it, where each pass recomputes the cut from
    * the input through the segments of the passes before. The statistics are the same bits either
    * way: ONNX Runtime runs the same segment graphs (a cut's values are graph inputs or outputs, so
-   * it fuses nothing across a cut). A model with a fixed batch size always runs from the input,
-   * with the whole graph.
+   * it fuses nothing across a cut). One exception: with one_pass the first pass runs the graph of
+   * every layer's input, and a pass that recomputes the first cut runs the first level's own
+   * segment, whose values are those of the larger graph in every network of the zoo (its tests
+   * compare the bits with the cache on and off). A model with a fixed batch size always runs from
+   * the input, with the whole graph.
    */
   public enum ActivationCache {
     /**
@@ -426,7 +429,10 @@ public final class NetworkRecalibration {
         if (previous != null) {
           previous.release();
         }
-        chain.add(cutPass);
+        // a later pass that recomputes this cut runs the segment of this level alone, not the
+        // whole graph that the first pass runs for one_pass
+        chain.add(captured.size() == measured.size() ? cutPass
+            : segmentPass(upstream, from, measured, cut, cutPass));
         previous = result;
         previousCut = cut;
         cutBytes = result.bytes();
@@ -543,6 +549,18 @@ public final class NetworkRecalibration {
       }
     }
     return out;
+  }
+
+  /** {@code pass} with the segment that computes only {@code measured}'s inputs and the cut. */
+  private static NetworkPasses.CutPass segmentPass(OnnxModel upstream,
+      Map<String, Integer> from, List<BatchNormLayer> measured, List<String> cut,
+      NetworkPasses.CutPass pass) {
+    List<String> outputs = new ArrayList<>(measured.stream().map(BatchNormLayer::input).toList());
+    outputs.addAll(cut);
+    OnnxModel.Capture segment = upstream.slice(from, outputs);
+    return new NetworkPasses.CutPass(pass.what(), segment.model().toByteArray(), pass.inputs(),
+        List.copyOf(segment.outputs()), measured.stream().map(BatchNormLayer::node)
+            .toArray(String[]::new), pass.input(), pass.itemShape(), pass.batchSize());
   }
 
   /** The rows of {@code df} as the passes read them. */
