@@ -393,10 +393,6 @@ public final class NetworkRecalibration {
         // each pass runs the segment from the previous cut to this one (OnnxModel.cut), from
         // the cached values of that cut or recomputing it through the segments before
         List<String> cut = i == measuredLevels.size() - 1 ? List.of() : model.cut(level);
-        String[] names = captured.stream().map(BatchNormLayer::node).toArray(String[]::new);
-        List<String> outputs = new ArrayList<>(captured.stream().map(BatchNormLayer::input)
-            .toList());
-        outputs.addAll(cut);
         Map<String, Integer> from = new LinkedHashMap<>();
         if (!first) {
           for (int k = 0; k < previousCut.size(); k++) {
@@ -418,10 +414,8 @@ public final class NetworkRecalibration {
                   ? "with the cut before it (" + size(previousBytes * rowCount) + ") it" : "it",
               size(budget));
         }
-        OnnxModel.Capture segment = upstream.slice(from, outputs);
-        NetworkPasses.CutPass cutPass = new NetworkPasses.CutPass(model.what(),
-            segment.model().toByteArray(), first ? List.of(input.name()) : previousCut,
-            List.copyOf(segment.outputs()), names, input, item, settings.batchSize());
+        NetworkPasses.CutPass cutPass = cutPass(upstream, from, captured, cut,
+            first ? List.of(input.name()) : previousCut, input, item, settings.batchSize());
         NetworkPasses.Cut result = first
             ? NetworkPasses.firstCut(rows, selection, cutPass, fileIndex, persist)
             : previous.blocks() != null ? NetworkPasses.nextCut(previous, cutPass, persist)
@@ -432,7 +426,8 @@ public final class NetworkRecalibration {
         // a later pass that recomputes this cut runs the segment of this level alone, not the
         // whole graph that the first pass runs for one_pass
         chain.add(captured.size() == measured.size() ? cutPass
-            : segmentPass(upstream, from, measured, cut, cutPass));
+            : cutPass(upstream, from, measured, cut, cutPass.inputs(), input, item,
+                settings.batchSize()));
         previous = result;
         previousCut = cut;
         cutBytes = result.bytes();
@@ -551,16 +546,21 @@ public final class NetworkRecalibration {
     return out;
   }
 
-  /** {@code pass} with the segment that computes only {@code measured}'s inputs and the cut. */
-  private static NetworkPasses.CutPass segmentPass(OnnxModel upstream,
-      Map<String, Integer> from, List<BatchNormLayer> measured, List<String> cut,
-      NetworkPasses.CutPass pass) {
-    List<String> outputs = new ArrayList<>(measured.stream().map(BatchNormLayer::input).toList());
+  /**
+   * The pass of the segment from {@code from} (or the input) to the inputs of {@code captured}
+   * and the values of {@code cut} ({@link OnnxModel#slice}).
+   *
+   * @param inputs the segment's inputs: the previous cut's values, or the model's data input
+   */
+  private static NetworkPasses.CutPass cutPass(OnnxModel upstream, Map<String, Integer> from,
+      List<BatchNormLayer> captured, List<String> cut, List<String> inputs, NetworkInput input,
+      long[] item, int batchSize) {
+    List<String> outputs = new ArrayList<>(captured.stream().map(BatchNormLayer::input).toList());
     outputs.addAll(cut);
     OnnxModel.Capture segment = upstream.slice(from, outputs);
-    return new NetworkPasses.CutPass(pass.what(), segment.model().toByteArray(), pass.inputs(),
-        List.copyOf(segment.outputs()), measured.stream().map(BatchNormLayer::node)
-            .toArray(String[]::new), pass.input(), pass.itemShape(), pass.batchSize());
+    return new NetworkPasses.CutPass(upstream.what(), segment.model().toByteArray(), inputs,
+        List.copyOf(segment.outputs()), captured.stream().map(BatchNormLayer::node)
+            .toArray(String[]::new), input, item, batchSize);
   }
 
   /** The rows of {@code df} as the passes read them. */
