@@ -151,7 +151,7 @@ public final class BatchNormRecalibration extends Estimator<RecalibratedNetworkM
    *
    * @throws IllegalArgumentException if modelPath or inputCol is unset or unusable: the file is
    *     missing or has no BatchNormalization, a layer is in training mode, the vectors do not fit
-   *     the network's input
+   *     the network's input, the network is over 2 GB with its external data
    * @throws InputException (data) if the file is not an ONNX model, or for a null vector, a NaN
    *     value, vectors of different lengths, or no rows
    */
@@ -166,6 +166,10 @@ public final class BatchNormRecalibration extends Estimator<RecalibratedNetworkM
     RecalibrationResult result;
     try {
       OnnxModel model = read(df, path);
+      if (!model.external().isEmpty()) { // the fitted model holds the network as one protobuf
+        throw InputException.usage(path + " is over 2 GB with its data, more than the fitted "
+            + "model holds; recalibrate it with the recalibrate job, which writes such models");
+      }
       FeatureSelection selection = FeatureSelection.resolve(df, null, getInputCol());
       result = NetworkRecalibration.exact(df, selection, model,
           new NetworkRecalibration.Settings(getInputName(), getBatchSize(),

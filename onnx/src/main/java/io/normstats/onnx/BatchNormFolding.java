@@ -1,5 +1,6 @@
 package io.normstats.onnx;
 
+import io.normstats.InputException;
 import io.normstats.onnx.proto.OnnxProto.AttributeProto;
 import io.normstats.onnx.proto.OnnxProto.GraphProto;
 import io.normstats.onnx.proto.OnnxProto.NodeProto;
@@ -43,8 +44,14 @@ public final class BatchNormFolding {
    * Folds the given BatchNormalizations of {@code model}, each with the statistics it stores.
    *
    * @param nodes the layers' node names ({@link BatchNormLayer#node()})
+   * @throws InputException (usage) for a model over 2 GB ({@link OnnxModel#external()}), whose
+   *     folded weights one protobuf would not hold
    */
   public static Folded fold(OnnxModel model, Collection<String> nodes) {
+    if (!model.external().isEmpty()) {
+      throw InputException.usage(model.what() + " is over 2 GB with its data, and normstats "
+          + "folds models up to 2 GB");
+    }
     GraphProto g = model.proto().getGraph();
     Map<String, TensorProto> initializers = Graphs.initializerMap(g);
     Map<String, Integer> uses = new HashMap<>();
@@ -120,7 +127,7 @@ public final class BatchNormFolding {
         b.addInput(v);
       }
     }
-    return new Folded(OnnxModel.of(model.proto().toBuilder().setGraph(b).build(), model.what()),
+    return new Folded(model.edited(model.proto().toBuilder().setGraph(b).build()),
         List.copyOf(unfolded));
   }
 

@@ -56,8 +56,8 @@ final class ConstantTensors {
     OrtEnvironment env = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
         "normstats");
     Map<String, OnnxTensor> feed = new HashMap<>();
-    try (OrtSession.SessionOptions options = NetworkSession.options();
-        OrtSession session = env.createSession(capture.model().toByteArray(), options)) {
+    try (OrtSession session = NetworkSession.create(env, capture.model().toByteArray(),
+        model.external())) {
       // inputs that only lend their element type (CastLike): one item of zeros
       for (String name : capture.model().dataInputs()) {
         NetworkInput in = capture.model().input(name);

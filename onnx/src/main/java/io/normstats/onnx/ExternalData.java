@@ -7,6 +7,11 @@ import io.normstats.onnx.proto.OnnxProto.ModelProto;
 import io.normstats.onnx.proto.OnnxProto.StringStringEntryProto;
 import io.normstats.onnx.proto.OnnxProto.TensorProto;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * Tensor data kept outside the model file, as ONNX's external-data format stores it
@@ -17,7 +22,12 @@ import java.io.IOException;
  *
  * <p>{@link #inline} reads every such tensor of the main graph into its {@code raw_data}, so the
  * model is one self-contained protobuf: what Spark broadcasts to the executors and what normstats
- * writes back. A protobuf holds at most 2 GB, so a model whose data is larger is refused.
+ * writes back. A protobuf holds at most 2 GB, so in a model whose data is larger the largest
+ * tensors stay external, as many as it takes for the rest to fit: their data is read into
+ * {@link Tensors}, which Spark broadcasts once per job beside the (small) graphs, ONNX Runtime
+ * takes as its external initializers ({@code SessionOptions.addExternalInitializers}), and
+ * normstats writes back beside the model ({@link #write}), as ONNX's
+ * {@code save_model(save_as_external_data=True)} does.
  */
 public final class ExternalData {
   /** The largest serialized model: protobuf's limit of 2 GiB, less room for the graph itself. */
@@ -45,65 +55,129 @@ public final class ExternalData {
         .anyMatch(t -> t.getDataLocation() == TensorProto.DataLocation.EXTERNAL);
   }
 
+  /** A model as {@link #inline} reads it: its protobuf and the data it keeps external. */
+  record Loaded(ModelProto proto, Tensors external) {}
+
   /**
-   * The model with every external initializer's data read into its {@code raw_data}.
+   * The largest serialized model {@link #inline} builds: {@link #MAX_INLINE_BYTES}, or the
+   * system property {@code normstats.onnx.inlineLimit} (bytes), which tests set low to run the
+   * path of models over 2 GB on small ones.
+   */
+  static long inlineLimit() {
+    return Long.getLong("normstats.onnx.inlineLimit", MAX_INLINE_BYTES);
+  }
+
+  /**
+   * The model with every external initializer's data read into its {@code raw_data}; or, where
+   * the model with its data would be over 2 GB ({@link #inlineLimit}), with its largest external
+   * tensors left external, largest first until the rest fits, their data read into the returned
+   * {@link Tensors}. A BatchNormalization's parameters (and an initializer that reaches one
+   * through Identity nodes) are always read in: normstats reads and rewrites them.
    *
    * @param model the parsed model
    * @param what how to name the model in messages (its path)
    * @param files reads the data files, or null when there are none to read (the model came as
    *     bytes alone)
    * @throws InputException (usage) if the model uses external data and {@code files} is null, a
-   *     location is absolute or leaves the model's directory, a data file is missing, or the data
-   *     comes to more than 2 GB; (data) if a tensor's range does not hold its values
+   *     location is absolute or leaves the model's directory, a data file is missing, one tensor
+   *     is over 2 GB, or the graph with its small tensors is; (data) if a tensor's range does not
+   *     hold its values
    */
-  static ModelProto inline(ModelProto model, String what, Files files) {
+  static Loaded inline(ModelProto model, String what, Files files) {
     if (!isUsed(model)) {
-      return model;
+      return new Loaded(model, Tensors.NONE);
     }
     GraphProto.Builder g = model.getGraph().toBuilder();
+    // first the ranges, checked, and the total they come to
     long total = model.getSerializedSize();
+    Range[] ranges = new Range[g.getInitializerCount()];
     for (int i = 0; i < g.getInitializerCount(); i++) {
       TensorProto t = g.getInitializer(i);
-      if (t.getDataLocation() != TensorProto.DataLocation.EXTERNAL) {
-        continue;
+      if (t.getDataLocation() == TensorProto.DataLocation.EXTERNAL) {
+        ranges[i] = range(t, what, files);
+        total += ranges[i].bytes();
       }
-      String location = null;
-      long offset = 0;
-      long length = -1;
-      for (StringStringEntryProto e : t.getExternalDataList()) {
-        switch (e.getKey()) {
-          case "location" -> location = e.getValue();
-          case "offset" -> offset = parseLong(e.getValue(), what, t, "offset");
-          case "length" -> length = parseLong(e.getValue(), what, t, "length");
-          default -> { }
+    }
+    // over the limit: the largest tensors stay external until the rest fits
+    boolean[] keep = new boolean[ranges.length];
+    if (total > inlineLimit()) {
+      Set<String> read = batchNormParameters(model.getGraph());
+      Integer[] bySize = new Integer[ranges.length];
+      for (int i = 0; i < ranges.length; i++) {
+        bySize[i] = i;
+      }
+      java.util.Arrays.sort(bySize, java.util.Comparator.comparingLong(
+          (Integer i) -> ranges[i] == null ? 0 : ranges[i].bytes()).reversed());
+      for (int i : bySize) {
+        if (total <= inlineLimit() || ranges[i] == null) {
+          break;
+        }
+        if (!read.contains(g.getInitializer(i).getName())) {
+          keep[i] = true;
+          total -= ranges[i].bytes();
         }
       }
-      if (files == null) {
-        throw InputException.usage(what + " keeps initializer '" + t.getName()
-            + "' in an external data file, which cannot be read with the model's bytes alone; "
-            + "give the model's path");
+      if (total > inlineLimit()) {
+        throw InputException.usage(what + ": the model's graph with its BatchNorm parameters is "
+            + "over 2 GB, more than one ONNX protobuf holds");
       }
-      if (location == null || location.isEmpty()) {
-        throw InputException.data(what + ": initializer '" + t.getName()
-            + "' is external but names no location");
+    }
+    Map<String, byte[]> kept = new LinkedHashMap<>();
+    for (int i = 0; i < ranges.length; i++) {
+      Range r = ranges[i];
+      if (r == null) {
+        continue;
       }
-      if (location.startsWith("/") || location.startsWith("\\") || location.contains(":")
-          || java.util.Arrays.asList(location.split("[/\\\\]")).contains("..")) {
-        throw InputException.usage(what + ": the external data of initializer '" + t.getName()
-            + "' is at '" + location + "', outside the model's directory; ONNX locations are "
-            + "relative paths beside the model");
+      TensorProto t = g.getInitializer(i);
+      if (keep[i] && r.bytes() > Integer.MAX_VALUE - 8) {
+        throw InputException.usage(what + ": initializer '" + t.getName() + "' holds "
+            + r.bytes() + " bytes; normstats reads tensors of up to 2 GB");
       }
-      long expected = expectedBytes(t);
-      if (length >= 0 && expected >= 0 && length != expected) {
-        throw InputException.data(what + ": initializer '" + t.getName() + "' of shape "
-            + t.getDimsList() + " needs " + expected + " bytes; its external data in '"
-            + location + "' has length " + length);
+      byte[] data = r.read(t, what, files);
+      if (keep[i]) {
+        kept.put(t.getName(), data);
+      } else {
+        g.setInitializer(i, t.toBuilder().clearExternalData()
+            .setDataLocation(TensorProto.DataLocation.DEFAULT)
+            .setRawData(ByteString.copyFrom(data)).build());
       }
-      total += Math.max(length, expected);
-      if (total > MAX_INLINE_BYTES) {
-        throw InputException.usage(what + ": the model with its external data is over 2 GB, "
-            + "more than one ONNX protobuf holds; normstats recalibrates models up to 2 GB");
+    }
+    return new Loaded(model.toBuilder().setGraph(g).build(), new Tensors(kept));
+  }
+
+  /**
+   * The names of the BatchNormalizations' parameter inputs (scale, B, input_mean, input_var) and
+   * of what reaches them through Identity nodes.
+   */
+  private static Set<String> batchNormParameters(GraphProto graph) {
+    Set<String> out = new HashSet<>();
+    for (var n : graph.getNodeList()) {
+      if (n.getOpType().equals("BatchNormalization") && n.getDomain().isEmpty()) {
+        for (int k = 1; k < n.getInputCount(); k++) {
+          out.add(n.getInput(k));
+        }
       }
+    }
+    boolean grew = true;
+    while (grew) {
+      grew = false;
+      for (var n : graph.getNodeList()) {
+        if (n.getOpType().equals("Identity") && out.contains(n.getOutput(0))
+            && out.add(n.getInput(0))) {
+          grew = true;
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Where an external tensor's data is: a file beside the model, an offset and a length. */
+  private record Range(String location, long offset, long length, long expected) {
+    long bytes() {
+      return Math.max(length, expected);
+    }
+
+    byte[] read(TensorProto t, String what, Files files) {
       byte[] data;
       try {
         data = files.read(location, offset, length >= 0 ? length : expected);
@@ -116,11 +190,181 @@ public final class ExternalData {
             + t.getDimsList() + " needs " + expected + " bytes; '" + location + "' holds "
             + data.length + " from offset " + offset);
       }
-      g.setInitializer(i, t.toBuilder().clearExternalData()
-          .setDataLocation(TensorProto.DataLocation.DEFAULT).setRawData(ByteString.copyFrom(data))
-          .build());
+      return data;
     }
-    return model.toBuilder().setGraph(g).build();
+  }
+
+  private static Range range(TensorProto t, String what, Files files) {
+    String location = null;
+    long offset = 0;
+    long length = -1;
+    for (StringStringEntryProto e : t.getExternalDataList()) {
+      switch (e.getKey()) {
+        case "location" -> location = e.getValue();
+        case "offset" -> offset = parseLong(e.getValue(), what, t, "offset");
+        case "length" -> length = parseLong(e.getValue(), what, t, "length");
+        default -> { }
+      }
+    }
+    if (files == null) {
+      throw InputException.usage(what + " keeps initializer '" + t.getName()
+          + "' in an external data file, which cannot be read with the model's bytes alone; "
+          + "give the model's path");
+    }
+    if (location == null || location.isEmpty()) {
+      throw InputException.data(what + ": initializer '" + t.getName()
+          + "' is external but names no location");
+    }
+    if (location.startsWith("/") || location.startsWith("\\") || location.contains(":")
+        || java.util.Arrays.asList(location.split("[/\\\\]")).contains("..")) {
+      throw InputException.usage(what + ": the external data of initializer '" + t.getName()
+          + "' is at '" + location + "', outside the model's directory; ONNX locations are "
+          + "relative paths beside the model");
+    }
+    long expected = expectedBytes(t);
+    if (length >= 0 && expected >= 0 && length != expected) {
+      throw InputException.data(what + ": initializer '" + t.getName() + "' of shape "
+          + t.getDimsList() + " needs " + expected + " bytes; its external data in '"
+          + location + "' has length " + length);
+    }
+    return new Range(location, offset, length, expected);
+  }
+
+  /**
+   * The data of the initializers a model over 2 GB keeps external ({@link #inline}), by name:
+   * what Spark broadcasts once per job beside the graphs, and what ONNX Runtime takes as the
+   * sessions' external initializers. The data is serialized with it; the ONNX Runtime tensors over
+   * it are made once per JVM that runs sessions, in direct buffers of the platform's (little
+   * endian) byte order, as ONNX stores raw data.
+   */
+  public static final class Tensors implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
+
+    /** No external data: a model under 2 GB. */
+    public static final Tensors NONE = new Tensors(new LinkedHashMap<>());
+
+    private final LinkedHashMap<String, byte[]> data;
+    private transient Map<String, ai.onnxruntime.OnnxTensor> onnx;
+
+    Tensors(Map<String, byte[]> data) {
+      this.data = new LinkedHashMap<>(data);
+    }
+
+    /** Whether there is none. */
+    public boolean isEmpty() {
+      return data.isEmpty();
+    }
+
+    /** Their bytes in all. */
+    public long bytes() {
+      return data.values().stream().mapToLong(b -> b.length).sum();
+    }
+
+    /** Whether {@code name} is one of them. */
+    boolean contains(String name) {
+      return data.containsKey(name);
+    }
+
+    /** The data of {@code name}. */
+    byte[] get(String name) {
+      return data.get(name);
+    }
+
+    /**
+     * The ONNX Runtime tensors of the external initializers of {@code graph} (for
+     * {@code SessionOptions.addExternalInitializers}), made on first use in this JVM and shared
+     * by the sessions that follow (ONNX Runtime reads them, and they live as long as this).
+     *
+     * @throws InputException (usage) for an element type ONNX Runtime's Java API has no tensors of
+     */
+    synchronized Map<String, ai.onnxruntime.OnnxTensorLike> initializers(
+        ai.onnxruntime.OrtEnvironment env, GraphProto graph) throws ai.onnxruntime.OrtException {
+      if (onnx == null) {
+        onnx = new java.util.HashMap<>();
+      }
+      Map<String, ai.onnxruntime.OnnxTensorLike> out = new java.util.HashMap<>();
+      for (TensorProto t : graph.getInitializerList()) {
+        if (t.getDataLocation() != TensorProto.DataLocation.EXTERNAL
+            || !data.containsKey(t.getName())) {
+          continue;
+        }
+        ai.onnxruntime.OnnxTensor tensor = onnx.get(t.getName());
+        if (tensor == null) {
+          byte[] bytes = data.get(t.getName());
+          java.nio.ByteBuffer b = java.nio.ByteBuffer.allocateDirect(bytes.length)
+              .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+          b.put(bytes).flip();
+          long[] shape = t.getDimsList().stream().mapToLong(Long::longValue).toArray();
+          tensor = ai.onnxruntime.OnnxTensor.createTensor(env, b, shape, javaType(t));
+          onnx.put(t.getName(), tensor);
+        }
+        out.put(t.getName(), tensor);
+      }
+      return out;
+    }
+
+    private static ai.onnxruntime.OnnxJavaType javaType(TensorProto t) {
+      TensorProto.DataType type = TensorProto.DataType.forNumber(t.getDataType());
+      ai.onnxruntime.OnnxJavaType j = type == null ? null : switch (type) {
+        case FLOAT -> ai.onnxruntime.OnnxJavaType.FLOAT;
+        case DOUBLE -> ai.onnxruntime.OnnxJavaType.DOUBLE;
+        case FLOAT16 -> ai.onnxruntime.OnnxJavaType.FLOAT16;
+        case BFLOAT16 -> ai.onnxruntime.OnnxJavaType.BFLOAT16;
+        case INT8 -> ai.onnxruntime.OnnxJavaType.INT8;
+        case UINT8 -> ai.onnxruntime.OnnxJavaType.UINT8;
+        case INT16 -> ai.onnxruntime.OnnxJavaType.INT16;
+        case INT32 -> ai.onnxruntime.OnnxJavaType.INT32;
+        case INT64 -> ai.onnxruntime.OnnxJavaType.INT64;
+        case BOOL -> ai.onnxruntime.OnnxJavaType.BOOL;
+        default -> null;
+      };
+      if (j == null) {
+        throw InputException.usage("initializer '" + t.getName() + "' of a model over 2 GB "
+            + "holds " + ElementType.name(t.getDataType()) + ", which normstats cannot keep "
+            + "external");
+      }
+      return j;
+    }
+  }
+
+  /** External data offsets are multiples of this (a page), as ONNX aligns large tensors. */
+  private static final int ALIGNMENT = 4096;
+
+  /**
+   * Writes {@code proto} to {@code model}, with the data of each initializer it keeps external
+   * ({@code external}) written to {@code data}, the file {@code location} beside the model: at
+   * offsets that are multiples of 4096, with the entries {@code location}, {@code offset} and
+   * {@code length} of ONNX's external data format, which ONNX Runtime and {@code onnx.load}
+   * read.
+   *
+   * @throws IOException if writing fails
+   */
+  static void write(ModelProto proto, Tensors external, String location, OutputStream model,
+      OutputStream data) throws IOException {
+    GraphProto.Builder g = proto.getGraph().toBuilder();
+    long offset = 0;
+    for (int i = 0; i < g.getInitializerCount(); i++) {
+      TensorProto t = g.getInitializer(i);
+      if (t.getDataLocation() != TensorProto.DataLocation.EXTERNAL
+          || !external.contains(t.getName())) {
+        continue;
+      }
+      long padding = (ALIGNMENT - offset % ALIGNMENT) % ALIGNMENT;
+      data.write(new byte[(int) padding]);
+      offset += padding;
+      byte[] bytes = external.get(t.getName());
+      data.write(bytes);
+      g.setInitializer(i, t.toBuilder().clearExternalData()
+          .addExternalData(entry("location", location))
+          .addExternalData(entry("offset", Long.toString(offset)))
+          .addExternalData(entry("length", Integer.toString(bytes.length))).build());
+      offset += bytes.length;
+    }
+    proto.toBuilder().setGraph(g).build().writeTo(model);
+  }
+
+  private static StringStringEntryProto entry(String key, String value) {
+    return StringStringEntryProto.newBuilder().setKey(key).setValue(value).build();
   }
 
   private static long parseLong(String s, String what, TensorProto t, String key) {

@@ -75,6 +75,16 @@ public final class NetworkSession implements AutoCloseable {
    */
   public NetworkSession(byte[] model, String what, NetworkInput input, long[] itemShape,
       List<String> outputs, int batchSize) {
+    this(model, ExternalData.Tensors.NONE, what, input, itemShape, outputs, batchSize);
+  }
+
+  /**
+   * Creates the session of a model whose large tensors {@code external} holds (a model over 2 GB,
+   * {@link OnnxModel#external()}); as {@link #NetworkSession(byte[], String, NetworkInput,
+   * long[], List, int)} otherwise.
+   */
+  public NetworkSession(byte[] model, ExternalData.Tensors external, String what,
+      NetworkInput input, long[] itemShape, List<String> outputs, int batchSize) {
     this.what = what;
     this.input = input;
     this.itemShape = itemShape.clone();
@@ -94,8 +104,8 @@ public final class NetworkSession implements AutoCloseable {
     this.shapes = new long[outputs.size()][];
     this.types = new ElementType[outputs.size()];
     this.env = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, "normstats");
-    try (OrtSession.SessionOptions options = options()) {
-      this.session = env.createSession(model, options);
+    try {
+      this.session = create(env, model, external);
     } catch (OrtException e) {
       throw InputException.data(what + ": ONNX Runtime cannot load the model: "
           + firstLine(e.getMessage()), e);
@@ -106,6 +116,32 @@ public final class NetworkSession implements AutoCloseable {
       close();
       throw InputException.usage(what + " needs input(s) " + needed + " besides '" + input.name()
           + "'; normstats feeds the rows to one input");
+    }
+  }
+
+  /**
+   * A session of {@code model} with {@link #options()}, the tensors of {@code external} that its
+   * graph keeps external given as ONNX Runtime's external initializers.
+   *
+   * @throws OrtException if ONNX Runtime cannot load the model
+   */
+  static OrtSession create(OrtEnvironment env, byte[] model, ExternalData.Tensors external)
+      throws OrtException {
+    try (OrtSession.SessionOptions options = options()) {
+      if (!external.isEmpty()) {
+        io.normstats.onnx.proto.OnnxProto.GraphProto graph;
+        try {
+          graph = io.normstats.onnx.proto.OnnxProto.ModelProto.parseFrom(model).getGraph();
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          throw new IllegalArgumentException("not a serialized model", e);
+        }
+        java.util.Map<String, ai.onnxruntime.OnnxTensorLike> initializers =
+            external.initializers(env, graph);
+        if (!initializers.isEmpty()) {
+          options.addExternalInitializers(initializers);
+        }
+      }
+      return env.createSession(model, options);
     }
   }
 

@@ -61,18 +61,20 @@ public final class OnnxModel {
 
   private final ModelProto proto;
   private final String what;
+  private final ExternalData.Tensors external;
   private final List<NodeProto> order;
   private List<BatchNormLayer> layers;
 
-  private OnnxModel(ModelProto proto, String what) {
+  private OnnxModel(ModelProto proto, String what, ExternalData.Tensors external) {
     this.proto = proto;
     this.what = what;
+    this.external = external;
     this.order = topologicalOrder(proto.getGraph(), what);
   }
 
-  /** A model of an edited protobuf (this package's graph edits). */
-  static OnnxModel of(ModelProto proto, String what) {
-    return new OnnxModel(proto, what);
+  /** This model's graph edited (this package's graph edits): the same name and external data. */
+  OnnxModel edited(ModelProto edited) {
+    return new OnnxModel(edited, what, external);
   }
 
   /** The nodes in topological order (for this package's graph edits). */
@@ -100,7 +102,8 @@ public final class OnnxModel {
   /**
    * Parses an ONNX model whose initializers may keep their data in files beside it (ONNX's
    * external data, as PyTorch's default exporter writes {@code MODEL.onnx.data}): that data is
-   * read into the model, which is then self-contained. The parameters of every BatchNormalization
+   * read into the model, which is then self-contained, or for a model over 2 GB with its data,
+   * its largest tensors into {@link #external()} ({@link ExternalData}). The parameters of every BatchNormalization
    * become initializers of its own where an exporter shared them or fed them through Identity or
    * Constant nodes ({@link BatchNormParameters}); the graph computes the same.
    *
@@ -110,8 +113,8 @@ public final class OnnxModel {
    *     model came without its path
    * @throws InputException (data) as {@link #parse(byte[], String)}, or if external data does not
    *     hold a tensor's values; (usage) if external data is needed and {@code files} is null, a
-   *     data file is missing or outside the model's directory, or the model with its data is over
-   *     2 GB
+   *     data file is missing or outside the model's directory, or one tensor, or the graph with
+   *     its BatchNorm parameters, is over 2 GB
    */
   public static OnnxModel parse(byte[] bytes, String what, ExternalData.Files files) {
     ModelProto proto;
@@ -128,13 +131,41 @@ public final class OnnxModel {
           : proto.getIrVersion() <= 0 ? "IR version" : proto.getOpsetImportCount() == 0
           ? "opset" : "nodes") + ")");
     }
-    proto = ExternalData.inline(proto, what, files);
-    return new OnnxModel(BatchNormParameters.owned(proto), what);
+    ExternalData.Loaded loaded = ExternalData.inline(proto, what, files);
+    return new OnnxModel(BatchNormParameters.owned(loaded.proto()), what, loaded.external());
   }
 
-  /** The serialized model. */
+  /**
+   * The serialized model: the whole model, or for a model over 2 GB the graph whose large
+   * tensors {@link #external()} holds.
+   */
   public byte[] toByteArray() {
     return proto.toByteArray();
+  }
+
+  /**
+   * The data of the initializers this model keeps outside its protobuf: none but for a model
+   * whose data is over 2 GB ({@link ExternalData}).
+   */
+  public ExternalData.Tensors external() {
+    return external;
+  }
+
+  /**
+   * Writes the model as an ONNX file to {@code model}; with {@link #external()} data, that data
+   * goes to {@code data}, the file {@code dataLocation} in the same directory, and the model
+   * refers to it (ONNX's external data format; {@code onnx.load} and ONNX Runtime read the pair).
+   *
+   * @param data where the external data goes; not written to when there is none
+   * @throws IOException if writing fails
+   */
+  public void write(java.io.OutputStream model, String dataLocation, java.io.OutputStream data)
+      throws java.io.IOException {
+    if (external.isEmpty()) {
+      proto.writeTo(model);
+    } else {
+      ExternalData.write(proto, external, dataLocation, model, data);
+    }
   }
 
   /** How the model is named in messages (its path). */
@@ -294,7 +325,7 @@ public final class OnnxModel {
             g.getInitializer(i).getDimsList()));
       }
     }
-    return new OnnxModel(proto.toBuilder().setGraph(g).build(), what);
+    return edited(proto.toBuilder().setGraph(g).build());
   }
 
   /** A pruned graph and the names of its outputs. */
@@ -456,7 +487,7 @@ public final class OnnxModel {
     for (String o : outputs) {
       b.addOutput(declared.getOrDefault(o, ValueInfoProto.newBuilder().setName(o).build()));
     }
-    OnnxModel pruned = new OnnxModel(proto.toBuilder().setGraph(b).build(), what);
+    OnnxModel pruned = edited(proto.toBuilder().setGraph(b).build());
     return new Capture(pruned, List.copyOf(outputs));
   }
 

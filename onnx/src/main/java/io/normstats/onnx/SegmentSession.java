@@ -71,13 +71,23 @@ public final class SegmentSession implements AutoCloseable {
    * @throws InputException (data) if ONNX Runtime cannot load the segment
    */
   public SegmentSession(byte[] model, String what, List<String> inputs, List<String> outputs) {
+    this(model, ExternalData.Tensors.NONE, what, inputs, outputs);
+  }
+
+  /**
+   * Creates the session of a segment whose large tensors {@code external} holds (a model over
+   * 2 GB, {@link OnnxModel#external()}); as {@link #SegmentSession(byte[], String, List, List)}
+   * otherwise.
+   */
+  public SegmentSession(byte[] model, ExternalData.Tensors external, String what,
+      List<String> inputs, List<String> outputs) {
     this.what = what;
     this.inputs = List.copyOf(inputs);
     this.outputs = List.copyOf(outputs);
     this.buffers = new ByteBuffer[inputs.size()];
     this.env = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, "normstats");
-    try (OrtSession.SessionOptions options = NetworkSession.options()) {
-      this.session = env.createSession(model, options);
+    try {
+      this.session = NetworkSession.create(env, model, external);
     } catch (OrtException e) {
       throw InputException.data(what + ": ONNX Runtime cannot load a segment of the model: "
           + e.getMessage().lines().findFirst().orElse(""), e);

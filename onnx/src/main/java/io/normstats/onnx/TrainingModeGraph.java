@@ -76,6 +76,6 @@ final class TrainingModeGraph {
       b.addNode(node("Reshape", p + "unflatten", List.of(p + "y3", p + "x_shape"),
           layer.output()));
     }
-    return OnnxModel.of(proto.toBuilder().setGraph(b).build(), model.what());
+    return model.edited(proto.toBuilder().setGraph(b).build());
   }
 }

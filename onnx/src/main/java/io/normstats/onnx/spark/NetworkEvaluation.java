@@ -3,6 +3,7 @@ package io.normstats.onnx.spark;
 import io.normstats.InputException;
 import io.normstats.onnx.ElementType;
 import io.normstats.onnx.EvaluationResult;
+import io.normstats.onnx.ExternalData;
 import io.normstats.onnx.NetworkInput;
 import io.normstats.onnx.NetworkSession;
 import io.normstats.onnx.OnnxModel;
@@ -136,6 +137,8 @@ public final class NetworkEvaluation {
     for (OnnxModel m : versions.values()) {
       models.add(sc.broadcast(m.capturing(List.of(out)).model().toByteArray()));
     }
+    // the versions differ in their BatchNorm statistics only: one model's large tensors serve all
+    Broadcast<ExternalData.Tensors> external = NetworkPasses.broadcastExternal(sc, first);
     Labels labels = prepared.labels;
     Broadcast<InputOrder> orderRef = prepared.order == null ? null
         : sc.broadcast(prepared.order);
@@ -152,7 +155,8 @@ public final class NetworkEvaluation {
         List<NetworkSession> sessions = new ArrayList<>();
         try {
           for (Broadcast<byte[]> m : models) {
-            sessions.add(new NetworkSession(m.value(), what, in, item, List.of(out), batchSize));
+            sessions.add(new NetworkSession(m.value(), NetworkPasses.external(external), what,
+                in, item, List.of(out), batchSize));
           }
           DenseRows reader = new DenseRows(selection);
           InputOrder.Indexer indexer = orderRef == null ? null
@@ -198,6 +202,9 @@ public final class NetworkEvaluation {
           total.changed);
     } finally {
       models.forEach(Broadcast::destroy);
+      if (external != null) {
+        external.destroy();
+      }
       if (orderRef != null) {
         orderRef.destroy();
       }

@@ -51,20 +51,44 @@ public final class NetworkPasses {
    * @param input the input fed
    * @param itemShape one row's item shape
    * @param batchSize rows per ONNX Runtime run
+   * @param external the model's external data, broadcast ({@link #broadcastExternal}), or null
+   *     for a model under 2 GB
    */
   public record Pass(String what, OnnxModel.Capture capture, String[] names, NetworkInput input,
-      long[] itemShape, int batchSize) {}
+      long[] itemShape, int batchSize, Broadcast<ExternalData.Tensors> external) {
+    /** The pass of a model under 2 GB. */
+    public Pass(String what, OnnxModel.Capture capture, String[] names, NetworkInput input,
+        long[] itemShape, int batchSize) {
+      this(what, capture, names, input, itemShape, batchSize, null);
+    }
+  }
+
+  /**
+   * {@code model}'s external data broadcast once for the passes of a job, or null for a model
+   * under 2 GB ({@link OnnxModel#external()}). The caller destroys it after the last pass.
+   */
+  public static Broadcast<ExternalData.Tensors> broadcastExternal(JavaSparkContext sc,
+      OnnxModel model) {
+    return model.external().isEmpty() ? null : sc.broadcast(model.external());
+  }
+
+  /** The external data of a broadcast from {@link #broadcastExternal} (none for null). */
+  static ExternalData.Tensors external(Broadcast<ExternalData.Tensors> external) {
+    return external == null ? ExternalData.Tensors.NONE : external.value();
+  }
 
   /** What each task of a pass needs besides the broadcast model. */
   private record Task(String what, List<String> outputs, String[] names, NetworkInput input,
-      long[] itemShape, int batchSize) implements Serializable {
+      long[] itemShape, int batchSize, Broadcast<ExternalData.Tensors> external)
+      implements Serializable {
     Task(Pass pass) {
       this(pass.what(), pass.capture().outputs(), pass.names(), pass.input(), pass.itemShape(),
-          pass.batchSize());
+          pass.batchSize(), pass.external());
     }
 
     NetworkSession session(byte[] model) {
-      return new NetworkSession(model, what, input, itemShape, outputs, batchSize);
+      return new NetworkSession(model, NetworkPasses.external(external), what, input, itemShape,
+          outputs, batchSize);
     }
   }
 
@@ -358,10 +382,12 @@ public final class NetworkPasses {
    * @param input the model's data input (for the first pass, which reads rows)
    * @param itemShape one row's item shape (first pass)
    * @param batchSize rows per run (first pass; later passes run the blocks as they are)
+   * @param external the model's external data, broadcast ({@link #broadcastExternal}), or null
+   *     for a model under 2 GB
    */
   public record CutPass(String what, byte[] segment, List<String> inputs, List<String> outputs,
-      String[] names, NetworkInput input, long[] itemShape, int batchSize)
-      implements Serializable {}
+      String[] names, NetworkInput input, long[] itemShape, int batchSize,
+      Broadcast<ExternalData.Tensors> external) implements Serializable {}
 
   /**
    * What a cached pass leaves: the moments of its captured tensors, the input order (when
@@ -434,7 +460,8 @@ public final class NetworkPasses {
       InputOrder.Counter counter = fileIndex >= 0 ? new InputOrder.Counter() : null;
       List<SegmentSession> sessions = new java.util.ArrayList<>();
       for (int j = 0; j < chain.size(); j++) {
-        sessions.add(new SegmentSession(before.get(j).value(), chain.get(j).what(),
+        sessions.add(new SegmentSession(before.get(j).value(),
+            external(chain.get(j).external()), chain.get(j).what(),
             chain.get(j).inputs(), chain.get(j).outputs()));
       }
       return new CutIterator(pass, model.value(), counter) {
@@ -501,8 +528,8 @@ public final class NetworkPasses {
     for (long d : itemShape) {
       length = Math.multiplyExact(length, (int) d);
     }
-    try (SegmentSession session = new SegmentSession(capture.model().toByteArray(), model.what(),
-        List.of(input.name()), capture.outputs())) {
+    try (SegmentSession session = new SegmentSession(capture.model().toByteArray(),
+        model.external(), model.what(), List.of(input.name()), capture.outputs())) {
       List<SegmentSession.Tensor> out = session.run(List.of(
           rowsTensor(input, itemShape, new double[length], 1)));
       long[] bytes = new long[out.size()];
@@ -533,7 +560,8 @@ public final class NetworkPasses {
 
     CutIterator(CutPass pass, byte[] model, InputOrder.Counter counter) {
       this.pass = pass;
-      this.session = new SegmentSession(model, pass.what(), pass.inputs(), pass.outputs());
+      this.session = new SegmentSession(model, external(pass.external()), pass.what(),
+          pass.inputs(), pass.outputs());
       this.moments = new ActivationMoments(pass.names());
       this.counter = counter;
       this.captured = pass.names().length;

@@ -4,6 +4,7 @@ import io.normstats.InputException;
 import io.normstats.exact.ExactMoments;
 import io.normstats.onnx.ActivationMoments;
 import io.normstats.onnx.BatchNormLayer;
+import io.normstats.onnx.ExternalData;
 import io.normstats.onnx.LayerRecalibration;
 import io.normstats.onnx.NetworkInput;
 import io.normstats.onnx.OnnxModel;
@@ -19,6 +20,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.catalyst.InternalRow;
@@ -358,6 +361,22 @@ public final class NetworkRecalibration {
   private static RecalibrationResult run(JavaRDD<InternalRow> rows, int fileIndex,
       JavaRDD<InternalRow> ordered, FeatureSelection selection, OnnxModel model,
       Settings settings, java.util.Set<Approximation> approximations) {
+    // a model over 2 GB: its large tensors go to the executors once, for every pass
+    Broadcast<ExternalData.Tensors> external = NetworkPasses.broadcastExternal(
+        JavaSparkContext.fromSparkContext(rows.context()), model);
+    try {
+      return run(rows, fileIndex, ordered, selection, model, settings, approximations, external);
+    } finally {
+      if (external != null) {
+        external.destroy();
+      }
+    }
+  }
+
+  private static RecalibrationResult run(JavaRDD<InternalRow> rows, int fileIndex,
+      JavaRDD<InternalRow> ordered, FeatureSelection selection, OnnxModel model,
+      Settings settings, java.util.Set<Approximation> approximations,
+      Broadcast<ExternalData.Tensors> external) {
     List<BatchNormLayer> layers = settings.select(model);
     NetworkInput input = model.input(settings.inputName());
     long[] item = input.itemShape(selection.vectorLength());
@@ -415,7 +434,8 @@ public final class NetworkRecalibration {
               size(budget));
         }
         NetworkPasses.CutPass cutPass = cutPass(upstream, from, captured, cut,
-            first ? List.of(input.name()) : previousCut, input, item, settings.batchSize());
+            first ? List.of(input.name()) : previousCut, input, item, settings.batchSize(),
+            external);
         NetworkPasses.Cut result = first
             ? NetworkPasses.firstCut(rows, selection, cutPass, fileIndex, persist)
             : previous.blocks() != null ? NetworkPasses.nextCut(previous, cutPass, persist)
@@ -427,7 +447,7 @@ public final class NetworkRecalibration {
         // whole graph that the first pass runs for one_pass
         chain.add(captured.size() == measured.size() ? cutPass
             : cutPass(upstream, from, measured, cut, cutPass.inputs(), input, item,
-                settings.batchSize()));
+                settings.batchSize(), external));
         previous = result;
         previousCut = cut;
         cutBytes = result.bytes();
@@ -436,7 +456,8 @@ public final class NetworkRecalibration {
           order = result.order();
         }
       } else {
-        NetworkPasses.Pass pass = pass(upstream, captured, input, item, settings.batchSize());
+        NetworkPasses.Pass pass = pass(upstream, captured, input, item, settings.batchSize(),
+            external);
         NetworkPasses.Captured result = NetworkPasses.capture(rows, selection, pass,
             first ? fileIndex : -1);
         moments = result.moments();
@@ -484,7 +505,7 @@ public final class NetworkRecalibration {
       int minibatch = input.fixedBatchSize() > 0 ? (int) input.fixedBatchSize()
           : settings.preciseBnBatchSize();
       NetworkPasses.Pass pass = pass(model.withBatchNormsInTrainingMode(), layers, input, item,
-          minibatch);
+          minibatch, external);
       ActivationMoments moments = NetworkPasses.captureInMinibatches(ordered, selection, pass,
           fileIndex, order, minibatch);
       for (int j = 0; j < layers.size(); j++) {
@@ -551,16 +572,17 @@ public final class NetworkRecalibration {
    * and the values of {@code cut} ({@link OnnxModel#slice}).
    *
    * @param inputs the segment's inputs: the previous cut's values, or the model's data input
+   * @param external the model's external data, broadcast, or null
    */
   private static NetworkPasses.CutPass cutPass(OnnxModel upstream, Map<String, Integer> from,
       List<BatchNormLayer> captured, List<String> cut, List<String> inputs, NetworkInput input,
-      long[] item, int batchSize) {
+      long[] item, int batchSize, Broadcast<ExternalData.Tensors> external) {
     List<String> outputs = new ArrayList<>(captured.stream().map(BatchNormLayer::input).toList());
     outputs.addAll(cut);
     OnnxModel.Capture segment = upstream.slice(from, outputs);
     return new NetworkPasses.CutPass(upstream.what(), segment.model().toByteArray(), inputs,
         List.copyOf(segment.outputs()), captured.stream().map(BatchNormLayer::node)
-            .toArray(String[]::new), input, item, batchSize);
+            .toArray(String[]::new), input, item, batchSize, external);
   }
 
   /** The rows of {@code df} as the passes read them. */
@@ -579,11 +601,12 @@ public final class NetworkRecalibration {
 
   /** The pass that captures the inputs of {@code layers} from {@code model}. */
   static NetworkPasses.Pass pass(OnnxModel model, List<BatchNormLayer> layers,
-      NetworkInput input, long[] item, int batchSize) {
+      NetworkInput input, long[] item, int batchSize, Broadcast<ExternalData.Tensors> external) {
     OnnxModel.Capture capture = model.capturing(layers.stream()
         .map(BatchNormLayer::input).toList());
     String[] names = layers.stream().map(BatchNormLayer::node).toArray(String[]::new);
-    return new NetworkPasses.Pass(model.what(), capture, names, input, item, batchSize);
+    return new NetworkPasses.Pass(model.what(), capture, names, input, item, batchSize,
+        external);
   }
 
   /**

@@ -3,6 +3,7 @@ package io.normstats.onnx.spark;
 import io.normstats.spark.FeatureSelection;
 import io.normstats.InputException;
 import io.normstats.onnx.ElementType;
+import io.normstats.onnx.ExternalData;
 import io.normstats.onnx.NetworkInput;
 import io.normstats.onnx.NetworkSession;
 import io.normstats.onnx.OnnxModel;
@@ -87,9 +88,11 @@ public final class NetworkTransform {
     String what = model.what();
     Broadcast<byte[]> bytes = JavaSparkContext.fromSparkContext(df.sparkSession().sparkContext())
         .broadcast(model.capturing(List.of(out)).model().toByteArray());
+    Broadcast<ExternalData.Tensors> external = NetworkPasses.broadcastExternal(
+        JavaSparkContext.fromSparkContext(df.sparkSession().sparkContext()), model);
     MapPartitionsFunction<Row, Row> run = it -> {
-      NetworkSession session = new NetworkSession(bytes.value(), what, input, item, List.of(out),
-          batchSize);
+      NetworkSession session = new NetworkSession(bytes.value(), NetworkPasses.external(external),
+          what, input, item, List.of(out), batchSize);
       TaskContext task = TaskContext.get();
       if (task != null) {
         task.addTaskCompletionListener(new CloseSession(session));

@@ -426,6 +426,61 @@ class NetworkRecalibrationTest {
     }
   }
 
+  /**
+   * A model over 2 GB, played by the zoo's ResNet with the inline limit lowered under its size:
+   * its largest tensors stay external and reach ONNX Runtime as external initializers, and
+   * everything it computes (exact statistics with the cache on and off, one_pass, precise_bn) is
+   * what the same model gives read whole; the written pair (model.onnx and model.onnx.data) reads
+   * back as the model the whole one writes.
+   */
+  @Test
+  void aModelOver2GbKeepsItsLargeTensorsExternalAndComputesTheSame() throws Exception {
+    Images images = images();
+    org.apache.hadoop.conf.Configuration conf = spark.sparkContext().hadoopConfiguration();
+    String path = "sample-data/zoo/resnet/dynamo.onnx";
+    OnnxModel whole = ModelFiles.read(conf, path, "resnet");
+    OnnxModel large;
+    // a limit 100 KB under the model's size: its largest tensors stay external
+    System.setProperty("normstats.onnx.inlineLimit",
+        Long.toString(whole.toByteArray().length - 100_000));
+    try {
+      large = ModelFiles.read(conf, path, "resnet");
+    } finally {
+      System.clearProperty("normstats.onnx.inlineLimit");
+    }
+    assertTrue(whole.external().isEmpty());
+    assertTrue(large.external().bytes() >= 100_000, "tensors kept external");
+    assertTrue(large.toByteArray().length <= whole.toByteArray().length - 100_000);
+    NetworkRecalibration.Settings on = settings(NetworkRecalibration.ActivationCache.ON);
+    RecalibrationResult a = NetworkRecalibration.withApproximations(images.input(),
+        images.selection(), null, whole, on);
+    RecalibrationResult b = NetworkRecalibration.withApproximations(images.input(),
+        images.selection(), null, large, on);
+    RecalibrationResult c = NetworkRecalibration.exact(images.input().data(), images.selection(),
+        large, settings(NetworkRecalibration.ActivationCache.OFF));
+    for (int j = 0; j < a.layers().size(); j++) {
+      LayerRecalibration x = a.layers().get(j);
+      for (LayerRecalibration y : List.of(b.layers().get(j), c.layers().get(j))) {
+        assertArrayEquals(x.written()[0], y.written()[0], x.layer().node());
+        assertArrayEquals(x.written()[1], y.written()[1], x.layer().node());
+      }
+      LayerRecalibration y = b.layers().get(j);
+      for (int ch = 0; ch < x.exact().length; ch++) {
+        assertEquals(x.onePass()[ch].varPop(), y.onePass()[ch].varPop(), 0.0);
+        assertEquals(x.preciseBn()[ch].mean(), y.preciseBn()[ch].mean(), 0.0);
+      }
+    }
+    Path out = dir.resolve("large");
+    Files.createDirectories(out);
+    try (java.io.OutputStream m = Files.newOutputStream(out.resolve("model.onnx"));
+        java.io.OutputStream d = Files.newOutputStream(out.resolve("model.onnx.data"))) {
+      b.recalibrated().write(m, "model.onnx.data", d);
+    }
+    assertTrue(Files.size(out.resolve("model.onnx.data")) >= large.external().bytes());
+    OnnxModel back = ModelFiles.read(conf, out.resolve("model.onnx").toString(), "written");
+    assertArrayEquals(a.recalibrated().toByteArray(), back.toByteArray());
+  }
+
   private static NetworkRecalibration.Settings settings(NetworkRecalibration.ActivationCache c) {
     return new NetworkRecalibration.Settings(null, 64, false, 32, List.of(), 0, null, c);
   }
