@@ -140,6 +140,10 @@ public final class NetworkOptions {
     NetworkRecalibration.Settings settings = settings();
     Configuration conf = session.sparkContext().hadoopConfiguration();
     OnnxModel model = ModelFiles.read(conf, path, "model");
+    if (controls != null && controls.fold && !model.external().isEmpty()) {
+      throw InputException.usage("--fold: " + path + " is over 2 GB with its data, and normstats "
+          + "folds models up to 2 GB; recalibrate without --fold");
+    }
     settings.select(model);
     model.input(inputName).itemShape(selection.vectorLength());
     NetworkEvaluation.Prepared eval = null;

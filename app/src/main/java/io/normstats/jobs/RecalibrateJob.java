@@ -28,7 +28,8 @@ import picocli.CommandLine.Option;
  * {@code normstats recalibrate}: exact prediction-mode statistics for every BatchNormalization of
  * an ONNX model, bottom-up one level per pass ({@link NetworkRecalibration}), with the one_pass and
  * precise_bn approximations beside them and, with {@code --eval-input}, the accuracy of each; written
- * as DIR/model.onnx, DIR/bn_stats.safetensors and DIR/recalibrate.json ({@link RecalibrateOutput}).
+ * as DIR/model.onnx (with DIR/model.onnx.data for a model over 2 GB), DIR/bn_stats.safetensors
+ * and DIR/recalibrate.json ({@link RecalibrateOutput}).
  */
 @Command(name = "recalibrate", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Recomputes the statistics of every BatchNormalization layer of an ONNX model "
@@ -124,7 +125,8 @@ public final class RecalibrateJob implements Callable<Integer> {
         : "") + ", " + result.layers().size()
         + " BatchNorm layers in " + result.levels() + " levels (" + result.passes()
         + " passes" + (result.preciseBn() != null ? ", and one for precise_bn" : "")
-        + "); wrote " + dir + "/model.onnx, " + dir
+        + "); wrote " + dir + "/model.onnx, " + (result.recalibrated().external().isEmpty() ? ""
+        : dir + "/model.onnx.data (its tensors over 2 GB), ") + dir
         + "/bn_stats.safetensors and " + dir + "/recalibrate.json");
     System.out.println(summary(result, "sample".equals(network.variance)));
     if (run.evaluation() != null) {

@@ -60,14 +60,22 @@ public final class RecalibrateOutput {
   private RecalibrateOutput() {}
 
   /**
-   * Writes model.onnx, bn_stats.safetensors and recalibrate.json into {@code out}, and
-   * model_folded.onnx when {@code folded} is not null.
+   * Writes model.onnx (with model.onnx.data beside it for a model over 2 GB),
+   * bn_stats.safetensors and recalibrate.json into {@code out}, and model_folded.onnx when
+   * {@code folded} is not null.
    */
   public static void write(RecalibrationDescription run, RecalibrationResult r,
       EvaluationResult evaluation, BatchNormFolding.Folded folded, OutputDirectory out)
       throws IOException {
-    try (OutputStream s = out.fileSystem().create(out.file("model.onnx"), false)) {
-      s.write(r.recalibrated().toByteArray());
+    if (r.recalibrated().external().isEmpty()) {
+      try (OutputStream s = out.fileSystem().create(out.file("model.onnx"), false)) {
+        s.write(r.recalibrated().toByteArray());
+      }
+    } else { // over 2 GB: its large tensors beside it, as ONNX's save_as_external_data writes them
+      try (OutputStream s = out.fileSystem().create(out.file("model.onnx"), false);
+          OutputStream d = out.fileSystem().create(out.file("model.onnx.data"), false)) {
+        r.recalibrated().write(s, "model.onnx.data", d);
+      }
     }
     if (folded != null) {
       try (OutputStream s = out.fileSystem().create(out.file("model_folded.onnx"), false)) {

@@ -239,6 +239,47 @@ class ZooRecalibrateTest {
     }
   }
 
+  /**
+   * A model over 2 GB (the zoo's ResNet with the inline limit set 100 KB under its size): the job
+   * writes model.onnx with its largest tensors in model.onnx.data beside it, the same statistics
+   * and evaluation as the whole model gives, and the pair reads back as the model the whole one
+   * writes; --fold
+   * on such a model is refused before any pass, with nothing written.
+   */
+  @Test
+  void aModelOver2GbIsWrittenWithItsDataBeside() throws Exception {
+    String path = ZOO.resolve("resnet/dynamo.onnx").toString();
+    Path whole = tmp.resolve("whole");
+    Path large = tmp.resolve("large");
+    Path folded = tmp.resolve("large-folded");
+    Jobs.ok("recalibrate", "--model", path, "--input", input, "--eval-input", input,
+        "--output", whole.toString());
+    long size = OnnxModel.parse(Files.readAllBytes(whole.resolve("model.onnx")), "m")
+        .toByteArray().length;
+    Jobs.Run refused;
+    System.setProperty("normstats.onnx.inlineLimit", Long.toString(size - 100_000));
+    try {
+      Jobs.ok("recalibrate", "--model", path, "--input", input, "--eval-input", input,
+          "--output", large.toString());
+      refused = Jobs.run("recalibrate", "--model", path, "--input", input, "--fold",
+          "--output", folded.toString());
+    } finally {
+      System.clearProperty("normstats.onnx.inlineLimit");
+    }
+    assertTrue(Files.size(large.resolve("model.onnx.data")) >= 100_000);
+    assertTrue(Files.size(large.resolve("model.onnx")) <= size - 100_000);
+    for (String f : List.of("recalibrate.json", "bn_stats.safetensors")) {
+      assertArrayEquals(Files.readAllBytes(whole.resolve(f)), Files.readAllBytes(large.resolve(f)),
+          f);
+    }
+    OnnxModel back = io.normstats.onnx.spark.ModelFiles.read(new org.apache.hadoop.conf
+        .Configuration(), large.resolve("model.onnx").toString(), "written");
+    assertArrayEquals(Files.readAllBytes(whole.resolve("model.onnx")), back.toByteArray());
+    assertEquals(2, refused.exitCode(), refused.stderr());
+    assertTrue(refused.stderr().contains("--fold: " + path + " is over 2 GB"), refused.stderr());
+    assertTrue(!Files.exists(folded), "nothing written");
+  }
+
   @Test
   void theSameBytesForAnyPartitioningAndBatchSize() throws Exception {
     for (String model : List.of("resnet/dynamo.onnx", "densenet/legacy.onnx")) {

@@ -172,4 +172,22 @@ class BatchNormRecalibrationTest {
         .setModelPath(OnnxGraphs.sampleModel().toString());
     assertThrows(IllegalArgumentException.class, () -> noColumn.fit(df));
   }
+
+  /** A network over 2 GB with its data does not fit a fitted model: a one-line error. */
+  @Test
+  void aNetworkOver2GbIsRefused() {
+    BatchNormRecalibration stage = new BatchNormRecalibration().setModelPath(
+        "sample-data/zoo/resnet/dynamo.onnx").setInputCol("image").setOutputCol("logits");
+    System.setProperty("normstats.onnx.inlineLimit", "310000"); // 100 KB under the model
+    IllegalArgumentException e;
+    try {
+      e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+          () -> stage.fit(df));
+    } finally {
+      System.clearProperty("normstats.onnx.inlineLimit");
+    }
+    assertEquals("sample-data/zoo/resnet/dynamo.onnx is over 2 GB with its data, more than the "
+        + "fitted model holds; recalibrate it with the recalibrate job, which writes such models",
+        e.getMessage());
+  }
 }
