@@ -22,8 +22,9 @@ import java.util.Set;
  *
  * <p>{@link #inline} reads every such tensor of the main graph into its {@code raw_data}, so the
  * model is one self-contained protobuf: what Spark broadcasts to the executors and what normstats
- * writes back. A protobuf holds at most 2 GB, so in a model whose data is larger the largest
- * tensors stay external, as many as it takes for the rest to fit: their data is read into
+ * writes back. A protobuf holds at most 2 GB, so in a model whose data is larger the tensors of
+ * 1 MiB and more stay external, and the largest of the rest until the rest fits: their data is
+ * read into
  * {@link Tensors}, which Spark broadcasts once per job beside the (small) graphs, ONNX Runtime
  * takes as its external initializers ({@code SessionOptions.addExternalInitializers}), and
  * normstats writes back beside the model ({@link #write}), as ONNX's
@@ -32,6 +33,9 @@ import java.util.Set;
 public final class ExternalData {
   /** The largest serialized model: protobuf's limit of 2 GiB, less room for the graph itself. */
   static final long MAX_INLINE_BYTES = Integer.MAX_VALUE - (64L << 20);
+
+  /** In a model over 2 GB, the tensors of this many bytes or more stay external. */
+  static final long LARGE_TENSOR_BYTES = 1L << 20;
 
   /** Reads byte ranges of the files beside the model. */
   @FunctionalInterface
@@ -69,9 +73,10 @@ public final class ExternalData {
 
   /**
    * The model with every external initializer's data read into its {@code raw_data}; or, where
-   * the model with its data would be over 2 GB ({@link #inlineLimit}), with its largest external
-   * tensors left external, largest first until the rest fits, their data read into the returned
-   * {@link Tensors}. A BatchNormalization's parameters (and an initializer that reaches one
+   * the model with its data would be over 2 GB ({@link #inlineLimit}), with its external tensors
+   * of {@value #LARGE_TENSOR_BYTES} bytes and more left external, and the largest of the rest until
+   * the rest fits (so that the graphs Spark ships each pass stay small), their data read into the
+   * returned {@link Tensors}. A BatchNormalization's parameters (and an initializer that reaches one
    * through Identity nodes) are always read in: normstats reads and rewrites them.
    *
    * @param model the parsed model
@@ -98,10 +103,18 @@ public final class ExternalData {
         total += ranges[i].bytes();
       }
     }
-    // over the limit: the largest tensors stay external until the rest fits
+    // over the limit: the tensors of 1 MiB and more stay external (the graphs of the passes stay
+    // small), then the largest of the rest until the rest fits
     boolean[] keep = new boolean[ranges.length];
     if (total > inlineLimit()) {
       Set<String> read = batchNormParameters(model.getGraph());
+      for (int i = 0; i < ranges.length; i++) {
+        if (ranges[i] != null && ranges[i].bytes() >= LARGE_TENSOR_BYTES
+            && !read.contains(g.getInitializer(i).getName())) {
+          keep[i] = true;
+          total -= ranges[i].bytes();
+        }
+      }
       Integer[] bySize = new Integer[ranges.length];
       for (int i = 0; i < ranges.length; i++) {
         bySize[i] = i;
@@ -112,7 +125,7 @@ public final class ExternalData {
         if (total <= inlineLimit() || ranges[i] == null) {
           break;
         }
-        if (!read.contains(g.getInitializer(i).getName())) {
+        if (!keep[i] && !read.contains(g.getInitializer(i).getName())) {
           keep[i] = true;
           total -= ranges[i].bytes();
         }

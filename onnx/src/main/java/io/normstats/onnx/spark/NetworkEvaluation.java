@@ -138,7 +138,7 @@ public final class NetworkEvaluation {
       models.add(sc.broadcast(m.capturing(List.of(out)).model().toByteArray()));
     }
     // the versions differ in their BatchNorm statistics only: one model's large tensors serve all
-    Broadcast<ExternalData.Tensors> external = NetworkPasses.broadcastExternal(sc, first);
+    ShippedExternalData external = ShippedExternalData.of(sc, first);
     Labels labels = prepared.labels;
     Broadcast<InputOrder> orderRef = prepared.order == null ? null
         : sc.broadcast(prepared.order);
@@ -155,7 +155,7 @@ public final class NetworkEvaluation {
         List<NetworkSession> sessions = new ArrayList<>();
         try {
           for (Broadcast<byte[]> m : models) {
-            sessions.add(new NetworkSession(m.value(), NetworkPasses.external(external), what,
+            sessions.add(new NetworkSession(m.value(), ShippedExternalData.tensors(external), what,
                 in, item, List.of(out), batchSize));
           }
           DenseRows reader = new DenseRows(selection);
@@ -203,7 +203,7 @@ public final class NetworkEvaluation {
     } finally {
       models.forEach(Broadcast::destroy);
       if (external != null) {
-        external.destroy();
+        external.release();
       }
       if (orderRef != null) {
         orderRef.destroy();

@@ -51,11 +51,11 @@ public final class NetworkPasses {
    * @param input the input fed
    * @param itemShape one row's item shape
    * @param batchSize rows per ONNX Runtime run
-   * @param external the model's external data, broadcast ({@link #broadcastExternal}), or null
+   * @param external the model's external data ({@link ShippedExternalData}), or null
    *     for a model under 2 GB
    */
   public record Pass(String what, OnnxModel.Capture capture, String[] names, NetworkInput input,
-      long[] itemShape, int batchSize, Broadcast<ExternalData.Tensors> external) {
+      long[] itemShape, int batchSize, ShippedExternalData external) {
     /** The pass of a model under 2 GB. */
     public Pass(String what, OnnxModel.Capture capture, String[] names, NetworkInput input,
         long[] itemShape, int batchSize) {
@@ -63,23 +63,9 @@ public final class NetworkPasses {
     }
   }
 
-  /**
-   * {@code model}'s external data broadcast once for the passes of a job, or null for a model
-   * under 2 GB ({@link OnnxModel#external()}). The caller destroys it after the last pass.
-   */
-  public static Broadcast<ExternalData.Tensors> broadcastExternal(JavaSparkContext sc,
-      OnnxModel model) {
-    return model.external().isEmpty() ? null : sc.broadcast(model.external());
-  }
-
-  /** The external data of a broadcast from {@link #broadcastExternal} (none for null). */
-  static ExternalData.Tensors external(Broadcast<ExternalData.Tensors> external) {
-    return external == null ? ExternalData.Tensors.NONE : external.value();
-  }
-
   /** What each task of a pass needs besides the broadcast model. */
   private record Task(String what, List<String> outputs, String[] names, NetworkInput input,
-      long[] itemShape, int batchSize, Broadcast<ExternalData.Tensors> external)
+      long[] itemShape, int batchSize, ShippedExternalData external)
       implements Serializable {
     Task(Pass pass) {
       this(pass.what(), pass.capture().outputs(), pass.names(), pass.input(), pass.itemShape(),
@@ -87,8 +73,8 @@ public final class NetworkPasses {
     }
 
     NetworkSession session(byte[] model) {
-      return new NetworkSession(model, NetworkPasses.external(external), what, input, itemShape,
-          outputs, batchSize);
+      return new NetworkSession(model, ShippedExternalData.tensors(external), what, input,
+          itemShape, outputs, batchSize);
     }
   }
 
@@ -382,12 +368,21 @@ public final class NetworkPasses {
    * @param input the model's data input (for the first pass, which reads rows)
    * @param itemShape one row's item shape (first pass)
    * @param batchSize rows per run (first pass; later passes run the blocks as they are)
-   * @param external the model's external data, broadcast ({@link #broadcastExternal}), or null
+   * @param external the model's external data ({@link ShippedExternalData}), or null
    *     for a model under 2 GB
    */
   public record CutPass(String what, byte[] segment, List<String> inputs, List<String> outputs,
       String[] names, NetworkInput input, long[] itemShape, int batchSize,
-      Broadcast<ExternalData.Tensors> external) implements Serializable {}
+      ShippedExternalData external) implements Serializable {
+    /**
+     * This pass as its tasks carry it: without the segment's bytes, which reach them broadcast
+     * (a task's closure would carry them once more, to every task).
+     */
+    CutPass forTasks() {
+      return new CutPass(what, null, inputs, outputs, names, input, itemShape, batchSize,
+          external);
+    }
+  }
 
   /**
    * What a cached pass leaves: the moments of its captured tensors, the input order (when
@@ -451,7 +446,9 @@ public final class NetworkPasses {
     for (CutPass c : chain) {
       before.add(sc.broadcast(c.segment()));
     }
-    CutPass head = chain.isEmpty() ? pass : chain.get(0);
+    List<CutPass> chained = chain.stream().map(CutPass::forTasks).toList();
+    CutPass task = pass.forTasks();
+    CutPass head = chained.isEmpty() ? task : chained.get(0);
     JavaRDD<Object> state = rows.mapPartitions(it -> {
       DenseRows reader = new DenseRows(selection);
       int length = reader.length();
@@ -459,12 +456,12 @@ public final class NetworkPasses {
       double[] buffer = new double[Math.multiplyExact(capacity, length)];
       InputOrder.Counter counter = fileIndex >= 0 ? new InputOrder.Counter() : null;
       List<SegmentSession> sessions = new java.util.ArrayList<>();
-      for (int j = 0; j < chain.size(); j++) {
+      for (int j = 0; j < chained.size(); j++) {
         sessions.add(new SegmentSession(before.get(j).value(),
-            external(chain.get(j).external()), chain.get(j).what(),
-            chain.get(j).inputs(), chain.get(j).outputs()));
+            ShippedExternalData.tensors(chained.get(j).external()), chained.get(j).what(),
+            chained.get(j).inputs(), chained.get(j).outputs()));
       }
-      return new CutIterator(pass, model.value(), counter) {
+      return new CutIterator(task, model.value(), counter) {
         @Override
         Block nextBatch() {
           int n = 0;
@@ -484,7 +481,7 @@ public final class NetworkPasses {
               rowsTensor(head.input(), head.itemShape(), buffer, n));
           for (int j = 0; j < sessions.size(); j++) {
             List<SegmentSession.Tensor> out = sessions.get(j).run(values);
-            values = out.subList(chain.get(j).names().length, out.size());
+            values = out.subList(chained.get(j).names().length, out.size());
           }
           return new Block(n, values.toArray(new SegmentSession.Tensor[0]));
         }
@@ -502,8 +499,9 @@ public final class NetworkPasses {
   public static Cut nextCut(Cut previous, CutPass pass, boolean persist) {
     JavaSparkContext sc = JavaSparkContext.fromSparkContext(previous.blocks().context());
     Broadcast<byte[]> model = sc.broadcast(pass.segment());
+    CutPass task = pass.forTasks();
     JavaRDD<Object> state = previous.blocks().mapPartitions(it ->
-        new CutIterator(pass, model.value(), null) {
+        new CutIterator(task, model.value(), null) {
           @Override
           Block nextBatch() {
             return it.hasNext() ? it.next() : null;
@@ -560,8 +558,8 @@ public final class NetworkPasses {
 
     CutIterator(CutPass pass, byte[] model, InputOrder.Counter counter) {
       this.pass = pass;
-      this.session = new SegmentSession(model, external(pass.external()), pass.what(),
-          pass.inputs(), pass.outputs());
+      this.session = new SegmentSession(model, ShippedExternalData.tensors(pass.external()),
+          pass.what(), pass.inputs(), pass.outputs());
       this.moments = new ActivationMoments(pass.names());
       this.counter = counter;
       this.captured = pass.names().length;

@@ -21,7 +21,6 @@ import java.util.Locale;
 import java.util.Map;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.catalyst.InternalRow;
@@ -361,14 +360,14 @@ public final class NetworkRecalibration {
   private static RecalibrationResult run(JavaRDD<InternalRow> rows, int fileIndex,
       JavaRDD<InternalRow> ordered, FeatureSelection selection, OnnxModel model,
       Settings settings, java.util.Set<Approximation> approximations) {
-    // a model over 2 GB: its large tensors go to the executors once, for every pass
-    Broadcast<ExternalData.Tensors> external = NetworkPasses.broadcastExternal(
+    // a model over 2 GB: its large tensors reach the tasks of every pass, shipped once
+    ShippedExternalData external = ShippedExternalData.of(
         JavaSparkContext.fromSparkContext(rows.context()), model);
     try {
       return run(rows, fileIndex, ordered, selection, model, settings, approximations, external);
     } finally {
       if (external != null) {
-        external.destroy();
+        external.release();
       }
     }
   }
@@ -376,7 +375,7 @@ public final class NetworkRecalibration {
   private static RecalibrationResult run(JavaRDD<InternalRow> rows, int fileIndex,
       JavaRDD<InternalRow> ordered, FeatureSelection selection, OnnxModel model,
       Settings settings, java.util.Set<Approximation> approximations,
-      Broadcast<ExternalData.Tensors> external) {
+      ShippedExternalData external) {
     List<BatchNormLayer> layers = settings.select(model);
     NetworkInput input = model.input(settings.inputName());
     long[] item = input.itemShape(selection.vectorLength());
@@ -572,11 +571,11 @@ public final class NetworkRecalibration {
    * and the values of {@code cut} ({@link OnnxModel#slice}).
    *
    * @param inputs the segment's inputs: the previous cut's values, or the model's data input
-   * @param external the model's external data, broadcast, or null
+   * @param external the model's external data as the tasks reach it, or null
    */
   private static NetworkPasses.CutPass cutPass(OnnxModel upstream, Map<String, Integer> from,
       List<BatchNormLayer> captured, List<String> cut, List<String> inputs, NetworkInput input,
-      long[] item, int batchSize, Broadcast<ExternalData.Tensors> external) {
+      long[] item, int batchSize, ShippedExternalData external) {
     List<String> outputs = new ArrayList<>(captured.stream().map(BatchNormLayer::input).toList());
     outputs.addAll(cut);
     OnnxModel.Capture segment = upstream.slice(from, outputs);
@@ -601,7 +600,7 @@ public final class NetworkRecalibration {
 
   /** The pass that captures the inputs of {@code layers} from {@code model}. */
   static NetworkPasses.Pass pass(OnnxModel model, List<BatchNormLayer> layers,
-      NetworkInput input, long[] item, int batchSize, Broadcast<ExternalData.Tensors> external) {
+      NetworkInput input, long[] item, int batchSize, ShippedExternalData external) {
     OnnxModel.Capture capture = model.capturing(layers.stream()
         .map(BatchNormLayer::input).toList());
     String[] names = layers.stream().map(BatchNormLayer::node).toArray(String[]::new);

@@ -52,7 +52,8 @@ public final class NetworkTransform {
    * @param output the network output to write, or null for its first
    * @param batchSize rows per ONNX Runtime run
    * @throws IllegalArgumentException if the column is missing, not a vector column, or its vectors
-   *     do not fit the network's input, or the output is unknown
+   *     do not fit the network's input, the output is unknown, or the network is over 2 GB with
+   *     its data ({@link OnnxModel#external()})
    * @throws InputException (data, when the rows are read) for a null vector or a NaN value
    */
   public static Dataset<Row> transform(Dataset<?> dataset, OnnxModel model, String inputCol,
@@ -71,6 +72,10 @@ public final class NetworkTransform {
         throw InputException.usage(model.what() + " has no output '" + out + "' (outputs: "
             + String.join(", ", model.outputs()) + ")");
       }
+      if (!model.external().isEmpty()) {
+        throw InputException.usage(model.what() + " is over 2 GB with its data; a transform "
+            + "runs networks up to 2 GB");
+      }
     } catch (InputException e) {
       if (e.exitCode() == InputException.USAGE) {
         throw new IllegalArgumentException(e.getMessage(), e);
@@ -88,11 +93,9 @@ public final class NetworkTransform {
     String what = model.what();
     Broadcast<byte[]> bytes = JavaSparkContext.fromSparkContext(df.sparkSession().sparkContext())
         .broadcast(model.capturing(List.of(out)).model().toByteArray());
-    Broadcast<ExternalData.Tensors> external = NetworkPasses.broadcastExternal(
-        JavaSparkContext.fromSparkContext(df.sparkSession().sparkContext()), model);
     MapPartitionsFunction<Row, Row> run = it -> {
-      NetworkSession session = new NetworkSession(bytes.value(), NetworkPasses.external(external),
-          what, input, item, List.of(out), batchSize);
+      NetworkSession session = new NetworkSession(bytes.value(), what, input, item, List.of(out),
+          batchSize);
       TaskContext task = TaskContext.get();
       if (task != null) {
         task.addTaskCompletionListener(new CloseSession(session));
