@@ -138,6 +138,38 @@ class ClusterIT {
   }
 
   /**
+   * A model over 2 GB on the cluster, played by the zoo's ResNet with the driver's inline limit
+   * set 100 KB under its size: its large tensors reach the executors broadcast (in local mode the
+   * tasks use the driver's copy), and the statistics and evaluation are the bytes local mode
+   * writes for the model read whole.
+   */
+  @Test
+  void aModelOver2GbOnTheClusterGivesTheStatisticsOfTheWholeModel() throws Exception {
+    String[] job = {"recalibrate", "--model",
+        Launcher.HOME.resolve("sample-data/zoo/resnet/dynamo.onnx").toString(),
+        "--input", SAMPLE, "--eval-input", SAMPLE, "--sample-rows", "2000"};
+    Path local = tmp.resolve("large-local");
+    Path remote = tmp.resolve("large-cluster");
+    Path events = tmp.resolve("large-events");
+    List<String> localArgs = new ArrayList<>(List.of(job));
+    localArgs.addAll(List.of("--output", local.toString()));
+    ok(Launcher.launch(tmp, ENV, 5, localArgs.toArray(new String[0])));
+    long size = io.normstats.onnx.OnnxModel.parse(Files.readAllBytes(local.resolve("model.onnx")),
+        "m").toByteArray().length;
+    Map<String, String> env = new java.util.HashMap<>(ENV);
+    env.put("NORMSTATS_JAVA_OPTS", "-Dnormstats.onnx.inlineLimit=" + (size - 100_000));
+    List<String> clusterArgs = onCluster(events, job);
+    clusterArgs.addAll(List.of("--partitions", "4", "--output", remote.toString()));
+    ok(Launcher.launch(tmp, env, 5, clusterArgs.toArray(new String[0])));
+    assertTrue(Files.size(remote.resolve("model.onnx.data")) >= 100_000, "data beside the model");
+    for (String f : List.of("recalibrate.json", "bn_stats.safetensors")) {
+      assertArrayEquals(Files.readAllBytes(local.resolve(f)), Files.readAllBytes(remote.resolve(f)),
+          "recalibrate " + f);
+    }
+    assertEquals(2, workersThatRanTasks(events).size(), "tasks ran on both executors");
+  }
+
+  /**
    * The cluster authenticates: its Master logs it, an RPC client with the secret reaches the Master,
    * and one with another secret or none is refused.
    */
