@@ -317,26 +317,12 @@ public final class ExternalData {
     }
 
     private static ai.onnxruntime.OnnxJavaType javaType(TensorProto t) {
-      TensorProto.DataType type = TensorProto.DataType.forNumber(t.getDataType());
-      ai.onnxruntime.OnnxJavaType j = type == null ? null : switch (type) {
-        case FLOAT -> ai.onnxruntime.OnnxJavaType.FLOAT;
-        case DOUBLE -> ai.onnxruntime.OnnxJavaType.DOUBLE;
-        case FLOAT16 -> ai.onnxruntime.OnnxJavaType.FLOAT16;
-        case BFLOAT16 -> ai.onnxruntime.OnnxJavaType.BFLOAT16;
-        case INT8 -> ai.onnxruntime.OnnxJavaType.INT8;
-        case UINT8 -> ai.onnxruntime.OnnxJavaType.UINT8;
-        case INT16 -> ai.onnxruntime.OnnxJavaType.INT16;
-        case INT32 -> ai.onnxruntime.OnnxJavaType.INT32;
-        case INT64 -> ai.onnxruntime.OnnxJavaType.INT64;
-        case BOOL -> ai.onnxruntime.OnnxJavaType.BOOL;
-        default -> null;
-      };
-      if (j == null) {
-        throw InputException.usage("initializer '" + t.getName() + "' of a model over 2 GB "
-            + "holds " + ElementType.name(t.getDataType()) + ", which normstats cannot keep "
-            + "external");
+      try {
+        return SegmentSession.javaType(t.getDataType());
+      } catch (IllegalArgumentException e) {
+        throw InputException.usage("initializer '" + t.getName() + "' of a model over 2 GB: "
+            + e.getMessage() + ", so normstats cannot keep it external");
       }
-      return j;
     }
   }
 

@@ -179,8 +179,8 @@ public final class SegmentSession implements AutoCloseable {
       case 10 -> OnnxJavaType.FLOAT16;
       case 11 -> OnnxJavaType.DOUBLE;
       case 16 -> OnnxJavaType.BFLOAT16;
-      default -> throw new IllegalArgumentException("ONNX element type " + elemType
-          + " cannot cross a cut");
+      default -> throw new IllegalArgumentException("ONNX Runtime's Java API has no tensors of "
+          + ElementType.name(elemType));
     };
   }
 
