@@ -395,6 +395,7 @@ public final class NetworkRecalibration {
     long[] cutBytesPerRow = new long[passes]; // measured before the second pass, for AUTO
     boolean weighed = cache == ActivationCache.AUTO && segmented && passes >= 3;
     long budget = weighed ? budgetOf.applyAsLong(rows.context().getConf()) : 0;
+    List<List<String>> cuts = segmented ? cuts(model, measuredLevels) : null;
     List<NetworkPasses.CutPass> chain = new ArrayList<>();
     NetworkPasses.Cut previous = null;
     List<String> previousCut = null;
@@ -410,7 +411,7 @@ public final class NetworkRecalibration {
       if (segmented) {
         // each pass runs the segment from the previous cut to this one (OnnxModel.cut), from
         // the cached values of that cut or recomputing it through the segments before
-        List<String> cut = i == measuredLevels.size() - 1 ? List.of() : model.cut(level);
+        List<String> cut = cuts.get(i);
         Map<String, Integer> from = new LinkedHashMap<>();
         if (!first) {
           for (int k = 0; k < previousCut.size(); k++) {
@@ -418,7 +419,7 @@ public final class NetworkRecalibration {
           }
         }
         if (i == 1 && weighed) {
-          cutBytesPerRow = cutBytesPerRow(model, input, item, measuredLevels);
+          cutBytesPerRow = cutBytesPerRow(model, input, item, cuts);
         }
         long previousBytes = previous != null && previous.blocks() != null
             ? cutBytesPerRow[i - 1] : 0;
@@ -532,19 +533,25 @@ public final class NetworkRecalibration {
   static java.util.function.ToLongFunction<org.apache.spark.SparkConf> budgetOf =
       NetworkRecalibration::diskBudget;
 
+  /** The cut each pass leaves for the next ({@link OnnxModel#cut}); none after the last. */
+  static List<List<String>> cuts(OnnxModel model, List<Integer> measuredLevels) {
+    List<List<String>> cuts = new ArrayList<>();
+    for (int i = 0; i < measuredLevels.size(); i++) {
+      cuts.add(i == measuredLevels.size() - 1 ? List.of() : model.cut(measuredLevels.get(i)));
+    }
+    return cuts;
+  }
+
   /**
-   * The bytes per row of each pass's cut (0 for the first and the last), measured on one row
+   * The bytes per row of each pass's cut of {@code cuts} ({@link #cuts}; 0 for the first, which
+   * {@link ActivationCache#AUTO} never caches, and the last), measured on one row
    * ({@link NetworkPasses#bytesPerRow}); all -1 (unknown) if the network cannot run a row of zeros.
    */
   static long[] cutBytesPerRow(OnnxModel model, NetworkInput input, long[] item,
-      List<Integer> measuredLevels) {
-    List<List<String>> cuts = new ArrayList<>();
+      List<List<String>> cuts) {
     java.util.LinkedHashSet<String> all = new java.util.LinkedHashSet<>();
-    for (int i = 0; i < measuredLevels.size(); i++) {
-      List<String> cut = i == 0 || i == measuredLevels.size() - 1 ? List.of()
-          : model.cut(measuredLevels.get(i));
-      cuts.add(cut);
-      all.addAll(cut);
+    for (int i = 1; i < cuts.size(); i++) {
+      all.addAll(cuts.get(i));
     }
     List<String> names = List.copyOf(all);
     long[] out = new long[cuts.size()];
@@ -558,7 +565,7 @@ public final class NetworkRecalibration {
       java.util.Arrays.fill(out, -1);
       return out;
     }
-    for (int i = 0; i < out.length; i++) {
+    for (int i = 1; i < out.length; i++) {
       for (String t : cuts.get(i)) {
         out[i] += each[names.indexOf(t)];
       }

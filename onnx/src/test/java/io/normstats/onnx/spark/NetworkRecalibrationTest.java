@@ -395,7 +395,7 @@ class NetworkRecalibrationTest {
     List<Integer> levels = model.batchNorms().stream().map(BatchNormLayer::level).distinct()
         .sorted().toList();
     long[] perRow = NetworkRecalibration.cutBytesPerRow(model, input,
-        input.itemShape(selection.vectorLength()), levels);
+        input.itemShape(selection.vectorLength()), NetworkRecalibration.cuts(model, levels));
     // the budget of the median cut: the larger cuts (and pairs) do not fit, the smaller do
     long[] inner = Arrays.copyOfRange(perRow, 1, perRow.length - 1);
     long[] sorted = inner.clone();
