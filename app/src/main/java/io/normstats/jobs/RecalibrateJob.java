@@ -54,8 +54,9 @@ public final class RecalibrateJob implements Callable<Integer> {
   @Mixin ImageOptions image;
 
   @Option(names = "--partitions", paramLabel = "N",
-      description = "Repartition the rows of the exact passes into N partitions first; the "
-          + "results do not depend on it.")
+      description = "Repartition the rows of the exact passes into N partitions first (default: "
+          + "as the input lays them out, spread over the cores after the first pass when uneven); "
+          + "the results do not depend on it.")
   Integer partitions;
 
   @Mixin NetworkOptions network;

@@ -387,11 +387,12 @@ public final class NetworkPasses {
   /**
    * What a cached pass leaves: the moments of its captured tensors, the input order (when
    * counted), the element types of the cut's values, the bytes of those values that Spark
-   * persisted on the executors' local disks (0 when none), and the persisted blocks of the cut
-   * (null when it cuts nothing), which the caller unpersists once the next pass has read them.
+   * persisted on the executors' local disks (0 when none), the rows each task ran (one count per
+   * partition, in no particular order), and the persisted blocks of the cut (null when it cuts
+   * nothing), which the caller unpersists once the next pass has read them.
    */
   public record Cut(ActivationMoments moments, InputOrder order, int[] types, long bytes,
-      JavaRDD<Block> blocks, JavaRDD<Object> state) {
+      long[] partitionRows, JavaRDD<Block> blocks, JavaRDD<Object> state) {
     /** Frees the cached blocks. */
     public void release() {
       if (state != null) {
@@ -400,16 +401,23 @@ public final class NetworkPasses {
     }
   }
 
-  /** One task's moments, input-order counts, the cut's element types and its bytes of values. */
+  /**
+   * One task's moments, input-order counts, the cut's element types, its bytes of values and its
+   * rows (merged: the rows of each task).
+   */
   private record CutSummary(ActivationMoments moments, InputOrder.Counter counter, int[] types,
-      long bytes) implements Serializable {
+      long bytes, long[] partitionRows) implements Serializable {
     CutSummary merge(CutSummary other) {
       moments.merge(other.moments);
       if (counter != null) {
         counter.merge(other.counter);
       }
+      long[] rows = java.util.Arrays.copyOf(partitionRows,
+          partitionRows.length + other.partitionRows.length);
+      System.arraycopy(other.partitionRows, 0, rows, partitionRows.length,
+          other.partitionRows.length);
       return new CutSummary(moments, counter, types != null ? types : other.types,
-          bytes + other.bytes);
+          bytes + other.bytes, rows);
     }
   }
 
@@ -555,6 +563,7 @@ public final class NetworkPasses {
     private boolean done;
     private boolean ran;
     private long bytes;
+    private long rows;
 
     CutIterator(CutPass pass, byte[] model, InputOrder.Counter counter) {
       this.pass = pass;
@@ -578,12 +587,14 @@ public final class NetworkPasses {
           session.close();
           TaskHook.afterWork("network pass");
           // a task without rows knows no element types (an empty partition)
-          pending.add(new CutSummary(moments, counter, cuts && ran ? types : null, bytes));
+          pending.add(new CutSummary(moments, counter, cuts && ran ? types : null, bytes,
+              new long[] {rows}));
           done = true;
           break;
         }
         List<SegmentSession.Tensor> result = session.run(List.of(batch.tensors()));
         ran = true;
+        rows += batch.rows();
         fold(moments, result, captured, batch.rows());
         if (cuts) {
           SegmentSession.Tensor[] cut = result.subList(captured, result.size())
@@ -613,14 +624,15 @@ public final class NetworkPasses {
       state.persist(org.apache.spark.storage.StorageLevel.DISK_ONLY());
     }
     CutSummary total = state.getNumPartitions() == 0
-        ? new CutSummary(new ActivationMoments(pass.names()), new InputOrder.Counter(), null, 0)
+        ? new CutSummary(new ActivationMoments(pass.names()), new InputOrder.Counter(), null, 0,
+            new long[0])
         : state.filter(o -> o instanceof CutSummary).map(o -> (CutSummary) o)
             .treeReduce(CutSummary::merge, state.getNumPartitions() > 64 ? 3 : 2);
     JavaRDD<Block> blocks = cuts ? state.filter(o -> o instanceof Chunk).map(o -> (Chunk) o)
         .mapPartitions(NetworkPasses::blocks) : null;
     return new Cut(total.moments(), total.counter() == null ? null
         : InputOrder.of(total.counter().counts()), total.types(), cuts ? total.bytes() : 0,
-        blocks, cuts ? state : null);
+        total.partitionRows(), blocks, cuts ? state : null);
   }
 
 

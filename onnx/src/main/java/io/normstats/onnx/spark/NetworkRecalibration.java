@@ -304,7 +304,7 @@ public final class NetworkRecalibration {
    */
   public static RecalibrationResult exact(Dataset<Row> df, FeatureSelection selection,
       OnnxModel model, Settings settings) {
-    return run(rows(df, selection), -1, null, selection, model, settings);
+    return run(rows(df, selection), -1, null, selection, model, settings, true);
   }
 
   /**
@@ -340,31 +340,37 @@ public final class NetworkRecalibration {
       JavaRDD<InternalRow> rows = partitions == null ? sampled.rows()
           : sampled.rows().map(InternalRow::copy).repartition(partitions);
       RecalibrationResult r = run(rows, fileIndex, sampled.rows(), selection, model, settings,
-          approximations);
+          approximations, partitions == null);
       return new RecalibrationResult(r.rows(), sampled.inputRows(), r.levels(), r.passes(),
           r.layers(), r.recalibrated(), r.onePass(), r.preciseBn());
     }
     JavaRDD<InternalRow> rows = partitions == null ? source
         : InternalRows.of(withOrigin.repartition(partitions));
-    return run(rows, fileIndex, source, selection, model, settings, approximations);
+    return run(rows, fileIndex, source, selection, model, settings, approximations,
+        partitions == null);
   }
 
   private static RecalibrationResult run(JavaRDD<InternalRow> rows, int fileIndex,
       JavaRDD<InternalRow> ordered, FeatureSelection selection, OnnxModel model,
-      Settings settings) {
+      Settings settings, boolean spread) {
     return run(rows, fileIndex, ordered, selection, model, settings,
         ordered == null ? java.util.EnumSet.noneOf(Approximation.class)
-            : java.util.EnumSet.allOf(Approximation.class));
+            : java.util.EnumSet.allOf(Approximation.class), spread);
   }
 
+  /**
+   * @param spread whether the later passes may spread rows the input lays out unevenly
+   *     ({@link #spreadOver}); false when the caller chose the partitions
+   */
   private static RecalibrationResult run(JavaRDD<InternalRow> rows, int fileIndex,
       JavaRDD<InternalRow> ordered, FeatureSelection selection, OnnxModel model,
-      Settings settings, java.util.Set<Approximation> approximations) {
+      Settings settings, java.util.Set<Approximation> approximations, boolean spread) {
     // a model over 2 GB: its large tensors reach the tasks of every pass, shipped once
     ShippedExternalData external = ShippedExternalData.of(
         JavaSparkContext.fromSparkContext(rows.context()), model);
     try {
-      return run(rows, fileIndex, ordered, selection, model, settings, approximations, external);
+      return run(rows, fileIndex, ordered, selection, model, settings, approximations, external,
+          spread);
     } finally {
       if (external != null) {
         external.release();
@@ -375,7 +381,7 @@ public final class NetworkRecalibration {
   private static RecalibrationResult run(JavaRDD<InternalRow> rows, int fileIndex,
       JavaRDD<InternalRow> ordered, FeatureSelection selection, OnnxModel model,
       Settings settings, java.util.Set<Approximation> approximations,
-      ShippedExternalData external) {
+      ShippedExternalData external, boolean spread) {
     List<BatchNormLayer> layers = settings.select(model);
     NetworkInput input = model.input(settings.inputName());
     long[] item = input.itemShape(selection.vectorLength());
@@ -454,6 +460,23 @@ public final class NetworkRecalibration {
         moments = result.moments();
         if (first) {
           order = result.order();
+          int partitions = spread && passes > 1 ? spreadOver(result.partitionRows(),
+              rows.context().defaultParallelism(), settings.batchSize()) : 0;
+          if (partitions > 0) {
+            // later passes on rows spread evenly over the cores (same statistics, any partitioning)
+            LOG.info("recalibrate: the input's {} rows sit unevenly in its {} partitions (at most "
+                + "{} in one) for {} cores; the later passes run them spread over {} partitions",
+                moments.items(0), result.partitionRows().length,
+                java.util.Arrays.stream(result.partitionRows()).max().orElse(0),
+                rows.context().defaultParallelism(), partitions);
+            rows = rows.map(InternalRow::copy).repartition(partitions);
+            if (result.blocks() != null) { // cached as the input lay: recomputed instead
+              result.release();
+              previous = new NetworkPasses.Cut(result.moments(), result.order(), result.types(),
+                  0, result.partitionRows(), null, null);
+              cutBytes = 0;
+            }
+          }
         }
       } else {
         NetworkPasses.Pass pass = pass(upstream, captured, input, item, settings.batchSize(),
@@ -524,6 +547,41 @@ public final class NetworkRecalibration {
     }
     return new RecalibrationResult(rowCount, rowCount, levels, measuredLevels.size(),
         List.copyOf(out), recalibrated, onePassModel, preciseModel);
+  }
+
+  /**
+   * Into how many partitions the later passes should spread the rows, or 0 to leave them as the
+   * input lays them out: spread when the first pass's tasks, scheduled longest first on
+   * {@code cores} cores, take more than 1.25 times as long as the rows spread evenly would
+   * (counting time in rows, and one core's share at least one batch). A Parquet file under
+   * Spark's 128 MB split with one row group, for example, is one task, on one core, whatever the
+   * cores. Spread over as many partitions as the input has, rounded up to a multiple of
+   * {@code cores} (so that every core gets as many rows).
+   *
+   * @param partitionRows the rows of each of the first pass's tasks
+   * @param cores the cores the tasks run on (Spark's default parallelism)
+   * @param batchSize rows per ONNX Runtime run
+   */
+  static int spreadOver(long[] partitionRows, int cores, int batchSize) {
+    long total = 0;
+    for (long r : partitionRows) {
+      total += r;
+    }
+    long even = Math.max((total + cores - 1) / cores, batchSize);
+    long[] sorted = partitionRows.clone();
+    java.util.Arrays.sort(sorted);
+    java.util.PriorityQueue<Long> load = new java.util.PriorityQueue<>();
+    for (int c = 0; c < cores; c++) {
+      load.add(0L);
+    }
+    long makespan = 0;
+    for (int k = sorted.length - 1; k >= 0; k--) {
+      long l = load.poll() + sorted[k];
+      makespan = Math.max(makespan, l);
+      load.add(l);
+    }
+    int waves = Math.max(1, (partitionRows.length + cores - 1) / cores);
+    return makespan * 4 > even * 5 ? Math.multiplyExact(waves, cores) : 0;
   }
 
   /**

@@ -339,6 +339,77 @@ class NetworkRecalibrationTest {
     }
   }
 
+  /**
+   * When the later passes spread the rows, by hand: tasks scheduled longest first on the cores
+   * against the rows spread evenly (one core's share at least one batch), and 1.25 times that
+   * at most.
+   */
+  @Test
+  void rowsLaidOutUnevenlyAreSpreadOverTheCores() {
+    // one Parquet row group: every row in one of two partitions, one core idle
+    assertEquals(2, NetworkRecalibration.spreadOver(new long[] {10_000, 0}, 2, 64));
+    assertEquals(0, NetworkRecalibration.spreadOver(new long[] {5_000, 5_000}, 2, 64));
+    // three partitions on two cores: 6,667 rows on one core against 5,000; four partitions
+    assertEquals(4, NetworkRecalibration.spreadOver(new long[] {3_334, 3_333, 3_333}, 2, 64));
+    // five on two: 3,000 against 2,500, 1.2 times, left as they are
+    assertEquals(0, NetworkRecalibration.spreadOver(new long[] {1_000, 1_000, 1_000, 1_000,
+        1_000}, 2, 64));
+    assertEquals(0, NetworkRecalibration.spreadOver(new long[] {1_000, 1_000, 1_000, 1_000}, 2,
+        64));
+    // a single batch is not worth a shuffle: 60 rows against one batch of 64
+    assertEquals(0, NetworkRecalibration.spreadOver(new long[] {60}, 2, 64));
+    assertEquals(2, NetworkRecalibration.spreadOver(new long[] {100}, 2, 64));
+    // one large partition among many on 8 cores: spread over 16
+    long[] skewed = new long[10];
+    Arrays.fill(skewed, 100);
+    skewed[3] = 5_000;
+    assertEquals(16, NetworkRecalibration.spreadOver(skewed, 8, 64));
+  }
+
+  /**
+   * Rows in one partition on two cores: the first pass runs them as they lie, one task, and the
+   * later passes spread them over both cores (recomputing the first cut rather than reading it
+   * cached in one partition), with the bits of the input read in two partitions; with the cache
+   * on and off.
+   */
+  @Test
+  void rowsInOnePartitionAreSpreadWithTheSameBits() throws Exception {
+    Images images = images();
+    FeatureSelection selection = images.selection();
+    OnnxModel model = ModelFiles.read(spark.sparkContext().hadoopConfiguration(),
+        "sample-data/zoo/resnet/dynamo.onnx", "resnet");
+    Dataset<Row> two = images.input().data();
+    Dataset<Row> one = two.coalesce(1);
+    assertEquals(1, one.rdd().getNumPartitions());
+    List<Integer> tasks = java.util.Collections.synchronizedList(new ArrayList<>());
+    SparkListener listener = new SparkListener() {
+      @Override
+      public void onStageCompleted(org.apache.spark.scheduler.SparkListenerStageCompleted s) {
+        tasks.add(s.stageInfo().numTasks());
+      }
+    };
+    for (NetworkRecalibration.ActivationCache cache : List.of(
+        NetworkRecalibration.ActivationCache.ON, NetworkRecalibration.ActivationCache.OFF)) {
+      RecalibrationResult lying = NetworkRecalibration.exact(two, selection, model,
+          settings(cache));
+      spark.sparkContext().listenerBus().waitUntilEmpty();
+      tasks.clear();
+      spark.sparkContext().addSparkListener(listener);
+      RecalibrationResult spread;
+      try {
+        spread = NetworkRecalibration.exact(one, selection, model, settings(cache));
+        spark.sparkContext().listenerBus().waitUntilEmpty();
+      } finally {
+        spark.sparkContext().removeSparkListener(listener);
+      }
+      assertEquals(ROWS, spread.rows());
+      assertArrayEquals(lying.recalibrated().toByteArray(), spread.recalibrated().toByteArray(),
+          cache.toString());
+      assertEquals(1, tasks.get(0), "the first pass: " + tasks);
+      assertEquals(2, tasks.get(tasks.size() - 1), "the last pass: " + tasks);
+    }
+  }
+
   /** The rule of the activation cache, by hand: passes, rows, bytes per row and the budget. */
   @Test
   void theActivationCacheRule() {
