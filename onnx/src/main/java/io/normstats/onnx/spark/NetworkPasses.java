@@ -392,7 +392,7 @@ public final class NetworkPasses {
    * nothing), which the caller unpersists once the next pass has read them.
    */
   public record Cut(ActivationMoments moments, InputOrder order, int[] types, long bytes,
-      long[] partitionRows, JavaRDD<Block> blocks, JavaRDD<Object> state) {
+      long[] partitionRows, JavaRDD<Block> blocks, JavaRDD<Chunk> state) {
     /** Frees the cached blocks. */
     public void release() {
       if (state != null) {
@@ -403,7 +403,10 @@ public final class NetworkPasses {
 
   /**
    * One task's moments, input-order counts, the cut's element types, its bytes of values and its
-   * rows (merged: the rows of each task).
+   * rows (merged: the rows of each task). It reaches the driver through a {@link Summaries}
+   * accumulator, not in the pass's output, which Spark persists: after persisting a partition,
+   * Spark reads the stored block back to hand the action its values, and finding a summary at
+   * the end of the cut's values read (and deserialized) the whole cut once more each pass.
    */
   private record CutSummary(ActivationMoments moments, InputOrder.Counter counter, int[] types,
       long bytes, long[] partitionRows) implements Serializable {
@@ -457,7 +460,9 @@ public final class NetworkPasses {
     List<CutPass> chained = chain.stream().map(CutPass::forTasks).toList();
     CutPass task = pass.forTasks();
     CutPass head = chained.isEmpty() ? task : chained.get(0);
-    JavaRDD<Object> state = rows.mapPartitions(it -> {
+    Summaries summaries = new Summaries();
+    sc.sc().register(summaries, pass.what() + " cut summaries");
+    JavaRDD<Chunk> state = rows.mapPartitions(it -> {
       DenseRows reader = new DenseRows(selection);
       int length = reader.length();
       int capacity = head.batchSize();
@@ -469,7 +474,7 @@ public final class NetworkPasses {
             ShippedExternalData.tensors(chained.get(j).external()), chained.get(j).what(),
             chained.get(j).inputs(), chained.get(j).outputs()));
       }
-      return new CutIterator(task, model.value(), counter) {
+      return new CutIterator(task, model.value(), counter, summaries) {
         @Override
         Block nextBatch() {
           int n = 0;
@@ -495,7 +500,7 @@ public final class NetworkPasses {
         }
       };
     });
-    return finish(state, pass, persist);
+    return finish(state, summaries, pass, persist);
   }
 
   /**
@@ -508,14 +513,16 @@ public final class NetworkPasses {
     JavaSparkContext sc = JavaSparkContext.fromSparkContext(previous.blocks().context());
     Broadcast<byte[]> model = sc.broadcast(pass.segment());
     CutPass task = pass.forTasks();
-    JavaRDD<Object> state = previous.blocks().mapPartitions(it ->
-        new CutIterator(task, model.value(), null) {
+    Summaries summaries = new Summaries();
+    sc.sc().register(summaries, pass.what() + " cut summaries");
+    JavaRDD<Chunk> state = previous.blocks().mapPartitions(it ->
+        new CutIterator(task, model.value(), null, summaries) {
           @Override
           Block nextBatch() {
             return it.hasNext() ? it.next() : null;
           }
         });
-    return finish(state, pass, persist);
+    return finish(state, summaries, pass, persist);
   }
 
   /**
@@ -551,7 +558,7 @@ public final class NetworkPasses {
    * folded into the task's moments and its cut values handed on as a {@link Block} (so that
    * Spark's block store serializes them as they come), then one {@link CutSummary}.
    */
-  private abstract static class CutIterator implements Iterator<Object> {
+  private abstract static class CutIterator implements Iterator<Chunk> {
     private final CutPass pass;
     private final SegmentSession session;
     private final ActivationMoments moments;
@@ -559,14 +566,16 @@ public final class NetworkPasses {
     private final int captured;
     private final int[] types;
     private final boolean cuts;
-    private final java.util.ArrayDeque<Object> pending = new java.util.ArrayDeque<>();
+    private final java.util.ArrayDeque<Chunk> pending = new java.util.ArrayDeque<>();
+    private final Summaries summaries;
     private boolean done;
     private boolean ran;
     private long bytes;
     private long rows;
 
-    CutIterator(CutPass pass, byte[] model, InputOrder.Counter counter) {
+    CutIterator(CutPass pass, byte[] model, InputOrder.Counter counter, Summaries summaries) {
       this.pass = pass;
+      this.summaries = summaries;
       this.session = new SegmentSession(model, ShippedExternalData.tensors(pass.external()),
           pass.what(), pass.inputs(), pass.outputs());
       this.moments = new ActivationMoments(pass.names());
@@ -587,7 +596,7 @@ public final class NetworkPasses {
           session.close();
           TaskHook.afterWork("network pass");
           // a task without rows knows no element types (an empty partition)
-          pending.add(new CutSummary(moments, counter, cuts && ran ? types : null, bytes,
+          summaries.add(new CutSummary(moments, counter, cuts && ran ? types : null, bytes,
               new long[] {rows}));
           done = true;
           break;
@@ -610,7 +619,7 @@ public final class NetworkPasses {
     }
 
     @Override
-    public Object next() {
+    public Chunk next() {
       if (!hasNext()) {
         throw new java.util.NoSuchElementException();
       }
@@ -618,23 +627,70 @@ public final class NetworkPasses {
     }
   }
 
-  private static Cut finish(JavaRDD<Object> state, CutPass pass, boolean persist) {
+  private static Cut finish(JavaRDD<Chunk> state, Summaries summaries, CutPass pass,
+      boolean persist) {
     boolean cuts = persist && pass.outputs().size() > pass.names().length;
     if (cuts) {
       state.persist(org.apache.spark.storage.StorageLevel.DISK_ONLY());
+      // Spark computes and stores each partition whole; the values it then hands back from the
+      // stored block are left unread
+      state.foreachPartition(it -> { });
+    } else {
+      state.foreachPartition(it -> it.forEachRemaining(c -> { }));
     }
-    CutSummary total = state.getNumPartitions() == 0
-        ? new CutSummary(new ActivationMoments(pass.names()), new InputOrder.Counter(), null, 0,
-            new long[0])
-        : state.filter(o -> o instanceof CutSummary).map(o -> (CutSummary) o)
-            .treeReduce(CutSummary::merge, state.getNumPartitions() > 64 ? 3 : 2);
-    JavaRDD<Block> blocks = cuts ? state.filter(o -> o instanceof Chunk).map(o -> (Chunk) o)
-        .mapPartitions(NetworkPasses::blocks) : null;
+    CutSummary total = summaries.value() != null ? summaries.value()
+        : new CutSummary(new ActivationMoments(pass.names()), new InputOrder.Counter(), null, 0,
+            new long[0]);
+    JavaRDD<Block> blocks = cuts ? state.mapPartitions(NetworkPasses::blocks) : null;
     return new Cut(total.moments(), total.counter() == null ? null
         : InputOrder.of(total.counter().counts()), total.types(), cuts ? total.bytes() : 0,
         total.partitionRows(), blocks, cuts ? state : null);
   }
 
+  /**
+   * The {@link CutSummary} of a pass's tasks, merged on the driver. Spark applies the update of
+   * each partition's successful task once (the pass's action is its result stage), so a retried
+   * task counts once.
+   */
+  static final class Summaries
+      extends org.apache.spark.util.AccumulatorV2<CutSummary, CutSummary> {
+    private static final long serialVersionUID = 1L;
+    private CutSummary value;
+
+    @Override
+    public boolean isZero() {
+      return value == null;
+    }
+
+    @Override
+    public Summaries copy() {
+      Summaries c = new Summaries();
+      c.value = value;
+      return c;
+    }
+
+    @Override
+    public void reset() {
+      value = null;
+    }
+
+    @Override
+    public void add(CutSummary v) {
+      value = value == null ? v : value.merge(v);
+    }
+
+    @Override
+    public void merge(org.apache.spark.util.AccumulatorV2<CutSummary, CutSummary> other) {
+      if (other.value() != null) {
+        add(other.value());
+      }
+    }
+
+    @Override
+    public CutSummary value() {
+      return value;
+    }
+  }
 
   /** Folds the first {@code captured} outputs of a run of {@code n} rows into the moments. */
   private static void fold(ActivationMoments moments, List<SegmentSession.Tensor> result,
