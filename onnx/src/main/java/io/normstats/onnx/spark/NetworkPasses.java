@@ -474,7 +474,7 @@ public final class NetworkPasses {
             ShippedExternalData.tensors(chained.get(j).external()), chained.get(j).what(),
             chained.get(j).inputs(), chained.get(j).outputs()));
       }
-      return new CutIterator(task, model.value(), counter, summaries) {
+      return new CutIterator(task, model.value(), counter, summaries, persist) {
         @Override
         Block nextBatch() {
           int n = 0;
@@ -516,7 +516,7 @@ public final class NetworkPasses {
     Summaries summaries = new Summaries();
     sc.sc().register(summaries, pass.what() + " cut summaries");
     JavaRDD<Chunk> state = previous.blocks().mapPartitions(it ->
-        new CutIterator(task, model.value(), null, summaries) {
+        new CutIterator(task, model.value(), null, summaries, persist) {
           @Override
           Block nextBatch() {
             return it.hasNext() ? it.next() : null;
@@ -566,6 +566,7 @@ public final class NetworkPasses {
     private final int captured;
     private final int[] types;
     private final boolean cuts;
+    private final boolean keep;
     private final java.util.ArrayDeque<Chunk> pending = new java.util.ArrayDeque<>();
     private final Summaries summaries;
     private boolean done;
@@ -573,8 +574,14 @@ public final class NetworkPasses {
     private long bytes;
     private long rows;
 
-    CutIterator(CutPass pass, byte[] model, InputOrder.Counter counter, Summaries summaries) {
+    /**
+     * @param keep whether to hand on the cut's values (as chunks, to be persisted); without,
+     *     only their types and bytes are taken
+     */
+    CutIterator(CutPass pass, byte[] model, InputOrder.Counter counter, Summaries summaries,
+        boolean keep) {
       this.pass = pass;
+      this.keep = keep;
       this.summaries = summaries;
       this.session = new SegmentSession(model, ShippedExternalData.tensors(pass.external()),
           pass.what(), pass.inputs(), pass.outputs());
@@ -612,7 +619,9 @@ public final class NetworkPasses {
             types[k] = cut[k].elemType();
             bytes += cut[k].data().length;
           }
-          pending.addAll(chunks(new Block(batch.rows(), cut)));
+          if (keep) {
+            pending.addAll(chunks(new Block(batch.rows(), cut)));
+          }
         }
       }
       return !pending.isEmpty();
@@ -636,7 +645,7 @@ public final class NetworkPasses {
       // stored block are left unread
       state.foreachPartition(it -> { });
     } else {
-      state.foreachPartition(it -> it.forEachRemaining(c -> { }));
+      state.foreachPartition(it -> it.forEachRemaining(c -> { })); // runs the tasks; no chunks
     }
     CutSummary total = summaries.value() != null ? summaries.value()
         : new CutSummary(new ActivationMoments(pass.names()), new InputOrder.Counter(), null, 0,
