@@ -293,8 +293,7 @@ class NetworkRecalibrationTest {
     Images images = images();
     OrderedInput input = images.input();
     FeatureSelection selection = images.selection();
-    OnnxModel model = ModelFiles.read(spark.sparkContext().hadoopConfiguration(),
-        "sample-data/zoo/resnet/dynamo.onnx", "resnet");
+    OnnxModel model = zooResNet();
     // four partitions without rows, then the input's
     JavaRDD<Row> rows = JavaSparkContext.fromSparkContext(spark.sparkContext())
         .<Row>parallelize(List.of(), 4).union(input.data().javaRDD());
@@ -376,8 +375,7 @@ class NetworkRecalibrationTest {
   void rowsInOnePartitionAreSpreadWithTheSameBits() throws Exception {
     Images images = images();
     FeatureSelection selection = images.selection();
-    OnnxModel model = ModelFiles.read(spark.sparkContext().hadoopConfiguration(),
-        "sample-data/zoo/resnet/dynamo.onnx", "resnet");
+    OnnxModel model = zooResNet();
     Dataset<Row> two = images.input().data();
     Dataset<Row> one = two.coalesce(1);
     assertEquals(1, one.rdd().getNumPartitions());
@@ -460,8 +458,7 @@ class NetworkRecalibrationTest {
   void autoCachesTheCutsThatFitWithTheBitsOfRecomputing() throws Exception {
     Images images = images();
     FeatureSelection selection = images.selection();
-    OnnxModel model = ModelFiles.read(spark.sparkContext().hadoopConfiguration(),
-        "sample-data/zoo/resnet/dynamo.onnx", "resnet");
+    OnnxModel model = zooResNet();
     NetworkInput input = model.input(null);
     List<Integer> levels = model.batchNorms().stream().map(BatchNormLayer::level).distinct()
         .sorted().toList();
@@ -550,6 +547,12 @@ class NetworkRecalibrationTest {
     assertTrue(Files.size(out.resolve("model.onnx.data")) >= large.external().bytes());
     OnnxModel back = ModelFiles.read(conf, out.resolve("model.onnx").toString(), "written");
     assertArrayEquals(a.recalibrated().toByteArray(), back.toByteArray());
+  }
+
+  /** The zoo's ResNet as PyTorch's default exporter writes it (13 levels). */
+  private static OnnxModel zooResNet() throws java.io.IOException {
+    return ModelFiles.read(spark.sparkContext().hadoopConfiguration(),
+        "sample-data/zoo/resnet/dynamo.onnx", "resnet");
   }
 
   private static NetworkRecalibration.Settings settings(NetworkRecalibration.ActivationCache c) {
