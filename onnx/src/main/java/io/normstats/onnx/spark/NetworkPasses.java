@@ -461,7 +461,7 @@ public final class NetworkPasses {
     CutPass task = pass.forTasks();
     CutPass head = chained.isEmpty() ? task : chained.get(0);
     Summaries summaries = new Summaries();
-    sc.sc().register(summaries, pass.what() + " cut summaries");
+    sc.sc().register(summaries); // unnamed: Spark's UI and listeners do not see it
     JavaRDD<Chunk> state = rows.mapPartitions(it -> {
       DenseRows reader = new DenseRows(selection);
       int length = reader.length();
@@ -514,7 +514,7 @@ public final class NetworkPasses {
     Broadcast<byte[]> model = sc.broadcast(pass.segment());
     CutPass task = pass.forTasks();
     Summaries summaries = new Summaries();
-    sc.sc().register(summaries, pass.what() + " cut summaries");
+    sc.sc().register(summaries); // unnamed: Spark's UI and listeners do not see it
     JavaRDD<Chunk> state = previous.blocks().mapPartitions(it ->
         new CutIterator(task, model.value(), null, summaries, persist) {
           @Override
@@ -555,8 +555,9 @@ public final class NetworkPasses {
 
   /**
    * One task of a cached pass, lazily: each batch through the segment, its captured tensors
-   * folded into the task's moments and its cut values handed on as a {@link Block} (so that
-   * Spark's block store serializes them as they come), then one {@link CutSummary}.
+   * folded into the task's moments and its cut values handed on as the {@link Chunk}s of a
+   * {@link Block} (so that Spark's block store serializes them as they come); at the end, the
+   * task's {@link CutSummary} goes to the pass's {@link Summaries}.
    */
   private abstract static class CutIterator implements Iterator<Chunk> {
     private final CutPass pass;
@@ -671,10 +672,30 @@ public final class NetworkPasses {
       return value == null;
     }
 
+    /** A fresh accumulator for the tasks (as Spark's {@code CollectionAccumulator}): no copy. */
+    @Override
+    public Summaries copyAndReset() {
+      return new Summaries();
+    }
+
+    /** A copy of its own (merging mutates the summary's moments): a serialized round trip. */
     @Override
     public Summaries copy() {
       Summaries c = new Summaries();
-      c.value = value;
+      if (value != null) {
+        try {
+          java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+          try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(bytes)) {
+            out.writeObject(value);
+          }
+          try (java.io.ObjectInputStream in = new java.io.ObjectInputStream(
+              new java.io.ByteArrayInputStream(bytes.toByteArray()))) {
+            c.value = (CutSummary) in.readObject();
+          }
+        } catch (java.io.IOException | ClassNotFoundException e) {
+          throw new IllegalStateException("cannot copy the summaries", e);
+        }
+      }
       return c;
     }
 
