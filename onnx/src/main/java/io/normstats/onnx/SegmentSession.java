@@ -98,7 +98,9 @@ public final class SegmentSession implements AutoCloseable {
    * Runs the segment.
    *
    * @param values the inputs' tensors, in the order of the constructor's {@code inputs}
-   * @return the outputs' tensors, in order
+   * @return the outputs' tensors, in order; an output named twice (a BatchNorm's input that is
+   *     both captured and cut) is the same tensor twice, copied out of ONNX Runtime once, so its
+   *     data must be read, not changed
    * @throws InputException (data) if ONNX Runtime fails to run it
    */
   public List<Tensor> run(List<Tensor> values) {
@@ -117,14 +119,20 @@ public final class SegmentSession implements AutoCloseable {
             javaType(t.elemType())));
       }
       List<Tensor> out = new ArrayList<>(outputs.size());
+      Map<String, Tensor> taken = new HashMap<>();
       try (OrtSession.Result result = session.run(feed, new LinkedHashSet<>(outputs))) {
         for (String name : outputs) {
-          OnnxValue v = result.get(name).orElseThrow();
-          if (!(v instanceof OnnxTensor t)) {
-            throw InputException.usage(what + ": value '" + name + "' is not a tensor");
+          Tensor tensor = taken.get(name);
+          if (tensor == null) {
+            OnnxValue v = result.get(name).orElseThrow();
+            if (!(v instanceof OnnxTensor t)) {
+              throw InputException.usage(what + ": value '" + name + "' is not a tensor");
+            }
+            TensorInfo info = t.getInfo();
+            tensor = new Tensor(elemType(info.type), info.getShape(), bytes(t));
+            taken.put(name, tensor);
           }
-          TensorInfo info = t.getInfo();
-          out.add(new Tensor(elemType(info.type), info.getShape(), bytes(t)));
+          out.add(tensor);
         }
       }
       return out;
