@@ -741,8 +741,8 @@ public final class BenchJob implements Callable<Integer> {
         in.itemShape(selection.vectorLength()), settings.batchSize());
     // the inference baseline as torch's: the rows in memory, spread evenly over the cores (one
     // Parquet row group is one task, on one core, which the recalibration passes spread themselves)
-    JavaRDD<InternalRow> rows = NetworkRecalibration.rows(df, selection).map(InternalRow::copy)
-        .repartition(session.sparkContext().defaultParallelism())
+    JavaRDD<InternalRow> rows = NetworkRecalibration.spread(NetworkRecalibration.rows(df,
+        selection), session.sparkContext().defaultParallelism())
         .persist(org.apache.spark.storage.StorageLevel.MEMORY_ONLY());
     long count = rows.count();
     Map<String, Double> torch = torchBaseline(count, session.sparkContext().defaultParallelism());

@@ -60,6 +60,8 @@ public final class SegmentSession implements AutoCloseable {
   private final List<String> inputs;
   private final List<String> outputs;
   private final ByteBuffer[] buffers;
+  /** For each output, the index of its first occurrence in {@link #outputs}. */
+  private final int[] first;
 
   /**
    * Creates the session.
@@ -84,6 +86,10 @@ public final class SegmentSession implements AutoCloseable {
     this.what = what;
     this.inputs = List.copyOf(inputs);
     this.outputs = List.copyOf(outputs);
+    this.first = new int[outputs.size()];
+    for (int k = 0; k < first.length; k++) {
+      first[k] = this.outputs.indexOf(this.outputs.get(k));
+    }
     this.buffers = new ByteBuffer[inputs.size()];
     this.env = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, "normstats");
     try {
@@ -119,20 +125,19 @@ public final class SegmentSession implements AutoCloseable {
             javaType(t.elemType())));
       }
       List<Tensor> out = new ArrayList<>(outputs.size());
-      Map<String, Tensor> taken = new HashMap<>();
       try (OrtSession.Result result = session.run(feed, new LinkedHashSet<>(outputs))) {
-        for (String name : outputs) {
-          Tensor tensor = taken.get(name);
-          if (tensor == null) {
-            OnnxValue v = result.get(name).orElseThrow();
-            if (!(v instanceof OnnxTensor t)) {
-              throw InputException.usage(what + ": value '" + name + "' is not a tensor");
-            }
-            TensorInfo info = t.getInfo();
-            tensor = new Tensor(elemType(info.type), info.getShape(), bytes(t));
-            taken.put(name, tensor);
+        for (int k = 0; k < first.length; k++) {
+          if (first[k] < k) { // named before: the same tensor
+            out.add(out.get(first[k]));
+            continue;
           }
-          out.add(tensor);
+          String name = outputs.get(k);
+          OnnxValue v = result.get(name).orElseThrow();
+          if (!(v instanceof OnnxTensor t)) {
+            throw InputException.usage(what + ": value '" + name + "' is not a tensor");
+          }
+          TensorInfo info = t.getInfo();
+          out.add(new Tensor(elemType(info.type), info.getShape(), bytes(t)));
         }
       }
       return out;

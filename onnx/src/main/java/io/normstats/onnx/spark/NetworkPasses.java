@@ -393,6 +393,15 @@ public final class NetworkPasses {
    */
   public record Cut(ActivationMoments moments, InputOrder order, int[] types, long bytes,
       long[] partitionRows, JavaRDD<Block> blocks, JavaRDD<Chunk> state) {
+    /**
+     * This cut with its cached blocks freed and gone (no bytes on disk), for a next pass that
+     * recomputes it.
+     */
+    public Cut uncached() {
+      release();
+      return new Cut(moments, order, types, 0, partitionRows, null, null);
+    }
+
     /** Frees the cached blocks. */
     public void release() {
       if (state != null) {

@@ -338,7 +338,7 @@ public final class NetworkRecalibration {
       RowSample.Sampled sampled = RowSample.of(source, fileIndex, settings.sample().rows(),
           settings.sample().seed());
       JavaRDD<InternalRow> rows = partitions == null ? sampled.rows()
-          : sampled.rows().map(InternalRow::copy).repartition(partitions);
+          : spread(sampled.rows(), partitions);
       RecalibrationResult r = run(rows, fileIndex, sampled.rows(), selection, model, settings,
           approximations, partitions == null);
       return new RecalibrationResult(r.rows(), sampled.inputRows(), r.levels(), r.passes(),
@@ -469,13 +469,9 @@ public final class NetworkRecalibration {
                 moments.items(0), result.partitionRows().length,
                 java.util.Arrays.stream(result.partitionRows()).max().orElse(0),
                 rows.context().defaultParallelism(), partitions);
-            rows = rows.map(InternalRow::copy).repartition(partitions);
-            if (result.blocks() != null) { // cached as the input lay: recomputed instead
-              result.release();
-              previous = new NetworkPasses.Cut(result.moments(), result.order(), result.types(),
-                  0, result.partitionRows(), null, null);
-              cutBytes = 0;
-            }
+            rows = spread(rows, partitions);
+            previous = result.uncached(); // cached as the input lay: recomputed instead
+            cutBytes = 0;
           }
         }
       } else {
@@ -647,6 +643,14 @@ public final class NetworkRecalibration {
     return new NetworkPasses.CutPass(upstream.what(), segment.model().toByteArray(), inputs,
         List.copyOf(segment.outputs()), captured.stream().map(BatchNormLayer::node)
             .toArray(String[]::new), input, item, batchSize, external);
+  }
+
+  /**
+   * {@code rows} spread round-robin over {@code partitions} partitions (one shuffle, each row
+   * copied out of the reader's reused buffer first): the passes' statistics do not depend on it.
+   */
+  public static JavaRDD<InternalRow> spread(JavaRDD<InternalRow> rows, int partitions) {
+    return rows.map(InternalRow::copy).repartition(partitions);
   }
 
   /** The rows of {@code df} as the passes read them. */
