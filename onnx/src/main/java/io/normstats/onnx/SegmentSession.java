@@ -12,6 +12,7 @@ import io.normstats.InputException;
 import java.io.Serializable;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -26,23 +27,44 @@ import java.util.Map;
  */
 public final class SegmentSession implements AutoCloseable {
   /**
-   * A tensor as bytes in native order: an ONNX element type ({@code TensorProto.DataType}), its
-   * shape (the first dimension the batch, for batched values) and its data.
+   * A value fed to a segment or read from one: an ONNX element type ({@code
+   * TensorProto.DataType}), its shape (the first dimension the batch, for batched values) and its
+   * data, {@link #byteCount} bytes in native order.
    */
-  public record Tensor(int elemType, long[] shape, byte[] data) implements Serializable {
+  public interface Value {
+    /** The ONNX element type. */
+    int elemType();
+
+    /** The shape. */
+    long[] shape();
+
+    /** The bytes of its data. */
+    int byteCount();
+
+    /**
+     * Copies bytes {@code [from, from + length)} of its data to {@code to[at, at + length)}.
+     *
+     * @throws IndexOutOfBoundsException if a range is out of bounds
+     */
+    void get(int from, byte[] to, int at, int length);
+
+    /** Puts its data into {@code to} at its position, which advances by {@link #byteCount}. */
+    void putInto(ByteBuffer to);
+
+    /** A copy of its data. */
+    default byte[] toBytes() {
+      byte[] out = new byte[byteCount()];
+      get(0, out, 0, out.length);
+      return out;
+    }
+  }
+
+  /** A value held in an array of its own: native-order bytes of an ONNX element type and a shape. */
+  public record Tensor(int elemType, long[] shape, byte[] data) implements Value, Serializable {
     /** The values of a float, float16 or bfloat16 tensor, exactly. */
     public float[] floats() {
-      ElementType type = ElementType.of(elemType);
-      if (type == ElementType.FLOAT16 || type == ElementType.BFLOAT16) {
-        ByteBuffer b = ByteBuffer.wrap(data).order(ByteOrder.nativeOrder());
-        float[] out = new float[data.length / 2];
-        for (int i = 0; i < out.length; i++) {
-          out[i] = (float) type.get(b);
-        }
-        return out;
-      }
-      float[] out = new float[data.length / 4];
-      ByteBuffer.wrap(data).order(ByteOrder.nativeOrder()).asFloatBuffer().get(out);
+      float[] out = new float[data.length / ElementType.of(elemType).bytes()];
+      Output.floats(elemType, ByteBuffer.wrap(data).order(ByteOrder.nativeOrder()), out);
       return out;
     }
 
@@ -51,6 +73,76 @@ public final class SegmentSession implements AutoCloseable {
       double[] out = new double[data.length / 8];
       ByteBuffer.wrap(data).order(ByteOrder.nativeOrder()).asDoubleBuffer().get(out);
       return out;
+    }
+
+    @Override
+    public int byteCount() {
+      return data.length;
+    }
+
+    @Override
+    public void get(int from, byte[] to, int at, int length) {
+      System.arraycopy(data, from, to, at, length);
+    }
+
+    @Override
+    public void putInto(ByteBuffer to) {
+      to.put(data);
+    }
+  }
+
+  /**
+   * A value {@link #run} read back: its data a read-only buffer in native order (position 0,
+   * limit {@link #byteCount}), either a copy of its own or ONNX Runtime's output memory for this
+   * session, which the session's next run overwrites. Read it before then.
+   */
+  public record Output(int elemType, long[] shape, ByteBuffer data) implements Value {
+    @Override
+    public int byteCount() {
+      return data.limit();
+    }
+
+    @Override
+    public void get(int from, byte[] to, int at, int length) {
+      data.get(from, to, at, length);
+    }
+
+    @Override
+    public void putInto(ByteBuffer to) {
+      to.put(data.duplicate().position(0));
+    }
+
+    /**
+     * The values of a float, float16 or bfloat16 output, exactly, in {@code scratch} if it is
+     * large enough (else in a new array): the first {@code byteCount / element size} entries.
+     */
+    public float[] floats(float[] scratch) {
+      int n = byteCount() / ElementType.of(elemType).bytes();
+      float[] out = scratch != null && scratch.length >= n ? scratch : new float[n];
+      floats(elemType, data.duplicate().position(0).order(ByteOrder.nativeOrder()), out);
+      return out;
+    }
+
+    /** The values of a double output, in {@code scratch} if it is large enough; as {@link #floats}. */
+    public double[] doubles(double[] scratch) {
+      int n = byteCount() / 8;
+      double[] out = scratch != null && scratch.length >= n ? scratch : new double[n];
+      data.duplicate().position(0).order(ByteOrder.nativeOrder()).asDoubleBuffer().get(out, 0, n);
+      return out;
+    }
+
+    /** The float values of {@code b} (from its position to its limit) into {@code out}. */
+    static void floats(int elemType, ByteBuffer b, float[] out) {
+      ElementType type = ElementType.of(elemType);
+      if (type == ElementType.FLOAT16 || type == ElementType.BFLOAT16) {
+        int n = b.remaining() / 2;
+        for (int i = 0; i < n; i++) {
+          out[i] = (float) type.get(b);
+        }
+      } else {
+        FloatBuffer f = b.asFloatBuffer();
+        f.get(out, 0, f.remaining());
+      }
     }
   }
 
@@ -62,6 +154,10 @@ public final class SegmentSession implements AutoCloseable {
   private final ByteBuffer[] buffers;
   /** For each output, the index of its first occurrence in {@link #outputs}. */
   private final int[] first;
+  /** The input layouts run once (their element types and shapes). */
+  private final java.util.Set<String> seen = new java.util.HashSet<>();
+  /** The pinned outputs of the layouts run more than once, up to {@link #MAX_PINNED}. */
+  private final Map<String, Pinned> pinned = new HashMap<>();
 
   /**
    * Creates the session.
@@ -103,28 +199,43 @@ public final class SegmentSession implements AutoCloseable {
   /**
    * Runs the segment.
    *
-   * @param values the inputs' tensors, in the order of the constructor's {@code inputs}
-   * @return the outputs' tensors, in order; an output named twice (a BatchNorm's input that is
-   *     both captured and cut) is the same tensor twice, copied out of ONNX Runtime once, so its
-   *     data must be read, not changed
+   * <p>A layout of the inputs (their shapes) seen for the second time runs into output memory the
+   * session keeps for it (ONNX Runtime's pinned outputs, direct buffers), so that the outputs of
+   * the batches after the first of that size are neither allocated nor copied; the outputs are
+   * then views of that memory, valid until the next run. The values are the same bits either way:
+   * ONNX Runtime runs the same kernels and only writes the graph's outputs elsewhere.
+   *
+   * @param values the inputs' values, in the order of the constructor's {@code inputs}; read
+   *     before this returns
+   * @return the outputs, in order; an output named twice (a BatchNorm's input that is both
+   *     captured and cut) is the same output twice, copied out of ONNX Runtime at most once
    * @throws InputException (data) if ONNX Runtime fails to run it
    */
-  public List<Tensor> run(List<Tensor> values) {
+  public List<Output> run(List<? extends Value> values) {
     Map<String, OnnxTensor> feed = new HashMap<>();
     try {
+      StringBuilder layout = new StringBuilder();
       for (int i = 0; i < inputs.size(); i++) {
-        Tensor t = values.get(i);
-        if (buffers[i] == null || buffers[i].capacity() < t.data().length) {
+        Value t = values.get(i);
+        layout.append(t.elemType()).append(java.util.Arrays.toString(t.shape()));
+        if (buffers[i] == null || buffers[i].capacity() < t.byteCount()) {
           // kept from run to run: a direct buffer per input, grown to the largest batch
-          buffers[i] = ByteBuffer.allocateDirect(t.data().length).order(ByteOrder.nativeOrder());
+          buffers[i] = ByteBuffer.allocateDirect(t.byteCount()).order(ByteOrder.nativeOrder());
         }
         ByteBuffer direct = buffers[i];
         direct.clear();
-        direct.put(t.data()).flip();
+        t.putInto(direct);
+        direct.flip();
         feed.put(inputs.get(i), OnnxTensor.createTensor(env, direct, t.shape(),
             javaType(t.elemType())));
       }
-      List<Tensor> out = new ArrayList<>(outputs.size());
+      String key = layout.toString();
+      Pinned p = pinned.get(key);
+      if (p != null) {
+        session.run(feed, p.tensors()).close(); // pinned outputs are not the result's to close
+        return p.outputs();
+      }
+      List<Output> out = new ArrayList<>(outputs.size());
       try (OrtSession.Result result = session.run(feed, new LinkedHashSet<>(outputs))) {
         for (int k = 0; k < first.length; k++) {
           if (first[k] < k) { // named before: the same tensor
@@ -137,8 +248,14 @@ public final class SegmentSession implements AutoCloseable {
             throw InputException.usage(what + ": value '" + name + "' is not a tensor");
           }
           TensorInfo info = t.getInfo();
-          out.add(new Tensor(elemType(info.type), info.getShape(), bytes(t)));
+          // ONNX Runtime's copy (getByteBuffer: a heap buffer in native order), not copied again
+          out.add(new Output(elemType(info.type), info.getShape(),
+              t.getByteBuffer().order(ByteOrder.nativeOrder()).asReadOnlyBuffer()
+                  .order(ByteOrder.nativeOrder())));
         }
+      }
+      if (!seen.add(key) && pinned.size() < MAX_PINNED) {
+        pinned.put(key, pin(out));
       }
       return out;
     } catch (OrtException e) {
@@ -149,20 +266,33 @@ public final class SegmentSession implements AutoCloseable {
     }
   }
 
+  /** The most input layouts a session keeps pinned outputs for (a batch size and the last). */
+  private static final int MAX_PINNED = 2;
+
   /**
-   * The bytes of {@code t}'s values: ONNX Runtime's copy of them ({@code getByteBuffer}, a heap
-   * buffer in native order), taken as they are rather than copied again.
+   * Output memory for a layout of the inputs, shaped as {@code out} (a run of that layout): one
+   * direct buffer and tensor over it per distinct output, and the outputs as views of them.
    */
-  private static byte[] bytes(OnnxTensor t) {
-    ByteBuffer bytes = t.getByteBuffer();
-    if (bytes.hasArray() && bytes.arrayOffset() == 0 && bytes.position() == 0
-        && bytes.remaining() == bytes.array().length) {
-      return bytes.array();
+  private Pinned pin(List<Output> out) throws OrtException {
+    Map<String, OnnxTensor> tensors = new java.util.LinkedHashMap<>();
+    List<Output> views = new ArrayList<>(out.size());
+    for (int k = 0; k < first.length; k++) {
+      if (first[k] < k) {
+        views.add(views.get(first[k]));
+        continue;
+      }
+      Output o = out.get(k);
+      ByteBuffer direct = ByteBuffer.allocateDirect(o.byteCount()).order(ByteOrder.nativeOrder());
+      tensors.put(outputs.get(k), OnnxTensor.createTensor(env, direct, o.shape(),
+          javaType(o.elemType())));
+      views.add(new Output(o.elemType(), o.shape(),
+          direct.asReadOnlyBuffer().order(ByteOrder.nativeOrder())));
     }
-    byte[] data = new byte[bytes.remaining()];
-    bytes.get(data);
-    return data;
+    return new Pinned(tensors, java.util.Collections.unmodifiableList(views));
   }
+
+  /** Pinned output tensors and the outputs that view them. */
+  private record Pinned(Map<String, OnnxTensor> tensors, List<Output> outputs) {}
 
   static int elemType(OnnxJavaType type) {
     return switch (type) {
@@ -200,6 +330,8 @@ public final class SegmentSession implements AutoCloseable {
   @Override
   public void close() {
     try {
+      pinned.values().forEach(p -> p.tensors().values().forEach(OnnxTensor::close));
+      pinned.clear();
       session.close();
     } catch (OrtException e) {
       throw new IllegalStateException(e);

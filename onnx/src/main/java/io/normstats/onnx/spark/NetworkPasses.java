@@ -261,9 +261,10 @@ public final class NetworkPasses {
 
   /**
    * One batch of rows as the values that cross a cut (the activation cache): a task of the next
-   * pass runs the network's next segment on it.
+   * pass runs the network's next segment on it. Its values may be views a session overwrites on
+   * its next run ({@link SegmentSession.Output}), so a block is read where it is made.
    */
-  public record Block(int rows, SegmentSession.Tensor[] tensors) implements Serializable {}
+  public record Block(int rows, SegmentSession.Value[] tensors) {}
 
   /**
    * A slice of a {@link Block} as Spark stores it: at most {@value #CHUNK_BYTES} bytes of the
@@ -289,7 +290,7 @@ public final class NetworkPasses {
    * {@value #CHUNK_BYTES} bytes (a slice never spans two tensors), copied once.
    */
   static List<Chunk> chunks(Block b) {
-    SegmentSession.Tensor[] tensors = b.tensors();
+    SegmentSession.Value[] tensors = b.tensors();
     int[] types = new int[tensors.length];
     long[][] shapes = new long[tensors.length][];
     for (int k = 0; k < tensors.length; k++) {
@@ -297,13 +298,14 @@ public final class NetworkPasses {
       shapes[k] = tensors[k].shape();
     }
     List<Chunk> out = new java.util.ArrayList<>();
-    for (SegmentSession.Tensor t : tensors) {
-      byte[] data = t.data();
-      for (int from = 0; from < data.length; from += CHUNK_BYTES) {
+    for (SegmentSession.Value t : tensors) {
+      int length = t.byteCount();
+      for (int from = 0; from < length; from += CHUNK_BYTES) {
         boolean first = out.isEmpty();
+        byte[] slice = new byte[Math.min(length - from, CHUNK_BYTES)];
+        t.get(from, slice, 0, slice.length);
         out.add(new Chunk(first ? b.rows() : 0, first ? types : null, first ? shapes : null,
-            false, java.util.Arrays.copyOfRange(data, from,
-                Math.min(data.length, from + CHUNK_BYTES))));
+            false, slice));
       }
     }
     Chunk end = out.isEmpty() ? new Chunk(b.rows(), types, shapes, true, new byte[0])
@@ -312,7 +314,10 @@ public final class NetworkPasses {
     return out;
   }
 
-  /** The blocks of consecutive slices, as {@link #chunks} cut them. */
+  /**
+   * The blocks of consecutive slices, as {@link #chunks} cut them: each value the slices it spans,
+   * not copied (ONNX Runtime's input buffer is their one copy).
+   */
   static Iterator<Block> blocks(Iterator<Chunk> chunks) {
     return new Iterator<>() {
       @Override
@@ -323,30 +328,30 @@ public final class NetworkPasses {
       @Override
       public Block next() {
         Chunk first = chunks.next();
-        SegmentSession.Tensor[] tensors = new SegmentSession.Tensor[first.types().length];
+        SegmentSession.Value[] tensors = new SegmentSession.Value[first.types().length];
         Chunk c = first;
-        int taken = 0; // bytes of c already copied
+        int taken = 0; // bytes of c already taken
         for (int k = 0; k < tensors.length; k++) {
           long n = ExternalData.elementBytes(first.types()[k]);
           for (long d : first.shapes()[k]) {
             n *= d;
           }
-          byte[] data = new byte[Math.toIntExact(n)];
+          int length = Math.toIntExact(n);
+          List<byte[]> slices = new java.util.ArrayList<>();
+          List<int[]> ranges = new java.util.ArrayList<>(); // {from, length} in each slice
           int at = 0;
-          while (true) {
-            if (taken == c.data().length && at < data.length) {
+          while (at < length) {
+            if (taken == c.data().length) {
               c = chunks.next();
               taken = 0;
             }
-            int m = Math.min(data.length - at, c.data().length - taken);
-            System.arraycopy(c.data(), taken, data, at, m);
+            int m = Math.min(length - at, c.data().length - taken);
+            slices.add(c.data());
+            ranges.add(new int[] {taken, m});
             at += m;
             taken += m;
-            if (at == data.length) {
-              break;
-            }
           }
-          tensors[k] = new SegmentSession.Tensor(first.types()[k], first.shapes()[k], data);
+          tensors[k] = new StoredValue(first.types()[k], first.shapes()[k], length, slices, ranges);
         }
         if (!c.last() || taken != c.data().length) {
           throw new IllegalStateException("a stored block's slices do not match its layout");
@@ -354,6 +359,35 @@ public final class NetworkPasses {
         return new Block(first.rows(), tensors);
       }
     };
+  }
+
+  /** A value of a stored block: ranges of the stored slices, in order. */
+  private record StoredValue(int elemType, long[] shape, int byteCount, List<byte[]> slices,
+      List<int[]> ranges) implements SegmentSession.Value {
+    @Override
+    public void get(int from, byte[] to, int at, int length) {
+      java.util.Objects.checkFromIndexSize(from, length, byteCount);
+      int offset = 0; // of slice i in the value
+      for (int i = 0; i < slices.size() && length > 0; i++) {
+        int[] r = ranges.get(i);
+        if (from < offset + r[1]) {
+          int skip = Math.max(0, from - offset);
+          int m = Math.min(length, r[1] - skip);
+          System.arraycopy(slices.get(i), r[0] + skip, to, at, m);
+          at += m;
+          from += m;
+          length -= m;
+        }
+        offset += r[1];
+      }
+    }
+
+    @Override
+    public void putInto(java.nio.ByteBuffer to) {
+      for (int i = 0; i < slices.size(); i++) {
+        to.put(slices.get(i), ranges.get(i)[0], ranges.get(i)[1]);
+      }
+    }
   }
 
   /**
@@ -499,13 +533,13 @@ public final class NetworkPasses {
             sessions.forEach(SegmentSession::close);
             return null;
           }
-          List<SegmentSession.Tensor> values = List.of(
+          List<? extends SegmentSession.Value> values = List.of(
               rowsTensor(head.input(), head.itemShape(), buffer, n));
           for (int j = 0; j < sessions.size(); j++) {
-            List<SegmentSession.Tensor> out = sessions.get(j).run(values);
+            List<SegmentSession.Output> out = sessions.get(j).run(values);
             values = out.subList(chained.get(j).names().length, out.size());
           }
-          return new Block(n, values.toArray(new SegmentSession.Tensor[0]));
+          return new Block(n, values.toArray(new SegmentSession.Value[0]));
         }
       };
     });
@@ -552,11 +586,11 @@ public final class NetworkPasses {
     }
     try (SegmentSession session = new SegmentSession(capture.model().toByteArray(),
         model.external(), model.what(), List.of(input.name()), capture.outputs())) {
-      List<SegmentSession.Tensor> out = session.run(List.of(
+      List<SegmentSession.Output> out = session.run(List.of(
           rowsTensor(input, itemShape, new double[length], 1)));
       long[] bytes = new long[out.size()];
       for (int k = 0; k < bytes.length; k++) {
-        bytes[k] = out.get(k).data().length;
+        bytes[k] = out.get(k).byteCount();
       }
       return bytes;
     }
@@ -579,6 +613,8 @@ public final class NetworkPasses {
     private final boolean keep;
     private final java.util.ArrayDeque<Chunk> pending = new java.util.ArrayDeque<>();
     private final Summaries summaries;
+    /** The captured values' floats or doubles, reused from batch to batch. */
+    private final Scratch scratch = new Scratch();
     private boolean done;
     private boolean ran;
     private long bytes;
@@ -618,16 +654,16 @@ public final class NetworkPasses {
           done = true;
           break;
         }
-        List<SegmentSession.Tensor> result = session.run(List.of(batch.tensors()));
+        List<SegmentSession.Output> result = session.run(List.of(batch.tensors()));
         ran = true;
         rows += batch.rows();
-        fold(moments, result, captured, batch.rows());
+        fold(moments, result, captured, batch.rows(), scratch);
         if (cuts) {
-          SegmentSession.Tensor[] cut = result.subList(captured, result.size())
-              .toArray(new SegmentSession.Tensor[0]);
+          SegmentSession.Value[] cut = result.subList(captured, result.size())
+              .toArray(new SegmentSession.Value[0]);
           for (int k = 0; k < cut.length; k++) {
             types[k] = cut[k].elemType();
-            bytes += cut[k].data().length;
+            bytes += cut[k].byteCount();
           }
           if (keep) {
             pending.addAll(chunks(new Block(batch.rows(), cut)));
@@ -731,16 +767,27 @@ public final class NetworkPasses {
     }
   }
 
-  /** Folds the first {@code captured} outputs of a run of {@code n} rows into the moments. */
-  private static void fold(ActivationMoments moments, List<SegmentSession.Tensor> result,
-      int captured, int n) {
+  /** Arrays a task reuses to fold its batches' captured values. */
+  private static final class Scratch {
+    float[] floats;
+    double[] doubles;
+  }
+
+  /**
+   * Folds the first {@code captured} outputs of a run of {@code n} rows into the moments, through
+   * {@code scratch}'s arrays.
+   */
+  private static void fold(ActivationMoments moments, List<SegmentSession.Output> result,
+      int captured, int n, Scratch scratch) {
     for (int k = 0; k < captured; k++) {
-      SegmentSession.Tensor t = result.get(k);
+      SegmentSession.Output t = result.get(k);
       ElementType type = ElementType.of(t.elemType());
       if (type == ElementType.DOUBLE) {
-        moments.add(k, t.shape(), t.doubles(), n);
+        scratch.doubles = t.doubles(scratch.doubles);
+        moments.add(k, t.shape(), scratch.doubles, n);
       } else if (type != null) { // float, float16 and bfloat16 values are floats, exactly
-        moments.add(k, t.shape(), t.floats(), n);
+        scratch.floats = t.floats(scratch.floats);
+        moments.add(k, t.shape(), scratch.floats, n);
       } else {
         throw InputException.usage("a captured tensor holds " + ElementType.name(t.elemType())
             + "; normstats reads float, double, float16 or bfloat16 tensors");

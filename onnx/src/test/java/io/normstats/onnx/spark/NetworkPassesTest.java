@@ -61,7 +61,19 @@ class NetworkPassesTest {
       for (int k = 0; k < b.tensors().length; k++) {
         assertEquals(b.tensors()[k].elemType(), r.tensors()[k].elemType());
         assertArrayEquals(b.tensors()[k].shape(), r.tensors()[k].shape());
-        assertArrayEquals(b.tensors()[k].data(), r.tensors()[k].data());
+        byte[] data = b.tensors()[k].toBytes();
+        assertArrayEquals(data, r.tensors()[k].toBytes());
+        // a range across slices, and the whole value put into a buffer
+        int from = data.length / 3;
+        byte[] range = new byte[data.length - from - data.length / 5];
+        r.tensors()[k].get(from, range, 0, range.length);
+        assertArrayEquals(java.util.Arrays.copyOfRange(data, from, from + range.length), range);
+        java.nio.ByteBuffer put = java.nio.ByteBuffer.allocateDirect(data.length + 1).put((byte) 7);
+        r.tensors()[k].putInto(put);
+        assertEquals(data.length + 1, put.position());
+        byte[] written = new byte[data.length];
+        put.get(1, written);
+        assertArrayEquals(data, written);
       }
     }
     assertFalse(back.hasNext());

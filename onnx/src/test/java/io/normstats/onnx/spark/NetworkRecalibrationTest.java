@@ -148,12 +148,12 @@ class NetworkRecalibrationTest {
   }
 
   /** A float tensor [N, C, ...] as the values of each channel. */
-  private static double[][] perChannel(SegmentSession.Tensor t) {
+  private static double[][] perChannel(SegmentSession.Output t) {
     long[] shape = t.shape();
     int n = (int) shape[0];
     int c = (int) shape[1];
     int spatial = (int) Arrays.stream(shape).skip(2).reduce(1, (a, b) -> a * b);
-    float[] data = t.floats();
+    float[] data = t.floats(null);
     double[][] out = new double[c][n * spatial];
     for (int i = 0; i < n; i++) {
       for (int ch = 0; ch < c; ch++) {
@@ -211,12 +211,14 @@ class NetworkRecalibrationTest {
       OnnxModel.Capture segment = upstream.slice(from, outputs);
       segments.add(segment);
       inputs.add(from.isEmpty() ? List.of("image") : List.copyOf(previousCut));
-      List<SegmentSession.Tensor> tensors = List.of(imagesTensor());
-      List<SegmentSession.Tensor> out = null;
+      List<? extends SegmentSession.Value> tensors = List.of(imagesTensor());
+      List<SegmentSession.Output> out = null;
       for (int j = 0; j < segments.size(); j++) {
         try (SegmentSession s = new SegmentSession(segments.get(j).model().toByteArray(), "seg",
             inputs.get(j), segments.get(j).outputs())) {
-          out = s.run(tensors);
+          // copies: a session's outputs may be views of its memory
+          out = s.run(tensors).stream().map(o -> new SegmentSession.Output(o.elemType(),
+              o.shape(), java.nio.ByteBuffer.wrap(o.toBytes()))).toList();
         }
         tensors = out.subList(1, out.size());
       }
