@@ -1,5 +1,7 @@
 package io.normstats.exact;
 
+import com.esotericsoftware.kryo.DefaultSerializer;
+import com.esotericsoftware.kryo.serializers.JavaSerializer;
 import java.io.Serializable;
 import java.util.Arrays;
 import java.util.Objects;
@@ -27,6 +29,9 @@ import java.util.Objects;
  * for their runs (8 positions per feature). Only the exact state is serialized. Instances are not
  * thread-safe.
  */
+// Java serialization under Spark's Kryo too: Kryo's field serializer skips writeObject, which
+// flushes the values still pending in the transient blocks, and would lose them
+@DefaultSerializer(JavaSerializer.class)
 public final class MomentAccumulator implements Serializable {
   private static final long serialVersionUID = 1L;
 

@@ -1,5 +1,7 @@
 package io.normstats.io;
 
+import com.esotericsoftware.kryo.DefaultSerializer;
+import com.esotericsoftware.kryo.serializers.JavaSerializer;
 import io.normstats.InputException;
 
 /**
@@ -20,6 +22,7 @@ import io.normstats.InputException;
  * @param cropHeight the crop's height, or 0 for no crop
  * @param cropWidth the crop's width (0 with no crop)
  */
+@DefaultSerializer(JavaSerializer.class) // Spark's Kryo cannot serialize records
 public record ImageTransform(int resize, int cropHeight, int cropWidth)
     implements java.io.Serializable {
   /** Pillow's {@code PRECISION_BITS} for 8-bit images: 32 - 8 - 2. */

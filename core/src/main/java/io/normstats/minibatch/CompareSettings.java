@@ -1,5 +1,7 @@
 package io.normstats.minibatch;
 
+import com.esotericsoftware.kryo.DefaultSerializer;
+import com.esotericsoftware.kryo.serializers.JavaSerializer;
 import io.normstats.Defaults;
 import java.io.Serializable;
 import java.util.Arrays;
@@ -21,6 +23,7 @@ import java.util.Arrays;
  * @param renormRmax Batch Renormalization r_max, at least 1 (arXiv:1702.03275)
  * @param renormDmax Batch Renormalization d_max, at least 0
  */
+@DefaultSerializer(JavaSerializer.class) // Spark's Kryo cannot serialize records
 public record CompareSettings(int[] batchSizes, int epochs, boolean shuffle, long seed,
     boolean dropLast, double momentum, double kerasMomentum, double epsilon, int tracePoints,
     double renormRmax, double renormDmax) implements Serializable {

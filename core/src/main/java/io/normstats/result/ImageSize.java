@@ -1,5 +1,7 @@
 package io.normstats.result;
 
+import com.esotericsoftware.kryo.DefaultSerializer;
+import com.esotericsoftware.kryo.serializers.JavaSerializer;
 import java.io.Serializable;
 
 /**
@@ -8,6 +10,7 @@ import java.io.Serializable;
  * @param height rows of pixels
  * @param width columns of pixels
  */
+@DefaultSerializer(JavaSerializer.class) // Spark's Kryo cannot serialize records
 public record ImageSize(int height, int width) implements Serializable {
   /** The pixels, height times width. */
   public long pixels() {

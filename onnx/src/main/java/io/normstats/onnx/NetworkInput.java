@@ -1,5 +1,7 @@
 package io.normstats.onnx;
 
+import com.esotericsoftware.kryo.DefaultSerializer;
+import com.esotericsoftware.kryo.serializers.JavaSerializer;
 import io.normstats.InputException;
 import java.util.Arrays;
 
@@ -16,6 +18,7 @@ import java.util.Arrays;
  * @param type its element type
  * @param shape its dimensions, {@code -1} where open; {@code shape[0]} is the batch dimension
  */
+@DefaultSerializer(JavaSerializer.class) // Spark's Kryo cannot serialize records
 public record NetworkInput(String name, ElementType type, long[] shape)
     implements java.io.Serializable {
 

@@ -1,5 +1,7 @@
 package io.normstats.spark;
 
+import com.esotericsoftware.kryo.DefaultSerializer;
+import com.esotericsoftware.kryo.serializers.JavaSerializer;
 import io.normstats.InputException;
 import io.normstats.exact.FeatureMoments;
 import io.normstats.exact.MomentAccumulator;
@@ -141,6 +143,7 @@ public final class ExactStatistics {
    * One task's moments with the selection sized by its first non-null vector, or only a count of
    * missing rows when it saw none.
    */
+  @DefaultSerializer(JavaSerializer.class) // Spark's Kryo cannot serialize records
   private record SizedPartial(FeatureSelection selection, MomentAccumulator moments,
       long missingRows) implements java.io.Serializable {
 
@@ -275,6 +278,7 @@ public final class ExactStatistics {
   }
 
   /** The exact pass's result for one input partition, and its rows if kept. */
+  @DefaultSerializer(JavaSerializer.class) // Spark's Kryo cannot serialize records
   private record OrderedPartition(CountedPartial partial, KeptRows rows)
       implements java.io.Serializable {}
 
@@ -392,6 +396,7 @@ public final class ExactStatistics {
     }, partials.getNumPartitions() > 64 ? 3 : 2);
   }
 
+  @DefaultSerializer(JavaSerializer.class) // Spark's Kryo cannot serialize records
   private record CountedPartial(MomentAccumulator moments, InputOrder.Counter counter)
       implements java.io.Serializable {}
 

@@ -1,5 +1,7 @@
 package io.normstats.spark;
 
+import com.esotericsoftware.kryo.DefaultSerializer;
+import com.esotericsoftware.kryo.serializers.JavaSerializer;
 import io.normstats.InputException;
 import io.normstats.exact.ExactMoments;
 import io.normstats.exact.FeatureMoments;
@@ -64,6 +66,7 @@ public final class ImageStatistics {
    * @param transform torchvision's Resize and CenterCrop, applied to each image first
    *     ({@link ImageTransform#NONE}: none)
    */
+  @DefaultSerializer(JavaSerializer.class) // Spark's Kryo cannot serialize records
   public record Options(ImageDecoder.ColorMode color, PixelValues values, boolean skipInvalid,
       ImageTransform transform) implements Serializable {
     /** Options without a transform. */

@@ -1,5 +1,7 @@
 package io.normstats.spark;
 
+import com.esotericsoftware.kryo.DefaultSerializer;
+import com.esotericsoftware.kryo.serializers.JavaSerializer;
 import io.normstats.InputException;
 import java.io.Serializable;
 import java.util.Comparator;
@@ -26,6 +28,7 @@ public final class InputOrder implements Serializable {
   public static final String START_COLUMN = "_normstats_split_start";
 
   /** One split of one file. */
+  @DefaultSerializer(JavaSerializer.class) // Spark's Kryo cannot serialize records
   public record Split(String file, long start) implements Serializable {}
 
   private final Map<Split, Long> offsets;

@@ -1,5 +1,7 @@
 package io.normstats.onnx.spark;
 
+import com.esotericsoftware.kryo.DefaultSerializer;
+import com.esotericsoftware.kryo.serializers.JavaSerializer;
 import io.normstats.InputException;
 import io.normstats.onnx.ElementType;
 import io.normstats.onnx.EvaluationResult;
@@ -44,6 +46,7 @@ public final class NetworkEvaluation {
    * @param column the label column (numbers, cast to a whole number), or null
    * @param what how to name the labels in messages (the label file)
    */
+  @DefaultSerializer(JavaSerializer.class) // Spark's Kryo cannot serialize records
   public record Labels(int[] byIndex, String column, String what) implements Serializable {}
 
   /**

@@ -1,5 +1,7 @@
 package io.normstats.onnx.spark;
 
+import com.esotericsoftware.kryo.DefaultSerializer;
+import com.esotericsoftware.kryo.serializers.JavaSerializer;
 import io.normstats.spark.DenseRows;
 import io.normstats.spark.TaskHook;
 import io.normstats.spark.FeatureSelection;
@@ -279,6 +281,7 @@ public final class NetworkPasses {
    * @param last whether this slice ends the block
    * @param data this slice's bytes of the tensors' data, one tensor after the other
    */
+  @DefaultSerializer(JavaSerializer.class) // Spark's Kryo cannot serialize records
   record Chunk(int rows, int[] types, long[][] shapes, boolean last, byte[] data)
       implements Serializable {}
 
@@ -892,6 +895,7 @@ public final class NetworkPasses {
   }
 
   /** One task's moments and input-order counts. */
+  @DefaultSerializer(JavaSerializer.class) // Spark's Kryo cannot serialize records
   private record Partial(ActivationMoments moments, InputOrder.Counter counter)
       implements Serializable {
     Partial merge(Partial other) {

@@ -1,5 +1,7 @@
 package io.normstats.spark.input;
 
+import com.esotericsoftware.kryo.DefaultSerializer;
+import com.esotericsoftware.kryo.serializers.JavaSerializer;
 import io.normstats.InputException;
 import io.normstats.io.IdxReader;
 import io.normstats.spark.InputOrder;
@@ -62,6 +64,7 @@ public final class IdxSource {
   }
 
   /** A range of items of one file, read by one task. */
+  @DefaultSerializer(JavaSerializer.class) // Spark's Kryo cannot serialize records
   private record Split(String path, long start, long end, int itemLength) implements Serializable {}
 
   /**

@@ -1,5 +1,7 @@
 package io.normstats.spark.input;
 
+import com.esotericsoftware.kryo.DefaultSerializer;
+import com.esotericsoftware.kryo.serializers.JavaSerializer;
 import io.normstats.InputException;
 import io.normstats.io.ImageDecoder;
 import io.normstats.io.ImageTransform;
@@ -42,6 +44,7 @@ public final class ImageInputs {
    * @param mean per channel, Normalize's mean, or null for none
    * @param std per channel, Normalize's std (with {@code mean})
    */
+  @DefaultSerializer(JavaSerializer.class) // Spark's Kryo cannot serialize records
   public record Layout(ImageDecoder.ColorMode color, ImageTransform transform, float[] mean,
       float[] std) implements Serializable {
     /**
