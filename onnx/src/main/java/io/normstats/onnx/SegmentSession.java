@@ -250,8 +250,7 @@ public final class SegmentSession implements AutoCloseable {
           TensorInfo info = t.getInfo();
           // ONNX Runtime's copy (getByteBuffer: a heap buffer in native order), not copied again
           out.add(new Output(elemType(info.type), info.getShape(),
-              t.getByteBuffer().order(ByteOrder.nativeOrder()).asReadOnlyBuffer()
-                  .order(ByteOrder.nativeOrder())));
+              t.getByteBuffer().asReadOnlyBuffer().order(ByteOrder.nativeOrder())));
         }
       }
       if (!seen.add(key) && pinned.size() < MAX_PINNED) {
