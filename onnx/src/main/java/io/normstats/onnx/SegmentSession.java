@@ -61,20 +61,6 @@ public final class SegmentSession implements AutoCloseable {
 
   /** A value held in an array of its own: native-order bytes of an ONNX element type and a shape. */
   public record Tensor(int elemType, long[] shape, byte[] data) implements Value, Serializable {
-    /** The values of a float, float16 or bfloat16 tensor, exactly. */
-    public float[] floats() {
-      float[] out = new float[data.length / ElementType.of(elemType).bytes()];
-      Output.floats(elemType, ByteBuffer.wrap(data).order(ByteOrder.nativeOrder()), out);
-      return out;
-    }
-
-    /** The values of a double tensor. */
-    public double[] doubles() {
-      double[] out = new double[data.length / 8];
-      ByteBuffer.wrap(data).order(ByteOrder.nativeOrder()).asDoubleBuffer().get(out);
-      return out;
-    }
-
     @Override
     public int byteCount() {
       return data.length;
