@@ -359,8 +359,11 @@ public final class NetworkRecalibration {
   }
 
   /**
-   * @param spread whether the later passes may spread rows the input lays out unevenly
-   *     ({@link #spreadOver}); false when the caller chose the partitions
+   * @param spread whether the passes may spread the rows over the cores ({@link #spreadOver}):
+   *     all passes when the input has fewer partitions than cores, or when the rows counted per
+   *     partition before a first pass that runs the whole graph (one_pass) lie unevenly; else
+   *     the later passes when the first finds them so; false when the caller chose the
+   *     partitions
    */
   private static RecalibrationResult run(JavaRDD<InternalRow> rows, int fileIndex,
       JavaRDD<InternalRow> ordered, FeatureSelection selection, OnnxModel model,
@@ -402,6 +405,35 @@ public final class NetworkRecalibration {
     boolean weighed = cache == ActivationCache.AUTO && segmented && passes >= 3;
     long budget = weighed ? budgetOf.applyAsLong(rows.context().getConf()) : 0;
     List<List<String>> cuts = segmented ? cuts(model, measuredLevels) : null;
+    int cores = rows.context().defaultParallelism();
+    if (spread && segmented && rows.getNumPartitions() < cores) {
+      // fewer partitions than cores: every pass, the first included, runs the rows spread over
+      // the cores, read once
+      LOG.info("recalibrate: the input has {} partition(s) for {} cores; the passes run its rows "
+          + "spread over {} partitions", rows.getNumPartitions(), cores, cores);
+      rows = spread(rows, cores);
+      spread = false;
+    } else if (spread && segmented && onePassOn && passes > 1) {
+      // the first pass runs the whole graph for one_pass: count the rows of each partition first
+      // (one read of the input) and spread them before it when they lie unevenly, as a small
+      // Parquet file does (one row group: all rows in one of its splits)
+      long[] partitionRows = rows.mapPartitions(it -> {
+        long n = 0;
+        for (; it.hasNext(); it.next()) {
+          n++;
+        }
+        return List.of(n).iterator();
+      }).collect().stream().mapToLong(Long::longValue).toArray();
+      int partitions = spreadOver(partitionRows, cores, settings.batchSize());
+      if (partitions > 0) {
+        LOG.info("recalibrate: the input's {} rows sit unevenly in its {} partitions (at most {} "
+            + "in one) for {} cores; the passes run them spread over {} partitions",
+            java.util.Arrays.stream(partitionRows).sum(), partitionRows.length,
+            java.util.Arrays.stream(partitionRows).max().orElse(0), cores, partitions);
+        rows = spread(rows, partitions);
+      }
+      spread = false;
+    }
     List<NetworkPasses.CutPass> chain = new ArrayList<>();
     NetworkPasses.Cut previous = null;
     List<String> previousCut = null;
@@ -461,14 +493,14 @@ public final class NetworkRecalibration {
         if (first) {
           order = result.order();
           int partitions = spread && passes > 1 ? spreadOver(result.partitionRows(),
-              rows.context().defaultParallelism(), settings.batchSize()) : 0;
+              cores, settings.batchSize()) : 0;
           if (partitions > 0) {
             // later passes on rows spread evenly over the cores (same statistics, any partitioning)
             LOG.info("recalibrate: the input's {} rows sit unevenly in its {} partitions (at most "
                 + "{} in one) for {} cores; the later passes run them spread over {} partitions",
                 moments.items(0), result.partitionRows().length,
-                java.util.Arrays.stream(result.partitionRows()).max().orElse(0),
-                rows.context().defaultParallelism(), partitions);
+                java.util.Arrays.stream(result.partitionRows()).max().orElse(0), cores,
+                partitions);
             rows = spread(rows, partitions);
             previous = result.uncached(); // cached as the input lay: recomputed instead
             cutBytes = 0;
@@ -549,9 +581,10 @@ public final class NetworkRecalibration {
    * Into how many partitions the later passes should spread the rows, or 0 to leave them as the
    * input lays them out: spread when the first pass's tasks, scheduled longest first on
    * {@code cores} cores, take more than 1.25 times as long as the rows spread evenly would
-   * (counting time in rows, and one core's share at least one batch). A Parquet file under
-   * Spark's 128 MB split with one row group, for example, is one task, on one core, whatever the
-   * cores. Spread over as many partitions as the input has, rounded up to a multiple of
+   * (counting time in rows, and one core's share at least one batch), as when a few files of very
+   * different sizes are as many tasks. (An input of fewer partitions than cores, such as a Parquet
+   * file under Spark's 128 MB split with one row group, is spread before the first pass.) Spread
+   * over as many partitions as the input has, rounded up to a multiple of
    * {@code cores} (so that every core gets as many rows).
    *
    * @param partitionRows the rows of each of the first pass's tasks

@@ -368,45 +368,127 @@ class NetworkRecalibrationTest {
   }
 
   /**
-   * Rows in one partition on two cores: the first pass runs them as they lie, one task, and the
-   * later passes spread them over both cores (recomputing the first cut rather than reading it
-   * cached in one partition), with the bits of the input read in two partitions; with the cache
-   * on and off.
+   * Rows in one partition on two cores are spread before the first pass (the input read once,
+   * by the spread's one map task; every pass two tasks); rows in three even partitions on two
+   * cores run the first pass as they lie (three tasks) and the later passes spread over four
+   * (recomputing the first cut rather than reading it cached in three partitions). Both with the
+   * bits of the input read in two partitions, with the cache on and off.
    */
   @Test
-  void rowsInOnePartitionAreSpreadWithTheSameBits() throws Exception {
+  void rowsLaidOutForFewerCoresAreSpreadWithTheSameBits() throws Exception {
     Images images = images();
     FeatureSelection selection = images.selection();
     OnnxModel model = zooResNet();
     Dataset<Row> two = images.input().data();
     Dataset<Row> one = two.coalesce(1);
+    Dataset<Row> three = two.repartition(3);
     assertEquals(1, one.rdd().getNumPartitions());
-    List<Integer> tasks = java.util.Collections.synchronizedList(new ArrayList<>());
+    assertEquals(3, three.rdd().getNumPartitions());
+    List<int[]> stages = java.util.Collections.synchronizedList(new ArrayList<>());
     SparkListener listener = new SparkListener() {
       @Override
       public void onStageCompleted(org.apache.spark.scheduler.SparkListenerStageCompleted s) {
-        tasks.add(s.stageInfo().numTasks());
+        // {tasks, 1 for a shuffle map stage}
+        stages.add(new int[] {s.stageInfo().numTasks(),
+            s.stageInfo().shuffleDepId().isDefined() ? 1 : 0});
       }
     };
     for (NetworkRecalibration.ActivationCache cache : List.of(
         NetworkRecalibration.ActivationCache.ON, NetworkRecalibration.ActivationCache.OFF)) {
       RecalibrationResult lying = NetworkRecalibration.exact(two, selection, model,
           settings(cache));
-      spark.sparkContext().listenerBus().waitUntilEmpty();
-      tasks.clear();
-      spark.sparkContext().addSparkListener(listener);
-      RecalibrationResult spread;
-      try {
-        spread = NetworkRecalibration.exact(one, selection, model, settings(cache));
+      for (Dataset<Row> input : List.of(one, three)) {
         spark.sparkContext().listenerBus().waitUntilEmpty();
-      } finally {
-        spark.sparkContext().removeSparkListener(listener);
+        stages.clear();
+        spark.sparkContext().addSparkListener(listener);
+        RecalibrationResult spread;
+        try {
+          spread = NetworkRecalibration.exact(input, selection, model, settings(cache));
+          spark.sparkContext().listenerBus().waitUntilEmpty();
+        } finally {
+          spark.sparkContext().removeSparkListener(listener);
+        }
+        String what = cache + ", " + input.rdd().getNumPartitions() + " partition(s): "
+            + stages.stream().map(Arrays::toString).toList();
+        assertEquals(ROWS, spread.rows(), what);
+        assertArrayEquals(lying.recalibrated().toByteArray(),
+            spread.recalibrated().toByteArray(), what);
+        List<Integer> passes = stages.stream().filter(st -> st[1] == 0).map(st -> st[0])
+            .toList();
+        assertEquals(spread.passes(), passes.size(), what);
+        if (input == one) {
+          assertEquals(List.of(1), stages.stream().filter(st -> st[1] == 1).map(st -> st[0])
+              .toList(), what);
+          assertTrue(passes.stream().allMatch(n -> n == 2), what);
+        } else {
+          assertEquals(3, passes.get(0), what);
+          assertTrue(passes.subList(1, passes.size()).stream().allMatch(n -> n == 4), what);
+        }
       }
-      assertEquals(ROWS, spread.rows());
-      assertArrayEquals(lying.recalibrated().toByteArray(), spread.recalibrated().toByteArray(),
-          cache.toString());
-      assertEquals(1, tasks.get(0), "the first pass: " + tasks);
-      assertEquals(2, tasks.get(tasks.size() - 1), "the last pass: " + tasks);
+    }
+  }
+
+  /**
+   * With one_pass, the first pass runs the whole graph: the rows are counted per partition first
+   * and, lying unevenly (the three files' 70, 1 and 129 rows), spread before it. The stages: the
+   * count (one task a partition), the spread's map stage, then the first pass on the spread rows.
+   * The same bits as the rows repartitioned by the caller (then never spread).
+   */
+  @Test
+  void rowsLaidOutUnevenlyAreSpreadBeforeAFirstPassOfTheWholeGraph() throws Exception {
+    Images images = images();
+    OnnxModel model = zooResNet();
+    NetworkRecalibration.Settings on = settings(NetworkRecalibration.ActivationCache.ON);
+    JavaRDD<Row> rows = images.input().data().javaRDD();
+    int inputPartitions = rows.getNumPartitions();
+    long[] counts = rows.mapPartitions(it -> {
+      long n = 0;
+      for (; it.hasNext(); it.next()) {
+        n++;
+      }
+      return List.of(n).iterator();
+    }).collect().stream().mapToLong(Long::longValue).toArray();
+    int spreadOver = NetworkRecalibration.spreadOver(counts, 2, 64);
+    assertTrue(inputPartitions >= 2 && spreadOver > 0, Arrays.toString(counts));
+    RecalibrationResult chosen = NetworkRecalibration.withApproximations(images.input(),
+        images.selection(), 2, model, on);
+    List<int[]> stages = java.util.Collections.synchronizedList(new ArrayList<>());
+    List<String> names = java.util.Collections.synchronizedList(new ArrayList<>());
+    SparkListener listener = new SparkListener() {
+      @Override
+      public void onStageCompleted(org.apache.spark.scheduler.SparkListenerStageCompleted s) {
+        stages.add(new int[] {s.stageInfo().numTasks(),
+            s.stageInfo().shuffleDepId().isDefined() ? 1 : 0});
+        names.add(s.stageInfo().name());
+      }
+    };
+    spark.sparkContext().listenerBus().waitUntilEmpty();
+    spark.sparkContext().addSparkListener(listener);
+    RecalibrationResult spread;
+    try {
+      spread = NetworkRecalibration.withApproximations(images.input(), images.selection(), null,
+          model, on);
+      spark.sparkContext().listenerBus().waitUntilEmpty();
+    } finally {
+      spark.sparkContext().removeSparkListener(listener);
+    }
+    String what = Arrays.toString(counts) + ": " + stages.stream().map(Arrays::toString).toList()
+        + " " + names;
+    assertTrue(names.get(0).startsWith("collect at NetworkRecalibration"), what);
+    assertTrue(names.get(2).startsWith("foreachPartition at NetworkPasses"), what);
+    assertArrayEquals(new int[] {inputPartitions, 0}, stages.get(0), what);
+    assertArrayEquals(new int[] {inputPartitions, 1}, stages.get(1), what);
+    assertArrayEquals(new int[] {spreadOver, 0}, stages.get(2), what);
+    assertArrayEquals(chosen.recalibrated().toByteArray(), spread.recalibrated().toByteArray());
+    for (int j = 0; j < chosen.layers().size(); j++) {
+      LayerRecalibration x = chosen.layers().get(j);
+      LayerRecalibration y = spread.layers().get(j);
+      for (int ch = 0; ch < x.exact().length; ch++) {
+        assertEquals(x.onePass()[ch].mean(), y.onePass()[ch].mean(), 0.0, x.layer().node());
+        assertEquals(x.onePass()[ch].varPop(), y.onePass()[ch].varPop(), 0.0, x.layer().node());
+        assertEquals(x.preciseBn()[ch].varPop(), y.preciseBn()[ch].varPop(), 0.0,
+            x.layer().node());
+      }
     }
   }
 
