@@ -426,10 +426,7 @@ public final class NetworkRecalibration {
       }).collect().stream().mapToLong(Long::longValue).toArray();
       int partitions = spreadOver(partitionRows, cores, settings.batchSize());
       if (partitions > 0) {
-        LOG.info("recalibrate: the input's {} rows sit unevenly in its {} partitions (at most {} "
-            + "in one) for {} cores; the passes run them spread over {} partitions",
-            java.util.Arrays.stream(partitionRows).sum(), partitionRows.length,
-            java.util.Arrays.stream(partitionRows).max().orElse(0), cores, partitions);
+        logSpread(partitionRows, cores, partitions, "the passes");
         rows = spread(rows, partitions);
       }
       spread = false;
@@ -496,11 +493,7 @@ public final class NetworkRecalibration {
               cores, settings.batchSize()) : 0;
           if (partitions > 0) {
             // later passes on rows spread evenly over the cores (same statistics, any partitioning)
-            LOG.info("recalibrate: the input's {} rows sit unevenly in its {} partitions (at most "
-                + "{} in one) for {} cores; the later passes run them spread over {} partitions",
-                moments.items(0), result.partitionRows().length,
-                java.util.Arrays.stream(result.partitionRows()).max().orElse(0), cores,
-                partitions);
+            logSpread(result.partitionRows(), cores, partitions, "the later passes");
             rows = spread(rows, partitions);
             previous = result.uncached(); // cached as the input lay: recomputed instead
             cutBytes = 0;
@@ -577,17 +570,25 @@ public final class NetworkRecalibration {
         List.copyOf(out), recalibrated, onePassModel, preciseModel);
   }
 
+  /** Logs that {@code passes} run the rows of {@code partitionRows} spread over {@code partitions}. */
+  private static void logSpread(long[] partitionRows, int cores, int partitions, String passes) {
+    LOG.info("recalibrate: the input's {} rows sit unevenly in its {} partitions (at most {} in "
+        + "one) for {} cores; {} run them spread over {} partitions",
+        java.util.Arrays.stream(partitionRows).sum(), partitionRows.length,
+        java.util.Arrays.stream(partitionRows).max().orElse(0), cores, passes, partitions);
+  }
+
   /**
-   * Into how many partitions the later passes should spread the rows, or 0 to leave them as the
-   * input lays them out: spread when the first pass's tasks, scheduled longest first on
-   * {@code cores} cores, take more than 1.25 times as long as the rows spread evenly would
-   * (counting time in rows, and one core's share at least one batch), as when a few files of very
-   * different sizes are as many tasks. (An input of fewer partitions than cores, such as a Parquet
-   * file under Spark's 128 MB split with one row group, is spread before the first pass.) Spread
-   * over as many partitions as the input has, rounded up to a multiple of
+   * Into how many partitions the passes should spread the rows, or 0 to leave them as the input
+   * lays them out: spread when the input's tasks, scheduled longest first on {@code cores} cores,
+   * take more than 1.25 times as long as the rows spread evenly would (counting time in rows, and
+   * one core's share at least one batch). A Parquet file under Spark's 128 MB split with one row
+   * group, for example, has all its rows in one of its splits: one task, on one core, whatever
+   * the cores. Spread over as many partitions as the input has, rounded up to a multiple of
    * {@code cores} (so that every core gets as many rows).
    *
-   * @param partitionRows the rows of each of the first pass's tasks
+   * @param partitionRows the rows of each of the input's partitions (counted by the first pass,
+   *     or before it)
    * @param cores the cores the tasks run on (Spark's default parallelism)
    * @param batchSize rows per ONNX Runtime run
    */
