@@ -406,13 +406,14 @@ public final class NetworkRecalibration {
     long budget = weighed ? budgetOf.applyAsLong(rows.context().getConf()) : 0;
     List<List<String>> cuts = segmented ? cuts(model, measuredLevels) : null;
     int cores = rows.context().defaultParallelism();
+    boolean spreadAfterFirst = spread && segmented && passes > 1; // decided by the first pass
     if (spread && segmented && rows.getNumPartitions() < cores) {
       // fewer partitions than cores: every pass, the first included, runs the rows spread over
       // the cores, read once
       LOG.info("recalibrate: the input has {} partition(s) for {} cores; the passes run its rows "
           + "spread over {} partitions", rows.getNumPartitions(), cores, cores);
       rows = spread(rows, cores);
-      spread = false;
+      spreadAfterFirst = false;
     } else if (spread && segmented && onePassOn && passes > 1) {
       // the first pass runs the whole graph for one_pass: count the rows of each partition first
       // (one read of the input) and spread them before it when they lie unevenly, as a small
@@ -429,7 +430,7 @@ public final class NetworkRecalibration {
         logSpread(partitionRows, cores, partitions, "the passes");
         rows = spread(rows, partitions);
       }
-      spread = false;
+      spreadAfterFirst = false;
     }
     List<NetworkPasses.CutPass> chain = new ArrayList<>();
     NetworkPasses.Cut previous = null;
@@ -489,7 +490,7 @@ public final class NetworkRecalibration {
         moments = result.moments();
         if (first) {
           order = result.order();
-          int partitions = spread && passes > 1 ? spreadOver(result.partitionRows(),
+          int partitions = spreadAfterFirst ? spreadOver(result.partitionRows(),
               cores, settings.batchSize()) : 0;
           if (partitions > 0) {
             // later passes on rows spread evenly over the cores (same statistics, any partitioning)

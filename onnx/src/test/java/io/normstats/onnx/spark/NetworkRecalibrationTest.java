@@ -441,13 +441,7 @@ class NetworkRecalibrationTest {
     NetworkRecalibration.Settings on = settings(NetworkRecalibration.ActivationCache.ON);
     JavaRDD<Row> rows = images.input().data().javaRDD();
     int inputPartitions = rows.getNumPartitions();
-    long[] counts = rows.mapPartitions(it -> {
-      long n = 0;
-      for (; it.hasNext(); it.next()) {
-        n++;
-      }
-      return List.of(n).iterator();
-    }).collect().stream().mapToLong(Long::longValue).toArray();
+    long[] counts = rows.glom().map(List::size).collect().stream().mapToLong(n -> n).toArray();
     int spreadOver = NetworkRecalibration.spreadOver(counts, 2, 64);
     assertTrue(inputPartitions >= 2 && spreadOver > 0, Arrays.toString(counts));
     RecalibrationResult chosen = NetworkRecalibration.withApproximations(images.input(),
