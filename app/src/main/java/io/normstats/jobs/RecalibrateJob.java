@@ -55,7 +55,7 @@ public final class RecalibrateJob implements Callable<Integer> {
 
   @Option(names = "--partitions", paramLabel = "N",
       description = "Repartition the rows of the exact passes into N partitions first (default: "
-          + "as the input lays them out, spread over the cores after the first pass when uneven); "
+          + "as the input lays them out, spread over the cores when they lie unevenly); "
           + "the results do not depend on it.")
   Integer partitions;
 
