@@ -406,15 +406,16 @@ public final class NetworkRecalibration {
     long budget = weighed ? budgetOf.applyAsLong(rows.context().getConf()) : 0;
     List<List<String>> cuts = segmented ? cuts(model, measuredLevels) : null;
     int cores = rows.context().defaultParallelism();
-    boolean spreadAfterFirst = spread && segmented && passes > 1; // decided by the first pass
-    if (spread && segmented && rows.getNumPartitions() < cores) {
+    boolean mayspread = spread && segmented; // fixed-batch models run the rows as they lie
+    boolean spreadAfterFirst = mayspread && passes > 1; // decided by the first pass
+    if (mayspread && rows.getNumPartitions() < cores) {
       // fewer partitions than cores: every pass, the first included, runs the rows spread over
       // the cores, read once
       LOG.info("recalibrate: the input has {} partition(s) for {} cores; the passes run its rows "
           + "spread over {} partitions", rows.getNumPartitions(), cores, cores);
       rows = spread(rows, cores);
       spreadAfterFirst = false;
-    } else if (spread && segmented && onePassOn && passes > 1) {
+    } else if (mayspread && onePassOn && passes > 1) {
       // the first pass runs the whole graph for one_pass: count the rows of each partition first
       // (one read of the input) and spread them before it when they lie unevenly, as a small
       // Parquet file does (one row group: all rows in one of its splits)

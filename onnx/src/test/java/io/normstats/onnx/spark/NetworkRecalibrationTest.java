@@ -367,6 +367,32 @@ class NetworkRecalibrationTest {
     assertEquals(16, NetworkRecalibration.spreadOver(skewed, 8, 64));
   }
 
+  /** A stage Spark completed: its tasks, whether it is a shuffle map stage, and its name. */
+  private record Stage(int tasks, boolean map, String name) {}
+
+  /** Runs {@code job}, adding the stages Spark completes meanwhile to {@code stages}, in order. */
+  private static <T> T recordingStages(List<Stage> stages, java.util.function.Supplier<T> job)
+      throws java.util.concurrent.TimeoutException {
+    List<Stage> seen = java.util.Collections.synchronizedList(new ArrayList<>());
+    SparkListener listener = new SparkListener() {
+      @Override
+      public void onStageCompleted(org.apache.spark.scheduler.SparkListenerStageCompleted s) {
+        seen.add(new Stage(s.stageInfo().numTasks(), s.stageInfo().shuffleDepId().isDefined(),
+            s.stageInfo().name()));
+      }
+    };
+    spark.sparkContext().listenerBus().waitUntilEmpty();
+    spark.sparkContext().addSparkListener(listener);
+    try {
+      T result = job.get();
+      spark.sparkContext().listenerBus().waitUntilEmpty();
+      return result;
+    } finally {
+      spark.sparkContext().removeSparkListener(listener);
+      stages.addAll(seen);
+    }
+  }
+
   /**
    * Rows in one partition on two cores are spread before the first pass (the input read once,
    * by the spread's one map task; every pass two tasks); rows in three even partitions on two
@@ -384,40 +410,23 @@ class NetworkRecalibrationTest {
     Dataset<Row> three = two.repartition(3);
     assertEquals(1, one.rdd().getNumPartitions());
     assertEquals(3, three.rdd().getNumPartitions());
-    List<int[]> stages = java.util.Collections.synchronizedList(new ArrayList<>());
-    SparkListener listener = new SparkListener() {
-      @Override
-      public void onStageCompleted(org.apache.spark.scheduler.SparkListenerStageCompleted s) {
-        // {tasks, 1 for a shuffle map stage}
-        stages.add(new int[] {s.stageInfo().numTasks(),
-            s.stageInfo().shuffleDepId().isDefined() ? 1 : 0});
-      }
-    };
     for (NetworkRecalibration.ActivationCache cache : List.of(
         NetworkRecalibration.ActivationCache.ON, NetworkRecalibration.ActivationCache.OFF)) {
       RecalibrationResult lying = NetworkRecalibration.exact(two, selection, model,
           settings(cache));
       for (Dataset<Row> input : List.of(one, three)) {
-        spark.sparkContext().listenerBus().waitUntilEmpty();
-        stages.clear();
-        spark.sparkContext().addSparkListener(listener);
-        RecalibrationResult spread;
-        try {
-          spread = NetworkRecalibration.exact(input, selection, model, settings(cache));
-          spark.sparkContext().listenerBus().waitUntilEmpty();
-        } finally {
-          spark.sparkContext().removeSparkListener(listener);
-        }
-        String what = cache + ", " + input.rdd().getNumPartitions() + " partition(s): "
-            + stages.stream().map(Arrays::toString).toList();
+        List<Stage> stages = new ArrayList<>();
+        RecalibrationResult spread = recordingStages(stages,
+            () -> NetworkRecalibration.exact(input, selection, model, settings(cache)));
+        String what = cache + ", " + input.rdd().getNumPartitions() + " partition(s): " + stages;
         assertEquals(ROWS, spread.rows(), what);
         assertArrayEquals(lying.recalibrated().toByteArray(),
             spread.recalibrated().toByteArray(), what);
-        List<Integer> passes = stages.stream().filter(st -> st[1] == 0).map(st -> st[0])
+        List<Integer> passes = stages.stream().filter(st -> !st.map()).map(Stage::tasks)
             .toList();
         assertEquals(spread.passes(), passes.size(), what);
         if (input == one) {
-          assertEquals(List.of(1), stages.stream().filter(st -> st[1] == 1).map(st -> st[0])
+          assertEquals(List.of(1), stages.stream().filter(Stage::map).map(Stage::tasks)
               .toList(), what);
           assertTrue(passes.stream().allMatch(n -> n == 2), what);
         } else {
@@ -446,33 +455,19 @@ class NetworkRecalibrationTest {
     assertTrue(inputPartitions >= 2 && spreadOver > 0, Arrays.toString(counts));
     RecalibrationResult chosen = NetworkRecalibration.withApproximations(images.input(),
         images.selection(), 2, model, on);
-    List<int[]> stages = java.util.Collections.synchronizedList(new ArrayList<>());
-    List<String> names = java.util.Collections.synchronizedList(new ArrayList<>());
-    SparkListener listener = new SparkListener() {
-      @Override
-      public void onStageCompleted(org.apache.spark.scheduler.SparkListenerStageCompleted s) {
-        stages.add(new int[] {s.stageInfo().numTasks(),
-            s.stageInfo().shuffleDepId().isDefined() ? 1 : 0});
-        names.add(s.stageInfo().name());
-      }
-    };
-    spark.sparkContext().listenerBus().waitUntilEmpty();
-    spark.sparkContext().addSparkListener(listener);
-    RecalibrationResult spread;
-    try {
-      spread = NetworkRecalibration.withApproximations(images.input(), images.selection(), null,
-          model, on);
-      spark.sparkContext().listenerBus().waitUntilEmpty();
-    } finally {
-      spark.sparkContext().removeSparkListener(listener);
-    }
-    String what = Arrays.toString(counts) + ": " + stages.stream().map(Arrays::toString).toList()
-        + " " + names;
-    assertTrue(names.get(0).startsWith("collect at NetworkRecalibration"), what);
-    assertTrue(names.get(2).startsWith("foreachPartition at NetworkPasses"), what);
-    assertArrayEquals(new int[] {inputPartitions, 0}, stages.get(0), what);
-    assertArrayEquals(new int[] {inputPartitions, 1}, stages.get(1), what);
-    assertArrayEquals(new int[] {spreadOver, 0}, stages.get(2), what);
+    List<Stage> stages = new ArrayList<>();
+    RecalibrationResult spread = recordingStages(stages, () ->
+        NetworkRecalibration.withApproximations(images.input(), images.selection(), null, model,
+            on));
+    String what = Arrays.toString(counts) + ": " + stages;
+    assertTrue(stages.get(0).name().startsWith("collect at NetworkRecalibration"), what);
+    assertTrue(stages.get(2).name().startsWith("foreachPartition at NetworkPasses"), what);
+    assertEquals(inputPartitions, stages.get(0).tasks(), what);
+    assertFalse(stages.get(0).map(), what);
+    assertEquals(inputPartitions, stages.get(1).tasks(), what);
+    assertTrue(stages.get(1).map(), what);
+    assertEquals(spreadOver, stages.get(2).tasks(), what);
+    assertFalse(stages.get(2).map(), what);
     assertArrayEquals(chosen.recalibrated().toByteArray(), spread.recalibrated().toByteArray());
     for (int j = 0; j < chosen.layers().size(); j++) {
       LayerRecalibration x = chosen.layers().get(j);
